@@ -1,0 +1,42 @@
+// Network interfaces: what can be captured, which one to use by default,
+// and the machine's own addresses (to tell local from remote endpoints).
+#ifndef RUSTNET_DAEMON_CAPTURE_INTERFACES_H_
+#define RUSTNET_DAEMON_CAPTURE_INTERFACES_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "daemon/track/flow_table.h"
+
+namespace rustnet {
+
+struct InterfaceInfo {
+  std::string name;
+  std::string description;
+  bool up = false;
+  bool running = false;
+  bool loopback = false;
+  std::vector<std::string> addresses;  // IPv4 and IPv6, as text.
+};
+
+// Interfaces libpcap can open, in libpcap's order.
+absl::StatusOr<std::vector<InterfaceInfo>> ListCaptureInterfaces();
+
+// The interface the original tool picks: the first that is up, not
+// loopback, and has an address. Error if there is none.
+absl::StatusOr<std::string> DefaultInterface();
+
+// False for libpcap's non-network sources (dbus-system, nflog, usbmon0...).
+bool IsNetworkInterface(const std::string& name);
+
+// "eth0, lo, any" — for error messages.
+std::string CapturableInterfaceNames();
+
+// Every address configured on this machine (getifaddrs).
+std::shared_ptr<const LocalAddresses> MachineAddresses();
+
+}  // namespace rustnet
+
+#endif  // RUSTNET_DAEMON_CAPTURE_INTERFACES_H_

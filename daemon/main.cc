@@ -1,0 +1,249 @@
+// rustnetd: capture, decode, track; serve the table (API: see proto/).
+//
+// Threads: main (start-up, periodic statistics, shutdown), a signal thread
+// (sigwait), the capture thread and the workers (daemon/pipeline/).
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
+#include "common/logging.h"
+#include "daemon/capture/interfaces.h"
+#include "daemon/capture/pcap_source.h"
+#include "daemon/options.h"
+#include "daemon/pipeline/pipeline.h"
+#include "daemon/snapshot/convert.h"
+#include "spdlog/spdlog.h"
+
+#ifndef RUSTNET_VERSION
+#define RUSTNET_VERSION "0.0.0"
+#endif
+
+namespace rustnet {
+namespace {
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "rustnetd: %s\n", message.c_str());
+  return 1;
+}
+
+int ListInterfaces() {
+  auto list = ListCaptureInterfaces();
+  if (!list.ok()) return Fail(std::string(list.status().message()));
+  std::printf("%-16s %-22s %s\n", "INTERFACE", "FLAGS", "ADDRESSES");
+  for (const InterfaceInfo& i : *list) {
+    if (!IsNetworkInterface(i.name)) continue;
+    std::vector<std::string> flags;
+    if (i.up) flags.push_back("up");
+    if (i.running) flags.push_back("running");
+    if (i.loopback) flags.push_back("loopback");
+    std::printf("%-16s %-22s %s\n", i.name.c_str(), absl::StrJoin(flags, ",").c_str(),
+                absl::StrJoin(i.addresses, " ").c_str());
+  }
+  return 0;
+}
+
+void LogStats(const Pipeline& pipeline) {
+  const PipelineStats s = pipeline.Stats();
+  spdlog::info(
+      "capture {}: received {}, dropped by kernel {}, dropped by interface {}, dropped by "
+      "queues {}; packets {}, tracked {}, not IP {}, malformed {}, untracked fragments {}; "
+      "connections {} (created {}, expired {}, evicted {})",
+      pipeline.source().name(), s.capture.received, s.capture.dropped_kernel,
+      s.capture.dropped_interface, s.queue_dropped, s.packets, s.tracked, s.not_ip, s.malformed,
+      s.untracked, s.connections, s.flows.created, s.flows.expired, s.flows.evicted);
+  if (s.anomalies.Total() > 0) {
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < kAnomalyCount; ++i) {
+      if (s.anomalies.counts[i] == 0) continue;
+      parts.push_back(
+          absl::StrCat(std::string(AnomalyName(static_cast<Anomaly>(i))), "=", s.anomalies.counts[i]));
+    }
+    spdlog::info("anomalies: {}", absl::StrJoin(parts, ", "));
+  }
+}
+
+// Prints the final table as JSON Lines, oldest connection first.
+void DumpJson(const Pipeline& pipeline) {
+  std::vector<const Connection*> all;
+  pipeline.ForEachConnection([&all](const Connection& c) { all.push_back(&c); });
+  std::sort(all.begin(), all.end(), [](const Connection* a, const Connection* b) {
+    return a->first_seen_us != b->first_seen_us ? a->first_seen_us < b->first_seen_us
+                                                : a->id < b->id;
+  });
+  const int64_t now = pipeline.clock_us();
+  rustnet::v1::Connection message;
+  std::string out;
+  for (const Connection* c : all) {
+    ToProto(*c, now, pipeline.source().name(), &message);
+    out += ToJsonLine(message);
+    out += '\n';
+    if (out.size() > (1 << 20)) {
+      std::fwrite(out.data(), 1, out.size(), stdout);
+      out.clear();
+    }
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+}
+
+int Run(const DaemonOptions& options) {
+  // Signals are handled by one thread with sigwait; block them everywhere
+  // else before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  LoggingOptions log_options;
+  log_options.level = options.log_level;
+  log_options.dir = options.log_dir;
+  log_options.prefix = "rustnet";
+  log_options.to_stderr = false;  // Start-up errors are printed by Fail().
+  auto log_path = SetupLogging(log_options);
+  if (!log_path.ok()) return Fail(std::string(log_path.status().message()));
+  spdlog::info("rustnetd {} starting (pid {}), log file {}", RUSTNET_VERSION, getpid(),
+               *log_path);
+
+  std::unique_ptr<PcapSource> source;
+  std::shared_ptr<const LocalAddresses> local;
+  if (!options.read_file.empty()) {
+    auto opened = PcapSource::OpenFile(options.read_file, options.bpf);
+    if (!opened.ok()) {
+      spdlog::error("{}", std::string(opened.status().message()));
+      return Fail(std::string(opened.status().message()));
+    }
+    source = std::move(*opened);
+    spdlog::info("reading {}", options.read_file);
+  } else {
+    LiveCaptureOptions live;
+    live.interface = options.interface;
+    if (live.interface.empty()) {
+      auto def = DefaultInterface();
+      if (!def.ok()) return Fail(std::string(def.status().message()));
+      live.interface = *def;
+    }
+    live.bpf = options.bpf;
+    auto opened = PcapSource::OpenLive(live);
+    if (!opened.ok()) {
+      spdlog::error("{}", std::string(opened.status().message()));
+      return Fail(std::string(opened.status().message()));
+    }
+    source = std::move(*opened);
+    local = MachineAddresses();
+    spdlog::info("capturing on {} ({} local addresses)", live.interface, local->size());
+  }
+  if (!options.bpf.empty()) spdlog::info("BPF filter: {}", options.bpf);
+  if (options.no_dpi) spdlog::info("deep packet inspection disabled (--no-dpi)");
+
+  PipelineOptions p;
+  p.workers = options.threads;
+  p.max_connections = options.max_connections;
+  p.no_localhost = options.no_localhost;
+  p.local_addresses = local;
+  p.publish_snapshots = options.dump.empty();
+  p.snapshot_interval_us = options.snapshot_interval_ms * 1000;
+  const bool live = source->live();
+  Pipeline pipeline(p, std::move(source));
+  spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
+
+  std::atomic<int> got_signal{0};
+  absl::Notification stop;
+  std::thread([&signals, &got_signal, &stop] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    got_signal.store(sig);
+    stop.Notify();
+  }).detach();
+
+  pipeline.Start();
+  EnableStderrLogging(spdlog::level::warn);
+
+  if (!options.dump.empty()) {
+    // One-shot: wait for the file to end (or a signal), then print.
+    while (!pipeline.capture_done()) {
+      if (stop.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+        pipeline.Stop();
+        break;
+      }
+    }
+    pipeline.Join();
+    LogStats(pipeline);
+    const std::string err = pipeline.source_error();
+    if (!err.empty()) {
+      spdlog::warn("capture file {} is damaged: {}; the packets before it were processed",
+                   options.read_file, err);
+    }
+    if (got_signal.load() != 0) {
+      spdlog::info("interrupted by signal {}", got_signal.load());
+      return 130;
+    }
+    DumpJson(pipeline);
+    if (!err.empty() && pipeline.Stats().packets == 0) {
+      return Fail(absl::StrCat("cannot read capture file ", options.read_file, ": ", err));
+    }
+    return 0;
+  }
+
+  bool announced_end = false;
+  const absl::Duration stats_every = absl::Seconds(options.stats_interval_s);
+  absl::Time next_stats = absl::Now() + stats_every;
+  while (!stop.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
+    if (pipeline.capture_done() && !announced_end) {
+      announced_end = true;
+      const std::string err = pipeline.source_error();
+      if (!err.empty()) {
+        spdlog::error("capture on {} failed: {}", pipeline.source().name(), err);
+        if (live) break;
+      }
+      LogStats(pipeline);
+      spdlog::info("end of {}; keeping the final table until stopped",
+                   pipeline.source().name());
+    }
+    if (absl::Now() >= next_stats) {
+      next_stats += stats_every;
+      if (!announced_end) LogStats(pipeline);
+    }
+  }
+  spdlog::info("shutting down (signal {})", got_signal.load());
+  pipeline.Stop();
+  pipeline.Join();
+  LogStats(pipeline);
+  spdlog::info("rustnetd stopped");
+  spdlog::shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace rustnet
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = rustnet::ParseDaemonOptions(args);
+  if (!options.ok()) {
+    std::fprintf(stderr, "rustnetd: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+  if (options->help) {
+    std::fputs(rustnet::DaemonUsage().c_str(), stdout);
+    return 0;
+  }
+  if (options->version) {
+    std::printf("rustnetd %s\n", RUSTNET_VERSION);
+    return 0;
+  }
+  if (options->list_interfaces) return rustnet::ListInterfaces();
+  return rustnet::Run(*options);
+}

@@ -1,0 +1,178 @@
+#include "daemon/options.h"
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/logging.h"
+
+namespace rustnet {
+namespace {
+
+absl::Status Invalid(const std::string& flag, const std::string& why) {
+  return absl::InvalidArgumentError(absl::StrCat(flag, ": ", why, "; see rustnetd --help"));
+}
+
+template <typename T>
+absl::Status ParseNumber(const std::string& flag, const std::string& text, T min, T max, T* out) {
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(text, &v) || v < static_cast<int64_t>(min) ||
+      v > static_cast<int64_t>(max)) {
+    return Invalid(flag, absl::StrCat("expected a whole number from ", min, " to ", max,
+                                      ", got \"", text, "\""));
+  }
+  *out = static_cast<T>(v);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+size_t DefaultThreads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return std::clamp<size_t>(hw == 0 ? 1 : hw, 1, 4);
+}
+
+std::string DaemonUsage() {
+  return R"(Usage: rustnetd [OPTIONS]
+
+Capture packets, track every TCP/UDP/ICMP/ARP connection and serve them to
+rustnet-tui and scripts.
+
+Capture:
+  -i, --interface IFACE      Interface to capture on ("any" for all); default:
+                             the first interface that is up, not loopback,
+                             and has an address
+      --read FILE            Replay a pcap or pcapng file instead of capturing
+  -f, --bpf EXPR             Capture only what the BPF filter EXPR matches
+      --list-interfaces      Print the interfaces that can be captured and exit
+
+Tracking:
+      --no-localhost         Do not track loopback traffic
+      --no-dpi               Disable deep packet inspection
+  -t, --threads N            Worker threads (default: min(cores, 4))
+      --max-connections N    Connections tracked at most; past it the longest
+                             idle are evicted (default: 1000000)
+
+Output:
+      --dump json            With --read: print the final connection table as
+                             JSON Lines (rustnet.v1.Connection) and exit
+
+Logging:
+  -l, --log-level LEVEL      error, warn, info, debug or trace (default: info)
+      --log-dir DIR          Where rustnet_YYYY-MM-DD_HH-MM-SS.log files go
+                             (default: logs)
+      --stats-interval SEC   Log capture statistics every SEC seconds (default: 10)
+
+  -h, --help                 Show this help and exit
+  -V, --version              Show the version and exit
+)";
+}
+
+absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args) {
+  DaemonOptions o;
+  // Flags that take a value, by every name they answer to.
+  using Setter = std::function<absl::Status(const std::string& flag, const std::string& value)>;
+  std::map<std::string, Setter, std::less<>> with_value = {
+      {"--interface", [&](auto&, auto& v) { o.interface = v; return absl::OkStatus(); }},
+      {"--read", [&](auto&, auto& v) { o.read_file = v; return absl::OkStatus(); }},
+      {"--bpf", [&](auto&, auto& v) { o.bpf = v; return absl::OkStatus(); }},
+      {"--dump",
+       [&](auto& f, auto& v) {
+         if (v != "json") return Invalid(f, absl::StrCat("unknown format \"", v, "\" (use json)"));
+         o.dump = v;
+         return absl::OkStatus();
+       }},
+      {"--threads",
+       [&](auto& f, auto& v) { return ParseNumber<size_t>(f, v, 1, 64, &o.threads); }},
+      {"--max-connections",
+       [&](auto& f, auto& v) {
+         return ParseNumber<size_t>(f, v, 1, 100'000'000, &o.max_connections);
+       }},
+      {"--log-level",
+       [&](auto& f, auto& v) {
+         auto level = ParseLogLevel(v);
+         if (!level) {
+           return Invalid(f, absl::StrCat("unknown level \"", v,
+                                          "\" (use error, warn, info, debug or trace)"));
+         }
+         o.log_level = *level;
+         return absl::OkStatus();
+       }},
+      {"--log-dir", [&](auto&, auto& v) { o.log_dir = v; return absl::OkStatus(); }},
+      {"--stats-interval",
+       [&](auto& f, auto& v) {
+         return ParseNumber<int64_t>(f, v, 1, 86400, &o.stats_interval_s);
+       }},
+      {"--snapshot-interval-ms",
+       [&](auto& f, auto& v) {
+         return ParseNumber<int64_t>(f, v, 100, 60'000, &o.snapshot_interval_ms);
+       }},
+  };
+  const std::map<std::string, bool*, std::less<>> switches = {
+      {"--list-interfaces", &o.list_interfaces},
+      {"--no-localhost", &o.no_localhost},
+      {"--no-dpi", &o.no_dpi},
+      {"--help", &o.help},
+      {"--version", &o.version},
+  };
+  const std::map<char, std::string> short_names = {
+      {'i', "--interface"}, {'f', "--bpf"}, {'t', "--threads"}, {'l', "--log-level"},
+      {'h', "--help"},      {'V', "--version"},
+  };
+
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::string value;
+    bool has_inline_value = false;
+    if (arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
+      auto it = short_names.find(arg[1]);
+      if (it == short_names.end()) return Invalid(arg, "unknown option");
+      arg = it->second;
+    } else if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-') {
+      // -ieth0 style.
+      auto it = short_names.find(arg[1]);
+      if (it == short_names.end() || !with_value.contains(it->second)) {
+        return Invalid(arg, "unknown option");
+      }
+      value = arg.substr(2);
+      has_inline_value = true;
+      arg = it->second;
+    } else if (arg.rfind("--", 0) == 0) {
+      if (auto eq = arg.find('='); eq != std::string::npos) {
+        value = arg.substr(eq + 1);
+        has_inline_value = true;
+        arg = arg.substr(0, eq);
+      }
+    } else {
+      return Invalid(arg, "unexpected argument (options start with - or --)");
+    }
+
+    if (auto sw = switches.find(arg); sw != switches.end()) {
+      if (has_inline_value) return Invalid(arg, "takes no value");
+      *sw->second = true;
+      continue;
+    }
+    auto setter = with_value.find(arg);
+    if (setter == with_value.end()) return Invalid(arg, "unknown option");
+    if (!has_inline_value) {
+      if (i + 1 >= args.size()) return Invalid(arg, "needs a value");
+      value = args[++i];
+    }
+    if (absl::Status s = setter->second(arg, value); !s.ok()) return s;
+  }
+
+  if (!o.dump.empty() && o.read_file.empty()) {
+    return Invalid("--dump", "only works with --read FILE");
+  }
+  if (!o.read_file.empty() && !o.interface.empty()) {
+    return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
+  }
+  if (o.threads == 0) o.threads = DefaultThreads();
+  return o;
+}
+
+}  // namespace rustnet

@@ -1,0 +1,44 @@
+// rustnetd's command line.
+#ifndef RUSTNET_DAEMON_OPTIONS_H_
+#define RUSTNET_DAEMON_OPTIONS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "spdlog/common.h"
+
+namespace rustnet {
+
+struct DaemonOptions {
+  std::string interface;        // -i; empty: the default interface.
+  std::string read_file;        // --read
+  std::string bpf;              // -f / --bpf
+  std::string dump;             // --dump FORMAT; only "json" so far.
+  bool list_interfaces = false;
+  bool no_localhost = false;
+  bool no_dpi = false;
+  bool help = false;
+  bool version = false;
+  size_t threads = 0;           // 0: min(cores, 4).
+  size_t max_connections = 1'000'000;
+  spdlog::level::level_enum log_level = spdlog::level::info;
+  std::string log_dir = "logs";
+  int64_t snapshot_interval_ms = 1000;
+  int64_t stats_interval_s = 10;
+};
+
+// Parses argv (argv[0] skipped). Errors are one sentence naming the flag and
+// what to do.
+absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args);
+
+std::string DaemonUsage();
+
+// min(hardware threads, 4), at least 1.
+size_t DefaultThreads();
+
+}  // namespace rustnet
+
+#endif  // RUSTNET_DAEMON_OPTIONS_H_

@@ -1,0 +1,247 @@
+#include "daemon/pipeline/pipeline.h"
+
+#include <chrono>
+
+#include "spdlog/spdlog.h"
+
+namespace rustnet {
+namespace {
+
+int64_t WallClockUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// How often an idle live link still advances the workers' clocks.
+constexpr int64_t kTickUs = 100'000;
+// How often a worker sweeps its table for expired connections.
+constexpr int64_t kExpireIntervalUs = 1'000'000;
+
+}  // namespace
+
+Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
+                         FlowTable::Options table_options)
+    : index(i),
+      table(std::move(table_options)),
+      inbox(options.queue_batches),
+      returns(options.queue_batches + 2) {
+  // Enough batches that the capture thread always has one to fill: the
+  // inbox's worth, one being processed, one being filled.
+  for (size_t b = 0; b < inbox.capacity() + 2; ++b) {
+    auto batch = std::make_unique<Batch>();
+    batch->packets.reserve(options.batch_size);
+    pool.push_back(std::move(batch));
+  }
+  current = pool[0].get();
+  for (size_t b = 1; b < pool.size(); ++b) returns.Push(pool[b].get());
+}
+
+Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source)
+    : options_(std::move(options)), source_(std::move(source)), snapshots_(options_.workers) {
+  if (options_.workers == 0) options_.workers = 1;
+  const size_t per_worker = (options_.max_connections + options_.workers - 1) / options_.workers;
+  for (size_t i = 0; i < options_.workers; ++i) {
+    FlowTable::Options t;
+    t.max_connections = per_worker == 0 ? 1 : per_worker;
+    t.no_localhost = options_.no_localhost;
+    t.local_addresses = options_.local_addresses;
+    t.id_start = i + 1;
+    t.id_stride = options_.workers;
+    workers_.push_back(std::make_unique<Worker>(i, options_, std::move(t)));
+  }
+}
+
+Pipeline::~Pipeline() {
+  Stop();
+  Join();
+}
+
+void Pipeline::Start() {
+  for (auto& w : workers_) {
+    Worker* raw = w.get();
+    w->thread = std::thread([this, raw] { WorkerLoop(raw); });
+  }
+  capture_thread_ = std::thread([this] { CaptureLoop(); });
+}
+
+void Pipeline::Stop() { source_->Interrupt(); }
+
+void Pipeline::Join() {
+  if (capture_thread_.joinable()) capture_thread_.join();
+  for (auto& w : workers_) {
+    if (w->thread.joinable()) w->thread.join();
+  }
+  joined_.store(true, std::memory_order_release);
+}
+
+std::string Pipeline::source_error() const {
+  absl::MutexLock lock(&stats_mu_);
+  return source_error_;
+}
+
+bool Pipeline::Send(Worker* w, bool final) {
+  Batch* batch = w->current;
+  batch->final = final;
+  batch->clock_us = clock_us_.load(std::memory_order_relaxed);
+  w->last_send_us = batch->clock_us;
+  const bool wait = !source_->live() || final;
+  if (!w->inbox.Push(batch)) {
+    if (!wait) {
+      queue_dropped_.fetch_add(batch->packets.size(), std::memory_order_relaxed);
+      batch->packets.clear();
+      return false;
+    }
+    do {
+      w->inbox.WaitForSpace();
+    } while (!w->inbox.Push(batch));
+  }
+  std::optional<Batch*> next = w->returns.Pop();
+  while (!next) {
+    w->returns.WaitForData();
+    next = w->returns.Pop();
+  }
+  w->current = *next;
+  w->current->packets.clear();
+  return true;
+}
+
+void Pipeline::PublishCaptureStats(const Decoder& decoder) {
+  absl::MutexLock lock(&stats_mu_);
+  capture_stats_.anomalies = decoder.anomalies();
+  capture_stats_.not_ip = decoder.not_ip();
+}
+
+void Pipeline::CaptureLoop() {
+  Decoder decoder(source_->link_type());
+  const size_t n = workers_.size();
+  uint64_t packets = 0, bytes = 0, tracked = 0, malformed = 0, untracked = 0;
+  RawPacket raw;
+  DecodedPacket decoded;
+  auto flush_counters = [&] {
+    PublishCaptureStats(decoder);
+    absl::MutexLock lock(&stats_mu_);
+    capture_stats_.packets = packets;
+    capture_stats_.bytes = bytes;
+    capture_stats_.tracked = tracked;
+    capture_stats_.malformed = malformed;
+    capture_stats_.untracked = untracked;
+  };
+  for (;;) {
+    const NextResult r = source_->Next(&raw);
+    if (r == NextResult::kPacket) {
+      ++packets;
+      bytes += raw.wire_length;
+      // The pipeline clock never runs backwards, even if a file's does.
+      if (raw.timestamp_us > clock_us_.load(std::memory_order_relaxed)) {
+        clock_us_.store(raw.timestamp_us, std::memory_order_relaxed);
+      }
+      switch (decoder.Decode(raw.data, raw.wire_length, raw.timestamp_us, &decoded)) {
+        case DecodeResult::kOk: {
+          ++tracked;
+          Worker* w = workers_[decoded.key.Hash() % n].get();
+          w->current->packets.push_back(decoded);
+          if (w->current->packets.size() >= options_.batch_size) Send(w, false);
+          break;
+        }
+        case DecodeResult::kMalformed: ++malformed; break;
+        case DecodeResult::kUntracked: ++untracked; break;
+        case DecodeResult::kNotIp: break;
+      }
+      if ((packets & 0xffff) == 0) flush_counters();
+      if (!source_->live()) continue;
+    } else if (r == NextResult::kTimeout) {
+      // Idle link: move the clock to now.
+      const int64_t now = WallClockUs();
+      if (now > clock_us_.load(std::memory_order_relaxed)) {
+        clock_us_.store(now, std::memory_order_relaxed);
+      }
+      flush_counters();
+    } else {
+      if (r == NextResult::kError) {
+        absl::MutexLock lock(&stats_mu_);
+        source_error_ = source_->error();
+      }
+      break;
+    }
+    // Live: keep every worker's clock moving at least every tick.
+    const int64_t clock = clock_us_.load(std::memory_order_relaxed);
+    for (auto& w : workers_) {
+      if (clock - w->last_send_us >= kTickUs) Send(w.get(), false);
+    }
+  }
+  flush_counters();
+  for (auto& w : workers_) Send(w.get(), true);
+  capture_done_.store(true, std::memory_order_release);
+}
+
+void Pipeline::Publish(Worker* w, int64_t now_us) {
+  auto snap = std::make_shared<WorkerSnapshot>();
+  snap->time_us = now_us;
+  w->table.CopyTo(&snap->connections);
+  snap->stats = w->table.stats();
+  snap->packets = w->packets.load(std::memory_order_relaxed);
+  snapshots_.Publish(w->index, std::move(snap));
+}
+
+void Pipeline::WorkerLoop(Worker* w) {
+  int64_t clock = 0;
+  int64_t next_expire = 0;
+  int64_t next_publish = 0;
+  uint64_t packets = 0;
+  for (;;) {
+    std::optional<Batch*> got = w->inbox.Pop();
+    if (!got) {
+      w->inbox.WaitForData();
+      continue;
+    }
+    Batch* batch = *got;
+    for (const DecodedPacket& p : batch->packets) w->table.Process(p);
+    packets += batch->packets.size();
+    clock = std::max(clock, batch->clock_us);
+    const bool final = batch->final;
+    batch->packets.clear();
+    w->returns.Push(batch);
+
+    if (clock >= next_expire || final) {
+      w->table.Expire(clock);
+      next_expire = clock + kExpireIntervalUs;
+    }
+    w->packets.store(packets, std::memory_order_relaxed);
+    w->size.store(w->table.size(), std::memory_order_relaxed);
+    if (options_.publish_snapshots && (clock >= next_publish || final)) {
+      Publish(w, clock);
+      next_publish = clock + options_.snapshot_interval_us;
+    }
+    if (final) break;
+  }
+}
+
+PipelineStats Pipeline::Stats() const {
+  PipelineStats s;
+  {
+    absl::MutexLock lock(&stats_mu_);
+    s = capture_stats_;
+  }
+  s.capture = source_->Stats();
+  s.queue_dropped = queue_dropped_.load(std::memory_order_relaxed);
+  for (const auto& w : workers_) s.connections += w->size.load(std::memory_order_relaxed);
+  auto add = [&s](const FlowTableStats& f) {
+    s.flows.created += f.created;
+    s.flows.expired += f.expired;
+    s.flows.evicted += f.evicted;
+    s.flows.replaced += f.replaced;
+    s.flows.localhost_skipped += f.localhost_skipped;
+  };
+  if (joined_.load(std::memory_order_acquire)) {
+    // The workers are gone: their tables are ours to read.
+    for (const auto& w : workers_) add(w->table.stats());
+  } else {
+    for (const auto& snap : snapshots_.Current()) {
+      if (snap) add(snap->stats);
+    }
+  }
+  return s;
+}
+
+}  // namespace rustnet

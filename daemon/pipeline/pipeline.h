@@ -1,0 +1,137 @@
+// Pipeline: the capture thread and the workers.
+//
+//   PacketSource --(capture thread: read, decode, pick worker)--> batches
+//     --SpscQueue--> worker i: FlowTable (expire, publish snapshots)
+//     <--SpscQueue-- empty batches come back for reuse
+//
+// A symmetric hash of the flow key picks the worker, so one worker owns a
+// connection for its whole life and the per-packet path takes no locks.
+// Time is the packets' own clock (capture timestamps); on an idle live link
+// the capture thread sends empty "tick" batches carrying the wall clock, so
+// workers still expire connections and publish snapshots. Replayed files
+// never lose a packet (the capture thread waits for room); live capture
+// never blocks on a slow worker (the batch is dropped and counted).
+//
+// Thread-safety: Start/Stop/Join/Stats from the owning thread (Stop also
+// from the signal thread); tables may be read directly only after Join.
+#ifndef RUSTNET_DAEMON_PIPELINE_PIPELINE_H_
+#define RUSTNET_DAEMON_PIPELINE_PIPELINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "daemon/capture/packet_source.h"
+#include "daemon/decode/decoder.h"
+#include "daemon/pipeline/spsc_queue.h"
+#include "daemon/snapshot/snapshot_store.h"
+#include "daemon/track/flow_table.h"
+
+namespace rustnet {
+
+struct PipelineOptions {
+  size_t workers = 2;
+  size_t max_connections = 1'000'000;  // In total; split evenly across workers.
+  bool no_localhost = false;
+  std::shared_ptr<const LocalAddresses> local_addresses;  // Null for files.
+  // Workers publish snapshots every interval of their clock; off for
+  // one-shot dumps, which read the tables after Join().
+  bool publish_snapshots = true;
+  int64_t snapshot_interval_us = 1'000'000;
+  size_t batch_size = 256;     // Packets per hand-off.
+  size_t queue_batches = 64;   // Batches in flight per worker.
+};
+
+struct PipelineStats {
+  CaptureStats capture;
+  uint64_t packets = 0;         // Frames read from the source.
+  uint64_t bytes = 0;           // Their wire length.
+  uint64_t tracked = 0;         // Decoded and handed to a worker.
+  uint64_t not_ip = 0;          // Valid frames we do not track.
+  uint64_t malformed = 0;       // Counted by kind in `anomalies`.
+  uint64_t untracked = 0;       // Valid but untrackable (fragments without first).
+  uint64_t queue_dropped = 0;   // Live: dropped because a worker fell behind.
+  uint64_t connections = 0;     // Currently tracked, all workers.
+  FlowTableStats flows;         // Summed over workers.
+  AnomalyCounters anomalies;
+};
+
+class Pipeline {
+ public:
+  Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  void Start();
+  // Asks the source to stop; the pipeline drains what it has and ends.
+  void Stop();
+  // Waits until the source ended and every worker drained its queue.
+  void Join();
+  // True once the capture thread has finished (end of file, stop, error).
+  bool capture_done() const { return capture_done_.load(std::memory_order_acquire); }
+  // Non-empty if the source failed.
+  std::string source_error() const;
+
+  PipelineStats Stats() const;
+  const SnapshotStore& snapshots() const { return snapshots_; }
+  const PacketSource& source() const { return *source_; }
+  // The latest packet clock the capture thread handed out.
+  int64_t clock_us() const { return clock_us_.load(std::memory_order_relaxed); }
+
+  // After Join(): calls f(const Connection&) for every tracked connection.
+  template <typename F>
+  void ForEachConnection(F&& f) const {
+    for (const auto& w : workers_) w->table.ForEach(f);
+  }
+
+ private:
+  struct Batch {
+    std::vector<DecodedPacket> packets;
+    int64_t clock_us = 0;
+    bool final = false;
+  };
+  struct Worker {
+    Worker(size_t index, const PipelineOptions& options, FlowTable::Options table_options);
+    size_t index;
+    FlowTable table;
+    SpscQueue<Batch*> inbox;
+    SpscQueue<Batch*> returns;
+    std::vector<std::unique_ptr<Batch>> pool;
+    Batch* current = nullptr;  // Being filled by the capture thread.
+    int64_t last_send_us = 0;  // Capture thread's clock at the last send.
+    std::atomic<uint64_t> packets{0};
+    std::atomic<uint64_t> size{0};
+    std::thread thread;
+  };
+
+  void CaptureLoop();
+  void WorkerLoop(Worker* w);
+  // Hands w->current to the worker; returns false if it was dropped.
+  bool Send(Worker* w, bool final);
+  void Publish(Worker* w, int64_t now_us);
+  void PublishCaptureStats(const Decoder& decoder);
+
+  PipelineOptions options_;
+  std::unique_ptr<PacketSource> source_;
+  SnapshotStore snapshots_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::thread capture_thread_;
+  std::atomic<bool> capture_done_{false};
+  std::atomic<bool> joined_{false};
+  std::atomic<int64_t> clock_us_{0};
+  std::atomic<uint64_t> queue_dropped_{0};
+
+  mutable absl::Mutex stats_mu_;
+  PipelineStats capture_stats_ ABSL_GUARDED_BY(stats_mu_);
+  std::string source_error_ ABSL_GUARDED_BY(stats_mu_);
+};
+
+}  // namespace rustnet
+
+#endif  // RUSTNET_DAEMON_PIPELINE_PIPELINE_H_

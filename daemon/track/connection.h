@@ -1,0 +1,110 @@
+// Connection: what a worker keeps per tracked conversation.
+//
+// Kept compact (see the memory benchmark): fixed-size, no heap members, so
+// a FlowTable holds connections in flat chunks and a snapshot is a memcpy.
+// Direction index 0 is A->B of the canonical key, 1 is B->A.
+//
+// Thread-safety: owned by one worker; snapshots are copies.
+#ifndef RUSTNET_DAEMON_TRACK_CONNECTION_H_
+#define RUSTNET_DAEMON_TRACK_CONNECTION_H_
+
+#include <cstdint>
+
+#include "common/flow_key.h"
+#include "daemon/track/rate.h"
+
+namespace rustnet {
+
+// Mirrors rustnet.v1.ConnectionState (same numbers).
+enum class ConnState : uint8_t {
+  kUnspecified = 0,
+  kSynSent = 1,
+  kSynReceived = 2,
+  kEstablished = 3,
+  kFinWait1 = 4,
+  kFinWait2 = 5,
+  kCloseWait = 6,
+  kClosing = 7,
+  kLastAck = 8,
+  kTimeWait = 9,
+  kClosed = 10,
+  kUnreplied = 11,
+  kActive = 12,
+};
+
+// Idle timeouts, one per class of state. A connection is removed once it
+// has seen no packet for its class's timeout. Documented in README.md.
+enum class TimeoutClass : uint8_t {
+  kTcpHandshake,    // SYN_SENT, SYN_RECEIVED
+  kTcpEstablished,  // ESTABLISHED
+  kTcpClosing,      // FIN_WAIT_1/2, CLOSE_WAIT, CLOSING, LAST_ACK
+  kTcpClosed,       // TIME_WAIT, CLOSED: kept briefly so they stay visible
+  kUdp,
+  kIcmp,
+  kArp,
+  kCount,
+};
+inline constexpr int kTimeoutClassCount = static_cast<int>(TimeoutClass::kCount);
+
+inline constexpr int64_t kTimeoutUs[kTimeoutClassCount] = {
+    60'000'000,   // kTcpHandshake: 60 s
+    600'000'000,  // kTcpEstablished: 10 min
+    120'000'000,  // kTcpClosing: 2 min
+    10'000'000,   // kTcpClosed: 10 s
+    60'000'000,   // kUdp: 60 s
+    20'000'000,   // kIcmp: 20 s
+    30'000'000,   // kArp: 30 s
+};
+
+inline constexpr uint32_t kNoIndex = UINT32_MAX;
+
+struct Connection {
+  FlowKey key;
+  uint64_t id = 0;
+  int64_t first_seen_us = 0;
+  int64_t last_seen_us = 0;
+  uint64_t packets[2] = {0, 0};
+  uint64_t bytes[2] = {0, 0};
+  RateWindow rate[2];
+
+  // Intrusive list links of the flow table's per-class idle lists.
+  uint32_t lru_prev = kNoIndex;
+  uint32_t lru_next = kNoIndex;
+
+  // TCP: highest sequence number + length seen per direction, and the
+  // sequence number of each side's FIN.
+  uint32_t next_seq[2] = {0, 0};
+  uint32_t fin_seq[2] = {0, 0};
+  uint32_t handshake_rtt_us = 0;  // 0: handshake not seen
+  uint32_t retransmissions = 0;
+  uint32_t out_of_order = 0;
+  uint32_t zero_windows = 0;
+  uint32_t fragments = 0;
+
+  MacAddress mac[2] = {};   // Source MAC seen per endpoint (A, B); zero if none.
+  MacAddress arp_resolved{};  // ARP: the asked-for address's MAC.
+  uint16_t arp_requests = 0;
+  uint16_t arp_replies = 0;
+
+  ConnState state = ConnState::kUnspecified;
+  TimeoutClass timeout_class = TimeoutClass::kUdp;
+  uint8_t tcp_flags_seen = 0;
+  uint8_t icmp_type = 0;
+  uint8_t icmp_code = 0;
+  uint8_t initiator = 0;    // 0: endpoint A started it, 1: B.
+  uint8_t local = 0;        // Which endpoint (0 = A, 1 = B) is local.
+  // TCP bit flags.
+  uint8_t seq_valid = 0;    // bit d: next_seq[d] valid
+  uint8_t fin_seen = 0;     // bit d: direction d sent FIN
+  uint8_t fin_acked = 0;    // bit d: direction d's FIN acknowledged
+  uint8_t first_fin = 0;    // 1 + the direction that sent the first FIN; 0 none
+  bool syn_ack_seen = false;
+  bool handshake_done = false;
+  bool syn_first = false;   // The first packet was a bare SYN (RTT is measurable).
+  bool reset = false;
+  bool in_use = false;
+};
+
+}  // namespace rustnet
+
+#endif  // RUSTNET_DAEMON_TRACK_CONNECTION_H_

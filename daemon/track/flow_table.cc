@@ -1,0 +1,352 @@
+#include "daemon/track/flow_table.h"
+
+#include <algorithm>
+
+#include "common/services.h"
+
+namespace rustnet {
+namespace {
+
+// Sequence-space comparison (RFC 9293 §3.4): a - b as a signed distance.
+inline int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
+
+// A port a server would listen on: a known service or a privileged port.
+bool LooksLikeServerPort(uint8_t protocol, uint16_t port) {
+  return port < 1024 || !LookupService(protocol, port).empty();
+}
+
+inline uint8_t Bit(int dir) { return static_cast<uint8_t>(1u << dir); }
+
+}  // namespace
+
+TimeoutClass TimeoutClassFor(uint8_t protocol, ConnState state) {
+  switch (protocol) {
+    case kIpProtoTcp:
+      switch (state) {
+        case ConnState::kSynSent:
+        case ConnState::kSynReceived:
+          return TimeoutClass::kTcpHandshake;
+        case ConnState::kFinWait1:
+        case ConnState::kFinWait2:
+        case ConnState::kCloseWait:
+        case ConnState::kClosing:
+        case ConnState::kLastAck:
+          return TimeoutClass::kTcpClosing;
+        case ConnState::kTimeWait:
+        case ConnState::kClosed:
+          return TimeoutClass::kTcpClosed;
+        default:
+          return TimeoutClass::kTcpEstablished;
+      }
+    case kIpProtoIcmp:
+    case kIpProtoIcmpv6:
+      return TimeoutClass::kIcmp;
+    case kPseudoProtoArp:
+      return TimeoutClass::kArp;
+    default:
+      return TimeoutClass::kUdp;
+  }
+}
+
+ConnState DeriveTcpState(const Connection& c) {
+  if (c.reset) return ConnState::kClosed;
+  const int local = c.local;
+  const int remote = 1 - local;
+  const bool fin_local = (c.fin_seen & Bit(local)) != 0;
+  const bool fin_remote = (c.fin_seen & Bit(remote)) != 0;
+  const bool acked_local = (c.fin_acked & Bit(local)) != 0;
+  if (!fin_local && !fin_remote) {
+    if (c.handshake_done) return ConnState::kEstablished;
+    if (c.syn_ack_seen) return ConnState::kSynReceived;
+    // A SYN with nothing back from the responder yet.
+    if ((c.tcp_flags_seen & kTcpSyn) != 0 && c.packets[1 - c.initiator] == 0) {
+      return ConnState::kSynSent;
+    }
+    return ConnState::kEstablished;  // Picked up mid-stream.
+  }
+  if (fin_local && !fin_remote) return acked_local ? ConnState::kFinWait2 : ConnState::kFinWait1;
+  if (fin_remote && !fin_local) return ConnState::kCloseWait;
+  if (c.first_fin == 1 + local) return acked_local ? ConnState::kTimeWait : ConnState::kClosing;
+  return acked_local ? ConnState::kClosed : ConnState::kLastAck;
+}
+
+FlowTable::FlowTable(Options options)
+    : options_(std::move(options)), next_id_(options_.id_start) {
+  std::fill(std::begin(head_), std::end(head_), kNoIndex);
+  std::fill(std::begin(tail_), std::end(tail_), kNoIndex);
+}
+
+const Connection* FlowTable::Find(const FlowKey& key) const {
+  auto it = index_.find(key);
+  return it == index_.end() ? nullptr : &At(it->second);
+}
+
+void FlowTable::CopyTo(std::vector<Connection>* out) const {
+  out->reserve(out->size() + index_.size());
+  for (const auto& [key, idx] : index_) out->push_back(At(idx));
+}
+
+uint32_t FlowTable::Allocate() {
+  if (!free_.empty()) {
+    const uint32_t idx = free_.back();
+    free_.pop_back();
+    return idx;
+  }
+  if ((allocated_ & (kChunkSize - 1)) == 0) {
+    chunks_.push_back(std::make_unique<Connection[]>(kChunkSize));
+  }
+  return allocated_++;
+}
+
+void FlowTable::Unlink(uint32_t idx) {
+  Connection& c = At(idx);
+  const int k = static_cast<int>(c.timeout_class);
+  if (c.lru_prev != kNoIndex) {
+    At(c.lru_prev).lru_next = c.lru_next;
+  } else {
+    head_[k] = c.lru_next;
+  }
+  if (c.lru_next != kNoIndex) {
+    At(c.lru_next).lru_prev = c.lru_prev;
+  } else {
+    tail_[k] = c.lru_prev;
+  }
+  c.lru_prev = c.lru_next = kNoIndex;
+}
+
+void FlowTable::PushBack(uint32_t idx) {
+  Connection& c = At(idx);
+  const int k = static_cast<int>(c.timeout_class);
+  c.lru_prev = tail_[k];
+  c.lru_next = kNoIndex;
+  if (tail_[k] != kNoIndex) {
+    At(tail_[k]).lru_next = idx;
+  } else {
+    head_[k] = idx;
+  }
+  tail_[k] = idx;
+}
+
+void FlowTable::Remove(uint32_t idx, RemovalReason reason) {
+  Connection& c = At(idx);
+  if (options_.on_remove) options_.on_remove(c, reason);
+  Unlink(idx);
+  index_.erase(c.key);
+  c = Connection{};
+  free_.push_back(idx);
+}
+
+void FlowTable::EvictOldest() {
+  uint32_t victim = kNoIndex;
+  for (int k = 0; k < kTimeoutClassCount; ++k) {
+    if (head_[k] == kNoIndex) continue;
+    if (victim == kNoIndex || At(head_[k]).last_seen_us < At(victim).last_seen_us) {
+      victim = head_[k];
+    }
+  }
+  if (victim == kNoIndex) return;
+  ++stats_.evicted;
+  Remove(victim, RemovalReason::kEvicted);
+}
+
+size_t FlowTable::Expire(int64_t now_us) {
+  size_t removed = 0;
+  for (int k = 0; k < kTimeoutClassCount; ++k) {
+    while (head_[k] != kNoIndex && now_us - At(head_[k]).last_seen_us > kTimeoutUs[k]) {
+      Remove(head_[k], RemovalReason::kExpired);
+      ++removed;
+    }
+  }
+  stats_.expired += removed;
+  return removed;
+}
+
+void FlowTable::Process(const DecodedPacket& p) {
+  if (options_.no_localhost && (p.key.addr_a.IsLoopback() || p.key.addr_b.IsLoopback())) {
+    ++stats_.localhost_skipped;
+    return;
+  }
+  const int dir = p.src_is_a ? 0 : 1;
+  uint32_t idx;
+  auto it = index_.find(p.key);
+  if (it != index_.end()) {
+    idx = it->second;
+    Connection& c = At(idx);
+    // A bare SYN on a closed TCP connection's endpoints starts a new one
+    // (port reuse after TIME_WAIT or RST).
+    const bool closed = c.reset || c.fin_seen == 3;
+    if (p.timestamp_us - c.last_seen_us > kTimeoutUs[static_cast<int>(c.timeout_class)]) {
+      // Idle past its timeout but not swept yet: the packet starts a new
+      // connection, whenever the sweep would have run.
+      ++stats_.expired;
+      Remove(idx, RemovalReason::kExpired);
+      it = index_.end();
+    } else if (p.key.protocol == kIpProtoTcp && closed &&
+               (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn) {
+      ++stats_.replaced;
+      Remove(idx, RemovalReason::kReplaced);
+      it = index_.end();
+    }
+  }
+  if (it == index_.end()) {
+    if (index_.size() >= options_.max_connections) EvictOldest();
+    idx = Allocate();
+    index_.emplace(p.key, idx);
+    Init(At(idx), p, dir);
+    ++stats_.created;
+  } else {
+    Unlink(idx);
+  }
+  Connection& c = At(idx);
+  Update(c, p, dir);
+  PushBack(idx);
+}
+
+void FlowTable::Init(Connection& c, const DecodedPacket& p, int dir) {
+  c = Connection{};
+  c.in_use = true;
+  c.key = p.key;
+  c.id = next_id_;
+  next_id_ += options_.id_stride;
+  c.first_seen_us = p.timestamp_us;
+
+  // Who started it: SYN, then protocol requests, then a server-looking
+  // source port (a reply seen first), else the first packet's sender.
+  int initiator = dir;
+  const uint16_t src_port = p.src_is_a ? p.key.port_a : p.key.port_b;
+  const uint16_t dst_port = p.src_is_a ? p.key.port_b : p.key.port_a;
+  switch (p.key.protocol) {
+    case kIpProtoTcp:
+      if ((p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn) {
+        c.syn_first = true;
+      } else if ((p.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck)) {
+        initiator = 1 - dir;
+      } else if (LooksLikeServerPort(kIpProtoTcp, src_port) &&
+                 !LooksLikeServerPort(kIpProtoTcp, dst_port)) {
+        initiator = 1 - dir;
+      }
+      break;
+    case kIpProtoUdp:
+      if (LooksLikeServerPort(kIpProtoUdp, src_port) &&
+          !LooksLikeServerPort(kIpProtoUdp, dst_port)) {
+        initiator = 1 - dir;
+      }
+      break;
+    case kIpProtoIcmp:
+      if (p.icmp_echo && p.icmp_type == 0) initiator = 1 - dir;  // echo reply
+      break;
+    case kIpProtoIcmpv6:
+      if (p.icmp_echo && p.icmp_type == 129) initiator = 1 - dir;
+      break;
+    case kPseudoProtoArp:
+      if (p.arp_op == kArpReply) initiator = 1 - dir;
+      break;
+    default:
+      break;
+  }
+  c.initiator = static_cast<uint8_t>(initiator);
+  c.local = c.initiator;
+  if (options_.local_addresses) {
+    const bool a_local = options_.local_addresses->contains(p.key.addr_a);
+    const bool b_local = options_.local_addresses->contains(p.key.addr_b);
+    if (a_local != b_local) c.local = a_local ? 0 : 1;
+  }
+  c.state = p.key.protocol == kIpProtoTcp ? ConnState::kEstablished : ConnState::kUnreplied;
+  c.timeout_class = TimeoutClassFor(p.key.protocol, c.state);
+}
+
+void FlowTable::Update(Connection& c, const DecodedPacket& p, int dir) {
+  c.last_seen_us = std::max(c.last_seen_us, p.timestamp_us);
+  ++c.packets[dir];
+  c.bytes[dir] += p.ip_length;
+  c.rate[dir].Add(p.timestamp_us, p.ip_length);
+  if (p.has_macs) c.mac[dir] = p.src_mac;
+  if (p.is_fragment) ++c.fragments;
+
+  switch (p.key.protocol) {
+    case kIpProtoTcp:
+      UpdateTcp(c, p, dir);
+      c.state = DeriveTcpState(c);
+      break;
+    case kIpProtoIcmp:
+    case kIpProtoIcmpv6:
+      if (p.has_l4_header) {
+        c.icmp_type = p.icmp_type;
+        c.icmp_code = p.icmp_code;
+      }
+      c.state = c.packets[0] && c.packets[1] ? ConnState::kActive : ConnState::kUnreplied;
+      break;
+    case kPseudoProtoArp:
+      if (p.arp_op == kArpRequest && c.arp_requests < UINT16_MAX) ++c.arp_requests;
+      if (p.arp_op == kArpReply) {
+        if (c.arp_replies < UINT16_MAX) ++c.arp_replies;
+        c.arp_resolved = p.arp_sender_mac;
+      }
+      c.state = c.packets[0] && c.packets[1] ? ConnState::kActive : ConnState::kUnreplied;
+      break;
+    default:
+      c.state = c.packets[0] && c.packets[1] ? ConnState::kActive : ConnState::kUnreplied;
+      break;
+  }
+  c.timeout_class = TimeoutClassFor(p.key.protocol, c.state);
+}
+
+void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
+  const uint8_t flags = p.tcp_flags;
+  // A later fragment carries no TCP header: count it, nothing more.
+  if (!p.has_l4_header) return;
+  c.tcp_flags_seen |= flags;
+  const bool syn = (flags & kTcpSyn) != 0;
+  const bool ack = (flags & kTcpAck) != 0;
+  const bool fin = (flags & kTcpFin) != 0;
+  const bool rst = (flags & kTcpRst) != 0;
+  if (rst) {
+    c.reset = true;
+    return;
+  }
+  if (syn && ack) c.syn_ack_seen = true;
+  if (ack && !syn && c.syn_ack_seen && !c.handshake_done && dir == c.initiator) {
+    c.handshake_done = true;
+    if (c.syn_first) {
+      const int64_t rtt = p.timestamp_us - c.first_seen_us;
+      c.handshake_rtt_us = static_cast<uint32_t>(std::clamp<int64_t>(rtt, 1, UINT32_MAX));
+    }
+  }
+  // Data seen without a handshake also means the connection is up.
+  if (!syn && !c.syn_ack_seen && c.packets[0] > 0 && c.packets[1] > 0) c.handshake_done = true;
+
+  if (!syn && p.window == 0) ++c.zero_windows;
+
+  // Sequence space consumed: payload, plus one each for SYN and FIN.
+  const uint32_t seg_len = p.payload_wire + (syn ? 1u : 0u) + (fin ? 1u : 0u);
+  const uint32_t seg_end = p.seq + seg_len;
+  const uint8_t bit = Bit(dir);
+  if ((c.seq_valid & bit) == 0) {
+    c.next_seq[dir] = seg_end;
+    c.seq_valid |= bit;
+  } else if (seg_len > 0) {
+    const int32_t gap = SeqDiff(p.seq, c.next_seq[dir]);
+    const bool keepalive = !syn && !fin && p.payload_wire <= 1 && gap == -1;
+    if (gap > 0) {
+      ++c.out_of_order;
+      c.next_seq[dir] = seg_end;
+    } else if (gap < 0 && !keepalive) {
+      ++c.retransmissions;
+      if (SeqDiff(seg_end, c.next_seq[dir]) > 0) c.next_seq[dir] = seg_end;
+    } else if (gap == 0) {
+      c.next_seq[dir] = seg_end;
+    }
+  }
+
+  if (fin && (c.fin_seen & bit) == 0) {
+    c.fin_seen |= bit;
+    c.fin_seq[dir] = p.seq + p.payload_wire;
+    if (c.first_fin == 0) c.first_fin = static_cast<uint8_t>(1 + dir);
+  }
+  const int other = 1 - dir;
+  if (ack && (c.fin_seen & Bit(other)) != 0 && SeqDiff(p.ack, c.fin_seq[other] + 1) >= 0) {
+    c.fin_acked |= Bit(other);
+  }
+}
+
+}  // namespace rustnet

@@ -1,0 +1,119 @@
+// FlowTable: one worker's connections, keyed by canonical FlowKey.
+//
+// Storage: connections live in fixed-size chunks addressed by a 32-bit
+// index (no per-connection allocation, no pointer invalidation on growth);
+// an absl::flat_hash_map maps key -> index. Every connection sits on one
+// intrusive idle list per timeout class, ordered by last packet time, so
+// expiry pops list heads (O(expired)) and eviction at capacity takes the
+// oldest head across classes (the longest-idle connection).
+//
+// TCP is tracked as a passive observer: handshake, FINs and their ACKs per
+// direction, RST; state is reported from the local endpoint's side (see
+// rustnet.v1.ConnectionState). Sequence tracking per direction counts
+// retransmissions, out-of-order segments and zero windows.
+//
+// Thread-safety: owned by one worker thread; not shared.
+#ifndef RUSTNET_DAEMON_TRACK_FLOW_TABLE_H_
+#define RUSTNET_DAEMON_TRACK_FLOW_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "daemon/decode/decoder.h"
+#include "daemon/track/connection.h"
+
+namespace rustnet {
+
+// The machine's own addresses; decides which endpoint is "local".
+using LocalAddresses = absl::flat_hash_set<IpAddress>;
+
+struct FlowKeyHash {
+  size_t operator()(const FlowKey& k) const { return k.Hash(); }
+};
+
+enum class RemovalReason : uint8_t { kExpired, kEvicted, kReplaced };
+
+struct FlowTableStats {
+  uint64_t created = 0;
+  uint64_t expired = 0;
+  uint64_t evicted = 0;            // Removed at capacity, oldest idle first.
+  uint64_t replaced = 0;           // Closed TCP connection whose ports were reused.
+  uint64_t localhost_skipped = 0;  // Packets not tracked under --no-localhost.
+};
+
+class FlowTable {
+ public:
+  struct Options {
+    size_t max_connections = 1'000'000;
+    bool no_localhost = false;
+    // Null: no local addresses known (replayed files): the initiator is local.
+    std::shared_ptr<const LocalAddresses> local_addresses;
+    // Connection ids are id_start, id_start + id_stride, ... so workers
+    // hand out distinct ids without sharing a counter.
+    uint64_t id_start = 1;
+    uint64_t id_stride = 1;
+    // Called before a connection is removed (events, statistics).
+    std::function<void(const Connection&, RemovalReason)> on_remove;
+  };
+
+  explicit FlowTable(Options options);
+
+  // Tracks one decoded packet (DecodeResult::kOk).
+  void Process(const DecodedPacket& packet);
+  // Removes connections idle past their class's timeout at `now_us`.
+  size_t Expire(int64_t now_us);
+
+  size_t size() const { return index_.size(); }
+  const FlowTableStats& stats() const { return stats_; }
+  // Null if not tracked.
+  const Connection* Find(const FlowKey& key) const;
+
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const auto& [key, idx] : index_) f(At(idx));
+  }
+  // Appends copies of all connections to `out`.
+  void CopyTo(std::vector<Connection>* out) const;
+
+ private:
+  static constexpr uint32_t kChunkBits = 12;
+  static constexpr uint32_t kChunkSize = 1u << kChunkBits;
+
+  Connection& At(uint32_t idx) { return chunks_[idx >> kChunkBits][idx & (kChunkSize - 1)]; }
+  const Connection& At(uint32_t idx) const {
+    return chunks_[idx >> kChunkBits][idx & (kChunkSize - 1)];
+  }
+  uint32_t Allocate();
+  void Remove(uint32_t idx, RemovalReason reason);
+  void EvictOldest();
+  void Unlink(uint32_t idx);
+  void PushBack(uint32_t idx);
+
+  void Init(Connection& c, const DecodedPacket& p, int dir);
+  void Update(Connection& c, const DecodedPacket& p, int dir);
+  void UpdateTcp(Connection& c, const DecodedPacket& p, int dir);
+
+  Options options_;
+  absl::flat_hash_map<FlowKey, uint32_t, FlowKeyHash> index_;
+  std::vector<std::unique_ptr<Connection[]>> chunks_;
+  std::vector<uint32_t> free_;
+  uint32_t allocated_ = 0;  // Indices handed out so far (high-water mark).
+  uint32_t head_[kTimeoutClassCount];
+  uint32_t tail_[kTimeoutClassCount];
+  uint64_t next_id_;
+  FlowTableStats stats_;
+};
+
+// The TCP state seen from the local endpoint, derived from what the
+// connection has observed. Exposed for tests.
+ConnState DeriveTcpState(const Connection& c);
+TimeoutClass TimeoutClassFor(uint8_t protocol, ConnState state);
+
+}  // namespace rustnet
+
+#endif  // RUSTNET_DAEMON_TRACK_FLOW_TABLE_H_

@@ -1,0 +1,121 @@
+#include "tests/test_util.h"
+
+#include <arpa/inet.h>
+
+#include <stdexcept>
+
+namespace rustnet::testing {
+
+void Put8(Bytes& b, uint8_t v) { b.push_back(v); }
+void Put16(Bytes& b, uint16_t v) {
+  b.push_back(static_cast<uint8_t>(v >> 8));
+  b.push_back(static_cast<uint8_t>(v));
+}
+void Put32(Bytes& b, uint32_t v) {
+  Put16(b, static_cast<uint16_t>(v >> 16));
+  Put16(b, static_cast<uint16_t>(v));
+}
+void PutBytes(Bytes& b, const Bytes& more) { b.insert(b.end(), more.begin(), more.end()); }
+
+Bytes Ip(const std::string& text) {
+  uint8_t buf[16];
+  if (inet_pton(AF_INET, text.c_str(), buf) == 1) return Bytes(buf, buf + 4);
+  if (inet_pton(AF_INET6, text.c_str(), buf) == 1) return Bytes(buf, buf + 16);
+  throw std::invalid_argument("bad address " + text);
+}
+
+Bytes TcpSegment(const TcpSpec& t) {
+  Bytes b;
+  Put16(b, t.sport);
+  Put16(b, t.dport);
+  Put32(b, t.seq);
+  Put32(b, t.ack);
+  Put8(b, 5 << 4);
+  Put8(b, t.flags);
+  Put16(b, t.window);
+  Put16(b, 0);  // checksum
+  Put16(b, 0);  // urgent
+  PutBytes(b, t.payload);
+  return b;
+}
+
+Bytes UdpDatagram(uint16_t sport, uint16_t dport, const Bytes& payload) {
+  Bytes b;
+  Put16(b, sport);
+  Put16(b, dport);
+  Put16(b, static_cast<uint16_t>(8 + payload.size()));
+  Put16(b, 0);
+  PutBytes(b, payload);
+  return b;
+}
+
+Bytes IcmpEcho(bool request, uint16_t id, uint16_t seq, bool v6) {
+  Bytes b;
+  Put8(b, v6 ? (request ? 128 : 129) : (request ? 8 : 0));
+  Put8(b, 0);
+  Put16(b, 0);
+  Put16(b, id);
+  Put16(b, seq);
+  PutBytes(b, Bytes(16, 0xab));
+  return b;
+}
+
+Bytes Ipv4Packet(const std::string& src, const std::string& dst, uint8_t proto, const Bytes& l4,
+                 uint16_t id, uint16_t frag) {
+  Bytes b;
+  Put8(b, 0x45);
+  Put8(b, 0);
+  Put16(b, static_cast<uint16_t>(20 + l4.size()));
+  Put16(b, id);
+  Put16(b, frag);
+  Put8(b, 64);
+  Put8(b, proto);
+  Put16(b, 0);
+  PutBytes(b, Ip(src));
+  PutBytes(b, Ip(dst));
+  PutBytes(b, l4);
+  return b;
+}
+
+Bytes Ipv6Packet(const std::string& src, const std::string& dst, uint8_t proto, const Bytes& l4,
+                 const Bytes& ext, uint8_t first_next) {
+  Bytes b;
+  Put32(b, 0x60000000);
+  Put16(b, static_cast<uint16_t>(ext.size() + l4.size()));
+  Put8(b, ext.empty() ? proto : first_next);
+  Put8(b, 64);
+  PutBytes(b, Ip(src));
+  PutBytes(b, Ip(dst));
+  PutBytes(b, ext);
+  PutBytes(b, l4);
+  return b;
+}
+
+Bytes EthernetFrame(uint16_t ethertype, const Bytes& payload,
+                    const std::vector<uint16_t>& vlan_tpids) {
+  Bytes b = {0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01};
+  uint16_t vid = 10;
+  for (uint16_t tpid : vlan_tpids) {
+    Put16(b, tpid);
+    Put16(b, vid++);
+  }
+  Put16(b, ethertype);
+  PutBytes(b, payload);
+  return b;
+}
+
+Bytes ArpPacket(uint16_t op, const std::string& sender_ip, const std::string& target_ip) {
+  Bytes b;
+  Put16(b, 1);
+  Put16(b, 0x0800);
+  Put8(b, 6);
+  Put8(b, 4);
+  Put16(b, op);
+  PutBytes(b, {0x02, 0, 0, 0, 0, 0x01});
+  PutBytes(b, Ip(sender_ip));
+  PutBytes(b, op == 1 ? Bytes(6, 0) : Bytes{0x02, 0, 0, 0, 0, 0x02});
+  PutBytes(b, Ip(target_ip));
+  return b;
+}
+
+}  // namespace rustnet::testing
