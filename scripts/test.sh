@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds, runs the suite, then
+# builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
+# the suite again. Exits non-zero if any test fails.
+# Usage (as root: the tests create network namespaces): scripts/test.sh
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test || exit 1
+
+jobs=$(nproc)
+total_pass=0
+total_fail=0
+status=0
+
+run_suite() {  # name build_dir cmake_args...
+  local name=$1 dir=$2
+  shift 2
+  echo "== $name: configure and build ($dir)"
+  if ! cmake -S . -B "$dir" -G Ninja "$@" >/dev/null || ! cmake --build "$dir" -j "$jobs"; then
+    echo "== $name: BUILD FAILED"
+    total_fail=$((total_fail + 1))
+    status=1
+    return
+  fi
+  echo "== $name: ctest"
+  local log="$dir/ctest.log"
+  (cd "$dir" && ctest --output-on-failure -j "$jobs" 2>&1) | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local line
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
+  if [[ -z $line ]]; then
+    echo "== $name: ctest printed no summary"
+    total_fail=$((total_fail + 1))
+    status=1
+    return
+  fi
+  local failed out_of
+  failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
+  out_of=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
+  total_pass=$((total_pass + out_of - failed))
+  total_fail=$((total_fail + failed))
+  ((rc != 0 || failed != 0)) && status=1
+}
+
+run_suite "release" build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  run_suite "asan+ubsan" build-asan -DCMAKE_BUILD_TYPE=Debug -DRUSTNET_SANITIZE=ON
+
+echo "all suites: $total_pass passed, $total_fail failed"
+exit $status
