@@ -1,6 +1,9 @@
 #include "daemon/capture/pcap_source.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -57,9 +60,17 @@ std::optional<LinkType> LinkTypeFromDlt(int dlt) {
 }
 
 PcapSource::PcapSource(pcap_t* handle, LinkType link_type, std::string name, bool live)
-    : handle_(handle), link_type_(link_type), name_(std::move(name)), live_(live) {}
+    : handle_(handle), link_type_(link_type), name_(std::move(name)), live_(live) {
+  if (live_) {
+    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    select_fd_ = pcap_get_selectable_fd(handle_);
+  }
+}
 
-PcapSource::~PcapSource() { pcap_close(handle_); }
+PcapSource::~PcapSource() {
+  pcap_close(handle_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
 
 absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenLive(
     const LiveCaptureOptions& options) {
@@ -76,6 +87,10 @@ absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenLive(
   pcap_set_immediate_mode(handle, 0);
   pcap_set_tstamp_precision(handle, PCAP_TSTAMP_PRECISION_MICRO);
   const int rc = pcap_activate(handle);
+  // With TPACKET_V3 the kernel only retires a block (and wakes a reader)
+  // once it holds a packet, so a blocking read on an idle link never
+  // returns. Read non-blocking and poll ourselves with the timeout.
+  if (rc >= 0) pcap_setnonblock(handle, 1, errbuf);
   if (rc < 0) {
     std::string detail = pcap_geterr(handle);
     pcap_close(handle);
@@ -116,7 +131,9 @@ absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenLive(
     pcap_close(handle);
     return s;
   }
-  return std::unique_ptr<PcapSource>(new PcapSource(handle, *link, options.interface, true));
+  auto source = std::unique_ptr<PcapSource>(new PcapSource(handle, *link, options.interface, true));
+  source->timeout_ms_ = options.timeout_ms;
+  return source;
 }
 
 absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenFile(const std::string& path,
@@ -177,7 +194,18 @@ NextResult PcapSource::Next(RawPacket* out) {
   if (interrupted_.load(std::memory_order_relaxed)) return NextResult::kEnd;
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
-  const int rc = pcap_next_ex(handle_, &header, &data);
+  int rc = pcap_next_ex(handle_, &header, &data);
+  if (rc == 0 && live_) {
+    // Nothing buffered: wait for the ring, an interrupt, or the timeout.
+    pollfd fds[2] = {{select_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    const int ready = poll(fds, 2, timeout_ms_);
+    if (interrupted_.load(std::memory_order_relaxed)) return NextResult::kEnd;
+    if (ready > 0 && (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+      error_ = "the capture socket reported an error (interface down or removed?)";
+      return NextResult::kError;
+    }
+    if (ready > 0) rc = pcap_next_ex(handle_, &header, &data);
+  }
   switch (rc) {
     case 1:
       ++delivered_;
@@ -211,6 +239,10 @@ CaptureStats PcapSource::Stats() {
 void PcapSource::Interrupt() {
   interrupted_.store(true, std::memory_order_relaxed);
   pcap_breakloop(handle_);
+  if (wake_fd_ >= 0) {
+    const uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+  }
 }
 
 std::string PcapSource::error() const { return error_; }

@@ -61,6 +61,9 @@ class PcapSource : public PacketSource {
   std::string name_;
   bool live_;
   std::atomic<bool> interrupted_{false};
+  int wake_fd_ = -1;    // eventfd that Interrupt() signals (live only).
+  int select_fd_ = -1;  // libpcap's pollable descriptor (live only).
+  int timeout_ms_ = 100;
   uint64_t delivered_ = 0;
   std::string error_;
   mutable absl::Mutex stats_mu_;
