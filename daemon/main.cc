@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -24,6 +25,7 @@
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/snapshot/convert.h"
+#include "spdlog/sinks/systemd_sink.h"
 #include "spdlog/spdlog.h"
 
 #ifndef RUSTNET_VERSION
@@ -112,10 +114,25 @@ int Run(const DaemonOptions& options) {
   log_options.dir = options.log_dir;
   log_options.prefix = "rustnet";
   log_options.to_stderr = false;  // Start-up errors are printed by Fail().
-  auto log_path = SetupLogging(log_options);
-  if (!log_path.ok()) return Fail(std::string(log_path.status().message()));
-  spdlog::info("rustnetd {} starting (pid {}), log file {}", RUSTNET_VERSION, getpid(),
-               *log_path);
+  // Under systemd (stderr connected to the journal) log to the journal with
+  // proper priorities; a log file only when --log-dir asks for one.
+  const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+  std::string log_path = "the journal";
+  if (journal && !options.log_dir_set) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "rustnetd", std::make_shared<spdlog::sinks::systemd_sink_mt>("rustnetd")));
+    spdlog::set_level(options.log_level);
+  } else {
+    auto path = SetupLogging(log_options);
+    if (!path.ok()) return Fail(std::string(path.status().message()));
+    log_path = *path;
+    if (journal) {
+      spdlog::default_logger()->sinks().push_back(
+          std::make_shared<spdlog::sinks::systemd_sink_mt>("rustnetd"));
+    }
+  }
+  spdlog::info("rustnetd {} starting (pid {}), logging to {}", RUSTNET_VERSION, getpid(),
+               log_path);
 
   std::unique_ptr<PcapSource> source;
   std::shared_ptr<const LocalAddresses> local;

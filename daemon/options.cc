@@ -102,7 +102,12 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
          o.log_level = *level;
          return absl::OkStatus();
        }},
-      {"--log-dir", [&](auto&, auto& v) { o.log_dir = v; return absl::OkStatus(); }},
+      {"--log-dir",
+       [&](auto&, auto& v) {
+         o.log_dir = v;
+         o.log_dir_set = true;
+         return absl::OkStatus();
+       }},
       {"--stats-interval",
        [&](auto& f, auto& v) {
          return ParseNumber<int64_t>(f, v, 1, 86400, &o.stats_interval_s);

@@ -26,6 +26,7 @@ struct DaemonOptions {
   size_t max_connections = 1'000'000;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
+  bool log_dir_set = false;     // --log-dir given explicitly.
   int64_t snapshot_interval_ms = 1000;
   int64_t stats_interval_s = 10;
 };
