@@ -59,10 +59,10 @@ int ListInterfaces() {
 void LogStats(const Pipeline& pipeline) {
   const PipelineStats s = pipeline.Stats();
   spdlog::info(
-      "capture {}: received {}, dropped by kernel {}, dropped by interface {}, dropped by "
+      "capture {}: received {}, filtered {}, dropped by kernel {}, dropped by interface {}, dropped by "
       "queues {}; packets {}, tracked {}, not IP {}, malformed {}, untracked fragments {}; "
       "connections {} (created {}, expired {}, evicted {})",
-      pipeline.source().name(), s.capture.received, s.capture.dropped_kernel,
+      pipeline.source().name(), s.capture.received, s.capture.filtered, s.capture.dropped_kernel,
       s.capture.dropped_interface, s.queue_dropped, s.packets, s.tracked, s.not_ip, s.malformed,
       s.untracked, s.connections, s.flows.created, s.flows.expired, s.flows.evicted);
   if (s.anomalies.Total() > 0) {
@@ -198,19 +198,23 @@ int Run(const DaemonOptions& options) {
     }
     pipeline.Join();
     LogStats(pipeline);
-    const std::string err = pipeline.source_error();
-    if (!err.empty()) {
-      spdlog::warn("capture file {} is damaged: {}; the packets before it were processed",
-                   options.read_file, err);
-    }
     if (got_signal.load() != 0) {
       spdlog::info("interrupted by signal {}", got_signal.load());
       return 130;
     }
-    DumpJson(pipeline);
-    if (!err.empty() && pipeline.Stats().packets == 0) {
-      return Fail(absl::StrCat("cannot read capture file ", options.read_file, ": ", err));
+    const std::string err = pipeline.source_error();
+    if (!err.empty() && pipeline.Stats().capture.received == 0) {
+      // Not one record could be read: the file is not usable at all.
+      // (Logged at info: stderr gets exactly the one sentence below.)
+      spdlog::info("cannot read capture file {}: {}", options.read_file, err);
+      return Fail(absl::StrCat("cannot read capture file ", options.read_file, ": ", err,
+                               "; check that it is a complete pcap or pcapng file"));
     }
+    if (!err.empty()) {
+      spdlog::warn("capture file {} is damaged: {}; the packets before it were processed",
+                   options.read_file, err);
+    }
+    DumpJson(pipeline);
     return 0;
   }
 

@@ -29,7 +29,8 @@ enum class NextResult : uint8_t {
 
 // Statistics as the capture layer counts them.
 struct CaptureStats {
-  uint64_t received = 0;          // Packets the capture layer delivered or queued.
+  uint64_t received = 0;          // Live: packets the kernel queued. File: records read.
+  uint64_t filtered = 0;          // File: records the BPF filter rejected.
   uint64_t dropped_kernel = 0;    // Dropped by the kernel (buffer full).
   uint64_t dropped_interface = 0; // Dropped by the interface / driver.
 };

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -68,6 +70,7 @@ PcapSource::PcapSource(pcap_t* handle, LinkType link_type, std::string name, boo
 }
 
 PcapSource::~PcapSource() {
+  if (has_file_filter_) pcap_freecode(&file_filter_);
   pcap_close(handle_);
   if (wake_fd_ >= 0) close(wake_fd_);
 }
@@ -170,11 +173,16 @@ absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenFile(const std::stri
         "capture file ", path, " has link type ", dlt_name ? dlt_name : "unknown", " (", dlt,
         "), which rustnetd does not decode; supported: ", SupportedLinkTypes()));
   }
-  if (absl::Status s = ApplyFilter(handle, bpf, PCAP_NETMASK_UNKNOWN); !s.ok()) {
-    pcap_close(handle);
-    return s;
+  auto source = std::unique_ptr<PcapSource>(new PcapSource(handle, *link, path, false));
+  if (!bpf.empty()) {
+    if (pcap_compile(handle, &source->file_filter_, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
+      return absl::InvalidArgumentError(absl::StrCat("invalid BPF filter \"", bpf, "\": ",
+                                                     pcap_geterr(handle),
+                                                     "; see pcap-filter(7) for the syntax"));
+    }
+    source->has_file_filter_ = true;
   }
-  return std::unique_ptr<PcapSource>(new PcapSource(handle, *link, path, false));
+  return source;
 }
 
 void PcapSource::SampleStats() {
@@ -190,16 +198,53 @@ void PcapSource::SampleStats() {
   raw_ = ps;
 }
 
+void PcapSource::Fill(const pcap_pkthdr& header, const u_char* data, RawPacket* out) const {
+  // Timestamps come from the file or the kernel and may be anything (pcapng
+  // has 64-bit ones): clamp so the microsecond clock cannot overflow, and
+  // keep it non-negative (nothing we show predates 1970).
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1'000'000 - 1;
+  const int64_t sec = std::clamp<int64_t>(header.ts.tv_sec, 0, kMaxSeconds);
+  const int64_t usec = std::clamp<int64_t>(header.ts.tv_usec, 0, 999'999);
+  out->timestamp_us = sec * 1'000'000 + usec;
+  out->wire_length = header.len;
+  out->data = std::span<const uint8_t>(data, header.caplen);
+}
+
 NextResult PcapSource::Next(RawPacket* out) {
-  if (interrupted_.load(std::memory_order_relaxed)) return NextResult::kEnd;
+  if (interrupted_.load(std::memory_order_relaxed)) {
+    if (live_) SampleStats();  // Final figures for the shutdown log.
+    return NextResult::kEnd;
+  }
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
+  if (!live_) {
+    for (;;) {
+      const int rc = pcap_next_ex(handle_, &header, &data);
+      if (rc == 1) {
+        ++delivered_;
+        if (has_file_filter_ && pcap_offline_filter(&file_filter_, header, data) == 0) {
+          ++filtered_;
+          continue;
+        }
+        Fill(*header, data, out);
+        if ((delivered_ & 0xfff) == 0) PublishFileStats();
+        return NextResult::kPacket;
+      }
+      PublishFileStats();
+      if (rc == PCAP_ERROR_BREAK) return NextResult::kEnd;
+      error_ = pcap_geterr(handle_);
+      return NextResult::kError;
+    }
+  }
   int rc = pcap_next_ex(handle_, &header, &data);
-  if (rc == 0 && live_) {
+  if (rc == 0) {
     // Nothing buffered: wait for the ring, an interrupt, or the timeout.
     pollfd fds[2] = {{select_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     const int ready = poll(fds, 2, timeout_ms_);
-    if (interrupted_.load(std::memory_order_relaxed)) return NextResult::kEnd;
+    if (interrupted_.load(std::memory_order_relaxed)) {
+      SampleStats();
+      return NextResult::kEnd;
+    }
     if (ready > 0 && (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
       error_ = "the capture socket reported an error (interface down or removed?)";
       return NextResult::kError;
@@ -209,26 +254,30 @@ NextResult PcapSource::Next(RawPacket* out) {
   switch (rc) {
     case 1:
       ++delivered_;
-      out->timestamp_us = int64_t{header->ts.tv_sec} * 1'000'000 + header->ts.tv_usec;
-      out->wire_length = header->len;
-      out->data = std::span<const uint8_t>(data, header->caplen);
-      if (live_) {
-        if ((delivered_ & 0xfff) == 0) SampleStats();
-      } else {
-        absl::MutexLock lock(&stats_mu_);
-        last_stats_.received = delivered_;
+      Fill(*header, data, out);
+      // Sample the kernel's counters at least once a second of packet time
+      // (live timestamps are the wall clock), so statistics never lag.
+      if ((delivered_ & 0xfff) == 0 || out->timestamp_us - last_sample_us_ >= 1'000'000) {
+        last_sample_us_ = out->timestamp_us;
+        SampleStats();
       }
       return NextResult::kPacket;
     case 0:
       SampleStats();
       return NextResult::kTimeout;
     case PCAP_ERROR_BREAK:
-      if (live_) SampleStats();
+      SampleStats();
       return NextResult::kEnd;
     default:
       error_ = pcap_geterr(handle_);
       return NextResult::kError;
   }
+}
+
+void PcapSource::PublishFileStats() {
+  absl::MutexLock lock(&stats_mu_);
+  last_stats_.received = delivered_;
+  last_stats_.filtered = filtered_;
 }
 
 CaptureStats PcapSource::Stats() {

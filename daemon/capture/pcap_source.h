@@ -55,6 +55,9 @@ class PcapSource : public PacketSource {
  private:
   PcapSource(pcap_t* handle, LinkType link_type, std::string name, bool live);
   void SampleStats();
+  void PublishFileStats();
+  // Fills *out from a libpcap record.
+  void Fill(const pcap_pkthdr& header, const u_char* data, RawPacket* out) const;
 
   pcap_t* handle_;
   LinkType link_type_;
@@ -65,6 +68,12 @@ class PcapSource : public PacketSource {
   int select_fd_ = -1;  // libpcap's pollable descriptor (live only).
   int timeout_ms_ = 100;
   uint64_t delivered_ = 0;
+  // Files: the BPF filter runs here (pcap_offline_filter) rather than inside
+  // libpcap, so records it rejects are still counted as read.
+  bpf_program file_filter_ = {};
+  bool has_file_filter_ = false;
+  uint64_t filtered_ = 0;
+  int64_t last_sample_us_ = 0;  // Live: packet time of the last SampleStats().
   std::string error_;
   mutable absl::Mutex stats_mu_;
   CaptureStats last_stats_ ABSL_GUARDED_BY(stats_mu_);

@@ -15,6 +15,7 @@ int64_t WallClockUs() {
 
 // How often an idle live link still advances the workers' clocks.
 constexpr int64_t kTickUs = 100'000;
+constexpr int64_t kStatsFlushUs = 1'000'000;  // Live counter publication cadence.
 // How often a worker sweeps its table for expired connections.
 constexpr int64_t kExpireIntervalUs = 1'000'000;
 
@@ -118,7 +119,9 @@ void Pipeline::CaptureLoop() {
   uint64_t packets = 0, bytes = 0, tracked = 0, malformed = 0, untracked = 0;
   RawPacket raw;
   DecodedPacket decoded;
+  int64_t last_flush_us = 0;  // Pipeline clock at the last flush.
   auto flush_counters = [&] {
+    last_flush_us = clock_us_.load(std::memory_order_relaxed);
     PublishCaptureStats(decoder);
     absl::MutexLock lock(&stats_mu_);
     capture_stats_.packets = packets;
@@ -150,6 +153,8 @@ void Pipeline::CaptureLoop() {
       }
       if ((packets & 0xffff) == 0) flush_counters();
       if (!source_->live()) continue;
+      // Live: readers see counters at most a second old, busy link or not.
+      if (raw.timestamp_us - last_flush_us >= kStatsFlushUs) flush_counters();
     } else if (r == NextResult::kTimeout) {
       // Idle link: move the clock to now.
       const int64_t now = WallClockUs();

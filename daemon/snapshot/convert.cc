@@ -2,14 +2,33 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
 #include "common/services.h"
 
 namespace rustnet {
 namespace {
 
+// Floor division, so negative times still give nanos in [0, 1e9) as the
+// Timestamp and Duration JSON mappings require.
+template <typename T>
+void SetSecondsNanos(int64_t us, T* t) {
+  int64_t seconds = us / 1'000'000;
+  int64_t rest = us % 1'000'000;
+  if (rest < 0) {
+    rest += 1'000'000;
+    --seconds;
+  }
+  t->set_seconds(seconds);
+  t->set_nanos(static_cast<int32_t>(rest * 1000));
+}
+
+// Timestamp's JSON form only spans years 0001..9999.
 void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) {
-  t->set_seconds(us / 1'000'000);
-  t->set_nanos(static_cast<int32_t>((us % 1'000'000) * 1000));
+  constexpr int64_t kMaxUs = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999Z
+  constexpr int64_t kMinUs = -62'135'596'800'000'000;  // 0001-01-01T00:00:00Z
+  SetSecondsNanos(std::clamp(us, kMinUs, kMaxUs), t);
 }
 
 rustnet::v1::Protocol ProtocolOf(uint8_t p) {
@@ -72,9 +91,7 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
     case kIpProtoTcp: {
       auto* tcp = out->mutable_tcp();
       if (c.handshake_rtt_us > 0) {
-        tcp->mutable_handshake_rtt()->set_seconds(c.handshake_rtt_us / 1'000'000);
-        tcp->mutable_handshake_rtt()->set_nanos(
-            static_cast<int32_t>((c.handshake_rtt_us % 1'000'000) * 1000));
+        SetSecondsNanos(c.handshake_rtt_us, tcp->mutable_handshake_rtt());
       }
       tcp->set_retransmissions(c.retransmissions);
       tcp->set_out_of_order(c.out_of_order);
@@ -108,7 +125,12 @@ std::string ToJsonLine(const rustnet::v1::Connection& message) {
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.preserve_proto_field_names = false;  // lowerCamelCase, as proto3 JSON
-  (void)google::protobuf::util::MessageToJsonString(message, &json, options);
+  const auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    // Only out-of-range values can do this; say so in-band rather than
+    // printing a truncated line.
+    return absl::StrCat("{\"id\":\"", message.id(), "\",\"error\":\"not representable in JSON\"}");
+  }
   return json;
 }
 
