@@ -24,6 +24,9 @@
 #include "daemon/capture/pcap_source.h"
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
+#include "daemon/rpc/monitor_service.h"
+#include "daemon/rpc/server.h"
+#include "daemon/snapshot/event_hub.h"
 #include "daemon/snapshot/convert.h"
 #include "spdlog/sinks/systemd_sink.h"
 #include "spdlog/spdlog.h"
@@ -172,9 +175,44 @@ int Run(const DaemonOptions& options) {
   p.local_addresses = local;
   p.publish_snapshots = options.dump.empty();
   p.snapshot_interval_us = options.snapshot_interval_ms * 1000;
+  EventHub events;
+  p.events = &events;
   const bool live = source->live();
   Pipeline pipeline(p, std::move(source));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
+
+  // The API (not for one-shot dumps). Started before the packets flow, so
+  // a second daemon on the same socket fails before it captures anything.
+  MonitorServiceOptions service_options;
+  service_options.version = RUSTNET_VERSION;
+  service_options.max_streams = options.max_streams;
+  service_options.max_connections = p.max_connections;
+  service_options.workers = p.workers;
+  MonitorService service(service_options, &pipeline, &events);
+  std::unique_ptr<ApiServer> api;
+  if (options.dump.empty()) {
+    ApiServerOptions a;
+    a.socket_path = options.socket;
+    a.socket_group = options.socket_group;
+    a.socket_group_set = options.socket_group_set;
+    a.listen = options.listen;
+    a.tls_cert = options.tls_cert;
+    a.tls_key = options.tls_key;
+    a.tls_client_ca = options.tls_client_ca;
+    a.insecure_listen = options.insecure_listen;
+    a.max_streams = options.max_streams;
+    auto started = ApiServer::Start(a, &service);
+    if (!started.ok()) {
+      spdlog::error("{}", std::string(started.status().message()));
+      return Fail(std::string(started.status().message()));
+    }
+    api = std::move(*started);
+    spdlog::info("API listening on unix:{}{}", api->socket_path(),
+                 api->tcp_address().empty()
+                     ? ""
+                     : absl::StrCat(" and ", api->tcp_address(),
+                                    options.listen.empty() ? " (plaintext)" : " (TLS)"));
+  }
 
   std::atomic<int> got_signal{0};
   absl::Notification stop;
@@ -239,6 +277,7 @@ int Run(const DaemonOptions& options) {
     }
   }
   spdlog::info("shutting down (signal {})", got_signal.load());
+  if (api) api->Shutdown(absl::Seconds(2));
   pipeline.Stop();
   pipeline.Join();
   LogStats(pipeline);

@@ -61,6 +61,20 @@ Output:
       --dump json            With --read: print the final connection table as
                              JSON Lines (rustnet.v1.Connection) and exit
 
+API (gRPC service rustnet.v1.Monitor, with reflection and health):
+      --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),
+                             created 0660; its group is the access control
+      --socket-group NAME    Group of the socket (default: rustnet, if it exists)
+      --listen HOST:PORT     Also serve on TCP, with TLS (needs --tls-cert and
+                             --tls-key)
+      --tls-cert FILE        PEM certificate for --listen
+      --tls-key FILE         PEM private key for --listen
+      --tls-client-ca FILE   Require client certificates signed by this CA
+      --insecure-listen HOST:PORT
+                             Serve on plaintext TCP (no authentication: only
+                             for trusted networks)
+      --max-streams N        Concurrent Watch streams (default: 64)
+
 Logging:
   -l, --log-level LEVEL      error, warn, info, debug or trace (default: info)
       --log-dir DIR          Where rustnet_YYYY-MM-DD_HH-MM-SS.log files go
@@ -112,6 +126,21 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
        [&](auto& f, auto& v) {
          return ParseNumber<int64_t>(f, v, 1, 86400, &o.stats_interval_s);
        }},
+      {"--socket", [&](auto&, auto& v) { o.socket = v; return absl::OkStatus(); }},
+      {"--socket-group",
+       [&](auto&, auto& v) {
+         o.socket_group = v;
+         o.socket_group_set = true;
+         return absl::OkStatus();
+       }},
+      {"--listen", [&](auto&, auto& v) { o.listen = v; return absl::OkStatus(); }},
+      {"--tls-cert", [&](auto&, auto& v) { o.tls_cert = v; return absl::OkStatus(); }},
+      {"--tls-key", [&](auto&, auto& v) { o.tls_key = v; return absl::OkStatus(); }},
+      {"--tls-client-ca", [&](auto&, auto& v) { o.tls_client_ca = v; return absl::OkStatus(); }},
+      {"--insecure-listen",
+       [&](auto&, auto& v) { o.insecure_listen = v; return absl::OkStatus(); }},
+      {"--max-streams",
+       [&](auto& f, auto& v) { return ParseNumber<int>(f, v, 1, 4096, &o.max_streams); }},
       {"--snapshot-interval-ms",
        [&](auto& f, auto& v) {
          return ParseNumber<int64_t>(f, v, 100, 60'000, &o.snapshot_interval_ms);
@@ -176,6 +205,28 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
   if (!o.read_file.empty() && !o.interface.empty()) {
     return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
   }
+  auto is_host_port = [](const std::string& v) {
+    const size_t colon = v.rfind(':');
+    return colon != std::string::npos && colon > 0 && colon + 1 < v.size();
+  };
+  if (!o.listen.empty() && !is_host_port(o.listen)) {
+    return Invalid("--listen", absl::StrCat("expected HOST:PORT, got \"", o.listen, "\""));
+  }
+  if (!o.insecure_listen.empty() && !is_host_port(o.insecure_listen)) {
+    return Invalid("--insecure-listen",
+                   absl::StrCat("expected HOST:PORT, got \"", o.insecure_listen, "\""));
+  }
+  if (!o.listen.empty() && !o.insecure_listen.empty()) {
+    return Invalid("--listen", "cannot be combined with --insecure-listen; choose one");
+  }
+  if (!o.listen.empty() && (o.tls_cert.empty() || o.tls_key.empty())) {
+    return Invalid("--listen",
+                   "needs --tls-cert and --tls-key (plaintext TCP only with --insecure-listen)");
+  }
+  if (o.listen.empty() && (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_client_ca.empty())) {
+    return Invalid("--tls-cert", "--tls-cert, --tls-key and --tls-client-ca only work with --listen");
+  }
+  if (o.socket.empty()) return Invalid("--socket", "needs a path");
   if (o.threads == 0) o.threads = DefaultThreads();
   return o;
 }

@@ -29,6 +29,17 @@ struct DaemonOptions {
   bool log_dir_set = false;     // --log-dir given explicitly.
   int64_t snapshot_interval_ms = 1000;
   int64_t stats_interval_s = 10;
+
+  // API (see daemon/rpc/server.h).
+  std::string socket = "/run/rustnet/rustnetd.sock";  // --socket
+  std::string socket_group;                           // --socket-group
+  bool socket_group_set = false;
+  std::string listen;           // --listen HOST:PORT (TLS)
+  std::string tls_cert;         // --tls-cert
+  std::string tls_key;          // --tls-key
+  std::string tls_client_ca;    // --tls-client-ca
+  std::string insecure_listen;  // --insecure-listen HOST:PORT (plaintext)
+  int max_streams = 64;         // --max-streams
 };
 
 // Parses argv (argv[0] skipped). Errors are one sentence naming the flag and

@@ -29,6 +29,7 @@
 #include "daemon/capture/packet_source.h"
 #include "daemon/decode/decoder.h"
 #include "daemon/pipeline/spsc_queue.h"
+#include "daemon/snapshot/event_hub.h"
 #include "daemon/snapshot/snapshot_store.h"
 #include "daemon/track/flow_table.h"
 
@@ -45,6 +46,9 @@ struct PipelineOptions {
   int64_t snapshot_interval_us = 1'000'000;
   size_t batch_size = 256;     // Packets per hand-off.
   size_t queue_batches = 64;   // Batches in flight per worker.
+  // Where workers publish connection events while someone listens; may be
+  // null (no events).
+  EventHub* events = nullptr;
 };
 
 struct PipelineStats {

@@ -24,12 +24,7 @@ void SetSecondsNanos(int64_t us, T* t) {
   t->set_nanos(static_cast<int32_t>(rest * 1000));
 }
 
-// Timestamp's JSON form only spans years 0001..9999.
-void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) {
-  constexpr int64_t kMaxUs = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999Z
-  constexpr int64_t kMinUs = -62'135'596'800'000'000;  // 0001-01-01T00:00:00Z
-  SetSecondsNanos(std::clamp(us, kMinUs, kMaxUs), t);
-}
+void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) { SetTimestampUs(us, t); }
 
 rustnet::v1::Protocol ProtocolOf(uint8_t p) {
   switch (p) {
@@ -58,6 +53,15 @@ void FillEndpoint(const Connection& c, int side, rustnet::v1::Endpoint* e) {
 }
 
 }  // namespace
+
+// Timestamp's JSON form only spans years 0001..9999.
+void SetTimestampUs(int64_t us, google::protobuf::Timestamp* out) {
+  constexpr int64_t kMaxUs = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999Z
+  constexpr int64_t kMinUs = -62'135'596'800'000'000;  // 0001-01-01T00:00:00Z
+  SetSecondsNanos(std::clamp(us, kMinUs, kMaxUs), out);
+}
+
+void SetDurationUs(int64_t us, google::protobuf::Duration* out) { SetSecondsNanos(us, out); }
 
 void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
              rustnet::v1::Connection* out) {

@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include "daemon/track/connection.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/timestamp.pb.h"
 #include "rustnet/v1/connection.pb.h"
 
 namespace rustnet {
@@ -14,6 +16,10 @@ namespace rustnet {
 // Fills `out` from `c`; rates are computed as of `now_us`.
 void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
              rustnet::v1::Connection* out);
+
+// Microseconds since the epoch (clamped to Timestamp's range) / a duration.
+void SetTimestampUs(int64_t us, google::protobuf::Timestamp* out);
+void SetDurationUs(int64_t us, google::protobuf::Duration* out);
 
 // One line of JSON (protobuf's canonical JSON mapping, no trailing newline).
 std::string ToJsonLine(const rustnet::v1::Connection& message);

@@ -1,0 +1,268 @@
+#include "daemon/rpc/monitor_service.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "daemon/capture/interfaces.h"
+#include "daemon/rpc/query.h"
+#include "daemon/snapshot/convert.h"
+
+namespace rustnet {
+namespace {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  const auto code = s.code() == absl::StatusCode::kInvalidArgument
+                        ? grpc::StatusCode::INVALID_ARGUMENT
+                        : grpc::StatusCode::INTERNAL;
+  return grpc::Status(code, std::string(s.message()));
+}
+
+std::string_view LinkTypeName(LinkType t) {
+  switch (t) {
+    case LinkType::kEthernet: return "ethernet";
+    case LinkType::kLinuxSll: return "linux-sll";
+    case LinkType::kLinuxSll2: return "linux-sll2";
+    case LinkType::kRaw: return "raw";
+    case LinkType::kIpv4: return "ipv4";
+    case LinkType::kIpv6: return "ipv6";
+    case LinkType::kNull: return "null";
+    case LinkType::kLoop: return "loop";
+  }
+  return "unknown";
+}
+
+template <typename Request>
+absl::StatusOr<ConnectionQuery> QueryFrom(const Request& r) {
+  return MakeQuery(r.filter(), r.sort(), r.order(), r.offset(), r.limit(), r.hide_loopback());
+}
+
+}  // namespace
+
+class MonitorService::StreamSlot {
+ public:
+  explicit StreamSlot(MonitorService* s) : service_(s) {
+    const int now = s->active_streams_.fetch_add(1) + 1;
+    ok_ = now <= s->options_.max_streams && !s->shutdown_.HasBeenNotified();
+    if (!ok_) s->streams_refused_.fetch_add(1);
+  }
+  ~StreamSlot() { service_->active_streams_.fetch_sub(1); }
+  StreamSlot(const StreamSlot&) = delete;
+  StreamSlot& operator=(const StreamSlot&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  MonitorService* service_;
+  bool ok_ = false;
+};
+
+MonitorService::MonitorService(MonitorServiceOptions options, const Pipeline* pipeline,
+                               EventHub* events)
+    : options_(std::move(options)), pipeline_(pipeline), events_(events) {}
+
+void MonitorService::BeginShutdown() {
+  if (!shutdown_.HasBeenNotified()) shutdown_.Notify();
+  events_->Shutdown();
+}
+
+bool MonitorService::WaitUntil(grpc::ServerContext* context, absl::Time deadline) {
+  // Cancellation has no wake-up in the sync API: poll it every 100 ms.
+  for (;;) {
+    if (context->IsCancelled()) return false;
+    const absl::Time now = absl::Now();
+    if (now >= deadline) return true;
+    if (shutdown_.WaitForNotificationWithTimeout(std::min(deadline - now, absl::Milliseconds(100)))) {
+      return false;
+    }
+  }
+}
+
+grpc::Status MonitorService::ListConnections(grpc::ServerContext* /*context*/,
+                                             const rustnet::v1::ListConnectionsRequest* request,
+                                             rustnet::v1::ListConnectionsResponse* response) {
+  auto query = QueryFrom(*request);
+  if (!query.ok()) return ToGrpc(query.status());
+  RunQuery(*query, pipeline_->snapshots().Current(), pipeline_->source().name(), response);
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::WatchConnections(
+    grpc::ServerContext* context, const rustnet::v1::WatchConnectionsRequest* request,
+    grpc::ServerWriter<rustnet::v1::ConnectionsUpdate>* writer) {
+  StreamSlot slot(this);
+  if (!slot.ok()) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("too many streams (limit ", options_.max_streams,
+                                     "); close one or raise --max-streams"));
+  }
+  auto query = QueryFrom(*request);
+  if (!query.ok()) return ToGrpc(query.status());
+  const int interval_ms =
+      request->interval_ms() == 0
+          ? options_.default_interval_ms
+          : std::max<int>(options_.min_interval_ms,
+                          static_cast<int>(std::min<uint32_t>(request->interval_ms(), 3'600'000)));
+  const absl::Duration interval = absl::Milliseconds(interval_ms);
+  rustnet::v1::ConnectionsUpdate update;
+  uint64_t sequence = 0;
+  uint64_t skipped = 0;
+  absl::Time next = absl::Now();
+  while (WaitUntil(context, next)) {
+    update.set_sequence(++sequence);
+    update.set_skipped(skipped);
+    RunQuery(*query, pipeline_->snapshots().Current(), pipeline_->source().name(),
+             update.mutable_page());
+    if (!writer->Write(update)) break;  // Client gone.
+    // A slow reader: the ticks that passed while Write blocked are skipped,
+    // and the next update carries the newest snapshot.
+    next += interval;
+    const absl::Time now = absl::Now();
+    if (now > next) {
+      const auto missed = static_cast<uint64_t>((now - next) / interval);
+      skipped += missed;
+      updates_skipped_.fetch_add(missed, std::memory_order_relaxed);
+      next += interval * static_cast<double>(missed);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::WatchEvents(grpc::ServerContext* context,
+                                         const rustnet::v1::WatchEventsRequest* request,
+                                         grpc::ServerWriter<rustnet::v1::ConnectionEvent>* writer) {
+  StreamSlot slot(this);
+  if (!slot.ok()) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("too many streams (limit ", options_.max_streams,
+                                     "); close one or raise --max-streams"));
+  }
+  auto query = MakeQuery(request->filter(), 0, 0, 0, 0, false);
+  if (!query.ok()) return ToGrpc(query.status());
+  uint32_t type_mask = 0;
+  for (int t : request->types()) {
+    if (!rustnet::v1::EventType_IsValid(t) || t == rustnet::v1::EVENT_TYPE_UNSPECIFIED) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          absl::StrCat("unknown event type ", t));
+    }
+    type_mask |= 1u << t;
+  }
+  EventHub::Cursor cursor = events_->Subscribe();
+  struct Unsubscribe {
+    EventHub* hub;
+    ~Unsubscribe() { hub->Unsubscribe(); }
+  } unsubscribe{events_};
+  const std::string interface = pipeline_->source().name();
+  std::vector<FlowEvent> batch;
+  rustnet::v1::ConnectionEvent message;
+  uint64_t lost_reported = 0;
+  while (!context->IsCancelled() && !shutdown_.HasBeenNotified()) {
+    if (!events_->Read(&cursor, &batch, 256, absl::Milliseconds(100))) break;
+    if (cursor.lost != lost_reported) {
+      events_lost_.fetch_add(cursor.lost - lost_reported, std::memory_order_relaxed);
+      lost_reported = cursor.lost;
+    }
+    for (const FlowEvent& e : batch) {
+      const auto type = static_cast<uint32_t>(e.type);
+      if (type_mask != 0 && (type_mask & (1u << type)) == 0) continue;
+      if (!QueryMatches(*query, e.connection, interface)) continue;
+      message.Clear();
+      message.set_sequence(e.sequence);
+      message.set_type(static_cast<rustnet::v1::EventType>(type));
+      SetTimestampUs(e.time_us, message.mutable_time());
+      ToProto(e.connection, e.time_us, interface, message.mutable_connection());
+      message.set_close_reason(static_cast<rustnet::v1::CloseReason>(e.reason));
+      message.set_lost(cursor.lost);
+      if (!writer->Write(message)) return grpc::Status::OK;
+    }
+  }
+  return grpc::Status::OK;
+}
+
+void MonitorService::FillStats(rustnet::v1::Stats* out) const {
+  const PipelineStats s = pipeline_->Stats();
+  out->set_version(options_.version);
+  SetTimestampUs(absl::ToUnixMicros(started_), out->mutable_started());
+  SetDurationUs(absl::ToInt64Microseconds(absl::Now() - started_), out->mutable_uptime());
+
+  auto* cap = out->add_captures();
+  const PacketSource& source = pipeline_->source();
+  cap->set_name(source.name());
+  cap->set_live(source.live());
+  cap->set_link_type(std::string(LinkTypeName(source.link_type())));
+  cap->set_received(s.capture.received);
+  cap->set_dropped_kernel(s.capture.dropped_kernel);
+  cap->set_dropped_interface(s.capture.dropped_interface);
+  cap->set_filtered(s.capture.filtered);
+  cap->set_finished(pipeline_->capture_done());
+  cap->set_error(pipeline_->source_error());
+
+  auto* p = out->mutable_pipeline();
+  p->set_packets(s.packets);
+  p->set_bytes(s.bytes);
+  p->set_tracked(s.tracked);
+  p->set_not_ip(s.not_ip);
+  p->set_malformed(s.malformed);
+  p->set_untracked_fragments(s.untracked);
+  p->set_dropped_queues(s.queue_dropped);
+  p->set_worker_threads(static_cast<uint32_t>(options_.workers));
+
+  auto* c = out->mutable_connections();
+  c->set_current(s.connections);
+  c->set_capacity(options_.max_connections);
+  c->set_created(s.flows.created);
+  c->set_expired(s.flows.expired);
+  c->set_evicted(s.flows.evicted);
+  c->set_replaced(s.flows.replaced);
+  c->set_localhost_skipped(s.flows.localhost_skipped);
+  auto* by_protocol = c->mutable_by_protocol();
+  for (const auto& snap : pipeline_->snapshots().Current()) {
+    if (!snap) continue;
+    for (const Connection& conn : snap->connections) {
+      ++(*by_protocol)[std::string(ProtocolName(conn.key.protocol))];
+    }
+  }
+
+  for (size_t i = 0; i < kAnomalyCount; ++i) {
+    if (s.anomalies.counts[i] == 0) continue;
+    (*out->mutable_anomalies())[std::string(AnomalyName(static_cast<Anomaly>(i)))] =
+        s.anomalies.counts[i];
+  }
+
+  auto* api = out->mutable_api();
+  api->set_active_streams(static_cast<uint32_t>(std::max(0, active_streams_.load())));
+  api->set_max_streams(static_cast<uint32_t>(options_.max_streams));
+  api->set_updates_skipped(updates_skipped_.load(std::memory_order_relaxed));
+  api->set_events_lost(events_lost_.load(std::memory_order_relaxed));
+  api->set_streams_refused(streams_refused_.load(std::memory_order_relaxed));
+}
+
+grpc::Status MonitorService::GetStats(grpc::ServerContext* /*context*/,
+                                      const rustnet::v1::GetStatsRequest* /*request*/,
+                                      rustnet::v1::Stats* response) {
+  FillStats(response);
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::ListInterfaces(grpc::ServerContext* /*context*/,
+                                            const rustnet::v1::ListInterfacesRequest* /*request*/,
+                                            rustnet::v1::ListInterfacesResponse* response) {
+  auto list = ListCaptureInterfaces();
+  if (!list.ok()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(list.status().message()));
+  }
+  const std::string capturing = pipeline_->source().live() ? pipeline_->source().name() : "";
+  for (const InterfaceInfo& i : *list) {
+    if (!IsNetworkInterface(i.name)) continue;
+    auto* out = response->add_interfaces();
+    out->set_name(i.name);
+    out->set_up(i.up);
+    out->set_running(i.running);
+    out->set_loopback(i.loopback);
+    for (const std::string& a : i.addresses) out->add_addresses(a);
+    out->set_capturing(i.name == capturing);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace rustnet

@@ -1,0 +1,206 @@
+#include "daemon/rpc/query.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/services.h"
+#include "daemon/snapshot/convert.h"
+
+namespace rustnet {
+namespace {
+
+// Indexed by ConnState.
+constexpr std::string_view kStateNames[] = {
+    "unspecified", "syn_sent",  "syn_received", "established", "fin_wait_1",
+    "fin_wait_2",  "close_wait", "closing",     "last_ack",    "time_wait",
+    "closed",      "unreplied", "active",
+};
+
+struct Row {
+  const Connection* c;
+  double number;  // Numeric sort key, when the field is numeric.
+};
+
+uint16_t PortOf(const Connection& c, int endpoint) {
+  return endpoint == 0 ? c.key.port_a : c.key.port_b;
+}
+
+const IpAddress& AddressOf(const Connection& c, int endpoint) {
+  return endpoint == 0 ? c.key.addr_a : c.key.addr_b;
+}
+
+std::string_view ServiceOf(const Connection& c) {
+  if (c.key.protocol != kIpProtoTcp && c.key.protocol != kIpProtoUdp) return {};
+  return ServiceForConnection(c.key.protocol, PortOf(c, c.initiator), PortOf(c, 1 - c.initiator));
+}
+
+bool IsNumericSort(rustnet::v1::SortField f) {
+  switch (f) {
+    case rustnet::v1::SORT_FIELD_RATE_IN:
+    case rustnet::v1::SORT_FIELD_RATE_OUT:
+    case rustnet::v1::SORT_FIELD_RATE_TOTAL:
+    case rustnet::v1::SORT_FIELD_BYTES_IN:
+    case rustnet::v1::SORT_FIELD_BYTES_OUT:
+    case rustnet::v1::SORT_FIELD_BYTES_TOTAL:
+    case rustnet::v1::SORT_FIELD_LAST_SEEN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+double NumberOf(rustnet::v1::SortField f, const Connection& c, int64_t now_us) {
+  const int local = c.local;
+  const int remote = 1 - local;
+  switch (f) {
+    case rustnet::v1::SORT_FIELD_RATE_IN: return c.rate[remote].Rate(now_us);
+    case rustnet::v1::SORT_FIELD_RATE_OUT: return c.rate[local].Rate(now_us);
+    case rustnet::v1::SORT_FIELD_RATE_TOTAL:
+      return c.rate[0].Rate(now_us) + c.rate[1].Rate(now_us);
+    case rustnet::v1::SORT_FIELD_BYTES_IN: return static_cast<double>(c.bytes[remote]);
+    case rustnet::v1::SORT_FIELD_BYTES_OUT: return static_cast<double>(c.bytes[local]);
+    case rustnet::v1::SORT_FIELD_BYTES_TOTAL: return static_cast<double>(c.bytes[0] + c.bytes[1]);
+    case rustnet::v1::SORT_FIELD_LAST_SEEN: return static_cast<double>(c.last_seen_us);
+    default: return 0;
+  }
+}
+
+// Three-way comparison on the chosen field; 0 means "tie" (broken by first
+// seen and id so the order is total and stable across calls).
+int CompareField(rustnet::v1::SortField f, const Row& a, const Row& b) {
+  const Connection& x = *a.c;
+  const Connection& y = *b.c;
+  auto cmp = [](const auto& l, const auto& r) { return l < r ? -1 : (r < l ? 1 : 0); };
+  switch (f) {
+    case rustnet::v1::SORT_FIELD_PROTOCOL:
+      return cmp(ProtocolName(x.key.protocol), ProtocolName(y.key.protocol));
+    case rustnet::v1::SORT_FIELD_LOCAL_ADDRESS:
+      return cmp(std::make_tuple(AddressOf(x, x.local), PortOf(x, x.local)),
+                 std::make_tuple(AddressOf(y, y.local), PortOf(y, y.local)));
+    case rustnet::v1::SORT_FIELD_REMOTE_ADDRESS:
+      return cmp(std::make_tuple(AddressOf(x, 1 - x.local), PortOf(x, 1 - x.local)),
+                 std::make_tuple(AddressOf(y, 1 - y.local), PortOf(y, 1 - y.local)));
+    case rustnet::v1::SORT_FIELD_STATE: return cmp(StateName(x.state), StateName(y.state));
+    case rustnet::v1::SORT_FIELD_SERVICE: return cmp(ServiceOf(x), ServiceOf(y));
+    case rustnet::v1::SORT_FIELD_APPLICATION:
+    case rustnet::v1::SORT_FIELD_PROCESS:
+      return 0;  // Filled in by DPI and process attribution.
+    default:
+      if (IsNumericSort(f)) return cmp(a.number, b.number);
+      return 0;
+  }
+}
+
+}  // namespace
+
+std::string_view StateName(ConnState state) {
+  const auto i = static_cast<size_t>(state);
+  return i < std::size(kStateNames) ? kStateNames[i] : "unspecified";
+}
+
+std::string_view ProtocolName(uint8_t protocol) {
+  switch (protocol) {
+    case kIpProtoTcp: return "tcp";
+    case kIpProtoUdp: return "udp";
+    case kIpProtoIcmp: return "icmp";
+    case kIpProtoIcmpv6: return "icmpv6";
+    case kPseudoProtoArp: return "arp";
+    default: return "other";
+  }
+}
+
+const IpAddress& ConnectionSubject::Address(int side) const {
+  return AddressOf(c_, side == 0 ? c_.local : 1 - c_.local);
+}
+
+uint16_t ConnectionSubject::Port(int side) const {
+  if (c_.key.protocol != kIpProtoTcp && c_.key.protocol != kIpProtoUdp) return 0;
+  return PortOf(c_, side == 0 ? c_.local : 1 - c_.local);
+}
+
+std::string_view ConnectionSubject::Service() const { return ServiceOf(c_); }
+
+absl::StatusOr<ConnectionQuery> MakeQuery(std::string_view filter, int sort, int order,
+                                          uint32_t offset, uint32_t limit, bool hide_loopback) {
+  ConnectionQuery q;
+  auto parsed = ParseFilter(filter);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad filter: ", std::string(parsed.status().message())));
+  }
+  q.filter = std::move(*parsed);
+  if (!rustnet::v1::SortField_IsValid(sort)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown sort field ", sort));
+  }
+  if (!rustnet::v1::SortOrder_IsValid(order)) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown sort order ", order));
+  }
+  q.sort = static_cast<rustnet::v1::SortField>(sort);
+  q.descending = order == rustnet::v1::SORT_ORDER_DESCENDING;
+  q.offset = offset;
+  q.limit = limit;
+  q.hide_loopback = hide_loopback;
+  return q;
+}
+
+bool QueryMatches(const ConnectionQuery& query, const Connection& c, std::string_view interface) {
+  if (query.hide_loopback && c.key.addr_a.IsLoopback() && c.key.addr_b.IsLoopback()) {
+    return false;
+  }
+  if (query.filter.empty()) return true;
+  return query.filter.Matches(ConnectionSubject(c, interface));
+}
+
+void RunQuery(const ConnectionQuery& query,
+              const std::vector<std::shared_ptr<const WorkerSnapshot>>& snapshots,
+              std::string_view interface, rustnet::v1::ListConnectionsResponse* out) {
+  out->Clear();
+  int64_t now_us = 0;
+  size_t total = 0;
+  for (const auto& snap : snapshots) {
+    if (!snap) continue;
+    now_us = std::max(now_us, snap->time_us);
+    total += snap->connections.size();
+  }
+  std::vector<Row> rows;
+  rows.reserve(query.filter.empty() && !query.hide_loopback ? total : total / 4);
+  const bool numeric = IsNumericSort(query.sort);
+  for (const auto& snap : snapshots) {
+    if (!snap) continue;
+    for (const Connection& c : snap->connections) {
+      if (!QueryMatches(query, c, interface)) continue;
+      rows.push_back(Row{&c, numeric ? NumberOf(query.sort, c, snap->time_us) : 0.0});
+    }
+  }
+  const size_t matched = rows.size();
+  const bool desc = query.descending;
+  const auto sort = query.sort;
+  auto less = [sort, desc](const Row& a, const Row& b) {
+    int r = CompareField(sort, a, b);
+    if (r == 0) {
+      r = a.c->first_seen_us != b.c->first_seen_us
+              ? (a.c->first_seen_us < b.c->first_seen_us ? -1 : 1)
+              : (a.c->id < b.c->id ? -1 : (a.c->id > b.c->id ? 1 : 0));
+    }
+    return desc ? r > 0 : r < 0;
+  };
+  const size_t begin = std::min<size_t>(query.offset, matched);
+  const size_t end = query.limit == 0 ? matched : std::min<size_t>(matched, begin + query.limit);
+  if (end < matched) {
+    std::partial_sort(rows.begin(), rows.begin() + static_cast<ptrdiff_t>(end), rows.end(), less);
+  } else {
+    std::sort(rows.begin(), rows.end(), less);
+  }
+  out->mutable_connections()->Reserve(static_cast<int>(end - begin));
+  for (size_t i = begin; i < end; ++i) {
+    ToProto(*rows[i].c, now_us, interface, out->add_connections());
+  }
+  out->set_total(total);
+  out->set_matched(matched);
+  out->set_offset(query.offset);
+  SetTimestampUs(now_us, out->mutable_snapshot_time());
+}
+
+}  // namespace rustnet
