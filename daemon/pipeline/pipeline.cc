@@ -18,13 +18,55 @@ constexpr int64_t kTickUs = 100'000;
 constexpr int64_t kStatsFlushUs = 1'000'000;  // Live counter publication cadence.
 // How often a worker sweeps its table for expired connections.
 constexpr int64_t kExpireIntervalUs = 1'000'000;
+// Events a worker holds before handing them over mid-batch (an expiry sweep
+// can close many connections at once); bounds the worker's event memory.
+constexpr size_t kMaxPendingEvents = 4096;
+
+}  // namespace
+
+namespace {
+
+CloseReason ReasonFor(RemovalReason r) {
+  switch (r) {
+    case RemovalReason::kExpired: return CloseReason::kTimeout;
+    case RemovalReason::kEvicted: return CloseReason::kEvicted;
+    case RemovalReason::kReplaced: return CloseReason::kReplaced;
+  }
+  return CloseReason::kNone;
+}
 
 }  // namespace
 
 Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
                          FlowTable::Options table_options)
-    : index(i),
-      table(std::move(table_options)),
+    : hub(options.events),
+      index(i),
+      table([this, &table_options]() {
+        if (hub != nullptr) {
+          // Runs on this worker's thread, inside FlowTable calls.
+          table_options.on_event = [this](const Connection& c, TableEvent e) {
+            if (!hub->wanted()) return;
+            if (events.size() >= kMaxPendingEvents) hub->Publish(&events);
+            FlowEvent& out = events.emplace_back();
+            out.type = e == TableEvent::kOpened ? FlowEventType::kOpened : FlowEventType::kClosed;
+            out.reason = e == TableEvent::kClosedFin     ? CloseReason::kFin
+                         : e == TableEvent::kClosedReset ? CloseReason::kReset
+                                                         : CloseReason::kNone;
+            out.time_us = c.last_seen_us;
+            out.connection = c;
+          };
+          table_options.on_remove = [this](const Connection& c, RemovalReason r) {
+            if (c.close_reported || !hub->wanted()) return;
+            if (events.size() >= kMaxPendingEvents) hub->Publish(&events);
+            FlowEvent& out = events.emplace_back();
+            out.type = FlowEventType::kClosed;
+            out.reason = ReasonFor(r);
+            out.time_us = std::max(clock_us, c.last_seen_us);
+            out.connection = c;
+          };
+        }
+        return std::move(table_options);
+      }()),
       inbox(options.queue_batches),
       returns(options.queue_batches + 2) {
   // Enough batches that the capture thread always has one to fill: the
@@ -204,6 +246,7 @@ void Pipeline::WorkerLoop(Worker* w) {
     for (const DecodedPacket& p : batch->packets) w->table.Process(p);
     packets += batch->packets.size();
     clock = std::max(clock, batch->clock_us);
+    w->clock_us = clock;
     const bool final = batch->final;
     batch->packets.clear();
     w->returns.Push(batch);
@@ -212,6 +255,7 @@ void Pipeline::WorkerLoop(Worker* w) {
       w->table.Expire(clock);
       next_expire = clock + kExpireIntervalUs;
     }
+    if (!w->events.empty()) w->hub->Publish(&w->events);
     w->packets.store(packets, std::memory_order_relaxed);
     w->size.store(w->table.size(), std::memory_order_relaxed);
     if (options_.publish_snapshots && (clock >= next_publish || final)) {

@@ -102,6 +102,12 @@ class Pipeline {
   };
   struct Worker {
     Worker(size_t index, const PipelineOptions& options, FlowTable::Options table_options);
+    // Events collected while processing a batch (only while someone
+    // listens); published to the hub once per batch. Declared before the
+    // table, whose callbacks append here.
+    EventHub* hub = nullptr;
+    std::vector<FlowEvent> events;
+    int64_t clock_us = 0;  // The worker's clock (for removal events).
     size_t index;
     FlowTable table;
     SpscQueue<Batch*> inbox;

@@ -103,6 +103,7 @@ struct Connection {
   bool syn_first = false;   // The first packet was a bare SYN (RTT is measurable).
   bool reset = false;
   bool in_use = false;
+  bool close_reported = false;  // A close event went out (see FlowTable::Options::on_event).
 };
 
 }  // namespace rustnet

@@ -188,7 +188,8 @@ void FlowTable::Process(const DecodedPacket& p) {
       it = index_.end();
     }
   }
-  if (it == index_.end()) {
+  const bool opened = it == index_.end();
+  if (opened) {
     if (index_.size() >= options_.max_connections) EvictOldest();
     idx = Allocate();
     index_.emplace(p.key, idx);
@@ -200,6 +201,13 @@ void FlowTable::Process(const DecodedPacket& p) {
   Connection& c = At(idx);
   Update(c, p, dir);
   PushBack(idx);
+  if (options_.on_event) {
+    if (opened) options_.on_event(c, TableEvent::kOpened);
+    if (!c.close_reported && (c.state == ConnState::kTimeWait || c.state == ConnState::kClosed)) {
+      c.close_reported = true;
+      options_.on_event(c, c.reset ? TableEvent::kClosedReset : TableEvent::kClosedFin);
+    }
+  }
 }
 
 void FlowTable::Init(Connection& c, const DecodedPacket& p, int dir) {

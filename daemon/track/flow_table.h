@@ -37,6 +37,12 @@ struct FlowKeyHash {
 };
 
 enum class RemovalReason : uint8_t { kExpired, kEvicted, kReplaced };
+// Lifecycle moments reported through Options::on_event.
+enum class TableEvent : uint8_t {
+  kOpened,       // After the connection's first packet was applied.
+  kClosedFin,    // TCP reached TIME_WAIT or CLOSED through FINs.
+  kClosedReset,  // TCP reset.
+};
 
 struct FlowTableStats {
   uint64_t created = 0;
@@ -59,6 +65,10 @@ class FlowTable {
     uint64_t id_stride = 1;
     // Called before a connection is removed (events, statistics).
     std::function<void(const Connection&, RemovalReason)> on_remove;
+    // Called when a connection opens and when a TCP connection closes (once
+    // per connection; Connection::close_reported tells on_remove whether
+    // the close was already reported).
+    std::function<void(const Connection&, TableEvent)> on_event;
   };
 
   explicit FlowTable(Options options);
