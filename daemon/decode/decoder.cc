@@ -84,8 +84,10 @@ DecodeResult Decoder::Decode(std::span<const uint8_t> frame, uint32_t wire_lengt
     case LinkType::kEthernet: {
       auto dst = r.Bytes(6);
       auto src = r.Bytes(6);
+      // A failed read leaves the cursor where it was, so every read must
+      // be checked, not just the last one.
       auto type = r.U16();
-      if (!type) {
+      if (!dst || !src || !type) {
         anomalies_.Add(Anomaly::kLinkTruncated);
         return DecodeResult::kMalformed;
       }
