@@ -77,6 +77,13 @@ void LogStats(const Pipeline& pipeline) {
     }
     spdlog::info("anomalies: {}", absl::StrJoin(parts, ", "));
   }
+  spdlog::info("dpi: classified {}, gave up {}, inspecting {}, skipped at state cap {}",
+               s.dpi.classified, s.dpi.gave_up, s.dpi.active, s.dpi.skipped_state_cap);
+  if (!s.dpi_anomalies.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [name, count] : s.dpi_anomalies) parts.push_back(absl::StrCat(name, "=", count));
+    spdlog::info("dpi anomalies: {}", absl::StrJoin(parts, ", "));
+  }
 }
 
 // Prints the final table as JSON Lines, oldest connection first.
@@ -174,6 +181,8 @@ int Run(const DaemonOptions& options) {
   p.no_localhost = options.no_localhost;
   p.local_addresses = local;
   p.publish_snapshots = options.dump.empty();
+  p.dpi = !options.no_dpi;
+  p.keep_removed = options.dump_expired;
   p.snapshot_interval_us = options.snapshot_interval_ms * 1000;
   EventHub events;
   p.events = &events;

@@ -60,6 +60,8 @@ Tracking:
 Output:
       --dump json            With --read: print the final connection table as
                              JSON Lines (rustnet.v1.Connection) and exit
+      --dump-expired         With --dump: also print connections that expired
+                             or closed before the end of the file
 
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),
@@ -148,6 +150,7 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
   };
   const std::map<std::string, bool*, std::less<>> switches = {
       {"--list-interfaces", &o.list_interfaces},
+      {"--dump-expired", &o.dump_expired},
       {"--no-localhost", &o.no_localhost},
       {"--no-dpi", &o.no_dpi},
       {"--help", &o.help},
@@ -199,6 +202,9 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
     if (absl::Status s = setter->second(arg, value); !s.ok()) return s;
   }
 
+  if (o.dump_expired && o.dump.empty()) {
+    return Invalid("--dump-expired", "only works with --dump json");
+  }
   if (!o.dump.empty() && o.read_file.empty()) {
     return Invalid("--dump", "only works with --read FILE");
   }

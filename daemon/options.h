@@ -17,6 +17,7 @@ struct DaemonOptions {
   std::string read_file;        // --read
   std::string bpf;              // -f / --bpf
   std::string dump;             // --dump FORMAT; only "json" so far.
+  bool dump_expired = false;    // --dump-expired: also connections that ended before EOF.
   bool list_interfaces = false;
   bool no_localhost = false;
   bool no_dpi = false;

@@ -9,6 +9,7 @@ namespace {
 
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeArp = 0x0806;
+constexpr uint16_t kEtherTypePppoeSession = 0x8864;
 constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
 constexpr uint16_t kEtherTypeVlan = 0x8100;    // 802.1Q
 constexpr uint16_t kEtherTypeQinQ = 0x88a8;    // 802.1ad
@@ -177,15 +178,29 @@ DecodeResult Decoder::DecodeEthertype(uint16_t ethertype, std::span<const uint8_
       anomalies_.Add(Anomaly::kVlanTooDeep);
       return DecodeResult::kMalformed;
     }
-    r.Skip(2);  // TCI
+    const bool has_tci = r.Skip(2);  // TCI
     auto next = r.U16();
-    if (!next) {
+    if (!has_tci || !next) {
       anomalies_.Add(Anomaly::kLinkTruncated);
       return DecodeResult::kMalformed;
     }
     ethertype = *next;
   }
   out->vlan_depth = static_cast<uint8_t>(depth);
+  if (ethertype == kEtherTypePppoeSession) {
+    // RFC 2516 §4: ver/type, code, session id, length; then the PPP
+    // protocol number (RFC 1661): 0x0021 IPv4, 0x0057 IPv6.
+    const bool header = r.Skip(6);
+    auto ppp = r.U16();
+    if (!header || !ppp) {
+      anomalies_.Add(Anomaly::kLinkTruncated);
+      return DecodeResult::kMalformed;
+    }
+    if (*ppp == 0x0021) return DecodeIpv4(frame, r.position(), wire_length, out);
+    if (*ppp == 0x0057) return DecodeIpv6(frame, r.position(), wire_length, out);
+    ++not_ip_;
+    return DecodeResult::kNotIp;
+  }
   switch (ethertype) {
     case kEtherTypeIpv4:
       return DecodeIpv4(frame, r.position(), wire_length, out);

@@ -21,6 +21,11 @@ constexpr int64_t kExpireIntervalUs = 1'000'000;
 // Events a worker holds before handing them over mid-batch (an expiry sweep
 // can close many connections at once); bounds the worker's event memory.
 constexpr size_t kMaxPendingEvents = 4096;
+// Payload bytes per packet handed to DPI (dissectors need the start of a
+// flow; a full-size segment fits).
+constexpr uint32_t kMaxDpiPayload = 2048;
+
+uint32_t HintTag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32) | 1u; }
 
 }  // namespace
 
@@ -40,9 +45,15 @@ CloseReason ReasonFor(RemovalReason r) {
 Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
                          FlowTable::Options table_options)
     : hub(options.events),
+      keep_removed(options.keep_removed),
       index(i),
       table([this, &table_options]() {
-        if (hub != nullptr) {
+        if (hub == nullptr) {
+          table_options.on_remove = [this](const Connection& c, RemovalReason) {
+            dpi.Forget(c);
+            if (keep_removed) removed.push_back(c);
+          };
+        } else {
           // Runs on this worker's thread, inside FlowTable calls.
           table_options.on_event = [this](const Connection& c, TableEvent e) {
             if (!hub->wanted()) return;
@@ -56,6 +67,8 @@ Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
             out.connection = c;
           };
           table_options.on_remove = [this](const Connection& c, RemovalReason r) {
+            dpi.Forget(c);
+            if (keep_removed) removed.push_back(c);
             if (c.close_reported || !hub->wanted()) return;
             if (events.size() >= kMaxPendingEvents) hub->Publish(&events);
             FlowEvent& out = events.emplace_back();
@@ -81,7 +94,11 @@ Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
 }
 
 Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source)
-    : options_(std::move(options)), source_(std::move(source)), snapshots_(options_.workers) {
+    : options_(std::move(options)),
+      source_(std::move(source)),
+      snapshots_(options_.workers),
+      dpi_hint_(new std::atomic<uint32_t>[kDpiHintSlots]) {
+  for (size_t i = 0; i < kDpiHintSlots; ++i) dpi_hint_[i].store(0, std::memory_order_relaxed);
   if (options_.workers == 0) options_.workers = 1;
   const size_t per_worker = (options_.max_connections + options_.workers - 1) / options_.workers;
   for (size_t i = 0; i < options_.workers; ++i) {
@@ -133,6 +150,7 @@ bool Pipeline::Send(Worker* w, bool final) {
     if (!wait) {
       queue_dropped_.fetch_add(batch->packets.size(), std::memory_order_relaxed);
       batch->packets.clear();
+      batch->payload.clear();
       return false;
     }
     do {
@@ -146,6 +164,7 @@ bool Pipeline::Send(Worker* w, bool final) {
   }
   w->current = *next;
   w->current->packets.clear();
+  w->current->payload.clear();
   return true;
 }
 
@@ -184,7 +203,22 @@ void Pipeline::CaptureLoop() {
       switch (decoder.Decode(raw.data, raw.wire_length, raw.timestamp_us, &decoded)) {
         case DecodeResult::kOk: {
           ++tracked;
-          Worker* w = workers_[decoded.key.Hash() % n].get();
+          const uint64_t hash = decoded.key.Hash();
+          Worker* w = workers_[hash % n].get();
+          if (decoded.payload_captured > 0) {
+            const uint32_t tag = HintTag(hash);
+            if (!options_.dpi ||
+                dpi_hint_[hash & (kDpiHintSlots - 1)].load(std::memory_order_relaxed) == tag) {
+              decoded.payload_captured = 0;
+            } else {
+              const uint32_t len = std::min(decoded.payload_captured, kMaxDpiPayload);
+              std::vector<uint8_t>& arena = w->current->payload;
+              const auto copy = raw.data.subspan(decoded.payload_offset, len);
+              decoded.payload_offset = static_cast<uint32_t>(arena.size());
+              decoded.payload_captured = len;
+              arena.insert(arena.end(), copy.begin(), copy.end());
+            }
+          }
           w->current->packets.push_back(decoded);
           if (w->current->packets.size() >= options_.batch_size) Send(w, false);
           break;
@@ -228,6 +262,8 @@ void Pipeline::Publish(Worker* w, int64_t now_us) {
   w->table.CopyTo(&snap->connections);
   snap->stats = w->table.stats();
   snap->packets = w->packets.load(std::memory_order_relaxed);
+  snap->dpi = w->dpi.stats();
+  snap->dpi_anomalies = w->dpi.anomalies();
   snapshots_.Publish(w->index, std::move(snap));
 }
 
@@ -243,12 +279,30 @@ void Pipeline::WorkerLoop(Worker* w) {
       continue;
     }
     Batch* batch = *got;
-    for (const DecodedPacket& p : batch->packets) w->table.Process(p);
+    for (const DecodedPacket& p : batch->packets) {
+      Connection* c = w->table.Process(p);
+      if (c == nullptr || c->dpi_done || p.payload_captured == 0) continue;
+      const bool had_app = c->app != nullptr;
+      const bool changed = w->dpi.Process(
+          *c, p, std::span<const uint8_t>(batch->payload).subspan(p.payload_offset,
+                                                                 p.payload_captured));
+      if (changed && !had_app && w->hub != nullptr && w->hub->wanted()) {
+        FlowEvent& e = w->events.emplace_back();
+        e.type = FlowEventType::kClassified;
+        e.time_us = c->last_seen_us;
+        e.connection = *c;
+      }
+      if (c->dpi_done) {
+        const uint64_t hash = c->key.Hash();
+        dpi_hint_[hash & (kDpiHintSlots - 1)].store(HintTag(hash), std::memory_order_relaxed);
+      }
+    }
     packets += batch->packets.size();
     clock = std::max(clock, batch->clock_us);
     w->clock_us = clock;
     const bool final = batch->final;
     batch->packets.clear();
+    batch->payload.clear();
     w->returns.Push(batch);
 
     if (clock >= next_expire || final) {
@@ -275,6 +329,14 @@ PipelineStats Pipeline::Stats() const {
   s.capture = source_->Stats();
   s.queue_dropped = queue_dropped_.load(std::memory_order_relaxed);
   for (const auto& w : workers_) s.connections += w->size.load(std::memory_order_relaxed);
+  auto add_dpi = [&s](const DpiStats& d, const DpiAnomalies& a) {
+    s.dpi.classified += d.classified;
+    s.dpi.gave_up += d.gave_up;
+    s.dpi.skipped_state_cap += d.skipped_state_cap;
+    s.dpi.active += d.active;
+    s.dpi.state_bytes += d.state_bytes;
+    for (const auto& [name, count] : a) s.dpi_anomalies[name] += count;
+  };
   auto add = [&s](const FlowTableStats& f) {
     s.flows.created += f.created;
     s.flows.expired += f.expired;
@@ -284,10 +346,16 @@ PipelineStats Pipeline::Stats() const {
   };
   if (joined_.load(std::memory_order_acquire)) {
     // The workers are gone: their tables are ours to read.
-    for (const auto& w : workers_) add(w->table.stats());
+    for (const auto& w : workers_) {
+      add(w->table.stats());
+      add_dpi(w->dpi.stats(), w->dpi.anomalies());
+    }
   } else {
     for (const auto& snap : snapshots_.Current()) {
-      if (snap) add(snap->stats);
+      if (snap) {
+        add(snap->stats);
+        add_dpi(snap->dpi, snap->dpi_anomalies);
+      }
     }
   }
   return s;

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "daemon/capture/packet_source.h"
 #include "daemon/decode/decoder.h"
+#include "daemon/dpi/engine.h"
 #include "daemon/pipeline/spsc_queue.h"
 #include "daemon/snapshot/event_hub.h"
 #include "daemon/snapshot/snapshot_store.h"
@@ -49,6 +50,10 @@ struct PipelineOptions {
   // Where workers publish connection events while someone listens; may be
   // null (no events).
   EventHub* events = nullptr;
+  bool dpi = true;  // --no-dpi turns it off.
+  // One-shot dumps with --dump-expired: keep a copy of every connection
+  // removed from the tables (memory grows with the connections seen).
+  bool keep_removed = false;
 };
 
 struct PipelineStats {
@@ -63,6 +68,8 @@ struct PipelineStats {
   uint64_t connections = 0;     // Currently tracked, all workers.
   FlowTableStats flows;         // Summed over workers.
   AnomalyCounters anomalies;
+  DpiStats dpi;                 // Summed over workers.
+  DpiAnomalies dpi_anomalies;   // Named, summed over workers.
 };
 
 class Pipeline {
@@ -88,15 +95,22 @@ class Pipeline {
   // The latest packet clock the capture thread handed out.
   int64_t clock_us() const { return clock_us_.load(std::memory_order_relaxed); }
 
-  // After Join(): calls f(const Connection&) for every tracked connection.
+  // After Join(): calls f(const Connection&) for every tracked connection
+  // (and, with keep_removed, every one removed before the end).
   template <typename F>
   void ForEachConnection(F&& f) const {
-    for (const auto& w : workers_) w->table.ForEach(f);
+    for (const auto& w : workers_) {
+      w->table.ForEach(f);
+      for (const Connection& c : w->removed) f(c);
+    }
   }
 
  private:
   struct Batch {
     std::vector<DecodedPacket> packets;
+    // Payload bytes for DPI: DecodedPacket::payload_offset indexes here
+    // (the capture buffer is reused once the next packet is read).
+    std::vector<uint8_t> payload;
     int64_t clock_us = 0;
     bool final = false;
   };
@@ -108,6 +122,9 @@ class Pipeline {
     EventHub* hub = nullptr;
     std::vector<FlowEvent> events;
     int64_t clock_us = 0;  // The worker's clock (for removal events).
+    DpiEngine dpi;
+    bool keep_removed = false;
+    std::vector<Connection> removed;  // With keep_removed.
     size_t index;
     FlowTable table;
     SpscQueue<Batch*> inbox;
@@ -136,6 +153,12 @@ class Pipeline {
   std::atomic<bool> joined_{false};
   std::atomic<int64_t> clock_us_{0};
   std::atomic<uint64_t> queue_dropped_{0};
+  // DPI hint from workers to the capture thread: slot (flow hash) holds the
+  // flow's tag once DPI is done with it, so its payload is no longer copied
+  // into batches. Racy by design: a stale or missing hint only costs a copy
+  // (or, for a reused 5-tuple, the first packets' payload).
+  static constexpr size_t kDpiHintSlots = 1 << 16;
+  std::unique_ptr<std::atomic<uint32_t>[]> dpi_hint_;
 
   mutable absl::Mutex stats_mu_;
   PipelineStats capture_stats_ ABSL_GUARDED_BY(stats_mu_);

@@ -229,6 +229,14 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
         s.anomalies.counts[i];
   }
 
+  for (const auto& [name, count] : s.dpi_anomalies) (*out->mutable_anomalies())[name] += count;
+  auto* dpi = out->mutable_dpi();
+  dpi->set_classified(s.dpi.classified);
+  dpi->set_gave_up(s.dpi.gave_up);
+  dpi->set_skipped_state_cap(s.dpi.skipped_state_cap);
+  dpi->set_active(s.dpi.active);
+  dpi->set_state_bytes(s.dpi.state_bytes);
+
   auto* api = out->mutable_api();
   api->set_active_streams(static_cast<uint32_t>(std::max(0, active_streams_.load())));
   api->set_max_streams(static_cast<uint32_t>(options_.max_streams));

@@ -84,9 +84,12 @@ int CompareField(rustnet::v1::SortField f, const Row& a, const Row& b) {
                  std::make_tuple(AddressOf(y, 1 - y.local), PortOf(y, 1 - y.local)));
     case rustnet::v1::SORT_FIELD_STATE: return cmp(StateName(x.state), StateName(y.state));
     case rustnet::v1::SORT_FIELD_SERVICE: return cmp(ServiceOf(x), ServiceOf(y));
-    case rustnet::v1::SORT_FIELD_APPLICATION:
+    case rustnet::v1::SORT_FIELD_APPLICATION: {
+      auto label = [](const Connection& c) { return c.app ? c.app->Label() : std::string(); };
+      return cmp(label(x), label(y));
+    }
     case rustnet::v1::SORT_FIELD_PROCESS:
-      return 0;  // Filled in by DPI and process attribution.
+      return 0;  // Filled in by process attribution.
     default:
       if (IsNumericSort(f)) return cmp(a.number, b.number);
       return 0;
@@ -121,6 +124,19 @@ uint16_t ConnectionSubject::Port(int side) const {
 }
 
 std::string_view ConnectionSubject::Service() const { return ServiceOf(c_); }
+
+std::string_view ConnectionSubject::Hosts() const {
+  if (!c_.app) return {};
+  if (hosts_.empty()) {
+    const AppRecord& r = *c_.app;
+    for (const std::string* h : {&r.tls.sni, &r.http.host, &r.dns.query, &r.dhcp_hostname}) {
+      if (h->empty()) continue;
+      if (!hosts_.empty()) hosts_ += ' ';
+      hosts_ += *h;
+    }
+  }
+  return hosts_;
+}
 
 absl::StatusOr<ConnectionQuery> MakeQuery(std::string_view filter, int sort, int order,
                                           uint32_t offset, uint32_t limit, bool hide_loopback) {

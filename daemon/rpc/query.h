@@ -54,9 +54,13 @@ class ConnectionSubject final : public FilterSubject {
   std::string_view State() const override { return StateName(c_.state); }
   std::string_view Direction() const override { return c_.initiator == c_.local ? "out" : "in"; }
   std::string_view Service() const override;
-  std::string_view App() const override { return {}; }
-  std::string_view Sni() const override { return {}; }
-  std::string_view Hosts() const override { return {}; }
+  std::string_view App() const override {
+    return c_.app ? AppProtocolName(c_.app->protocol) : std::string_view();
+  }
+  std::string_view Sni() const override {
+    return c_.app ? std::string_view(c_.app->tls.sni) : std::string_view();
+  }
+  std::string_view Hosts() const override;
   std::string_view Process() const override { return {}; }
   uint32_t Pid() const override { return 0; }
   std::string_view User() const override { return {}; }
@@ -65,6 +69,7 @@ class ConnectionSubject final : public FilterSubject {
  private:
   const Connection& c_;
   std::string_view interface_;
+  mutable std::string hosts_;  // Built on first use.
 };
 
 // Fills `out` with the window of matching connections from `snapshots`

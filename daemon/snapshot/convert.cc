@@ -52,6 +52,65 @@ void FillEndpoint(const Connection& c, int side, rustnet::v1::Endpoint* e) {
   if (!IsZero(c.mac[side])) e->set_mac(MacToString(c.mac[side]));
 }
 
+void FillTls(const TlsFacts& t, rustnet::v1::TlsInfo* out) {
+  out->set_sni(t.sni);
+  for (const std::string& a : t.alpn) out->add_alpn(a);
+  for (const std::string& v : t.offered_versions) out->add_offered_versions(v);
+  out->set_version(t.version);
+  out->set_cipher_suite(t.cipher_suite);
+  out->set_ech_offered(t.ech_offered);
+  out->set_ja4(t.ja4);
+}
+
+void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
+  auto* app = conn->mutable_app();
+  app->set_protocol(static_cast<rustnet::v1::AppProtocol>(r.protocol));
+  app->set_label(r.Label());
+  switch (r.protocol) {
+    case AppProtocol::kHttp: {
+      auto* h = app->mutable_http();
+      h->set_method(r.http.method);
+      h->set_host(r.http.host);
+      h->set_path(r.http.path);
+      h->set_user_agent(r.http.user_agent);
+      h->set_status(r.http.status);
+      h->set_version(r.http.version);
+      break;
+    }
+    case AppProtocol::kTls:
+      FillTls(r.tls, app->mutable_tls());
+      break;
+    case AppProtocol::kDns:
+    case AppProtocol::kMdns: {
+      auto* d = app->mutable_dns();
+      d->set_query(r.dns.query);
+      d->set_query_type(r.dns.query_type);
+      d->set_response_code(r.dns.response_code);
+      for (const std::string& a : r.dns.answers) d->add_answers(a);
+      d->set_over_tcp(r.dns.over_tcp);
+      break;
+    }
+    case AppProtocol::kSsh:
+      app->mutable_ssh()->set_client(r.ssh.client);
+      app->mutable_ssh()->set_server(r.ssh.server);
+      break;
+    case AppProtocol::kQuic:
+      app->mutable_quic()->set_version(r.quic_version);
+      if (r.tls.client_hello_seen) FillTls(r.tls, app->mutable_quic()->mutable_tls());
+      break;
+    case AppProtocol::kDhcp:
+      app->set_dhcp_hostname(r.dhcp_hostname);
+      break;
+    default:
+      break;
+  }
+  const std::string host = r.Hostname();
+  if (!host.empty()) {
+    conn->set_hostname(host);
+    conn->set_hostname_source(std::string(r.HostnameSource()));
+  }
+}
+
 }  // namespace
 
 // Timestamp's JSON form only spans years 0001..9999.
@@ -123,6 +182,7 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
   }
   out->set_interface(std::string(interface));
   out->set_fragments(c.fragments);
+  if (c.app) FillApp(*c.app, out);
 }
 
 std::string ToJsonLine(const rustnet::v1::Connection& message) {

@@ -15,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "daemon/dpi/engine.h"
 #include "daemon/track/connection.h"
 #include "daemon/track/flow_table.h"
 
@@ -25,6 +26,8 @@ struct WorkerSnapshot {
   std::vector<Connection> connections;
   FlowTableStats stats;
   uint64_t packets = 0;  // Packets the worker has tracked.
+  DpiStats dpi;
+  DpiAnomalies dpi_anomalies;
 };
 
 class SnapshotStore {

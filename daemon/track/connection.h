@@ -1,7 +1,8 @@
 // Connection: what a worker keeps per tracked conversation.
 //
-// Kept compact (see the memory benchmark): fixed-size, no heap members, so
-// a FlowTable holds connections in flat chunks and a snapshot is a memcpy.
+// Kept compact (see the memory benchmark): fixed-size, and the only heap
+// member is a shared pointer to the immutable DPI record, so a FlowTable
+// holds connections in flat chunks and a snapshot is a cheap copy.
 // Direction index 0 is A->B of the canonical key, 1 is B->A.
 //
 // Thread-safety: owned by one worker; snapshots are copies.
@@ -9,8 +10,10 @@
 #define RUSTNET_DAEMON_TRACK_CONNECTION_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "common/flow_key.h"
+#include "daemon/dpi/app_record.h"
 #include "daemon/track/rate.h"
 
 namespace rustnet {
@@ -104,6 +107,11 @@ struct Connection {
   bool reset = false;
   bool in_use = false;
   bool close_reported = false;  // A close event went out (see FlowTable::Options::on_event).
+  bool dpi_done = false;        // DPI classified the connection or gave up.
+
+  // What DPI found; null until something was. Immutable and shared with
+  // snapshots (see AppRecord).
+  std::shared_ptr<const AppRecord> app;
 };
 
 }  // namespace rustnet

@@ -161,10 +161,10 @@ size_t FlowTable::Expire(int64_t now_us) {
   return removed;
 }
 
-void FlowTable::Process(const DecodedPacket& p) {
+Connection* FlowTable::Process(const DecodedPacket& p) {
   if (options_.no_localhost && (p.key.addr_a.IsLoopback() || p.key.addr_b.IsLoopback())) {
     ++stats_.localhost_skipped;
-    return;
+    return nullptr;
   }
   const int dir = p.src_is_a ? 0 : 1;
   uint32_t idx;
@@ -208,6 +208,7 @@ void FlowTable::Process(const DecodedPacket& p) {
       options_.on_event(c, c.reset ? TableEvent::kClosedReset : TableEvent::kClosedFin);
     }
   }
+  return &c;
 }
 
 void FlowTable::Init(Connection& c, const DecodedPacket& p, int dir) {

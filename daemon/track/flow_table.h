@@ -73,8 +73,9 @@ class FlowTable {
 
   explicit FlowTable(Options options);
 
-  // Tracks one decoded packet (DecodeResult::kOk).
-  void Process(const DecodedPacket& packet);
+  // Tracks one decoded packet (DecodeResult::kOk). Returns the connection
+  // it updated (valid until the next call), or null if it was not tracked.
+  Connection* Process(const DecodedPacket& packet);
   // Removes connections idle past their class's timeout at `now_us`.
   size_t Expire(int64_t now_us);
 

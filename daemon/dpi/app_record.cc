@@ -1,0 +1,64 @@
+#include "daemon/dpi/app_record.h"
+
+namespace rustnet {
+
+std::string_view AppProtocolName(AppProtocol p) {
+  switch (p) {
+    case AppProtocol::kHttp: return "http";
+    case AppProtocol::kTls: return "tls";
+    case AppProtocol::kDns: return "dns";
+    case AppProtocol::kSsh: return "ssh";
+    case AppProtocol::kQuic: return "quic";
+    case AppProtocol::kNtp: return "ntp";
+    case AppProtocol::kMdns: return "mdns";
+    case AppProtocol::kDhcp: return "dhcp";
+    case AppProtocol::kStun: return "stun";
+    case AppProtocol::kUnknown: break;
+  }
+  return "";
+}
+
+std::string AppRecord::Hostname() const {
+  if (!tls.sni.empty()) return tls.sni;
+  if (!http.host.empty()) return http.host;
+  if (!dns.query.empty()) return dns.query;
+  if (!dhcp_hostname.empty()) return dhcp_hostname;
+  return {};
+}
+
+std::string_view AppRecord::HostnameSource() const {
+  if (!tls.sni.empty()) return "sni";
+  if (!http.host.empty()) return "http";
+  if (!dns.query.empty()) return "dns";
+  if (!dhcp_hostname.empty()) return "dhcp";
+  return {};
+}
+
+std::string AppRecord::Label() const {
+  std::string name;
+  switch (protocol) {
+    case AppProtocol::kHttp: name = "HTTP"; break;
+    case AppProtocol::kTls: name = "HTTPS"; break;
+    case AppProtocol::kDns: name = "DNS"; break;
+    case AppProtocol::kSsh: name = "SSH"; break;
+    case AppProtocol::kQuic: name = "QUIC"; break;
+    case AppProtocol::kNtp: name = "NTP"; break;
+    case AppProtocol::kMdns: name = "mDNS"; break;
+    case AppProtocol::kDhcp: name = "DHCP"; break;
+    case AppProtocol::kStun: name = "STUN"; break;
+    case AppProtocol::kUnknown: return {};
+  }
+  // TLS that is not HTTP (ALPN says otherwise) keeps the plain name.
+  if (protocol == AppProtocol::kTls && !tls.alpn.empty() && tls.alpn[0] != "h2" &&
+      tls.alpn[0].rfind("http/", 0) != 0) {
+    name = "TLS";
+  }
+  std::string detail = Hostname();
+  if (detail.empty() && protocol == AppProtocol::kSsh) {
+    detail = !ssh.server.empty() ? ssh.server : ssh.client;
+    if (detail.rfind("SSH-2.0-", 0) == 0) detail = detail.substr(8);
+  }
+  return detail.empty() ? name : name + " \u00b7 " + detail;
+}
+
+}  // namespace rustnet

@@ -1,0 +1,477 @@
+#include "daemon/dpi/quic.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include "common/byte_reader.h"
+#include "common/flow_key.h"
+#include "daemon/dpi/tls.h"
+
+namespace rustnet {
+namespace {
+
+constexpr uint32_t kQuicV1 = 0x00000001;
+constexpr uint32_t kQuicV2 = 0x6b3343cf;  // RFC 9369.
+constexpr uint32_t kDraft27 = 0xff00001b;
+constexpr uint32_t kDraft29 = 0xff00001d;
+constexpr uint32_t kDraft34 = 0xff000022;
+constexpr uint32_t kQ046 = 0x51303436;    // "Q046"
+constexpr uint32_t kQ050 = 0x51303530;    // "Q050"
+constexpr size_t kMaxConnectionId = 20;
+constexpr int kMaxPacketsPerDatagram = 8;
+constexpr int kMaxFramesPerPacket = 256;
+
+// RFC 9001 §5.2, RFC 9369 §3.3.1, draft-ietf-quic-tls-29 §5.2, and Google's
+// Q050 salt (as in Chromium's quic_crypto_... and nDPI).
+constexpr uint8_t kSaltV1[20] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
+                                 0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a};
+constexpr uint8_t kSaltV2[20] = {0x0d, 0xed, 0xe3, 0xde, 0xf7, 0x00, 0xa6, 0xdb, 0x81, 0x93,
+                                 0x81, 0xbe, 0x6e, 0x26, 0x9d, 0xcb, 0xf9, 0xbd, 0x2e, 0xd9};
+constexpr uint8_t kSaltDraft29[20] = {0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 0x4c, 0x9e, 0x97,
+                                      0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99};
+constexpr uint8_t kSaltDraft23[20] = {0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7,
+                                      0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02};
+constexpr uint8_t kSaltQ050[20] = {0x50, 0x45, 0x74, 0xef, 0xd0, 0x66, 0xfe, 0x2f, 0x9d, 0x94,
+                                   0x5c, 0xfc, 0xdb, 0xd3, 0xa7, 0xf0, 0xd3, 0xb5, 0x6b, 0x45};
+
+bool IsGquicPublicHeader(std::span<const uint8_t> d);
+
+bool IsDraft(uint32_t v) { return v >= kDraft27 && v <= kDraft34; }
+
+bool Known(uint32_t v) {
+  return v == kQuicV1 || v == kQuicV2 || IsDraft(v) || v == kQ046 || v == kQ050;
+}
+
+const uint8_t* SaltFor(uint32_t v) {
+  if (v == kQuicV1) return kSaltV1;
+  if (v == kQuicV2) return kSaltV2;
+  if (v == kQ050) return kSaltQ050;
+  if (v >= kDraft27 && v < kDraft29) return kSaltDraft23;        // drafts 27-28
+  if (v >= kDraft29 && v <= kDraft29 + 3) return kSaltDraft29;  // drafts 29-32
+  if (IsDraft(v)) return kSaltV1;                               // drafts 33-34
+  return nullptr;
+}
+
+bool Hmac256(std::span<const uint8_t> key, std::span<const uint8_t> data, uint8_t out[32]) {
+  unsigned int len = 0;
+  return HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
+              out, &len) != nullptr &&
+         len == 32;
+}
+
+// RFC 8446 §7.1 HKDF-Expand-Label for outputs up to one SHA-256 block.
+bool ExpandLabel(const uint8_t secret[32], std::string_view label, size_t length, uint8_t* out) {
+  std::vector<uint8_t> info;
+  info.push_back(static_cast<uint8_t>(length >> 8));
+  info.push_back(static_cast<uint8_t>(length));
+  const std::string full = "tls13 " + std::string(label);
+  info.push_back(static_cast<uint8_t>(full.size()));
+  info.insert(info.end(), full.begin(), full.end());
+  info.push_back(0);  // Empty context.
+  info.push_back(1);  // HKDF-Expand counter T(1).
+  uint8_t block[32];
+  if (!Hmac256(std::span<const uint8_t>(secret, 32), info, block)) return false;
+  std::memcpy(out, block, length);
+  return true;
+}
+
+std::optional<uint64_t> Varint(ByteReader& r) {
+  auto first = r.U8();
+  if (!first) return std::nullopt;
+  const int extra = (1 << (*first >> 6)) - 1;
+  uint64_t v = *first & 0x3f;
+  for (int i = 0; i < extra; ++i) {
+    auto b = r.U8();
+    if (!b) return std::nullopt;
+    v = (v << 8) | *b;
+  }
+  return v;
+}
+
+bool AesEcb(const uint8_t key[16], const uint8_t in[16], uint8_t out[16]) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  bool ok = ctx != nullptr && EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), nullptr, key, nullptr) == 1 &&
+            EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
+            EVP_EncryptUpdate(ctx, out, &len, in, 16) == 1 && len == 16;
+  EVP_CIPHER_CTX_free(ctx);
+  return ok;
+}
+
+bool AesGcmDecrypt(const QuicInitialKeys& k, uint64_t pn, std::span<const uint8_t> aad,
+                   std::span<const uint8_t> ciphertext, std::vector<uint8_t>* plain) {
+  if (ciphertext.size() < 16) return false;
+  uint8_t nonce[12];
+  std::memcpy(nonce, k.iv.data(), 12);
+  for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<uint8_t>(pn >> (8 * i));
+  const size_t body = ciphertext.size() - 16;
+  plain->resize(body);
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int len = 0;
+  int final_len = 0;
+  bool ok = ctx != nullptr &&
+            EVP_DecryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, nullptr, nullptr) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
+            EVP_DecryptInit_ex(ctx, nullptr, nullptr, k.key.data(), nonce) == 1 &&
+            EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1 &&
+            EVP_DecryptUpdate(ctx, plain->data(), &len, ciphertext.data(),
+                              static_cast<int>(body)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16,
+                                const_cast<uint8_t*>(ciphertext.data() + body)) == 1 &&
+            EVP_DecryptFinal_ex(ctx, plain->data() + len, &final_len) == 1;
+  EVP_CIPHER_CTX_free(ctx);
+  return ok;
+}
+
+// Google QUIC's CHLO: "CHLO", u16le entries, u16 padding, entries of (tag,
+// u32le end offset), then values. SNI is tag "SNI\0", the user agent "UAID".
+bool ParseChlo(std::span<const uint8_t> data, TlsFacts* tls, DpiAnomalies* anomalies) {
+  static constexpr uint8_t kChlo[4] = {'C', 'H', 'L', 'O'};
+  auto it = std::search(data.begin(), data.end(), std::begin(kChlo), std::end(kChlo));
+  if (it == data.end()) return false;
+  ByteReader r(data.subspan(static_cast<size_t>(it - data.begin()) + 4));
+  auto n_lo = r.U8();
+  auto n_hi = r.U8();
+  if (!n_lo || !n_hi || !r.Skip(2)) {
+    CountAnomaly(anomalies, "gquic_chlo_truncated");
+    return false;
+  }
+  const size_t entries = *n_lo | (size_t{*n_hi} << 8);
+  if (entries > 128 || r.remaining() < entries * 8) {
+    CountAnomaly(anomalies, "gquic_chlo_truncated");
+    return false;
+  }
+  ByteReader table = *r.Sub(entries * 8);
+  const std::span<const uint8_t> values = r.rest();
+  uint32_t prev = 0;
+  tls->client_hello_seen = true;
+  for (size_t i = 0; i < entries; ++i) {
+    auto tag = table.Bytes(4);
+    auto end = table.U32Le();
+    if (!tag || !end || *end < prev || *end > values.size()) {
+      CountAnomaly(anomalies, "gquic_chlo_bad_offset");
+      return true;
+    }
+    const auto value = values.subspan(prev, *end - prev);
+    if (std::equal(tag->begin(), tag->end(), "SNI")) {
+      tls->sni.assign(value.begin(), value.begin() + static_cast<ptrdiff_t>(std::min<size_t>(
+                                                         value.size(), 255)));
+    }
+    prev = *end;
+  }
+  return true;
+}
+
+// CRYPTO stream bytes by offset, assembled into a contiguous prefix.
+class CryptoStream {
+ public:
+  // False if over the cap.
+  bool Add(uint64_t offset, std::span<const uint8_t> data) {
+    if (offset + data.size() > kMaxQuicCryptoBytes) return false;
+    if (data.empty()) return true;
+    if (bytes_.size() < offset + data.size()) {
+      bytes_.resize(offset + data.size());
+      have_.resize(offset + data.size(), false);
+    }
+    std::copy(data.begin(), data.end(), bytes_.begin() + static_cast<ptrdiff_t>(offset));
+    std::fill(have_.begin() + static_cast<ptrdiff_t>(offset),
+              have_.begin() + static_cast<ptrdiff_t>(offset + data.size()), true);
+    while (prefix_ < have_.size() && have_[prefix_]) ++prefix_;
+    return true;
+  }
+  std::span<const uint8_t> prefix() const {
+    return std::span<const uint8_t>(bytes_.data(), prefix_);
+  }
+  size_t size() const { return bytes_.capacity() + have_.capacity() / 8; }
+
+ private:
+  std::vector<uint8_t> bytes_;
+  std::vector<bool> have_;
+  size_t prefix_ = 0;
+};
+
+class QuicSession final : public Session {
+ public:
+  ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
+                  DpiAnomalies* anomalies) override {
+    if (!from_client) {
+      // The server answering with a long header confirms QUIC.
+      return record->protocol == AppProtocol::kQuic && ++server_packets_ > 4 ? ParseState::kDone
+                                                                           : ParseState::kNeedMore;
+    }
+    if (IsGquicPublicHeader(data)) {
+      // Google QUIC before Q046: public header, CHLO in clear.
+      record->protocol = AppProtocol::kQuic;
+      record->quic_version = std::string(data.begin() + 9, data.begin() + 13);
+      return ParseChlo(data, &record->tls, anomalies) ? ParseState::kDone : ParseState::kNeedMore;
+    }
+    if (data.empty() || (data[0] & 0x80) == 0) {
+      return record->protocol == AppProtocol::kQuic && ++short_packets_ > 4 ? ParseState::kDone
+                                                                          : ParseState::kNeedMore;
+    }
+    if (data.size() >= 5) {
+      const uint32_t v = (uint32_t{data[1]} << 24) | (uint32_t{data[2]} << 16) |
+                         (uint32_t{data[3]} << 8) | data[4];
+      if (v == kQ046) {
+        // Google QUIC 46: the CHLO travels in clear.
+        record->protocol = AppProtocol::kQuic;
+        record->quic_version = QuicVersionName(v);
+        return ParseChlo(data, &record->tls, anomalies) ? ParseState::kDone : ParseState::kNeedMore;
+      }
+    }
+    uint32_t version = 0;
+    for (const std::vector<uint8_t>& frames : DecryptClientInitials(data, &version, anomalies)) {
+      record->protocol = AppProtocol::kQuic;
+      record->quic_version = QuicVersionName(version);
+      gquic_ = version == kQ050;
+      if (!WalkFrames(frames, anomalies)) break;
+    }
+    if (record->protocol != AppProtocol::kQuic) {
+      return ++failed_ >= 3 ? ParseState::kNotMine : ParseState::kNeedMore;
+    }
+    const auto hello = crypto_.prefix();
+    if (gquic_) {
+      if (ParseChlo(hello, &record->tls, anomalies) && !record->tls.sni.empty()) {
+        return ParseState::kDone;
+      }
+    } else if (hello.size() >= 4) {
+      if (hello[0] != 1) {
+        CountAnomaly(anomalies, "quic_crypto_not_client_hello");
+        return ParseState::kDone;
+      }
+      const size_t len = (size_t{hello[1]} << 16) | (size_t{hello[2]} << 8) | hello[3];
+      if (hello.size() >= 4 + len) {
+        ParseClientHello(hello.subspan(4, len), /*quic=*/true, &record->tls, anomalies);
+        return ParseState::kDone;
+      }
+    }
+    if (overflow_) {
+      CountAnomaly(anomalies, "quic_crypto_too_long");
+      return ParseState::kDone;
+    }
+    return ParseState::kNeedMore;
+  }
+  size_t MemoryUsage() const override { return crypto_.size(); }
+
+ private:
+  // RFC 9000 §19: frames allowed in Initial packets.
+  bool WalkFrames(std::span<const uint8_t> frames, DpiAnomalies* anomalies) {
+    ByteReader r(frames);
+    for (int i = 0; i < kMaxFramesPerPacket && !r.empty(); ++i) {
+      // PADDING is one zero byte per frame; clients scatter runs of it
+      // between CRYPTO frames, so skip them without counting.
+      while (r.PeekU8() == uint8_t{0}) r.Skip(1);
+      if (r.empty()) break;
+      auto type = Varint(r);
+      if (!type) return false;
+      switch (*type) {
+        case 0x01:  // PING
+          break;
+        case 0x02:
+        case 0x03: {  // ACK
+          auto largest = Varint(r);
+          auto delay = Varint(r);
+          auto ranges = Varint(r);
+          auto first = Varint(r);
+          if (!largest || !delay || !ranges || !first || *ranges > 256) return false;
+          for (uint64_t k = 0; k < *ranges; ++k) {
+            if (!Varint(r) || !Varint(r)) return false;
+          }
+          if (*type == 0x03 && (!Varint(r) || !Varint(r) || !Varint(r))) return false;
+          break;
+        }
+        case 0x06: {  // CRYPTO
+          auto offset = Varint(r);
+          auto length = Varint(r);
+          auto bytes = offset && length ? r.Bytes(*length) : std::nullopt;
+          if (!bytes) {
+            CountAnomaly(anomalies, "quic_crypto_frame_truncated");
+            return false;
+          }
+          if (!crypto_.Add(*offset, *bytes)) overflow_ = true;
+          break;
+        }
+        case 0x08: {  // Q050: CRYPTO has type 0x08 (IETF: STREAM).
+          if (!gquic_) {
+            CountAnomaly(anomalies, "quic_unexpected_initial_frame");
+            return false;
+          }
+          auto offset = Varint(r);
+          auto length = Varint(r);
+          auto bytes = offset && length ? r.Bytes(*length) : std::nullopt;
+          if (!bytes) {
+            CountAnomaly(anomalies, "quic_crypto_frame_truncated");
+            return false;
+          }
+          if (!crypto_.Add(*offset, *bytes)) overflow_ = true;
+          break;
+        }
+        case 0x1c: {  // CONNECTION_CLOSE
+          auto code = Varint(r);
+          auto frame_type = Varint(r);
+          auto reason_len = Varint(r);
+          if (!code || !frame_type || !reason_len || !r.Skip(*reason_len)) return false;
+          break;
+        }
+        default:
+          if (gquic_) return true;  // Q050 may carry other frames after CRYPTO.
+          CountAnomaly(anomalies, "quic_unexpected_initial_frame");
+          return false;
+      }
+    }
+    return true;
+  }
+
+  CryptoStream crypto_;
+  bool gquic_ = false;
+  bool overflow_ = false;
+  int failed_ = 0;
+  int server_packets_ = 0;
+  int short_packets_ = 0;
+};
+
+// Google QUIC's public header (before Q046): flags with "version present"
+// (0x01) and an 8-byte connection id (0x08), then "Q0nn" at offset 9.
+bool IsGquicPublicHeader(std::span<const uint8_t> d) {
+  return d.size() >= 13 && (d[0] & 0x80) == 0 && (d[0] & 0x09) == 0x09 && d[9] == 'Q' &&
+         d[10] == '0' && d[11] >= '0' && d[11] <= '9' && d[12] >= '0' && d[12] <= '9';
+}
+
+class QuicDissector final : public Dissector {
+ public:
+  std::string_view name() const override { return "quic"; }
+  bool Probe(const FlowInfo& flow, bool /*from_client*/,
+             std::span<const uint8_t> data) const override {
+    if (flow.transport != kIpProtoUdp || data.size() < 7) return false;
+    if (IsGquicPublicHeader(data)) return true;
+    if ((data[0] & 0x80) == 0) return false;
+    const uint32_t v = (uint32_t{data[1]} << 24) | (uint32_t{data[2]} << 16) |
+                       (uint32_t{data[3]} << 8) | data[4];
+    return Known(v);
+  }
+  bool PortHint(const FlowInfo& flow) const override {
+    return flow.server_port == 443 || flow.server_port == 4433 || flow.server_port == 8443;
+  }
+  std::unique_ptr<Session> NewSession(const FlowInfo&) const override {
+    return std::make_unique<QuicSession>();
+  }
+};
+
+}  // namespace
+
+std::string QuicVersionName(uint32_t version) {
+  if (version == kQuicV1) return "v1";
+  if (version == kQuicV2) return "v2";
+  if (IsDraft(version)) return "draft-" + std::to_string(version & 0xff);
+  if ((version >> 24) == 'Q' || (version >> 24) == 'T') {
+    std::string s(4, ' ');
+    for (int i = 0; i < 4; ++i) s[static_cast<size_t>(i)] = static_cast<char>(version >> (24 - 8 * i));
+    return s;
+  }
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "0x%08x", version);
+  return buf;
+}
+
+std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
+                                                       std::span<const uint8_t> dcid) {
+  const uint8_t* salt = SaltFor(version);
+  if (salt == nullptr) return std::nullopt;
+  uint8_t initial[32];
+  uint8_t client[32];
+  if (!Hmac256(std::span<const uint8_t>(salt, 20), dcid, initial)) return std::nullopt;
+  if (!ExpandLabel(initial, "client in", 32, client)) return std::nullopt;
+  const bool v2 = version == kQuicV2;
+  QuicInitialKeys k;
+  if (!ExpandLabel(client, v2 ? "quicv2 key" : "quic key", 16, k.key.data()) ||
+      !ExpandLabel(client, v2 ? "quicv2 iv" : "quic iv", 12, k.iv.data()) ||
+      !ExpandLabel(client, v2 ? "quicv2 hp" : "quic hp", 16, k.hp.data())) {
+    return std::nullopt;
+  }
+  return k;
+}
+
+std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t> datagram,
+                                                        uint32_t* version,
+                                                        DpiAnomalies* anomalies) {
+  std::vector<std::vector<uint8_t>> out;
+  size_t start = 0;
+  for (int n = 0; n < kMaxPacketsPerDatagram && start < datagram.size(); ++n) {
+    const auto packet = datagram.subspan(start);
+    ByteReader r(packet);
+    const uint8_t first = *r.U8();
+    if ((first & 0x80) == 0) break;  // Short header: nothing more to read.
+    auto v = r.U32();
+    auto dcid_len = r.U8();
+    if (!v || !dcid_len || *dcid_len > kMaxConnectionId) {
+      CountAnomaly(anomalies, "quic_bad_long_header");
+      break;
+    }
+    auto dcid = r.Bytes(*dcid_len);
+    auto scid_len = r.U8();
+    if (!dcid || !scid_len || *scid_len > kMaxConnectionId || !r.Skip(*scid_len)) {
+      CountAnomaly(anomalies, "quic_bad_long_header");
+      break;
+    }
+    const bool v2 = *v == kQuicV2;
+    const uint8_t type = (first >> 4) & 0x03;
+    // Initial is type 0 (v1, drafts, Q050) or 1 (v2, RFC 9369 §3.2).
+    const bool initial = v2 ? type == 1 : type == 0;
+    if (initial) {
+      auto token_len = Varint(r);
+      if (!token_len || !r.Skip(*token_len)) {
+        CountAnomaly(anomalies, "quic_bad_long_header");
+        break;
+      }
+    }
+    auto length = Varint(r);
+    if (!length || *length > r.remaining()) {
+      CountAnomaly(anomalies, "quic_length_past_datagram");
+      break;
+    }
+    const size_t pn_offset = r.position();
+    const size_t packet_end = pn_offset + *length;
+    start += packet_end;
+    if (!initial) continue;  // 0-RTT or Handshake coalesced behind: skip.
+    *version = *v;
+    auto keys = DeriveClientInitialKeys(*v, *dcid);
+    if (!keys) continue;
+    // RFC 9001 §5.4.2: the sample starts 4 bytes after the packet number.
+    if (pn_offset + 4 + 16 > packet_end) {
+      CountAnomaly(anomalies, "quic_packet_too_short");
+      continue;
+    }
+    uint8_t mask[16];
+    if (!AesEcb(keys->hp.data(), packet.data() + pn_offset + 4, mask)) continue;
+    std::vector<uint8_t> header;
+    header.reserve(pn_offset + 4);
+    header.push_back(static_cast<uint8_t>(first ^ (mask[0] & 0x0f)));
+    header.insert(header.end(), packet.begin() + 1,
+                  packet.begin() + static_cast<ptrdiff_t>(pn_offset));
+    const size_t pn_len = (header.front() & 0x03) + 1u;
+    uint64_t pn = 0;
+    for (size_t i = 0; i < pn_len; ++i) {
+      const auto b = static_cast<uint8_t>(packet[pn_offset + i] ^ mask[1 + i]);
+      header.push_back(b);
+      pn = (pn << 8) | b;
+    }
+    std::vector<uint8_t> plain;
+    if (!AesGcmDecrypt(*keys, pn, header,
+                       packet.subspan(pn_offset + pn_len, packet_end - pn_offset - pn_len),
+                       &plain)) {
+      CountAnomaly(anomalies, "quic_initial_decrypt_failed");
+      continue;
+    }
+    out.push_back(std::move(plain));
+  }
+  return out;
+}
+
+std::unique_ptr<Dissector> MakeQuicDissector() { return std::make_unique<QuicDissector>(); }
+
+}  // namespace rustnet

@@ -1,0 +1,52 @@
+// QUIC (RFC 9000, RFC 9001, RFC 9369): recognises long-header packets of
+// v1, v2, drafts 29-34 and Google QUIC, and reads the client's ClientHello
+// from its Initial packets: derive the Initial keys from the Destination
+// Connection ID with the version's salt (RFC 9001 §5.2), remove header
+// protection (§5.4), decrypt with AES-128-GCM (OpenSSL libcrypto), walk the
+// frames and reassemble CRYPTO data by offset across packets, in any order,
+// including coalesced packets. The ClientHello then goes through the TLS
+// parser (tls.h).
+#ifndef RUSTNET_DAEMON_DPI_QUIC_H_
+#define RUSTNET_DAEMON_DPI_QUIC_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "daemon/dpi/dissector.h"
+
+namespace rustnet {
+
+// CRYPTO data kept per connection at most.
+inline constexpr size_t kMaxQuicCryptoBytes = 64 * 1024;
+
+// "v1", "v2", "draft-29", "Q050", or "0x…".
+std::string QuicVersionName(uint32_t version);
+
+struct QuicInitialKeys {
+  std::array<uint8_t, 16> key{};
+  std::array<uint8_t, 12> iv{};
+  std::array<uint8_t, 16> hp{};
+};
+
+// The client's Initial keys for `version` and `dcid`; nullopt if the version
+// has no known salt.
+std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
+                                                       std::span<const uint8_t> dcid);
+
+// Decrypts every client Initial packet in `datagram` (coalesced packets
+// included) and returns their plaintext payloads (frames). Anomalies are
+// counted.
+std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t> datagram,
+                                                        uint32_t* version,
+                                                        DpiAnomalies* anomalies);
+
+std::unique_ptr<Dissector> MakeQuicDissector();
+
+}  // namespace rustnet
+
+#endif  // RUSTNET_DAEMON_DPI_QUIC_H_

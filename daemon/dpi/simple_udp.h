@@ -1,0 +1,18 @@
+// Small UDP protocols recognised by content: NTP (RFC 5905), DHCP (RFC 2131,
+// with the client's host name from option 12) and STUN (RFC 8489).
+#ifndef RUSTNET_DAEMON_DPI_SIMPLE_UDP_H_
+#define RUSTNET_DAEMON_DPI_SIMPLE_UDP_H_
+
+#include <memory>
+
+#include "daemon/dpi/dissector.h"
+
+namespace rustnet {
+
+std::unique_ptr<Dissector> MakeNtpDissector();
+std::unique_ptr<Dissector> MakeDhcpDissector();
+std::unique_ptr<Dissector> MakeStunDissector();
+
+}  // namespace rustnet
+
+#endif  // RUSTNET_DAEMON_DPI_SIMPLE_UDP_H_
