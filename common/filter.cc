@@ -85,6 +85,8 @@ absl::Status ParseRange(std::string_view value, uint32_t max, size_t column, Fil
 }
 
 std::optional<IpAddress> ParseAddress(const std::string& text) {
+  // inet_pton stops at a NUL; API strings may carry one.
+  if (text.find('\0') != std::string::npos) return std::nullopt;
   uint8_t buf[16];
   if (inet_pton(AF_INET, text.c_str(), buf) == 1) return IpAddress::FromV4(buf);
   if (inet_pton(AF_INET6, text.c_str(), buf) == 1) return IpAddress::FromV6(buf);
@@ -99,7 +101,10 @@ absl::Status ParseAddressValue(std::string_view value, size_t column, FilterTerm
   if (!addr) {
     return ErrorAt(column, absl::StrCat("'", std::string(value), "' is not an address/prefix"));
   }
-  const uint32_t max_bits = addr->IsV4() ? 32 : 128;
+  // The notation decides the prefix length's scale: "10.0.0.0/8" is IPv4,
+  // "::ffff:10.0.0.0/104" is IPv6 (over the mapped form).
+  const bool v4_notation = value.substr(0, slash).find(':') == std::string_view::npos;
+  const uint32_t max_bits = v4_notation ? 32 : 128;
   auto bits = ParseNumber(value.substr(slash + 1), max_bits);
   if (!bits) {
     return ErrorAt(column, absl::StrCat("prefix length in '", std::string(value),
@@ -107,7 +112,7 @@ absl::Status ParseAddressValue(std::string_view value, size_t column, FilterTerm
   }
   t->has_prefix = true;
   t->network = *addr;
-  t->prefix_bits = static_cast<int>(*bits) + (addr->IsV4() ? 96 : 0);
+  t->prefix_bits = static_cast<int>(*bits) + (v4_notation ? 96 : 0);
   return absl::OkStatus();
 }
 
@@ -233,8 +238,13 @@ absl::StatusOr<Filter> ParseFilter(std::string_view text) {
       const std::string key = Lower(text.substr(pos, colon - pos));
       const auto* found = std::find_if(std::begin(kKeys), std::end(kKeys),
                                        [&key](const KeyName& k) { return k.name == key; });
-      if (found == std::end(kKeys) && colon + 1 < text.size() && text[colon + 1] == ':') {
-        colon = std::string_view::npos;  // "dead::beef" is an IPv6 address, not a key.
+      // "dead::beef" or "fdab:cdef::1" is an IPv6 address, not a key: an
+      // unknown "key" followed by more colons is a word.
+      const size_t token_end = std::min(text.find_first_of(" \t\r\n", pos), text.size());
+      const bool more_colons =
+          text.substr(colon + 1, token_end - colon - 1).find(':') != std::string_view::npos;
+      if (found == std::end(kKeys) && more_colons) {
+        colon = std::string_view::npos;
       } else if (found == std::end(kKeys)) {
         return ErrorAt(token_start + 1,
                        absl::StrCat("unknown key '", key, "'; keys are: ", std::string(kKeyList)));

@@ -290,6 +290,7 @@ int Run(const DaemonOptions& options) {
   pipeline.Stop();
   pipeline.Join();
   LogStats(pipeline);
+  api.reset();
   spdlog::info("rustnetd stopped");
   spdlog::shutdown();
   return 0;

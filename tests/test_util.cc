@@ -30,11 +30,12 @@ Bytes TcpSegment(const TcpSpec& t) {
   Put16(b, t.dport);
   Put32(b, t.seq);
   Put32(b, t.ack);
-  Put8(b, 5 << 4);
+  Put8(b, static_cast<uint8_t>((5 + t.options.size() / 4) << 4));
   Put8(b, t.flags);
   Put16(b, t.window);
   Put16(b, 0);  // checksum
   Put16(b, 0);  // urgent
+  PutBytes(b, t.options);
   PutBytes(b, t.payload);
   return b;
 }
@@ -104,17 +105,122 @@ Bytes EthernetFrame(uint16_t ethertype, const Bytes& payload,
   return b;
 }
 
-Bytes ArpPacket(uint16_t op, const std::string& sender_ip, const std::string& target_ip) {
+Bytes ArpPacket(uint16_t op, const std::string& sender_ip, const std::string& target_ip,
+                const Bytes& sender_mac) {
   Bytes b;
   Put16(b, 1);
   Put16(b, 0x0800);
   Put8(b, 6);
   Put8(b, 4);
   Put16(b, op);
-  PutBytes(b, {0x02, 0, 0, 0, 0, 0x01});
+  PutBytes(b, sender_mac.empty() ? Bytes{0x02, 0, 0, 0, 0, 0x01} : sender_mac);
   PutBytes(b, Ip(sender_ip));
   PutBytes(b, op == 1 ? Bytes(6, 0) : Bytes{0x02, 0, 0, 0, 0, 0x02});
   PutBytes(b, Ip(target_ip));
+  return b;
+}
+
+Bytes Ipv4PacketWithOptions(const std::string& src, const std::string& dst, uint8_t proto,
+                            const Bytes& l4, const Bytes& options) {
+  if (options.size() % 4 != 0 || options.size() > 40) {
+    throw std::invalid_argument("IPv4 options must be a multiple of 4, at most 40 bytes");
+  }
+  Bytes b = Ipv4Packet(src, dst, proto, {});
+  b[0] = static_cast<uint8_t>(0x40 | (5 + options.size() / 4));
+  const size_t total = 20 + options.size() + l4.size();
+  b[2] = static_cast<uint8_t>(total >> 8);
+  b[3] = static_cast<uint8_t>(total);
+  PutBytes(b, options);
+  PutBytes(b, l4);
+  return b;
+}
+
+Bytes Ipv6OptionsHeader(uint8_t next, size_t total) {
+  if (total < 8 || total % 8 != 0) throw std::invalid_argument("bad options header size");
+  Bytes b;
+  Put8(b, next);
+  Put8(b, static_cast<uint8_t>(total / 8 - 1));
+  // One PadN option covering the rest (RFC 8200 §4.2).
+  Put8(b, 1);
+  Put8(b, static_cast<uint8_t>(total - 4));
+  PutBytes(b, Bytes(total - 4, 0));
+  return b;
+}
+
+Bytes Ipv6RoutingHeader(uint8_t next) {
+  Bytes b;
+  Put8(b, next);
+  Put8(b, 0);  // 8 bytes
+  Put8(b, 4);  // routing type 4 (segment routing)
+  Put8(b, 0);  // segments left
+  Put32(b, 0);
+  return b;
+}
+
+Bytes Ipv6FragmentHeader(uint8_t next, uint16_t offset_units, bool more, uint32_t id) {
+  Bytes b;
+  Put8(b, next);
+  Put8(b, 0);
+  Put16(b, static_cast<uint16_t>((offset_units << 3) | (more ? 1 : 0)));
+  Put32(b, id);
+  return b;
+}
+
+Bytes Ipv6AuthHeader(uint8_t next, size_t total) {
+  if (total < 12 || total % 4 != 0) throw std::invalid_argument("bad AH size");
+  Bytes b;
+  Put8(b, next);
+  Put8(b, static_cast<uint8_t>(total / 4 - 2));  // RFC 4302 §2.2
+  Put16(b, 0);
+  Put32(b, 0x100);  // SPI
+  Put32(b, 1);      // sequence number
+  PutBytes(b, Bytes(total - 12, 0xcc));  // ICV
+  return b;
+}
+
+Bytes SllFrame(uint16_t protocol, const Bytes& payload, uint16_t hatype) {
+  Bytes b;
+  Put16(b, 0);  // packet type: to us
+  Put16(b, hatype);
+  Put16(b, 6);  // address length
+  PutBytes(b, {0x02, 0, 0, 0, 0, 0x09, 0, 0});
+  Put16(b, protocol);
+  PutBytes(b, payload);
+  return b;
+}
+
+Bytes Sll2Frame(uint16_t protocol, const Bytes& payload, uint16_t hatype) {
+  Bytes b;
+  Put16(b, protocol);
+  Put16(b, 0);  // reserved
+  Put32(b, 2);  // interface index
+  Put16(b, hatype);
+  Put8(b, 0);   // packet type
+  Put8(b, 6);   // address length
+  PutBytes(b, {0x02, 0, 0, 0, 0, 0x09, 0, 0});
+  PutBytes(b, payload);
+  return b;
+}
+
+Bytes NullFrame(uint32_t family, bool big_endian, const Bytes& payload) {
+  Bytes b;
+  if (big_endian) {
+    Put32(b, family);
+  } else {
+    for (int i = 0; i < 4; ++i) Put8(b, static_cast<uint8_t>(family >> (8 * i)));
+  }
+  PutBytes(b, payload);
+  return b;
+}
+
+Bytes PppoeSession(uint16_t ppp, const Bytes& payload) {
+  Bytes b;
+  Put8(b, 0x11);  // version 1, type 1
+  Put8(b, 0);     // code: session data
+  Put16(b, 0x1234);
+  Put16(b, static_cast<uint16_t>(2 + payload.size()));
+  Put16(b, ppp);
+  PutBytes(b, payload);
   return b;
 }
 

@@ -27,6 +27,8 @@ struct TcpSpec {
   uint8_t flags = 0x02;  // SYN
   uint16_t window = 65535;
   Bytes payload;
+  // TCP options, a multiple of 4 bytes (the data offset is 5 + size / 4).
+  Bytes options;
 };
 
 // Transport headers (checksums zero: the decoder does not verify them).
@@ -46,7 +48,32 @@ Bytes Ipv6Packet(const std::string& src, const std::string& dst, uint8_t proto, 
 // TPIDs (0x8100 or 0x88a8).
 Bytes EthernetFrame(uint16_t ethertype, const Bytes& payload,
                     const std::vector<uint16_t>& vlan_tpids = {});
-Bytes ArpPacket(uint16_t op, const std::string& sender_ip, const std::string& target_ip);
+// ARP over Ethernet/IPv4 (RFC 826); the sender's MAC is 02:00:00:00:00:01
+// unless given (6 bytes).
+Bytes ArpPacket(uint16_t op, const std::string& sender_ip, const std::string& target_ip,
+                const Bytes& sender_mac = {});
+
+// IPv4 packet with header options (a multiple of 4 bytes: IHL = 5 + size / 4).
+Bytes Ipv4PacketWithOptions(const std::string& src, const std::string& dst, uint8_t proto,
+                            const Bytes& l4, const Bytes& options);
+
+// IPv6 extension headers (RFC 8200 §4). Hop-by-hop or destination options
+// of `total` bytes (a multiple of 8, filled with PadN); a type-4 routing
+// header with no segments left (8 bytes); a fragment header (offset in
+// 8-octet units); an AH header of `total` bytes (a multiple of 4, >= 12).
+Bytes Ipv6OptionsHeader(uint8_t next, size_t total = 8);
+Bytes Ipv6RoutingHeader(uint8_t next);
+Bytes Ipv6FragmentHeader(uint8_t next, uint16_t offset_units, bool more, uint32_t id);
+Bytes Ipv6AuthHeader(uint8_t next, size_t total = 12);
+
+// Link-layer framings other than Ethernet. SLL v1 / v2 with an Ethernet
+// source address 02:00:00:00:00:09 (hatype ARPHRD_ETHER unless given).
+Bytes SllFrame(uint16_t protocol, const Bytes& payload, uint16_t hatype = 1);
+Bytes Sll2Frame(uint16_t protocol, const Bytes& payload, uint16_t hatype = 1);
+// BSD loopback: a 4-byte address family, little- or big-endian.
+Bytes NullFrame(uint32_t family, bool big_endian, const Bytes& payload);
+// PPPoE session frame payload (RFC 2516) carrying PPP protocol `ppp`.
+Bytes PppoeSession(uint16_t ppp, const Bytes& payload);
 
 }  // namespace rustnet::testing
 

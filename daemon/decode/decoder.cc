@@ -359,6 +359,12 @@ DecodeResult Decoder::DecodeIpv6(std::span<const uint8_t> frame, size_t offset,
       later_fragment = (*off_flags >> 3) != 0;
       more_fragments = (*off_flags & 1) != 0;
       frag_id = *id;
+      if (later_fragment) {
+        // What follows a later fragment's header is fragment data, not
+        // headers (those are in the first fragment): stop the walk.
+        next = *nh;
+        break;
+      }
     } else {
       // AH counts 4-octet units minus 2 (RFC 4302 §2.2); the others 8-octet
       // units not counting the first 8.
@@ -424,7 +430,10 @@ DecodeResult Decoder::DecodeTransport(uint8_t protocol, uint8_t ip_version,
       out->tcp_flags = *r.U8();
       out->window = *r.U16();
       header = size_t{data_offset} * 4;
-      if (data_offset < 5 || header > l4_end - offset) {
+      // Held to the segment's length on the wire, not to what was captured:
+      // options cut by a short snaplen are not a defect, and the fields we
+      // need are all in the fixed 20 bytes.
+      if (data_offset < 5 || header > l4_wire) {
         anomalies_.Add(Anomaly::kTcpBadDataOffset);
         return DecodeResult::kMalformed;
       }
@@ -440,11 +449,16 @@ DecodeResult Decoder::DecodeTransport(uint8_t protocol, uint8_t ip_version,
       dp = *r.U16();
       const uint16_t len = *r.U16();
       header = 8;
-      // A jumbo UDP length of 0 is legal only for IPv6 jumbograms.
-      if (len < 8 || len > l4_wire) {
+      // A jumbo UDP length of 0 is legal only for IPv6 jumbograms. A first
+      // fragment's UDP length covers the whole datagram, which is longer
+      // than this fragment's payload, so it cannot be held to it.
+      if (len < 8 || (len > l4_wire && !out->is_fragment)) {
         if (!(len == 0 && ip_version == 6)) anomalies_.Add(Anomaly::kUdpBadLength);
-      } else {
+      } else if (len <= l4_wire) {
         l4_wire = len;
+        // Bytes past the UDP length are not the datagram's: keep them out
+        // of the captured payload too.
+        l4_end = std::min(l4_end, offset + len);
       }
       break;
     }
@@ -483,6 +497,9 @@ DecodeResult Decoder::DecodeTransport(uint8_t protocol, uint8_t ip_version,
   out->payload_offset = static_cast<uint32_t>(offset + std::min(header, captured));
   out->payload_captured = static_cast<uint32_t>(captured > header ? captured - header : 0);
   out->payload_wire = l4_wire > header ? l4_wire - static_cast<uint32_t>(header) : 0;
+  // A UDP length shorter than the datagram bounds the payload too (the
+  // bytes past it are padding, not data).
+  out->payload_captured = std::min(out->payload_captured, out->payload_wire);
   out->key = MakeFlowKey(protocol, ip_version, src, sp, dst, dp, &out->src_is_a);
   return DecodeResult::kOk;
 }
@@ -536,7 +553,10 @@ void Decoder::RememberFirstFragment(const IpAddress& src, const IpAddress& dst, 
       !(e.src == src && e.dst == dst && e.id == id && e.protocol == protocol)) {
     anomalies_.Add(Anomaly::kFragmentTableFull);
   }
-  e = FragmentEntry{src, dst, id, protocol, true, src_port, dst_port, now_us + kFragmentTimeoutUs};
+  // Saturate: timestamps are clamped below INT64_MAX, not a timeout below it.
+  const int64_t expires_us =
+      now_us > INT64_MAX - kFragmentTimeoutUs ? INT64_MAX : now_us + kFragmentTimeoutUs;
+  e = FragmentEntry{src, dst, id, protocol, true, src_port, dst_port, expires_us};
 }
 
 bool Decoder::LookupFragment(const IpAddress& src, const IpAddress& dst, uint32_t id,

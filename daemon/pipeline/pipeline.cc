@@ -1,5 +1,7 @@
 #include "daemon/pipeline/pipeline.h"
 
+#include <arpa/inet.h>
+
 #include <chrono>
 
 #include "spdlog/spdlog.h"
@@ -24,6 +26,9 @@ constexpr size_t kMaxPendingEvents = 4096;
 // Payload bytes per packet handed to DPI (dissectors need the start of a
 // flow; a full-size segment fits).
 constexpr uint32_t kMaxDpiPayload = 2048;
+
+// Packet clocks come from files and may sit near the top of the range.
+int64_t SaturatingAdd(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
 
 uint32_t HintTag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32) | 1u; }
 
@@ -256,6 +261,18 @@ void Pipeline::CaptureLoop() {
   capture_done_.store(true, std::memory_order_release);
 }
 
+void Pipeline::LearnDnsAnswers(const AppRecord& app, int64_t now_us) {
+  auto name = std::make_shared<const std::string>(app.dns.query);
+  for (const std::string& answer : app.dns.answers) {
+    uint8_t buf[16];
+    if (inet_pton(AF_INET, answer.c_str(), buf) == 1) {
+      dns_cache_.Insert(IpAddress::FromV4(buf), name, now_us);
+    } else if (inet_pton(AF_INET6, answer.c_str(), buf) == 1) {
+      dns_cache_.Insert(IpAddress::FromV6(buf), name, now_us);
+    }
+  }
+}
+
 void Pipeline::Publish(Worker* w, int64_t now_us) {
   auto snap = std::make_shared<WorkerSnapshot>();
   snap->time_us = now_us;
@@ -281,7 +298,13 @@ void Pipeline::WorkerLoop(Worker* w) {
     Batch* batch = *got;
     for (const DecodedPacket& p : batch->packets) {
       Connection* c = w->table.Process(p);
-      if (c == nullptr || c->dpi_done || p.payload_captured == 0) continue;
+      if (c == nullptr) continue;
+      if (options_.dpi && c->packets[0] + c->packets[1] == 1) {
+        // A new connection: name its remote end from earlier DNS answers.
+        const IpAddress& remote = c->local == 0 ? c->key.addr_b : c->key.addr_a;
+        c->dns_name = dns_cache_.Lookup(remote, p.timestamp_us);
+      }
+      if (c->dpi_done || p.payload_captured == 0) continue;
       const bool had_app = c->app != nullptr;
       const bool changed = w->dpi.Process(
           *c, p, std::span<const uint8_t>(batch->payload).subspan(p.payload_offset,
@@ -291,6 +314,10 @@ void Pipeline::WorkerLoop(Worker* w) {
         e.type = FlowEventType::kClassified;
         e.time_us = c->last_seen_us;
         e.connection = *c;
+      }
+      if (c->dpi_done && c->app && !c->app->dns.answers.empty() &&
+          !c->app->dns.query.empty()) {
+        LearnDnsAnswers(*c->app, p.timestamp_us);
       }
       if (c->dpi_done) {
         const uint64_t hash = c->key.Hash();
@@ -307,14 +334,14 @@ void Pipeline::WorkerLoop(Worker* w) {
 
     if (clock >= next_expire || final) {
       w->table.Expire(clock);
-      next_expire = clock + kExpireIntervalUs;
+      next_expire = SaturatingAdd(clock, kExpireIntervalUs);
     }
     if (!w->events.empty()) w->hub->Publish(&w->events);
     w->packets.store(packets, std::memory_order_relaxed);
     w->size.store(w->table.size(), std::memory_order_relaxed);
     if (options_.publish_snapshots && (clock >= next_publish || final)) {
       Publish(w, clock);
-      next_publish = clock + options_.snapshot_interval_us;
+      next_publish = SaturatingAdd(clock, options_.snapshot_interval_us);
     }
     if (final) break;
   }

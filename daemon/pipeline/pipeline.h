@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "daemon/capture/packet_source.h"
 #include "daemon/decode/decoder.h"
+#include "daemon/dpi/dns_cache.h"
 #include "daemon/dpi/engine.h"
 #include "daemon/pipeline/spsc_queue.h"
 #include "daemon/snapshot/event_hub.h"
@@ -92,6 +93,7 @@ class Pipeline {
   PipelineStats Stats() const;
   const SnapshotStore& snapshots() const { return snapshots_; }
   const PacketSource& source() const { return *source_; }
+  const DnsCache& dns_cache() const { return dns_cache_; }
   // The latest packet clock the capture thread handed out.
   int64_t clock_us() const { return clock_us_.load(std::memory_order_relaxed); }
 
@@ -142,6 +144,8 @@ class Pipeline {
   // Hands w->current to the worker; returns false if it was dropped.
   bool Send(Worker* w, bool final);
   void Publish(Worker* w, int64_t now_us);
+  // Feeds a finished DNS exchange's address answers to the cache.
+  void LearnDnsAnswers(const AppRecord& app, int64_t now_us);
   void PublishCaptureStats(const Decoder& decoder);
 
   PipelineOptions options_;
@@ -159,6 +163,7 @@ class Pipeline {
   // (or, for a reused 5-tuple, the first packets' payload).
   static constexpr size_t kDpiHintSlots = 1 << 16;
   std::unique_ptr<std::atomic<uint32_t>[]> dpi_hint_;
+  DnsCache dns_cache_;  // Passive DNS, shared by the workers.
 
   mutable absl::Mutex stats_mu_;
   PipelineStats capture_stats_ ABSL_GUARDED_BY(stats_mu_);

@@ -1,5 +1,7 @@
 #include "daemon/rpc/monitor_service.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -47,7 +49,10 @@ class MonitorService::StreamSlot {
     ok_ = now <= s->options_.max_streams && !s->shutdown_.HasBeenNotified();
     if (!ok_) s->streams_refused_.fetch_add(1);
   }
-  ~StreamSlot() { service_->active_streams_.fetch_sub(1); }
+  ~StreamSlot() {
+    service_->active_streams_.fetch_sub(1);
+    service_->ReleaseMemorySoon();
+  }
   StreamSlot(const StreamSlot&) = delete;
   StreamSlot& operator=(const StreamSlot&) = delete;
   bool ok() const { return ok_; }
@@ -60,6 +65,15 @@ class MonitorService::StreamSlot {
 MonitorService::MonitorService(MonitorServiceOptions options, const Pipeline* pipeline,
                                EventHub* events)
     : options_(std::move(options)), pipeline_(pipeline), events_(events) {}
+
+void MonitorService::ReleaseMemorySoon() {
+  // Streams build large replies; glibc keeps the freed pages in its arenas.
+  // Give them back when a stream ends, at most once a second.
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  int64_t last = last_trim_ms_.load(std::memory_order_relaxed);
+  if (now - last < 1000 || !last_trim_ms_.compare_exchange_strong(last, now)) return;
+  malloc_trim(0);
+}
 
 void MonitorService::BeginShutdown() {
   if (!shutdown_.HasBeenNotified()) shutdown_.Notify();

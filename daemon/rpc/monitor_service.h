@@ -65,6 +65,7 @@ class MonitorService final : public rustnet::v1::Monitor::Service {
   // stream should end.
   bool WaitUntil(grpc::ServerContext* context, absl::Time deadline);
   void FillStats(rustnet::v1::Stats* out) const;
+  void ReleaseMemorySoon();
 
   const MonitorServiceOptions options_;
   const Pipeline* pipeline_;
@@ -75,6 +76,7 @@ class MonitorService final : public rustnet::v1::Monitor::Service {
   std::atomic<uint64_t> updates_skipped_{0};
   std::atomic<uint64_t> events_lost_{0};
   std::atomic<uint64_t> streams_refused_{0};
+  std::atomic<int64_t> last_trim_ms_{0};
 };
 
 }  // namespace rustnet

@@ -126,8 +126,9 @@ uint16_t ConnectionSubject::Port(int side) const {
 std::string_view ConnectionSubject::Service() const { return ServiceOf(c_); }
 
 std::string_view ConnectionSubject::Hosts() const {
-  if (!c_.app) return {};
+  if (!c_.app) return c_.dns_name ? std::string_view(*c_.dns_name) : std::string_view();
   if (hosts_.empty()) {
+    if (c_.dns_name) hosts_ = *c_.dns_name;
     const AppRecord& r = *c_.app;
     for (const std::string* h : {&r.tls.sni, &r.http.host, &r.dns.query, &r.dhcp_hostname}) {
       if (h->empty()) continue;
@@ -187,7 +188,9 @@ void RunQuery(const ConnectionQuery& query,
     if (!snap) continue;
     for (const Connection& c : snap->connections) {
       if (!QueryMatches(query, c, interface)) continue;
-      rows.push_back(Row{&c, numeric ? NumberOf(query.sort, c, snap->time_us) : 0.0});
+      // Rates as of the newest snapshot time: the same instant ToProto
+      // reports them at, so the order matches the values returned.
+      rows.push_back(Row{&c, numeric ? NumberOf(query.sort, c, now_us) : 0.0});
     }
   }
   const size_t matched = rows.size();

@@ -1,6 +1,8 @@
 #include "daemon/rpc/server.h"
 
+#include <google/protobuf/stubs/logging.h>
 #include <grp.h>
+#include <grpc/support/log.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
@@ -122,7 +124,29 @@ absl::StatusOr<gid_t> SocketGroup(const ApiServerOptions& o) {
   return static_cast<gid_t>(-1);
 }
 
+// gRPC and protobuf write their own diagnostics to stderr; anyone who can
+// reach the API could fill the daemon's stderr with them (failed TLS
+// handshakes, malformed requests). Route them to our log at debug level.
+void GrpcLog(gpr_log_func_args* args) {
+  // gRPC's threads may still log while the daemon shuts spdlog down.
+  if (spdlog::default_logger_raw() == nullptr) return;
+  spdlog::debug("grpc: {}:{}: {}", args->file != nullptr ? args->file : "?", args->line,
+                args->message != nullptr ? args->message : "");
+}
+
+void ProtobufLog(google::protobuf::LogLevel /*level*/, const char* file, int line,
+                 const std::string& message) {
+  if (spdlog::default_logger_raw() == nullptr) return;
+  spdlog::debug("protobuf: {}:{}: {}", file != nullptr ? file : "?", line, message);
+}
+
 }  // namespace
+
+void RouteLibraryLogging() {
+  gpr_set_log_function(GrpcLog);
+  gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);
+  google::protobuf::SetLogHandler(ProtobufLog);
+}
 
 std::string SocketFilePath(const std::string& value) {
   if (absl::StartsWith(value, "unix://")) return value.substr(7);
@@ -142,6 +166,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptio
   auto gid = SocketGroup(options);
   if (!gid.ok()) return gid.status();
 
+  RouteLibraryLogging();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -176,10 +201,12 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptio
 
   builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(options.max_request_bytes);
-  // Sync server: a thread per call in flight. Room for every stream plus
-  // unary calls and gRPC's pollers.
+  // Sync server: a thread per call in flight. Room for every Watch stream
+  // plus a generous margin for unary calls, reflection and health streams
+  // (which --max-streams does not count); past it gRPC answers
+  // RESOURCE_EXHAUSTED rather than queueing without bound.
   grpc::ResourceQuota quota("rustnetd");
-  quota.SetMaxThreads(options.max_streams + 16);
+  quota.SetMaxThreads(options.max_streams + kExtraApiThreads);
   builder.SetResourceQuota(quota);
 
   // The socket is born 0660 (no window where it is wider), then given its

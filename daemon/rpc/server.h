@@ -22,6 +22,12 @@
 namespace rustnet {
 
 inline constexpr char kDefaultSocketPath[] = "/run/rustnet/rustnetd.sock";
+// Server threads beyond --max-streams, for every other call in flight.
+inline constexpr int kExtraApiThreads = 256;
+
+// Sends gRPC's and protobuf's own diagnostics to spdlog (debug) instead of
+// stderr. Idempotent.
+void RouteLibraryLogging();
 
 struct ApiServerOptions {
   std::string socket_path = kDefaultSocketPath;  // "unix:" prefix optional.

@@ -183,6 +183,10 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
   out->set_interface(std::string(interface));
   out->set_fragments(c.fragments);
   if (c.app) FillApp(*c.app, out);
+  if (out->hostname().empty() && c.dns_name) {
+    out->set_hostname(*c.dns_name);
+    out->set_hostname_source("dns-cache");
+  }
 }
 
 std::string ToJsonLine(const rustnet::v1::Connection& message) {

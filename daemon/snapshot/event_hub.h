@@ -43,7 +43,7 @@ struct FlowEvent {
 
 class EventHub {
  public:
-  explicit EventHub(size_t capacity = 16384) : capacity_(capacity) {}
+  explicit EventHub(size_t capacity = 16384) : capacity_(capacity == 0 ? 1 : capacity) {}
 
   // True while at least one reader is subscribed; workers skip collecting
   // events otherwise.

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "common/flow_key.h"
 #include "daemon/dpi/app_record.h"
@@ -112,6 +113,9 @@ struct Connection {
   // What DPI found; null until something was. Immutable and shared with
   // snapshots (see AppRecord).
   std::shared_ptr<const AppRecord> app;
+  // The remote address's name from the passive DNS cache, when known at
+  // the connection's start (shared with the cache).
+  std::shared_ptr<const std::string> dns_name;
 };
 
 }  // namespace rustnet

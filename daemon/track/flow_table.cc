@@ -58,9 +58,13 @@ ConnState DeriveTcpState(const Connection& c) {
   if (!fin_local && !fin_remote) {
     if (c.handshake_done) return ConnState::kEstablished;
     if (c.syn_ack_seen) return ConnState::kSynReceived;
-    // A SYN with nothing back from the responder yet.
-    if ((c.tcp_flags_seen & kTcpSyn) != 0 && c.packets[1 - c.initiator] == 0) {
-      return ConnState::kSynSent;
+    if ((c.tcp_flags_seen & kTcpSyn) != 0) {
+      // A SYN with nothing back from the responder yet.
+      if (c.packets[1 - c.initiator] == 0) return ConnState::kSynSent;
+      // The responder answered with a bare SYN of its own: simultaneous
+      // open (RFC 9293 §3.5), half done. (Any other answer would have set
+      // handshake_done or reset.)
+      return ConnState::kSynReceived;
     }
     return ConnState::kEstablished;  // Picked up mid-stream.
   }

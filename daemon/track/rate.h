@@ -15,9 +15,17 @@ struct RateWindow {
   uint32_t previous = 0; // Bytes in the second before it.
 
   void Add(int64_t now_us, uint32_t bytes) {
-    Roll(static_cast<uint32_t>(now_us / 1'000'000));
-    const uint64_t sum = uint64_t{current} + bytes;
-    current = sum > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(sum);
+    const auto now_s = static_cast<uint32_t>(now_us / 1'000'000);
+    if (now_s < second && second - now_s == 1) {
+      // Stamped just before the current second (capture queues may hand
+      // packets over slightly out of order): it belongs to `previous`.
+      // Rolling back would throw both buckets away. A larger step back (the
+      // clock was set back) still restarts the window below.
+      previous = SaturatingAdd(previous, bytes);
+      return;
+    }
+    Roll(now_s);
+    current = SaturatingAdd(current, bytes);
   }
 
   // Bytes per second as of `now_us` (>= the last Add's time).
@@ -30,6 +38,10 @@ struct RateWindow {
   }
 
  private:
+  static uint32_t SaturatingAdd(uint32_t a, uint32_t b) {
+    const uint64_t sum = uint64_t{a} + b;
+    return sum > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(sum);
+  }
   void Roll(uint32_t now_s) {
     if (now_s == second) return;
     previous = now_s == second + 1 ? current : 0;
