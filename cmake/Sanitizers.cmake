@@ -5,3 +5,10 @@ if(RUSTNET_SANITIZE)
                       -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# RUSTNET_FUZZ=ON (clang): coverage for libFuzzer everywhere, ASan + UBSan.
+if(RUSTNET_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what is missing, builds, runs the suite, then
 # builds again with AddressSanitizer + UndefinedBehaviorSanitizer and runs
-# the suite again. Exits non-zero if any test fails.
+# the suite again, then runs every libFuzzer target briefly. Exits non-zero
+# if any test fails.
 # Usage (as root: the tests create network namespaces): scripts/test.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -45,6 +46,16 @@ run_suite() {  # name build_dir cmake_args...
 run_suite "release" build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite "asan+ubsan" build-asan -DCMAKE_BUILD_TYPE=Debug -DRUSTNET_SANITIZE=ON
+
+# libFuzzer targets (clang, ASan+UBSan), briefly; scripts/fuzz.sh 3600 is
+# the long run.
+echo "== fuzz: scripts/fuzz.sh ${FUZZ_SECONDS:-10}"
+if scripts/fuzz.sh "${FUZZ_SECONDS:-10}"; then
+  total_pass=$((total_pass + 1))
+else
+  total_fail=$((total_fail + 1))
+  status=1
+fi
 
 echo "all suites: $total_pass passed, $total_fail failed"
 exit $status

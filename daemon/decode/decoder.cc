@@ -22,7 +22,6 @@ constexpr uint8_t kIpv6Ah = 51;
 constexpr uint8_t kIpv6DestOpts = 60;
 constexpr uint8_t kIpv6Mobility = 135;
 
-constexpr size_t kEthernetHeader = 14;
 constexpr size_t kSllHeader = 16;
 constexpr size_t kSll2Header = 20;
 constexpr uint16_t kArphrdEther = 1;

@@ -4,6 +4,7 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -66,16 +67,25 @@ bool Hmac256(std::span<const uint8_t> key, std::span<const uint8_t> data, uint8_
 
 // RFC 8446 §7.1 HKDF-Expand-Label for outputs up to one SHA-256 block.
 bool ExpandLabel(const uint8_t secret[32], std::string_view label, size_t length, uint8_t* out) {
-  std::vector<uint8_t> info;
-  info.push_back(static_cast<uint8_t>(length >> 8));
-  info.push_back(static_cast<uint8_t>(length));
-  const std::string full = "tls13 " + std::string(label);
-  info.push_back(static_cast<uint8_t>(full.size()));
-  info.insert(info.end(), full.begin(), full.end());
-  info.push_back(0);  // Empty context.
-  info.push_back(1);  // HKDF-Expand counter T(1).
+  // HkdfLabel: uint16 length, "tls13 " + label (length-prefixed), empty
+  // context, then HKDF-Expand's counter byte T(1). Labels here are short.
+  constexpr std::string_view kPrefix = "tls13 ";
+  std::array<uint8_t, 64> info{};
+  const size_t label_len = kPrefix.size() + label.size();
+  if (label_len > info.size() - 5 || length > 32) return false;
+  size_t n = 0;
+  info[n++] = static_cast<uint8_t>(length >> 8);
+  info[n++] = static_cast<uint8_t>(length);
+  info[n++] = static_cast<uint8_t>(label_len);
+  for (char c : kPrefix) info[n++] = static_cast<uint8_t>(c);
+  for (char c : label) info[n++] = static_cast<uint8_t>(c);
+  info[n++] = 0;  // Empty context.
+  info[n++] = 1;  // T(1).
   uint8_t block[32];
-  if (!Hmac256(std::span<const uint8_t>(secret, 32), info, block)) return false;
+  if (!Hmac256(std::span<const uint8_t>(secret, 32), std::span<const uint8_t>(info.data(), n),
+               block)) {
+    return false;
+  }
   std::memcpy(out, block, length);
   return true;
 }

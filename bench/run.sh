@@ -1,0 +1,346 @@
+#!/usr/bin/env bash
+# bench/run.sh: rustnetd's replay speed and its memory per tracked
+# connection, each printed next to a baseline measured in the same run —
+# never against a fixed threshold: these machines are shared, so only the
+# ratios mean something.
+#
+# Usage (from anywhere, as any user; ~4 minutes on 2 cores, plus ~10 s to
+# generate the captures the first time):
+#   bench/run.sh
+# Knobs (environment):
+#   REPS=5             repetitions of each speed measurement (best and median shown)
+#   THREADS="1 2 4"    rustnetd --threads values in the speed test
+#   PACKETS=1000000 FLOWS=60000 SEED=1   the mixed capture
+#   DISTINCT=1000000   flows in the memory test's capture
+#   MEM_THREADS="1 2"  rustnetd --threads values in the memory test
+#   JOBS=2             build parallelism
+#
+# Steps:
+#  1. Builds rustnetd, bench_make_capture and bench_bare_read (Release) in
+#     build-bench/ (its own build directory).
+#  2. Generates into bench/out/ (gitignored), unless already there and newer
+#     than the generator: the mixed capture (PACKETS packets in FLOWS flows
+#     over ~60 s: HTTP, TLS, SSH, DNS, QUIC, ICMP, NTP, a fifth IPv6; see
+#     bench/make_capture.cc), DISTINCT one- or two-packet flows over 10 s
+#     (shorter than every timeout, so all are still tracked at the end) and
+#     a 10-flow capture for the baseline memory.
+#  3. Speed: REPS rounds, each running the bare libpcap read (the floor) and
+#     `rustnetd --read MIXED --dump json --threads T >/dev/null` for each T
+#     and for --threads 1 --no-dpi (what DPI costs),
+#     interleaved so load from other users hits all alike. Times are wall
+#     times of the whole process (start-up and the final JSON dump
+#     included), CPU is user+sys. The ratio is rustnetd's median over the
+#     bare read's median.
+#     From rustnetd's log timestamps, each run's wall time is also split
+#     into start-up, packets (what the bare read compares with best) and
+#     the final dump.
+#  4. Memory: peak RSS (GNU time's maximum resident set size) of
+#     `rustnetd --read DISTINCT --dump json --max-connections 4000000`, the
+#     connections in its dump (counted: every flow must still be there), and
+#     the same daemon's peak RSS on the 10-flow capture: bytes per
+#     connection raw (peak / connections) and net of that baseline. Also
+#     with --no-dpi, to show what DPI state adds. Then the daemon as it
+#     really runs (no --dump: API on a socket in bench/out, snapshots
+#     published every second): VmHWM and VmRSS from /proc after the file,
+#     net of the same on the 10-flow capture.
+#  5. Prints everything in one summary (also saved to bench/out/summary.txt).
+set -euo pipefail
+export LC_ALL=C  # '.' decimals everywhere (EPOCHREALTIME, awk, printf)
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build-bench"
+OUT="$ROOT/bench/out"
+REPS="${REPS:-5}"
+THREADS="${THREADS:-1 2 4}"
+PACKETS="${PACKETS:-1000000}"
+FLOWS="${FLOWS:-60000}"
+SEED="${SEED:-1}"
+DISTINCT="${DISTINCT:-1000000}"
+MEM_THREADS="${MEM_THREADS:-1 2}"
+JOBS="${JOBS:-2}"
+TIME=/usr/bin/time
+
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+
+if [[ ! -x "$TIME" ]]; then
+  if [[ $(id -u) -eq 0 ]]; then
+    apt-get install -y -qq time >/dev/null || die "could not install GNU time (apt-get install time)"
+  else
+    die "GNU time is missing: apt-get install time"
+  fi
+fi
+
+# --- 1. build ---------------------------------------------------------------
+echo "== building (Release, $BUILD) =="
+cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$BUILD.configure.log" 2>&1 ||
+  { cat "$BUILD.configure.log"; die "cmake configure failed"; }
+if ! cmake --build "$BUILD" -j "$JOBS" --target rustnetd bench_make_capture bench_bare_read \
+  >"$BUILD.build.log" 2>&1; then
+  tail -40 "$BUILD.build.log"
+  die "build failed (log: $BUILD.build.log)"
+fi
+RUSTNETD="$BUILD/daemon/rustnetd"
+MAKE_CAPTURE="$BUILD/bench/bench_make_capture"
+BARE_READ="$BUILD/bench/bench_bare_read"
+for b in "$RUSTNETD" "$MAKE_CAPTURE" "$BARE_READ"; do [[ -x "$b" ]] || die "missing $b"; done
+
+# --- 2. captures ------------------------------------------------------------
+mkdir -p "$OUT"
+MIXED="$OUT/mixed-${PACKETS}p-${FLOWS}f-s${SEED}.pcap"
+DISTINCT_PCAP="$OUT/distinct-${DISTINCT}-s${SEED}.pcap"
+TINY="$OUT/tiny-10-s${SEED}.pcap"
+generate() {  # FILE ARGS...
+  local file="$1"; shift
+  if [[ -s "$file" && "$file" -nt "$MAKE_CAPTURE" ]]; then
+    echo "have $file"
+  else
+    "$MAKE_CAPTURE" "$@" --seed "$SEED" "$file.tmp" && mv "$file.tmp" "$file"
+  fi
+}
+echo "== captures ($OUT) =="
+generate "$MIXED" --packets "$PACKETS" --flows "$FLOWS"
+generate "$DISTINCT_PCAP" --distinct-flows "$DISTINCT"
+generate "$TINY" --distinct-flows 10
+
+# --- helpers ----------------------------------------------------------------
+LOGS="$OUT/logs"
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+RUN_ID=0
+
+# median / min of numbers on stdin
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else printf "%.6f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+minimum() { sort -g | head -1; }
+
+# run_timed NAME OUTFILE CMD... : runs CMD with stdout to OUTFILE and records
+# "wall user+sys maxrss_kb" in $OUT/samples/NAME; sets LAST_WALL, LAST_CPU, LAST_RSS.
+mkdir -p "$OUT/samples"
+rm -f "$OUT"/samples/*
+run_timed() {
+  local name="$1" outfile="$2"; shift 2
+  local tf="$OUT/samples/.time"
+  local t0=$EPOCHREALTIME
+  "$TIME" -f '%U %S %M' -o "$tf" "$@" >"$outfile" || die "failed: $*"
+  local t1=$EPOCHREALTIME
+  LAST_T0=$t0
+  LAST_T1=$t1
+  read -r user sys rss <"$tf"
+  LAST_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f", b - a}')
+  LAST_CPU=$(awk -v u="$user" -v s="$sys" 'BEGIN {printf "%.2f", u + s}')
+  LAST_RSS="$rss"
+  echo "$LAST_WALL $LAST_CPU $LAST_RSS" >>"$OUT/samples/$name"
+}
+
+# rustnetd's own counters from its log: "packets N ... connections N (created
+# N, expired N, evicted N)".
+log_stats() {  # LOGDIR -> "packets connections created expired evicted"
+  local line
+  line=$(grep -h 'capture .*: received' "$1"/*.log | tail -1)
+  sed -E 's/.*packets ([0-9]+),.*connections ([0-9]+) \(created ([0-9]+), expired ([0-9]+), evicted ([0-9]+)\).*/\1 \2 \3 \4 \5/' <<<"$line"
+}
+
+# Where a rustnetd run's wall time went, from its log's timestamps (ms):
+# start-up (exec to the first log line: loading gRPC, protobuf, ...),
+# packets (to the statistics logged once every worker has drained) and the
+# final JSON dump with exit. -> "startup packets dump"
+phases() {  # LOGDIR T0 T1
+  local logs start stats
+  logs=("$1"/*.log)
+  local log="${logs[0]}"
+  start=$(head -1 "$log" | sed -E 's/^\[([^]]+)\].*/\1/')
+  stats=$(grep 'capture .*: received' "$log" | tail -1 | sed -E 's/^\[([^]]+)\].*/\1/')
+  start=$(date -d "$start" +%s.%N)
+  stats=$(date -d "$stats" +%s.%N)
+  awk -v t0="$2" -v t1="$3" -v a="$start" -v b="$stats" \
+    'BEGIN {printf "%.3f %.3f %.3f\n", a - t0, b - a, t1 - b}'
+}
+
+# A fresh log directory per rustnetd run (log names have 1 s resolution).
+new_logdir() { RUN_ID=$((RUN_ID + 1)); LOGDIR="$LOGS/run-$RUN_ID"; mkdir -p "$LOGDIR"; }
+
+fmt_int() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
+
+echo
+echo "== machine =="
+CPU_MODEL=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
+echo "$(uname -srm); $(nproc) cores ($CPU_MODEL); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "rustnetd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' + uncommitted changes')"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# --- 3. speed ---------------------------------------------------------------
+echo
+echo "== speed: $REPS rounds on $(basename "$MIXED") =="
+# Warm the page cache, check the file reads, and count the dump's rows once.
+cat "$MIXED" >/dev/null
+BARE_LINE=$("$BARE_READ" "$MIXED")
+BARE_PACKETS=$(sed -E 's/.*packets=([0-9]+).*/\1/' <<<"$BARE_LINE")
+new_logdir
+MIXED_ROWS=$("$RUSTNETD" --read "$MIXED" --dump json --log-dir "$LOGDIR" | wc -l)
+read -r MIXED_SEEN _ MIXED_CREATED MIXED_EXPIRED MIXED_EVICTED <<<"$(log_stats "$LOGDIR")"
+echo "warm-up: bare read $BARE_PACKETS packets; rustnetd read $MIXED_SEEN, created $MIXED_CREATED connections, expired $MIXED_EXPIRED, evicted $MIXED_EVICTED, $MIXED_ROWS in the final dump"
+
+# rustnetd configurations: each --threads value, and one worker without DPI
+# (to show DPI's share).
+CFG_ARGS=()
+for t in $THREADS; do CFG_ARGS+=("--threads $t"); done
+CFG_ARGS+=("--threads 1 --no-dpi")
+SEEN=()
+for ((r = 1; r <= REPS; r++)); do
+  run_timed bare /dev/null "$BARE_READ" "$MIXED"
+  line="round $r: bare ${LAST_WALL}s"
+  for c in "${!CFG_ARGS[@]}"; do
+    new_logdir
+    # shellcheck disable=SC2086  # CFG_ARGS are words without spaces
+    run_timed "c$c" /dev/null "$RUSTNETD" --read "$MIXED" --dump json ${CFG_ARGS[$c]} \
+      --log-dir "$LOGDIR"
+    read -r seen _ <<<"$(log_stats "$LOGDIR")"
+    SEEN[c]=$seen
+    phases "$LOGDIR" "$LAST_T0" "$LAST_T1" >>"$OUT/samples/phases-c$c"
+    line+="  [${CFG_ARGS[$c]}] ${LAST_WALL}s"
+  done
+  echo "$line"
+done
+
+# --- 4. memory --------------------------------------------------------------
+echo
+echo "== memory: $(basename "$DISTINCT_PCAP") and the 10-flow baseline =="
+cat "$DISTINCT_PCAP" >/dev/null
+MEM_ROWS=()
+mem_case() {  # LABEL THREADS EXTRA...
+  local label="$1" t="$2"; shift 2
+  local rows base_rss rss seen created expired evicted
+  new_logdir
+  run_timed "mem-base" /dev/null "$RUSTNETD" --read "$TINY" --dump json --threads "$t" \
+    --log-dir "$LOGDIR" "$@"
+  base_rss=$LAST_RSS
+  new_logdir
+  # The dump goes to a file (counted after), not a pipe: GNU time then
+  # measures rustnetd alone and nothing competes with it for the CPU.
+  local rowfile="$OUT/samples/.rows"
+  run_timed "mem" "$rowfile" "$RUSTNETD" --read "$DISTINCT_PCAP" --dump json --threads "$t" \
+    --max-connections 4000000 --log-dir "$LOGDIR" "$@"
+  rss=$LAST_RSS
+  local startup packets dump
+  read -r startup packets dump <<<"$(phases "$LOGDIR" "$LAST_T0" "$LAST_T1")"
+  rows=$(wc -l <"$rowfile")
+  rm -f "$rowfile"
+  read -r seen _ created expired evicted <<<"$(log_stats "$LOGDIR")"
+  echo "$label: read $seen packets, dump $rows connections (created $created, expired $expired, evicted $evicted); peak RSS $rss kB, baseline $base_rss kB; ${LAST_WALL}s: start-up ${startup}s, packets ${packets}s, dump+exit ${dump}s"
+  MEM_ROWS+=("$label|$rows|$expired|$evicted|$base_rss|$rss|$packets|$dump")
+}
+for t in $MEM_THREADS; do mem_case "--threads $t" "$t"; done
+mem_case "--threads 1 --no-dpi" 1 --no-dpi
+
+# The daemon as it runs for real (no --dump): the API is up and workers
+# publish a snapshot (a copy of their table) every second. Replays FILE,
+# waits for "end of" in the log and the final snapshots, reads VmHWM (peak)
+# and VmRSS (now) from /proc, stops it with SIGTERM. Sets SERVE_HWM,
+# SERVE_RSS (kB) and SERVE_CONNS.
+serve_rss() {  # FILE THREADS EXTRA...
+  local file="$1" t="$2"; shift 2
+  new_logdir
+  local sock="$OUT/bench.sock"
+  "$RUSTNETD" --read "$file" --threads "$t" --max-connections 4000000 --socket "$sock" \
+    --log-dir "$LOGDIR" "$@" >/dev/null 2>"$LOGDIR/stderr" &
+  local pid=$! i
+  for ((i = 0; i < 1200; i++)); do
+    grep -qs 'end of ' "$LOGDIR"/*.log && break
+    kill -0 "$pid" 2>/dev/null || die "rustnetd (served) exited early: $(cat "$LOGDIR/stderr")"
+    sleep 0.5
+  done
+  sleep 3  # The workers' final snapshots.
+  SERVE_HWM=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
+  SERVE_RSS=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
+  kill -TERM "$pid"
+  wait "$pid" || die "rustnetd (served) did not stop cleanly"
+  read -r _ SERVE_CONNS _ <<<"$(log_stats "$LOGDIR")"
+}
+SERVED_ROWS=()
+served_case() {  # LABEL THREADS EXTRA...
+  local label="$1" t="$2"; shift 2
+  local bhwm brss hwm rss conns
+  serve_rss "$TINY" "$t" "$@"
+  bhwm=$SERVE_HWM
+  brss=$SERVE_RSS
+  serve_rss "$DISTINCT_PCAP" "$t" "$@"
+  hwm=$SERVE_HWM
+  rss=$SERVE_RSS
+  conns=$SERVE_CONNS
+  echo "served $label: $conns connections tracked; peak RSS $hwm kB, RSS after the file $rss kB; baseline (10 flows) peak $bhwm kB, $brss kB"
+  SERVED_ROWS+=("$label|$conns|$bhwm|$hwm|$brss|$rss")
+}
+served_case "--threads 1" 1
+served_case "--threads 1 --no-dpi" 1 --no-dpi
+
+# --- 5. summary -------------------------------------------------------------
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+summary() {
+  echo "================================================================================"
+  echo "SUMMARY  $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($CPU_MODEL)"
+  echo "load average before $LOAD_BEFORE, after $LOAD_AFTER (shared machine: compare ratios)"
+  echo
+  local size_mb
+  size_mb=$(awk -v b="$(stat -c %s "$MIXED")" 'BEGIN {printf "%.0f", b / 1e6}')
+  echo "Replay speed: $(basename "$MIXED") ($(fmt_int "$BARE_PACKETS") packets, $(fmt_int "$FLOWS") flows, $size_mb MB)"
+  echo "  rustnetd: $(fmt_int "$MIXED_CREATED") connections created, $(fmt_int "$MIXED_EXPIRED") expired during the file, $(fmt_int "$MIXED_EVICTED") evicted, $(fmt_int "$MIXED_ROWS") in the final dump"
+  echo "  runs of each: $REPS; wall time of the whole process; ratio = median / bare read's median"
+  printf "  %-30s %10s %9s %9s %12s %9s %9s %8s %9s\n" "" "packets" "best s" "median s" "packets/s" "x bare" "x (best)" "CPU s" "RSS MB"
+  local bare_med bare_best
+  bare_med=$(awk '{print $1}' "$OUT/samples/bare" | median)
+  bare_best=$(awk '{print $1}' "$OUT/samples/bare" | minimum)
+  row() {  # LABEL SAMPLEFILE PACKETS
+    local med best cpu rss
+    med=$(awk '{print $1}' "$2" | median)
+    best=$(awk '{print $1}' "$2" | minimum)
+    cpu=$(awk '{print $2}' "$2" | median)
+    rss=$(awk '{print $3}' "$2" | median)
+    awk -v l="$1" -v p="$3" -v m="$med" -v b="$best" -v bm="$bare_med" -v bb="$bare_best" -v c="$cpu" -v r="$rss" \
+      'BEGIN {printf "  %-30s %10d %9.3f %9.3f %10.2f M %8.2fx %8.2fx %8.2f %9.0f\n", l, p, b, m, p / m / 1e6, m / bm, b / bb, c, r / 1024}'
+  }
+  row "bare libpcap read" "$OUT/samples/bare" "$BARE_PACKETS"
+  local c
+  for c in "${!CFG_ARGS[@]}"; do
+    row "rustnetd ${CFG_ARGS[$c]}" "$OUT/samples/c$c" "${SEEN[$c]}"
+  done
+  echo
+  echo "  Where rustnetd's wall time goes (medians; from its log's ms timestamps):"
+  echo "  packets = first log line to the statistics logged when every worker has drained;"
+  echo "  x bare = that over the bare read's median; dump = the final JSON of $(fmt_int "$MIXED_ROWS") rows, and exit"
+  printf "  %-30s %10s %10s %12s %9s %12s\n" "" "start-up s" "packets s" "packets/s" "x bare" "dump+exit s"
+  for c in "${!CFG_ARGS[@]}"; do
+    local f="$OUT/samples/phases-c$c" su pk dm
+    su=$(awk '{print $1}' "$f" | median)
+    pk=$(awk '{print $2}' "$f" | median)
+    dm=$(awk '{print $3}' "$f" | median)
+    awk -v l="rustnetd ${CFG_ARGS[$c]}" -v su="$su" -v pk="$pk" -v dm="$dm" -v p="${SEEN[$c]}" -v bm="$bare_med" \
+      'BEGIN {printf "  %-30s %10.3f %10.3f %10.2f M %8.2fx %12.3f\n", l, su, pk, p / pk / 1e6, pk / bm, dm}'
+  done
+  echo
+  echo "Memory: $(basename "$DISTINCT_PCAP") ($(fmt_int "$DISTINCT") distinct flows, none may expire or be evicted);"
+  echo "  baseline = the same command on a 10-flow capture; per connection = RSS / connections in the dump"
+  printf "  %-22s %11s %7s %7s %11s %11s %12s %12s %9s %9s\n" "" "connections" "expired" "evicted" "baseline MB" "peak RSS MB" "B/conn raw" "B/conn net" "packets s" "dump s"
+  local r
+  for r in "${MEM_ROWS[@]}"; do
+    IFS='|' read -r label rows expired evicted base rss pk dm <<<"$r"
+    awk -v l="$label" -v n="$rows" -v x="$expired" -v e="$evicted" -v b="$base" -v r="$rss" -v pk="$pk" -v dm="$dm" \
+      'BEGIN {printf "  %-22s %11d %7d %7d %11.1f %11.1f %12.0f %12.0f %9.2f %9.2f\n", l, n, x, e, b / 1024, r / 1024, r * 1024 / n, (r - b) * 1024 / n, pk, dm}'
+  done
+  echo
+  echo "  Served (no --dump: API up, a snapshot copy of each table published every second), same file;"
+  echo "  peak = VmHWM, after = VmRSS 3 s after the end of the file; net = minus the same on the 10-flow capture"
+  printf "  %-22s %11s %11s %11s %12s %12s %11s %12s\n" "" "connections" "peak MB" "after MB" "peak B/conn" "peak net" "after B/conn" "after net"
+  for r in "${SERVED_ROWS[@]}"; do
+    IFS='|' read -r label n bh h br a <<<"$r"
+    awk -v l="$label" -v n="$n" -v bh="$bh" -v h="$h" -v br="$br" -v a="$a" \
+      'BEGIN {printf "  %-22s %11d %11.1f %11.1f %12.0f %12.0f %11.0f %12.0f\n", l, n, h / 1024, a / 1024, h * 1024 / n, (h - bh) * 1024 / n, a * 1024 / n, (a - br) * 1024 / n}'
+  done
+  local ok=yes
+  for r in "${MEM_ROWS[@]}" "${SERVED_ROWS[@]}"; do
+    IFS='|' read -r label rows _ <<<"$r"
+    [[ "$rows" -eq "$DISTINCT" ]] || ok=no
+  done
+  echo "  all $(fmt_int "$DISTINCT") flows tracked in every memory run: $ok"
+  echo "================================================================================"
+}
+echo
+summary | tee "$OUT/summary.txt"

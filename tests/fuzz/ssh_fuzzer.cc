@@ -1,0 +1,10 @@
+// libFuzzer target: the ssh dissector, fed in arbitrary chunks.
+#include "common/flow_key.h"
+#include "daemon/dpi/ssh.h"
+#include "tests/fuzz/dissector_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const auto* dissector = rustnet::MakeSshDissector().release();
+  rustnet::FuzzDissector(*dissector, rustnet::kIpProtoTcp, data, size);
+  return 0;
+}
