@@ -14,7 +14,7 @@ build_pkgs=(
 test_pkgs=(
   tshark tcpdump tcpreplay iproute2 curl openssl bind9-dnsutils dnsmasq-base
   python3 python3-grpcio python3-protobuf iputils-ping procps psmisc util-linux time
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev tmux
 )
 pkgs=("${build_pkgs[@]}")
 [[ $what == test ]] && pkgs+=("${test_pkgs[@]}")

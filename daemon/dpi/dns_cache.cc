@@ -1,5 +1,7 @@
 #include "daemon/dpi/dns_cache.h"
 
+#include <cstdint>
+
 #include "absl/hash/hash.h"
 
 namespace rustnet {
@@ -16,7 +18,8 @@ void DnsCache::Insert(const IpAddress& address, std::shared_ptr<const std::strin
   absl::MutexLock lock(&s.mu);
   auto [it, inserted] = s.map.try_emplace(address);
   it->second.name = std::move(name);
-  it->second.expires_us = now_us + kTtlUs;
+  // Packet clocks from files can sit near the top of the range.
+  it->second.expires_us = now_us > INT64_MAX - kTtlUs ? INT64_MAX : now_us + kTtlUs;
   if (!inserted) return;
   s.order.push_back(address);
   while (s.map.size() > per_shard_ && !s.order.empty()) {

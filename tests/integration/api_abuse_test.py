@@ -369,9 +369,19 @@ def run(c, g, grpc, work):
     # 7. Memory.
     time.sleep(0.5)
     after = d.rss_kb()
+    # Under AddressSanitizer freed memory sits in ASan's quarantine, so
+    # "back to baseline" is only meaningful for the release build; the
+    # round-to-round growth check below still catches leaks in both.
+    asan = "asan" in os.environ.get("BUILD_DIR", "") or subprocess.run(
+        ["grep", "-q", "__asan_init", os.environ.get("RUSTNETD", "")],
+        capture_output=True).returncode == 0
     if baseline and after and len(rss_rounds) == 3 and all(rss_rounds):
-        c.check("VmRSS after the abuse %d kB < baseline %d kB + 20 MB" % (after, baseline),
-                after < baseline + 20 * 1024)
+        if asan:
+            print("info: ASan build: VmRSS after the abuse %d kB (baseline %d kB) is not compared;"
+                  " the release run asserts it" % (after, baseline))
+        else:
+            c.check("VmRSS after the abuse %d kB < baseline %d kB + 20 MB" % (after, baseline),
+                    after < baseline + 20 * 1024)
         c.check("rounds 2 and 3 of 50 vanishing clients grew VmRSS by < 40 MB over round 1 "
                 "(%s kB)" % " -> ".join(map(str, rss_rounds)),
                 max(rss_rounds[1:]) < rss_rounds[0] + 40 * 1024)

@@ -1,0 +1,106 @@
+#include "client/fetcher.h"
+
+#include <utility>
+
+#include "spdlog/spdlog.h"
+
+namespace rustnet::client {
+
+Fetcher::Fetcher(RpcClient* rpc, absl::Duration interval, absl::Duration timeout)
+    : rpc_(rpc), interval_(interval), timeout_(timeout) {}
+
+Fetcher::~Fetcher() { Stop(); }
+
+void Fetcher::Start(const Query& query) {
+  {
+    absl::MutexLock lock(&mu_);
+    query_ = query;
+    stop_ = false;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Fetcher::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  rpc_->Shutdown();  // The call in flight ends now, not at its deadline.
+  if (thread_.joinable()) thread_.join();
+}
+
+void Fetcher::SetQuery(const Query& query) {
+  absl::MutexLock lock(&mu_);
+  if (query == query_) return;
+  query_ = query;
+  query_changed_ = true;
+}
+
+std::optional<FetchResult> Fetcher::Take() {
+  absl::MutexLock lock(&mu_);
+  std::optional<FetchResult> out = std::move(result_);
+  result_.reset();
+  return out;
+}
+
+void Fetcher::Run() {
+  absl::Time next_stats = absl::InfinitePast();
+  bool was_up = false;
+  bool first = true;
+  for (;;) {
+    Query query;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_) return;
+      query = query_;
+      query_changed_ = false;
+    }
+
+    FetchResult result;
+    result.query = query;
+    auto page = rpc_->ListConnections(query.ToRequest(), timeout_);
+    bool up = false;
+    if (page.ok()) {
+      up = true;
+      result.page = *std::move(page);
+      const absl::Time now = absl::Now();
+      if (now >= next_stats) {
+        auto stats = rpc_->GetStats(timeout_);
+        if (stats.ok()) {
+          result.stats = *std::move(stats);
+          next_stats = now + interval_;
+        } else {
+          spdlog::debug("GetStats failed: {}", std::string(stats.status().message()));
+        }
+      }
+    } else {
+      result.status = page.status();
+      if (RpcClient::IsLinkFailure(result.status)) {
+        result.problem = rpc_->DescribeFailure(result.status);
+        next_stats = absl::InfinitePast();  // Fetch them as soon as it is back.
+        rpc_->ResetChannel();               // The next try connects afresh, without backoff.
+      } else {
+        up = true;  // It answered, but refused this query.
+        spdlog::warn("rustnetd refused the query (filter \"{}\"): {}", query.filter,
+                     std::string(result.status.message()));
+      }
+    }
+    if (up != was_up || first) {
+      if (up) {
+        spdlog::info("connected to rustnetd at {}", rpc_->target().Description());
+      } else {
+        spdlog::warn("cannot reach rustnetd at {}: {}", rpc_->target().Description(),
+                     result.status.ToString());
+      }
+      was_up = up;
+      first = false;
+    }
+
+    absl::MutexLock lock(&mu_);
+    if (result_ && result_->stats && !result.stats) result.stats = std::move(result_->stats);
+    result_ = std::move(result);
+    mu_.AwaitWithTimeout(absl::Condition(this, &Fetcher::Woken), up ? interval_ : retry_interval());
+  }
+}
+
+}  // namespace rustnet::client

@@ -1,0 +1,1191 @@
+#include "client/view_model.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/filter.h"
+
+namespace rustnet::client {
+namespace {
+
+namespace v1 = rustnet::v1;
+
+constexpr size_t kDetailLabelWidth = 13;
+constexpr size_t kDetailMinColumnWidth = 40;
+constexpr size_t kDetailMaxColumns = 4;
+constexpr size_t kDetailMaxColumnWidth = 64;
+constexpr std::string_view kPrompt = "filter: ";
+
+// Rows above and below the body: title, stats, query line; status line.
+constexpr int kRowsAbove = 3;
+constexpr int kRowsBelow = 1;
+
+std::string AsString(std::string_view s) { return std::string(s); }
+
+void AppendUtf8(char32_t c, std::string* out) {
+  const auto u = static_cast<uint32_t>(c);
+  if (u < 0x80) {
+    *out += static_cast<char>(u);
+  } else if (u < 0x800) {
+    *out += static_cast<char>(0xC0 | (u >> 6));
+    *out += static_cast<char>(0x80 | (u & 0x3F));
+  } else if (u < 0x10000) {
+    *out += static_cast<char>(0xE0 | (u >> 12));
+    *out += static_cast<char>(0x80 | ((u >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (u & 0x3F));
+  } else if (u <= 0x10FFFF) {
+    *out += static_cast<char>(0xF0 | (u >> 18));
+    *out += static_cast<char>(0x80 | ((u >> 12) & 0x3F));
+    *out += static_cast<char>(0x80 | ((u >> 6) & 0x3F));
+    *out += static_cast<char>(0x80 | (u & 0x3F));
+  }
+}
+
+bool IsContinuation(char c) { return (static_cast<uint8_t>(c) & 0xC0) == 0x80; }
+
+size_t PrevBoundary(const std::string& s, size_t i) {
+  if (i == 0) return 0;
+  --i;
+  while (i > 0 && IsContinuation(s[i])) --i;
+  return i;
+}
+
+size_t NextBoundary(const std::string& s, size_t i) {
+  if (i >= s.size()) return s.size();
+  ++i;
+  while (i < s.size() && IsContinuation(s[i])) ++i;
+  return i;
+}
+
+// Cuts a line to `width` columns and drops what is past it.
+Line FitLine(Line line, size_t width, const Glyphs& glyphs) {
+  size_t used = 0;
+  std::vector<Segment> kept;
+  for (Segment& s : line.segments) {
+    if (used >= width) break;
+    const size_t w = DisplayWidth(s.text);
+    if (used + w > width) s.text = FitEnd(s.text, width - used, glyphs);
+    used += DisplayWidth(s.text);
+    kept.push_back(std::move(s));
+  }
+  line.segments = std::move(kept);
+  return line;
+}
+
+Style StateStyle(v1::ConnectionState s) {
+  switch (s) {
+    case v1::CONNECTION_STATE_ESTABLISHED:
+    case v1::CONNECTION_STATE_ACTIVE: return Style::kGood;
+    case v1::CONNECTION_STATE_SYN_SENT:
+    case v1::CONNECTION_STATE_SYN_RECEIVED:
+    case v1::CONNECTION_STATE_UNREPLIED: return Style::kWarn;
+    case v1::CONNECTION_STATE_CLOSED: return Style::kBad;
+    default: return Style::kDim;  // Closing states.
+  }
+}
+
+// The daemon's `hostname` names the remote end, except when it comes from
+// a DNS question (the remote is then the resolver, and the name is what was
+// asked; the Application column shows it) or from DHCP (the client's name).
+bool RemoteNameKnown(const v1::Connection& c) {
+  return !c.hostname().empty() && c.hostname_source() != "dns" && c.hostname_source() != "dhcp";
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+std::string Line::Text() const {
+  std::string out;
+  for (const Segment& s : segments) out += s.text;
+  return out;
+}
+
+bool Query::SameShape(const Query& other) const {
+  return filter == other.filter && sort == other.sort && order == other.order &&
+         hide_loopback == other.hide_loopback;
+}
+
+v1::ListConnectionsRequest Query::ToRequest() const {
+  v1::ListConnectionsRequest r;
+  r.set_filter(filter);
+  r.set_sort(sort);
+  r.set_order(order);
+  r.set_offset(offset);
+  r.set_limit(limit);
+  r.set_hide_loopback(hide_loopback);
+  return r;
+}
+
+const std::vector<SortChoice>& SortCycle() {
+  static const std::vector<SortChoice> kCycle = {
+      {v1::SORT_FIELD_FIRST_SEEN, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_PROTOCOL, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_LOCAL_ADDRESS, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_REMOTE_ADDRESS, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_STATE, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_SERVICE, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_APPLICATION, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_RATE_IN, v1::SORT_ORDER_DESCENDING},
+      {v1::SORT_FIELD_RATE_OUT, v1::SORT_ORDER_DESCENDING},
+      {v1::SORT_FIELD_RATE_TOTAL, v1::SORT_ORDER_DESCENDING},
+      {v1::SORT_FIELD_BYTES_TOTAL, v1::SORT_ORDER_DESCENDING},
+      {v1::SORT_FIELD_PROCESS, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_LAST_SEEN, v1::SORT_ORDER_DESCENDING},
+  };
+  return kCycle;
+}
+
+std::string_view SortFieldName(v1::SortField field) {
+  switch (field) {
+    case v1::SORT_FIELD_UNSPECIFIED:
+    case v1::SORT_FIELD_FIRST_SEEN: return "first seen";
+    case v1::SORT_FIELD_LAST_SEEN: return "last seen";
+    case v1::SORT_FIELD_PROTOCOL: return "protocol";
+    case v1::SORT_FIELD_LOCAL_ADDRESS: return "local address";
+    case v1::SORT_FIELD_REMOTE_ADDRESS: return "remote address";
+    case v1::SORT_FIELD_STATE: return "state";
+    case v1::SORT_FIELD_SERVICE: return "service";
+    case v1::SORT_FIELD_APPLICATION: return "application";
+    case v1::SORT_FIELD_RATE_IN: return "rate in";
+    case v1::SORT_FIELD_RATE_OUT: return "rate out";
+    case v1::SORT_FIELD_RATE_TOTAL: return "total rate";
+    case v1::SORT_FIELD_BYTES_IN: return "bytes in";
+    case v1::SORT_FIELD_BYTES_OUT: return "bytes out";
+    case v1::SORT_FIELD_BYTES_TOTAL: return "total bytes";
+    case v1::SORT_FIELD_PROCESS: return "process";
+    default: return "?";
+  }
+}
+
+ViewModel::ViewModel(Options options)
+    : options_(std::move(options)),
+      glyphs_{options_.unicode},
+      filter_(options_.filter),
+      hide_loopback_(options_.hide_loopback) {
+  UpdateWindow();
+}
+
+// --- Geometry -------------------------------------------------------------------
+
+void ViewModel::Resize(int width, int height) {
+  width_ = std::max(width, 1);
+  height_ = std::max(height, 1);
+  EnsureVisible();
+  UpdateWindow();
+  details_scroll_ = std::min(details_scroll_, DetailsMaxScroll());
+  help_scroll_ = std::min(help_scroll_, HelpMaxScroll());
+}
+
+size_t ViewModel::TableRows() const {
+  const int rows = height_ - kRowsAbove - kRowsBelow - 1;  // 1: column headers.
+  return rows > 0 ? static_cast<size_t>(rows) : 0;
+}
+
+size_t ViewModel::WindowMargin() const { return 2 * std::max<size_t>(TableRows(), kPageStep); }
+
+uint32_t ViewModel::WindowLimit() const {
+  return static_cast<uint32_t>(std::max<size_t>(TableRows(), 1) + 2 * WindowMargin());
+}
+
+void ViewModel::EnsureVisible() {
+  const size_t rows = std::max<size_t>(TableRows(), 1);
+  if (selected_index_ < top_) top_ = selected_index_;
+  if (selected_index_ >= top_ + rows) top_ = selected_index_ - rows + 1;
+  const uint64_t max_top = matched_ > rows ? matched_ - rows : 0;
+  if (top_ > max_top) top_ = max_top;
+}
+
+void ViewModel::UpdateWindow() {
+  // The window is the screen plus two screens on each side. When the
+  // visible rows come within half a screen (at least a page step) of an
+  // edge, the window is centred on them again: moving around changes the
+  // query (and costs a fetch) only every screen and a half, and the rows
+  // on screen are always already there while the new window is fetched.
+  const uint64_t rows = std::max<size_t>(TableRows(), 1);
+  const uint64_t margin = WindowMargin();
+  const uint64_t slack = std::max<uint64_t>(rows / 2, kPageStep);
+  const uint64_t limit = WindowLimit();
+  const uint64_t start = window_offset_;
+  const bool low_ok = start == 0 || top_ >= start + slack;
+  const bool high_ok = top_ + rows + slack <= start + limit || start + limit >= matched_;
+  if (!low_ok || !high_ok) {
+    const uint64_t offset = top_ > margin ? top_ - margin : 0;
+    window_offset_ = static_cast<uint32_t>(std::min<uint64_t>(offset, UINT32_MAX));
+  }
+}
+
+Query ViewModel::CurrentQuery() const {
+  Query q;
+  q.filter = filter_;
+  q.sort = sort_field_;
+  q.order = sort_order_;
+  q.hide_loopback = hide_loopback_;
+  q.offset = window_offset_;
+  q.limit = WindowLimit();
+  return q;
+}
+
+// --- Data in --------------------------------------------------------------------
+
+const v1::Connection* ViewModel::RowAt(uint64_t index) const {
+  if (!have_page_ || index < page_offset_ || index - page_offset_ >= rows_.size()) return nullptr;
+  return &rows_[index - page_offset_];
+}
+
+const v1::Connection* ViewModel::Selected() const {
+  return selected_copy_ ? &*selected_copy_ : nullptr;
+}
+
+void ViewModel::OnPage(const Query& query, const v1::ListConnectionsResponse& page) {
+  if (!query.SameShape(CurrentQuery())) return;  // Answer to an older filter or sort.
+  link_ = Link::kConnected;
+  have_page_ = true;
+  matched_ = page.matched();
+  total_ = page.total();
+  page_offset_ = page.offset();
+  rows_.assign(page.connections().begin(), page.connections().end());
+  snapshot_us_ = page.has_snapshot_time() ? ToMicros(page.snapshot_time()) : 0;
+
+  // Where is the selected connection now?
+  std::optional<uint64_t> found;
+  if (selected_id_ != 0) {
+    for (size_t i = 0; i < rows_.size(); ++i) {
+      if (rows_[i].id() == selected_id_) {
+        found = page_offset_ + i;
+        break;
+      }
+    }
+  }
+  if (reanchor_ && !found) selected_index_ = 0;
+  if (matched_ == 0) {
+    selected_index_ = 0;
+  } else if (selected_index_ >= matched_) {
+    selected_index_ = matched_ - 1;
+  }
+  const v1::Connection* row_there = RowAt(selected_index_);
+  if (found) {
+    selected_index_ = *found;
+    selected_copy_ = *RowAt(*found);
+    selected_gone_ = false;
+  } else if (selected_id_ != 0 && row_there == nullptr && matched_ > 0) {
+    // A window that does not reach the selected row (an answer to an
+    // earlier scroll position) says nothing about it: wait for the next.
+  } else if (selected_id_ != 0 && tab_ == Tab::kDetails && !reanchor_) {
+    // Gone (or moved out of reach). Keep showing the last copy: the user is
+    // reading about it.
+    selected_gone_ = true;
+  } else {
+    // Gone, or not known yet: the connection now on the same row.
+    selected_id_ = row_there != nullptr ? row_there->id() : 0;
+    if (row_there != nullptr) {
+      selected_copy_ = *row_there;
+    } else if (matched_ == 0) {
+      selected_copy_.reset();
+    }
+    selected_gone_ = false;
+  }
+  reanchor_ = false;
+  EnsureVisible();
+  UpdateWindow();
+}
+
+void ViewModel::OnStats(const v1::Stats& stats) {
+  stats_ = stats;
+  have_stats_ = true;
+}
+
+void ViewModel::OnUnreachable(LinkProblem problem) {
+  link_ = Link::kUnreachable;
+  problem_ = std::move(problem);
+  have_stats_ = false;
+}
+
+void ViewModel::OnQueryError(const Query& query, const std::string& message, absl::Time now) {
+  if (!query.SameShape(CurrentQuery())) return;
+  link_ = Link::kConnected;
+  SetMessage(Cat("rustnetd refused the query: ", Clean(message)), Style::kError, now,
+             absl::Seconds(10));
+}
+
+// --- Keys -----------------------------------------------------------------------
+
+void ViewModel::SetMessage(std::string text, Style style, absl::Time now, absl::Duration d) {
+  message_ = std::move(text);
+  message_style_ = style;
+  message_until_ = now + d;
+}
+
+std::string ViewModel::Message(absl::Time now) const {
+  return now < message_until_ ? message_ : std::string();
+}
+
+void ViewModel::SelectIndex(uint64_t index) {
+  if (matched_ == 0) return;
+  reanchor_ = false;  // The user chose a row; the next page must not move it.
+  index = std::min(index, matched_ - 1);
+  const uint64_t old_id = selected_id_;
+  selected_index_ = index;
+  const v1::Connection* row = RowAt(index);
+  selected_id_ = row != nullptr ? row->id() : 0;  // 0: resolved when the rows arrive.
+  if (row != nullptr) {
+    selected_copy_ = *row;
+  } else {
+    selected_copy_.reset();
+  }
+  selected_gone_ = false;
+  if (selected_id_ != old_id) details_scroll_ = 0;
+  EnsureVisible();
+  UpdateWindow();
+}
+
+void ViewModel::MoveBy(int64_t delta) {
+  if (matched_ == 0) return;
+  uint64_t index = selected_index_;
+  if (delta < 0) {
+    const auto back = static_cast<uint64_t>(-delta);
+    index = index > back ? index - back : 0;
+  } else {
+    index += static_cast<uint64_t>(delta);
+  }
+  SelectIndex(index);
+}
+
+void ViewModel::ShapeChanged() {
+  reanchor_ = true;
+  have_page_ = false;
+  rows_.clear();
+  top_ = 0;
+  selected_index_ = 0;
+  window_offset_ = 0;
+  UpdateWindow();
+}
+
+void ViewModel::Validate() {
+  auto parsed = ParseFilter(edit_.text);
+  edit_.error = parsed.ok() ? std::string() : std::string(parsed.status().message());
+}
+
+ViewModel::KeyResult ViewModel::HandleEditKey(const Key& key, absl::Time now) {
+  KeyResult result;
+  std::string& text = edit_.text;
+  size_t& cursor = edit_.cursor;
+  switch (key.code) {
+    case KeyCode::kChar:
+      if (key.ch >= 0x20 && key.ch != 0x7F && text.size() < kMaxFilterBytes) {
+        std::string utf8;
+        AppendUtf8(key.ch, &utf8);
+        text.insert(cursor, utf8);
+        cursor += utf8.size();
+      }
+      break;
+    case KeyCode::kBackspace:
+      if (cursor > 0) {
+        const size_t start = PrevBoundary(text, cursor);
+        text.erase(start, cursor - start);
+        cursor = start;
+      }
+      break;
+    case KeyCode::kDelete:
+      if (cursor < text.size()) text.erase(cursor, NextBoundary(text, cursor) - cursor);
+      break;
+    case KeyCode::kLeft: cursor = PrevBoundary(text, cursor); break;
+    case KeyCode::kRight: cursor = NextBoundary(text, cursor); break;
+    case KeyCode::kHome:
+    case KeyCode::kLineStart: cursor = 0; break;
+    case KeyCode::kEnd:
+    case KeyCode::kLineEnd: cursor = text.size(); break;
+    case KeyCode::kKillLine:
+      text.erase(0, cursor);
+      cursor = 0;
+      break;
+    case KeyCode::kKillWord: {
+      size_t start = cursor;
+      while (start > 0 && text[start - 1] == ' ') --start;
+      while (start > 0 && text[start - 1] != ' ') --start;
+      text.erase(start, cursor - start);
+      cursor = start;
+      break;
+    }
+    case KeyCode::kEnter: {
+      Validate();
+      if (!edit_.error.empty()) {
+        SetMessage("fix the filter or press Esc to cancel", Style::kError, now);
+        return result;
+      }
+      std::string applied = text;
+      const size_t first = applied.find_first_not_of(' ');
+      applied = first == std::string::npos
+                    ? std::string()
+                    : applied.substr(first, applied.find_last_not_of(' ') - first + 1);
+      edit_.active = false;
+      if (applied != filter_) {
+        filter_ = applied;
+        ShapeChanged();
+      }
+      SetMessage(filter_.empty() ? "filter cleared" : Cat("filter: ", Clean(filter_)),
+                 Style::kNormal, now);
+      return result;
+    }
+    case KeyCode::kEscape:
+      edit_.active = false;
+      SetMessage("filter unchanged", Style::kNormal, now);
+      return result;
+    case KeyCode::kInterrupt: result.quit = true; return result;
+    case KeyCode::kRedraw: result.redraw = true; return result;
+    default: return result;
+  }
+  Validate();
+  return result;
+}
+
+ViewModel::KeyResult ViewModel::HandleKey(const Key& key, absl::Time now) {
+  KeyResult result;
+  if (key.code == KeyCode::kNone) return result;
+  if (key.code == KeyCode::kInterrupt) {
+    result.quit = true;
+    return result;
+  }
+  if (edit_.active) return HandleEditKey(key, now);
+
+  const bool is_q = key.code == KeyCode::kChar && key.ch == U'q';
+  if (quit_armed_) {
+    quit_armed_ = false;
+    message_until_ = absl::InfinitePast();
+    if (is_q) {
+      result.quit = true;
+      return result;
+    }
+    // Any other key cancels the quit and then does what it does.
+  } else if (is_q) {
+    quit_armed_ = true;
+    SetMessage("press q again to quit", Style::kWarn, now, absl::InfiniteDuration());
+    return result;
+  }
+
+  const bool list_tab = tab_ == Tab::kOverview || tab_ == Tab::kDetails;
+  const char32_t ch = key.code == KeyCode::kChar ? key.ch : 0;
+  KeyCode code = key.code;
+  if (ch == U'k') code = KeyCode::kUp;
+  if (ch == U'j') code = KeyCode::kDown;
+  if (ch == U'g') code = KeyCode::kHome;
+  if (ch == U'G') code = KeyCode::kEnd;
+
+  switch (code) {
+    case KeyCode::kUp:
+    case KeyCode::kDown: {
+      const int64_t step = code == KeyCode::kUp ? -1 : 1;
+      if (list_tab) {
+        MoveBy(step);
+      } else if (step < 0) {
+        help_scroll_ = help_scroll_ > 0 ? help_scroll_ - 1 : 0;
+      } else {
+        help_scroll_ = std::min(help_scroll_ + 1, HelpMaxScroll());
+      }
+      break;
+    }
+    case KeyCode::kPageUp:
+    case KeyCode::kPageDown: {
+      const bool down = code == KeyCode::kPageDown;
+      if (tab_ == Tab::kOverview) {
+        MoveBy(down ? static_cast<int64_t>(kPageStep) : -static_cast<int64_t>(kPageStep));
+      } else {
+        size_t& scroll = tab_ == Tab::kDetails ? details_scroll_ : help_scroll_;
+        const size_t max = tab_ == Tab::kDetails ? DetailsMaxScroll() : HelpMaxScroll();
+        const size_t page = std::max<size_t>(1, static_cast<size_t>(std::max(height_ - 6, 1)));
+        scroll = down ? std::min(scroll + page, max) : (scroll > page ? scroll - page : 0);
+      }
+      break;
+    }
+    case KeyCode::kHome:
+      if (list_tab) {
+        SelectIndex(0);
+      } else {
+        help_scroll_ = 0;
+      }
+      break;
+    case KeyCode::kEnd:
+      if (list_tab) {
+        if (matched_ > 0) SelectIndex(matched_ - 1);
+      } else {
+        help_scroll_ = HelpMaxScroll();
+      }
+      break;
+    case KeyCode::kTab:
+      tab_ = tab_ == Tab::kOverview  ? Tab::kDetails
+             : tab_ == Tab::kDetails ? Tab::kHelp
+                                     : Tab::kOverview;
+      if (tab_ == Tab::kHelp) tab_before_help_ = Tab::kDetails;
+      break;
+    case KeyCode::kBackTab:
+      tab_ = tab_ == Tab::kOverview  ? Tab::kHelp
+             : tab_ == Tab::kDetails ? Tab::kOverview
+                                     : Tab::kDetails;
+      if (tab_ == Tab::kHelp) tab_before_help_ = Tab::kOverview;
+      break;
+    case KeyCode::kEnter:
+      if (tab_ == Tab::kOverview) {
+        if (Selected() == nullptr) {
+          SetMessage("no connection selected", Style::kWarn, now);
+        } else {
+          tab_ = Tab::kDetails;
+          details_scroll_ = 0;
+        }
+      }
+      break;
+    case KeyCode::kEscape:
+      if (tab_ == Tab::kDetails) {
+        tab_ = Tab::kOverview;
+        if (selected_gone_) SelectIndex(selected_index_);
+      } else if (tab_ == Tab::kHelp) {
+        tab_ = tab_before_help_;
+      } else {
+        message_until_ = absl::InfinitePast();
+      }
+      break;
+    case KeyCode::kSuspend: result.suspend = true; break;
+    case KeyCode::kRedraw: result.redraw = true; break;
+    case KeyCode::kChar:
+      switch (ch) {
+        case U'h':
+          if (tab_ == Tab::kHelp) {
+            tab_ = tab_before_help_;
+          } else {
+            tab_before_help_ = tab_;
+            tab_ = Tab::kHelp;
+          }
+          break;
+        case U'c': {
+          const v1::Connection* c = Selected();
+          if (c == nullptr) {
+            SetMessage("no connection selected", Style::kWarn, now);
+            break;
+          }
+          result.copy = Clean(FormatEndpoint(c->remote()));
+          SetMessage(Cat("copied ", result.copy), Style::kGood, now);
+          break;
+        }
+        case U'/':
+          edit_.active = true;
+          edit_.text = filter_;
+          edit_.cursor = edit_.text.size();
+          Validate();
+          break;
+        case U's':
+        case U'S': {
+          if (ch == U's') {
+            const auto& cycle = SortCycle();
+            size_t pos = 0;
+            for (size_t i = 0; i < cycle.size(); ++i) {
+              if (cycle[i].field == sort_field_) pos = i;
+            }
+            const SortChoice& next = cycle[(pos + 1) % cycle.size()];
+            sort_field_ = next.field;
+            sort_order_ = next.order;
+          } else {
+            sort_order_ = sort_order_ == v1::SORT_ORDER_DESCENDING ? v1::SORT_ORDER_ASCENDING
+                                                                   : v1::SORT_ORDER_DESCENDING;
+          }
+          ShapeChanged();
+          SetMessage(Cat("sort: ", SortFieldName(sort_field_), " ",
+                         sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up()),
+                     Style::kNormal, now);
+          break;
+        }
+        case U'n':
+          show_names_ = !show_names_;
+          SetMessage(show_names_ ? "showing host names where known" : "showing raw addresses",
+                     Style::kNormal, now);
+          break;
+        default: break;
+      }
+      break;
+    default: break;
+  }
+  return result;
+}
+
+// --- Rendering ------------------------------------------------------------------
+
+std::vector<std::pair<std::string, std::string>> ViewModel::KeyHelp(const Glyphs& g) {
+  return {
+      {"q q", "quit (press q twice; any other key cancels)"},
+      {"Ctrl+C", "quit at once"},
+      {"Tab / Shift+Tab", "next / previous tab (Overview, Details, Help)"},
+      {Cat(g.Up(), " k / ", g.Down(), " j"), "move the selection up / down"},
+      {"PageUp / PageDown", "move by 10 (Details, Help: scroll)"},
+      {"Home g / End G", "first / last connection"},
+      {"Enter", "details of the selected connection"},
+      {"Esc", "go back"},
+      {"c", "copy the remote address to the clipboard (OSC 52)"},
+      {"h", "toggle this help"},
+      {"/", "edit the filter: Enter applies, Esc cancels"},
+      {"s / S", "next sort column / reverse the order"},
+      {"n", "show host names or raw addresses"},
+      {"Ctrl+L", "redraw the screen"},
+      {"Ctrl+Z", "suspend (fg resumes)"},
+  };
+}
+
+std::string ViewModel::CellText(const v1::Connection& c, Column column) const {
+  switch (column) {
+    case Column::kProtocol: return AsString(ProtocolName(c.protocol()));
+    case Column::kLocal: return Clean(FormatEndpoint(c.local()));
+    case Column::kRemote:
+      if (show_names_ && RemoteNameKnown(c)) {
+        return Clean(FormatNamedEndpoint(c.hostname(), c.remote().port()));
+      }
+      return Clean(FormatEndpoint(c.remote()));
+    case Column::kState: return AsString(StateName(c.state()));
+    case Column::kService: return Clean(c.service());
+    case Column::kApplication:
+      if (!c.app().label().empty()) return Clean(c.app().label());
+      return AsString(AppProtocolName(c.app().protocol()));
+    case Column::kRateIn: return FormatRate(c.rate_in());
+    case Column::kRateOut: return FormatRate(c.rate_out());
+    case Column::kProcess:
+      // The API does not carry process attribution yet.
+      return {};
+  }
+  return {};
+}
+
+Line ViewModel::TitleLine() const {
+  Line line;
+  line.fill = Style::kTitle;
+  line.segments.push_back({" rustnet ", Style::kTitle});
+  const std::pair<Tab, const char*> tabs[] = {
+      {Tab::kOverview, "Overview"}, {Tab::kDetails, "Details"}, {Tab::kHelp, "Help"}};
+  for (const auto& [tab, name] : tabs) {
+    line.segments.push_back({" ", Style::kTitle});
+    line.segments.push_back({Cat(" ", name, " "), tab == tab_ ? Style::kTabActive : Style::kTitle});
+  }
+  std::string right;
+  switch (link_) {
+    case Link::kConnecting: right = Cat("connecting", glyphs_.Ellipsis()); break;
+    case Link::kUnreachable: right = "disconnected"; break;
+    case Link::kConnected:
+      right = have_stats_ ? Cat("rustnetd ", Clean(stats_.version()), " ", glyphs_.Dot(), " up ",
+                                FormatDuration(ToMicros(stats_.uptime())))
+                          : "connected";
+      break;
+  }
+  right += " ";
+  size_t used = 0;
+  for (const Segment& s : line.segments) used += DisplayWidth(s.text);
+  const size_t right_width = DisplayWidth(right);
+  if (used + 1 + right_width <= static_cast<size_t>(width_)) {
+    line.segments.push_back(
+        {std::string(static_cast<size_t>(width_) - used - right_width, ' '), Style::kTitle});
+    line.segments.push_back({right, Style::kTitle});
+  }
+  return line;
+}
+
+Line ViewModel::StatsLine() const {
+  Line line;
+  if (link_ != Link::kConnected || !have_stats_) {
+    line.segments.push_back({link_ == Link::kUnreachable
+                                 ? "no data: rustnetd cannot be reached"
+                                 : Cat("waiting for rustnetd", glyphs_.Ellipsis()),
+                             Style::kDim});
+    return line;
+  }
+  const std::string dot = Cat(" ", glyphs_.Dot(), " ");
+  std::vector<std::string> sources;
+  for (const v1::CaptureStats& c : stats_.captures()) {
+    sources.push_back(
+        c.live() ? Clean(c.name())
+                 : Cat(Clean(BaseName(c.name())), " (file", c.finished() ? ", done" : "", ")"));
+  }
+  uint64_t dropped = stats_.pipeline().dropped_queues();
+  for (const v1::CaptureStats& c : stats_.captures()) {
+    dropped += c.dropped_kernel() + c.dropped_interface();
+  }
+  std::vector<std::string> by_protocol;
+  for (const char* p : {"tcp", "udp", "icmp", "icmpv6", "arp"}) {
+    auto it = stats_.connections().by_protocol().find(p);
+    if (it != stats_.connections().by_protocol().end() && it->second > 0) {
+      by_protocol.push_back(Cat(p, " ", FormatCount(it->second)));
+    }
+  }
+  line.segments.push_back(
+      {sources.empty() ? std::string("no capture") : absl::StrJoin(sources, ", "), Style::kAccent});
+  line.segments.push_back(
+      {Cat(dot, "packets ", FormatCount(stats_.pipeline().packets()), dot, "dropped "),
+       Style::kNormal});
+  line.segments.push_back({FormatCount(dropped), dropped > 0 ? Style::kBad : Style::kNormal});
+  std::string conns = Cat(dot, "connections ", FormatCount(stats_.connections().current()));
+  if (!by_protocol.empty()) conns += Cat(" (", absl::StrJoin(by_protocol, ", "), ")");
+  line.segments.push_back({conns, Style::kNormal});
+  return line;
+}
+
+Line ViewModel::QueryLine() const {
+  Line line;
+  const std::string dot = Cat(" ", glyphs_.Dot(), " ");
+  line.segments.push_back({"filter: ", Style::kDim});
+  line.segments.push_back(
+      {filter_.empty() ? "none" : Clean(filter_), filter_.empty() ? Style::kDim : Style::kAccent});
+  line.segments.push_back(
+      {link_ == Link::kConnected && have_page_
+           ? Cat(dot, "showing ", FormatCount(matched_), " of ", FormatCount(total_), dot)
+           : Cat(dot, "showing ", glyphs_.Dash(), dot),
+       Style::kNormal});
+  line.segments.push_back({"sort: ", Style::kDim});
+  line.segments.push_back(
+      {Cat(SortFieldName(sort_field_), " ",
+           sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up()),
+       Style::kNormal});
+  line.segments.push_back({Cat(dot, show_names_ ? "host names" : "raw addresses",
+                               hide_loopback_ ? Cat(dot, "loopback hidden") : ""),
+                           Style::kDim});
+  return line;
+}
+
+Line ViewModel::TableHeader(const std::vector<PlacedColumn>& layout) const {
+  Line line;
+  line.fill = Style::kHeading;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const ColumnSpec& spec = SpecOf(layout[i].column);
+    std::string title(spec.title);
+    if (spec.sort == sort_field_ && layout[i].width > 1) {
+      // The arrow stays even if the title has to be cut.
+      title = Cat(FitEnd(title, std::min(DisplayWidth(title), layout[i].width - 1), glyphs_),
+                  sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up());
+    }
+    if (i > 0) line.segments.push_back({" ", Style::kHeading});
+    line.segments.push_back(
+        {FitEnd(title, layout[i].width, glyphs_, spec.right_align), Style::kHeading});
+  }
+  return line;
+}
+
+Line ViewModel::TableRow(const std::vector<PlacedColumn>& layout, uint64_t index) const {
+  Line line;
+  const v1::Connection* c = RowAt(index);
+  const bool selected = index == selected_index_;
+  if (selected) line.fill = Style::kSelected;
+  if (c == nullptr) {
+    line.segments.push_back(
+        {AsString(glyphs_.Ellipsis()), selected ? Style::kSelected : Style::kDim});
+    return line;
+  }
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const Column column = layout[i].column;
+    const ColumnSpec& spec = SpecOf(column);
+    const std::string text = CellText(*c, column);
+    Style style = Style::kNormal;
+    switch (column) {
+      case Column::kState: style = StateStyle(c->state()); break;
+      case Column::kRateIn: style = c->rate_in() > 0 ? Style::kAccent : Style::kDim; break;
+      case Column::kRateOut: style = c->rate_out() > 0 ? Style::kAccent : Style::kDim; break;
+      case Column::kRemote:
+        style = show_names_ && RemoteNameKnown(*c) ? Style::kAccent : Style::kNormal;
+        break;
+      default: break;
+    }
+    if (selected) style = Style::kSelected;
+    if (i > 0) line.segments.push_back({" ", selected ? Style::kSelected : Style::kNormal});
+    // Addresses and names lose their start, so the port and the domain stay.
+    const bool keep_end = column == Column::kLocal || column == Column::kRemote;
+    line.segments.push_back({keep_end ? FitStart(text, layout[i].width, glyphs_, spec.right_align)
+                                      : FitEnd(text, layout[i].width, glyphs_, spec.right_align),
+                             style});
+  }
+  return line;
+}
+
+Line ViewModel::StatusLine(absl::Time now) const {
+  Line line;
+  if (edit_.active) {
+    // Scroll the text so the cursor stays on screen.
+    const size_t avail =
+        static_cast<size_t>(std::max(width_ - static_cast<int>(kPrompt.size()) - 1, 1));
+    const size_t cursor_col = DisplayWidth(std::string_view(edit_.text).substr(0, edit_.cursor));
+    std::string shown = Clean(edit_.text);
+    if (cursor_col > avail) {
+      const size_t skip = cursor_col - avail;
+      size_t i = 0;
+      for (size_t n = 0; n < skip && i < shown.size(); ++n) i = NextBoundary(shown, i);
+      shown = shown.substr(i);
+    }
+    line.segments.push_back({AsString(kPrompt), Style::kAccent});
+    line.segments.push_back({shown, edit_.error.empty() ? Style::kNormal : Style::kError});
+    return line;
+  }
+  const std::string message = Message(now);
+  if (!message.empty()) {
+    line.segments.push_back({message, message_style_});
+    return line;
+  }
+  const std::string dot = Cat(" ", glyphs_.Dot(), " ");
+  line.segments.push_back({Cat("q quit", dot, "Tab tabs", dot, "Enter details", dot, "/ filter",
+                               dot, "s sort", dot, "c copy", dot, "h help"),
+                           Style::kDim});
+  return line;
+}
+
+std::optional<std::pair<int, int>> ViewModel::Cursor() const {
+  if (!edit_.active || width_ < kMinWidth || height_ < kMinHeight) return std::nullopt;
+  const size_t avail =
+      static_cast<size_t>(std::max(width_ - static_cast<int>(kPrompt.size()) - 1, 1));
+  const size_t cursor_col = DisplayWidth(std::string_view(edit_.text).substr(0, edit_.cursor));
+  const size_t col = kPrompt.size() + std::min(cursor_col, avail);
+  return std::make_pair(height_ - 1, static_cast<int>(col));
+}
+
+void ViewModel::RenderUnreachable(std::vector<Line>* out, size_t rows) const {
+  // Indented by 2, wrapped to the screen.
+  const size_t width = static_cast<size_t>(std::max(width_ - 4, 10));
+  std::vector<Line> lines;
+  const auto add = [&](const std::string& text, Style style, const std::string& indent = "",
+                       size_t max_lines = 0) {
+    const std::string hang(DisplayWidth(indent), ' ');
+    std::vector<std::string> wrapped = WrapText(text, width - hang.size());
+    if (max_lines > 0 && wrapped.size() > max_lines) wrapped.resize(max_lines);
+    for (size_t i = 0; i < wrapped.size(); ++i) {
+      lines.push_back({{{"  ", Style::kNormal}, {Cat(i == 0 ? indent : hang, wrapped[i]), style}}});
+    }
+  };
+  add(Cat("Cannot reach rustnetd at ", Clean(problem_.target)), Style::kError);
+  lines.push_back({});
+  if (!problem_.reason.empty()) add(Clean(problem_.reason), Style::kNormal);
+  lines.push_back({});
+  if (!problem_.checks.empty()) {
+    add("Check:", Style::kHeading);
+    for (const std::string& check : problem_.checks) {
+      add(Clean(check), Style::kNormal, glyphs_.unicode ? "  \u2022 " : "  - ");
+    }
+    lines.push_back({});
+  }
+  add(Cat("Retrying every ", absl::FormatDuration(options_.retry_interval),
+          "; the table comes back by itself. q q or Ctrl+C quits."),
+      Style::kDim);
+  if (!problem_.detail.empty()) add(Cat("(", Clean(problem_.detail), ")"), Style::kDim, "", 3);
+  out->push_back({});
+  for (size_t i = 0; i + 1 < rows; ++i) out->push_back(i < lines.size() ? lines[i] : Line{});
+}
+
+void ViewModel::RenderOverview(std::vector<Line>* out, size_t rows) const {
+  if (link_ == Link::kUnreachable) {
+    RenderUnreachable(out, rows);
+    return;
+  }
+  const std::vector<PlacedColumn> layout = LayoutColumns(static_cast<size_t>(width_));
+  out->push_back(TableHeader(layout));
+  const size_t table_rows = rows > 0 ? rows - 1 : 0;
+  for (size_t i = 0; i < table_rows; ++i) {
+    const uint64_t index = top_ + i;
+    if (index < matched_) {
+      out->push_back(TableRow(layout, index));
+    } else if (i == 0 && have_page_) {
+      out->push_back({{{filter_.empty() ? "no connections yet" : "no connection matches the filter",
+                        Style::kDim}}});
+    } else if (i == 0 && link_ == Link::kConnecting) {
+      out->push_back(
+          {{{Cat("connecting to ", Clean(options_.target), glyphs_.Ellipsis()), Style::kDim}}});
+    } else {
+      out->push_back({});
+    }
+  }
+}
+
+std::vector<ViewModel::DetailItem> ViewModel::DetailItems(const v1::Connection& c) const {
+  std::vector<DetailItem> items;
+  const std::string dash(glyphs_.Dash());
+  const auto heading = [&](std::string title) { items.push_back({{}, std::move(title), true}); };
+  const auto add = [&](std::string label, std::string value, Style style = Style::kNormal) {
+    if (value.empty()) {
+      value = dash;
+      style = Style::kDim;
+    }
+    items.push_back({std::move(label), std::move(value), false, style});
+  };
+  const auto count = [](uint64_t n) { return FormatCount(n); };
+
+  heading("Connection");
+  add("id", Cat(c.id()));
+  add("protocol", Cat(ProtocolName(c.protocol()), " (IPv", c.ip_version(), ")"));
+  add("state", AsString(StateName(c.state())), StateStyle(c.state()));
+  add("direction", AsString(DirectionName(c.direction())));
+  add("interface", Clean(c.interface()));
+  add("service", Clean(c.service()));
+
+  heading("Endpoints");
+  add("local", Clean(FormatEndpoint(c.local())));
+  add("local MAC", Clean(c.local().mac()));
+  add("remote", Clean(FormatEndpoint(c.remote())));
+  add("remote MAC", Clean(c.remote().mac()));
+  add("host name",
+      c.hostname().empty()
+          ? std::string()
+          : Cat(Clean(c.hostname()),
+                c.hostname_source().empty() ? "" : Cat(" (", Clean(c.hostname_source()), ")")),
+      Style::kAccent);
+
+  heading("Timing");
+  const int64_t first = ToMicros(c.first_seen());
+  const int64_t last = ToMicros(c.last_seen());
+  add("first seen", c.has_first_seen() ? FormatTimestamp(c.first_seen()) : "");
+  add("last seen", c.has_last_seen() ? FormatTimestamp(c.last_seen()) : "");
+  add("age", snapshot_us_ > 0 && c.has_first_seen() ? FormatDuration(snapshot_us_ - first) : "");
+  add("idle", snapshot_us_ > 0 && c.has_last_seen() ? FormatDuration(snapshot_us_ - last) : "");
+
+  heading("Traffic");
+  const auto traffic = [&](const v1::Counters& k) {
+    return Cat(count(k.packets()), k.packets() == 1 ? " packet, " : " packets, ",
+               FormatBytes(k.bytes()));
+  };
+  add("sent", traffic(c.sent()));
+  add("received", traffic(c.received()));
+  add("rate in", FormatRate(c.rate_in()), c.rate_in() > 0 ? Style::kAccent : Style::kNormal);
+  add("rate out", FormatRate(c.rate_out()), c.rate_out() > 0 ? Style::kAccent : Style::kNormal);
+  add("fragments", count(c.fragments()));
+
+  if (c.protocol() == v1::PROTOCOL_TCP || c.has_tcp()) {
+    heading("TCP health");
+    const v1::TcpHealth& t = c.tcp();
+    add("handshake RTT",
+        t.has_handshake_rtt() ? FormatRtt(ToMicros(t.handshake_rtt()), glyphs_) : "");
+    add("retransmits", count(t.retransmissions()),
+        t.retransmissions() > 0 ? Style::kWarn : Style::kNormal);
+    add("out of order", count(t.out_of_order()),
+        t.out_of_order() > 0 ? Style::kWarn : Style::kNormal);
+    add("zero windows", count(t.zero_windows()),
+        t.zero_windows() > 0 ? Style::kWarn : Style::kNormal);
+    add("flags seen", TcpFlagsText(t.flags_seen()));
+  }
+  if (c.protocol() == v1::PROTOCOL_ICMP || c.protocol() == v1::PROTOCOL_ICMPV6 || c.has_icmp()) {
+    heading(c.protocol() == v1::PROTOCOL_ICMPV6 ? "ICMPv6" : "ICMP");
+    const v1::IcmpInfo& i = c.icmp();
+    add("echo id", i.echo_id() != 0 ? Cat(i.echo_id()) : "");
+    const std::string_view name = IcmpTypeName(c.protocol() == v1::PROTOCOL_ICMPV6, i.last_type());
+    add("type/code",
+        Cat(i.last_type(), "/", i.last_code(), name.empty() ? "" : Cat(" (", name, ")")));
+  }
+  if (c.protocol() == v1::PROTOCOL_ARP || c.has_arp()) {
+    heading("ARP");
+    add("requests", count(c.arp().requests()));
+    add("replies", count(c.arp().replies()));
+    add("resolved MAC", Clean(c.arp().resolved_mac()));
+  }
+
+  heading("Application (DPI)");
+  const v1::AppInfo& app = c.app();
+  add("protocol", AsString(AppProtocolName(app.protocol())));
+  add("label", Clean(app.label()), Style::kAccent);
+  const auto tls_fields = [&](const v1::TlsInfo& tls) {
+    add("SNI", Clean(tls.sni()), Style::kAccent);
+    add("ALPN", Clean(absl::StrJoin(tls.alpn(), ", ")));
+    add("offered", Clean(absl::StrJoin(tls.offered_versions(), ", ")));
+    add("version", Clean(tls.version()));
+    add("cipher suite", Clean(tls.cipher_suite()));
+    add("ECH offered", tls.ech_offered() ? "yes" : "no");
+    add("JA4", Clean(tls.ja4()));
+  };
+  if (app.has_tls()) tls_fields(app.tls());
+  if (app.has_quic()) {
+    add("QUIC version", Clean(app.quic().version()));
+    tls_fields(app.quic().tls());
+  }
+  if (app.has_http()) {
+    const v1::HttpInfo& h = app.http();
+    add("method", Clean(h.method()));
+    add("host", Clean(h.host()), Style::kAccent);
+    add("path", Clean(h.path()));
+    add("user agent", Clean(h.user_agent()));
+    add("status", h.status() != 0 ? Cat(h.status()) : "");
+    add("HTTP version", Clean(h.version()));
+  }
+  if (app.has_dns()) {
+    const v1::DnsInfo& d = app.dns();
+    add("query", Clean(d.query()), Style::kAccent);
+    add("type", Clean(d.query_type()));
+    add("response", Clean(d.response_code()));
+    add("answers", Clean(absl::StrJoin(d.answers(), ", ")));
+    add("over TCP", d.over_tcp() ? "yes" : "no");
+  }
+  if (app.has_ssh()) {
+    add("SSH client", Clean(app.ssh().client()));
+    add("SSH server", Clean(app.ssh().server()));
+  }
+  if (!app.dhcp_hostname().empty()) add("DHCP name", Clean(app.dhcp_hostname()));
+
+  // The API does not carry process attribution yet: placeholders until it
+  // does.
+  heading("Process");
+  add("name", "");
+  add("pid", "");
+  add("user", "");
+  return items;
+}
+
+ViewModel::DetailsGeometry ViewModel::DetailsLayout() const {
+  DetailsGeometry g;
+  const size_t width = static_cast<size_t>(width_);
+  const int body = height_ - kRowsAbove - kRowsBelow - 1;  // 1: the title line.
+  g.rows = body > 0 ? static_cast<size_t>(body) : 0;
+  const v1::Connection* c = Selected();
+  const size_t n = c != nullptr ? DetailItems(*c).size() : 0;
+  // As few columns as hold every item (at most as many as fit), each at
+  // most kDetailMaxColumnWidth wide so labels stay near their values.
+  const size_t fit = std::clamp<size_t>(width / kDetailMinColumnWidth, 1, kDetailMaxColumns);
+  const size_t needed = g.rows > 0 ? (n + g.rows - 1) / g.rows : fit;
+  g.columns = std::clamp<size_t>(needed, 1, fit);
+  g.column_width = std::min(width / g.columns, kDetailMaxColumnWidth);
+  g.total_rows = (n + g.columns - 1) / g.columns;
+  return g;
+}
+
+size_t ViewModel::DetailsMaxScroll() const {
+  const DetailsGeometry g = DetailsLayout();
+  return g.total_rows > g.rows ? g.total_rows - g.rows : 0;
+}
+
+void ViewModel::RenderDetails(std::vector<Line>* out, size_t rows) const {
+  if (link_ == Link::kUnreachable) {
+    RenderUnreachable(out, rows);
+    return;
+  }
+  const v1::Connection* c = Selected();
+  if (c == nullptr) {
+    out->push_back(
+        {{{"No connection selected: pick one in Overview (Esc) and press Enter.", Style::kDim}}});
+    while (out->size() < rows + static_cast<size_t>(kRowsAbove)) out->push_back({});
+    return;
+  }
+  Line title;
+  title.segments.push_back({Cat(ProtocolName(c->protocol()), " ", Clean(FormatEndpoint(c->local())),
+                                " ", glyphs_.unicode ? "\u2192" : "->", " ",
+                                Clean(FormatEndpoint(c->remote())), "  ", StateName(c->state())),
+                            Style::kHeading});
+  if (selected_gone_) {
+    title.segments.push_back(
+        {"  gone: closed or no longer in view (last data shown)", Style::kWarn});
+  }
+  out->push_back(std::move(title));
+
+  const std::vector<DetailItem> items = DetailItems(*c);
+  const DetailsGeometry g = DetailsLayout();
+  const size_t scroll = std::min(details_scroll_, DetailsMaxScroll());
+  const size_t per_column = std::max<size_t>(g.total_rows, 1);
+  // Indent 2, label, blank, value, and a blank before the next column: a
+  // 40-column cell holds a 23-character timestamp.
+  const size_t value_width =
+      g.column_width > kDetailLabelWidth + 5 ? g.column_width - kDetailLabelWidth - 4 : 1;
+  const size_t body = rows > 0 ? rows - 1 : 0;
+  for (size_t r = 0; r < body; ++r) {
+    Line line;
+    for (size_t col = 0; col < g.columns; ++col) {
+      const size_t index = col * per_column + scroll + r;
+      const bool in_column = scroll + r < per_column && index < items.size();
+      std::vector<Segment> cell;
+      if (in_column) {
+        const DetailItem& item = items[index];
+        if (item.heading) {
+          cell.push_back({FitEnd(item.value, g.column_width - 1, glyphs_), Style::kHeading});
+        } else {
+          cell.push_back(
+              {Cat("  ", FitEnd(item.label, kDetailLabelWidth, glyphs_), " "), Style::kDim});
+          cell.push_back({FitEnd(item.value, value_width, glyphs_), item.style});
+        }
+      }
+      size_t used = 0;
+      for (const Segment& s : cell) used += DisplayWidth(s.text);
+      if (col + 1 < g.columns && used < g.column_width) {
+        cell.push_back({std::string(g.column_width - used, ' '), Style::kNormal});
+      }
+      for (Segment& s : cell) line.segments.push_back(std::move(s));
+    }
+    out->push_back(std::move(line));
+  }
+  if (DetailsMaxScroll() > 0 && !out->empty()) {
+    Line& last = out->back();
+    last.segments.clear();
+    last.segments.push_back({scroll < DetailsMaxScroll()
+                                 ? Cat(glyphs_.Ellipsis(), " more: PageDown (or a larger terminal)")
+                                 : "PageUp scrolls back",
+                             Style::kDim});
+  }
+}
+
+std::vector<Line> ViewModel::HelpLines() const {
+  std::vector<Line> lines;
+  lines.push_back({{{"Keys", Style::kHeading}}});
+  for (const auto& [keys, what] : KeyHelp(glyphs_)) {
+    lines.push_back(
+        {{{Cat("  ", FitEnd(keys, 20, glyphs_)), Style::kAccent}, {what, Style::kNormal}}});
+  }
+  lines.push_back({});
+  lines.push_back({{{"Filter (/): terms that must all match", Style::kHeading}}});
+  const char* const kFilterHelp[] = {
+      "  word               anywhere: protocol, addresses, state, service, names...",
+      "  proto:tcp|udp|icmp|icmpv6|arp   ip:4|6   dir:in|out",
+      "  port:443  port:8000-8999  lport:  rport:     addr:10.0.0.0/8  laddr:  raddr:",
+      "  state:established (a prefix is enough: state:fin)   service:https",
+      "  app:tls  sni:TEXT  host:TEXT  process:TEXT  pid:N  user:TEXT  iface:eth0",
+      "  -term or !term negates; \"a b\" quotes spaces.  Example: proto:tcp -port:22",
+  };
+  for (const char* text : kFilterHelp) lines.push_back({{{text, Style::kNormal}}});
+  lines.push_back({});
+  lines.push_back(
+      {{{"Columns drop from the right by priority when the terminal is narrow; "
+         "Details shows every field.",
+         Style::kDim}}});
+  return lines;
+}
+
+size_t ViewModel::HelpMaxScroll() const {
+  const int body = height_ - kRowsAbove - kRowsBelow;
+  const size_t rows = body > 0 ? static_cast<size_t>(body) : 0;
+  const size_t n = HelpLines().size();
+  return n > rows ? n - rows : 0;
+}
+
+void ViewModel::RenderHelp(std::vector<Line>* out, size_t rows) const {
+  const std::vector<Line> lines = HelpLines();
+  const size_t scroll = std::min(help_scroll_, HelpMaxScroll());
+  for (size_t r = 0; r < rows; ++r) {
+    out->push_back(scroll + r < lines.size() ? lines[scroll + r] : Line{});
+  }
+}
+
+std::vector<Line> ViewModel::Render(absl::Time now) const {
+  std::vector<Line> out;
+  const auto w = static_cast<size_t>(width_);
+  const auto h = static_cast<size_t>(height_);
+  if (width_ < kMinWidth || height_ < kMinHeight) {
+    out.push_back({{{Cat("terminal too small (", width_, "x", height_, ", need ", kMinWidth, "x",
+                         kMinHeight, ")"),
+                     Style::kWarn}}});
+    if (h > 1) out.push_back({{{"q q or Ctrl+C quits", Style::kDim}}});
+    while (out.size() + 1 < h) out.push_back({});
+    if (out.size() < h) out.push_back(StatusLine(now));
+  } else {
+    out.push_back(TitleLine());
+    out.push_back(StatsLine());
+    out.push_back(QueryLine());
+    const size_t body = h - kRowsAbove - kRowsBelow;
+    switch (tab_) {
+      case Tab::kOverview: RenderOverview(&out, body); break;
+      case Tab::kDetails: RenderDetails(&out, body); break;
+      case Tab::kHelp: RenderHelp(&out, body); break;
+    }
+    out.resize(h - 1);
+    if (edit_.active && !edit_.error.empty()) {
+      out[h - 2] = Line{{{Cat("bad filter: ", Clean(edit_.error)), Style::kError}}, Style::kNormal};
+    }
+    out.push_back(StatusLine(now));
+  }
+  out.resize(h);
+  for (Line& line : out) line = FitLine(std::move(line), w, glyphs_);
+  return out;
+}
+
+}  // namespace rustnet::client

@@ -1,0 +1,323 @@
+// The state of rustnet-tui and everything it shows, without ncurses.
+//
+// The view model turns key presses and API replies into state (tab,
+// selection, scroll position, filter being edited, sort, the "press q again"
+// confirmation) and renders the whole screen as styled lines of text. The
+// terminal layer (terminal.h) only maps styles to attributes and draws; the
+// unit tests drive this class directly.
+//
+// Scale: the table is never held whole. The view model asks for a window of
+// rows around the scroll position (CurrentQuery: filter, sort, offset,
+// limit), a screenful larger on each side so moving a few rows is answered
+// from what is already there; the window moves only when the visible rows
+// come near its edge. A refresh costs the same with 100 or 100,000
+// connections.
+//
+// Selection follows a connection, not a row number: after each refresh the
+// selected connection's id is looked up in the new rows. If it moved, the
+// selection moves with it; if it is gone, the row at the same position is
+// selected (in Details, the last copy of the connection stays on screen,
+// marked as gone). The API has no way to look up the position of an id
+// outside the fetched window, so a connection that moved far away (sorted
+// by rate) counts as gone.
+//
+// Threads: used from the UI thread only.
+#ifndef RUSTNET_CLIENT_VIEW_MODEL_H_
+#define RUSTNET_CLIENT_VIEW_MODEL_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "client/columns.h"
+#include "client/format.h"
+#include "rustnet/v1/monitor.pb.h"
+
+namespace rustnet::client {
+
+enum class Tab { kOverview, kDetails, kHelp };
+
+// Keys, as the terminal layer decodes them.
+enum class KeyCode {
+  kNone,
+  kChar,  // `ch` holds the character (a Unicode code point).
+  kUp,
+  kDown,
+  kLeft,
+  kRight,
+  kPageUp,
+  kPageDown,
+  kHome,
+  kEnd,
+  kEnter,
+  kEscape,
+  kTab,
+  kBackTab,
+  kBackspace,
+  kDelete,
+  kInterrupt,  // Ctrl+C
+  kSuspend,    // Ctrl+Z
+  kRedraw,     // Ctrl+L
+  kLineStart,  // Ctrl+A
+  kLineEnd,    // Ctrl+E
+  kKillLine,   // Ctrl+U
+  kKillWord,   // Ctrl+W
+};
+
+struct Key {
+  KeyCode code = KeyCode::kNone;
+  char32_t ch = 0;
+  static Key Char(char32_t c) { return {KeyCode::kChar, c}; }
+  static Key Of(KeyCode code) { return {code, 0}; }
+};
+
+// How a piece of text is drawn; the terminal maps these to colours (or, with
+// NO_COLOR, to bold / reverse / dim).
+enum class Style {
+  kNormal,
+  kTitle,  // The top bar.
+  kTabActive,
+  kHeading,   // Column headers, section titles.
+  kSelected,  // The selected row.
+  kDim,
+  kGood,    // ESTABLISHED, ACTIVE.
+  kWarn,    // Handshakes, one-way traffic, confirmations.
+  kBad,     // CLOSED, errors.
+  kAccent,  // Non-zero rates, host names.
+  kError,   // Filter errors, the cannot-reach screen's title.
+};
+
+struct Segment {
+  std::string text;  // Sanitized UTF-8, one column per code point.
+  Style style = Style::kNormal;
+};
+
+// One screen row: segments from the left, then `fill` to the right edge.
+struct Line {
+  std::vector<Segment> segments;
+  Style fill = Style::kNormal;
+  std::string Text() const;  // The segments' text, for tests.
+};
+
+// The query the view model needs answered: what the fetcher sends.
+struct Query {
+  std::string filter;
+  rustnet::v1::SortField sort = rustnet::v1::SORT_FIELD_UNSPECIFIED;
+  rustnet::v1::SortOrder order = rustnet::v1::SORT_ORDER_ASCENDING;
+  bool hide_loopback = false;
+  uint32_t offset = 0;
+  uint32_t limit = 0;
+
+  // Same filter, sort and loopback choice: rows of one are valid for the
+  // other, whatever the window.
+  bool SameShape(const Query& other) const;
+  bool operator==(const Query& other) const = default;
+  rustnet::v1::ListConnectionsRequest ToRequest() const;
+};
+
+// One entry of the `s` cycle.
+struct SortChoice {
+  rustnet::v1::SortField field;
+  rustnet::v1::SortOrder order;  // Its natural order: rates descending, names ascending.
+};
+const std::vector<SortChoice>& SortCycle();
+// "first seen", "protocol", "rate in", ...
+std::string_view SortFieldName(rustnet::v1::SortField field);
+
+// Why the daemon cannot be reached, in words for the user.
+struct LinkProblem {
+  std::string target;               // "/run/rustnet/rustnetd.sock", "host:443 (TLS)"
+  std::string reason;               // One sentence.
+  std::vector<std::string> checks;  // What to check, one per line.
+  std::string detail;               // gRPC's own message.
+};
+
+class ViewModel {
+ public:
+  struct Options {
+    std::string filter;  // Initial filter (already validated).
+    bool hide_loopback = false;
+    std::string target;   // Shown in the title bar.
+    bool unicode = true;  // UTF-8 terminal: arrows, ellipsis, dots.
+    absl::Duration retry_interval = absl::Seconds(1);
+  };
+
+  // What the shell must do after a key.
+  struct KeyResult {
+    bool quit = false;
+    bool suspend = false;
+    bool redraw = false;
+    std::string copy;  // Text to put on the clipboard (OSC 52), if any.
+  };
+
+  // Paging keys move by this many rows, as in the original rustnet.
+  static constexpr uint64_t kPageStep = 10;
+  // Smallest screen the layout works in.
+  static constexpr int kMinWidth = 40;
+  static constexpr int kMinHeight = 8;
+
+  explicit ViewModel(Options options);
+
+  void Resize(int width, int height);
+  int width() const { return width_; }
+  int height() const { return height_; }
+  // Rows of the table the screen has room for.
+  size_t TableRows() const;
+
+  KeyResult HandleKey(const Key& key, absl::Time now);
+
+  // A page of rows for `query`. Pages for an older filter or sort are
+  // ignored; pages for another window of the same shape are used.
+  void OnPage(const Query& query, const rustnet::v1::ListConnectionsResponse& page);
+  void OnStats(const rustnet::v1::Stats& stats);
+  // The daemon cannot be reached (the fetcher keeps retrying).
+  void OnUnreachable(LinkProblem problem);
+  // The daemon answered but refused the query (e.g. its filter parser
+  // disagrees with ours).
+  void OnQueryError(const Query& query, const std::string& message, absl::Time now);
+
+  Query CurrentQuery() const;
+
+  // The whole screen: exactly height() lines, none wider than width().
+  std::vector<Line> Render(absl::Time now) const;
+  // Where the terminal's cursor goes (row, column) while the filter is
+  // being edited; nullopt otherwise (cursor hidden).
+  std::optional<std::pair<int, int>> Cursor() const;
+
+  // State, for the shell and the tests.
+  Tab tab() const { return tab_; }
+  bool editing_filter() const { return edit_.active; }
+  const std::string& filter() const { return filter_; }
+  const std::string& edit_text() const { return edit_.text; }
+  const std::string& edit_error() const { return edit_.error; }
+  bool quit_armed() const { return quit_armed_; }
+  rustnet::v1::SortField sort_field() const { return sort_field_; }
+  rustnet::v1::SortOrder sort_order() const { return sort_order_; }
+  bool show_names() const { return show_names_; }
+  uint64_t selected_index() const { return selected_index_; }
+  uint64_t selected_id() const { return selected_id_; }
+  bool selected_gone() const { return selected_gone_; }
+  uint64_t top() const { return top_; }
+  uint64_t matched() const { return matched_; }
+  bool connected() const { return link_ == Link::kConnected; }
+  bool unreachable() const { return link_ == Link::kUnreachable; }
+  // The message on the status line, if one is showing at `now`.
+  std::string Message(absl::Time now) const;
+  // The selected connection (the last copy seen), if any.
+  const rustnet::v1::Connection* Selected() const;
+  // The connection at absolute row `index`, if it is in the fetched window.
+  const rustnet::v1::Connection* RowAt(uint64_t index) const;
+
+  // Help: every key and what it does.
+  static std::vector<std::pair<std::string, std::string>> KeyHelp(const Glyphs& glyphs);
+
+ private:
+  enum class Link { kConnecting, kConnected, kUnreachable };
+
+  struct FilterEdit {
+    bool active = false;
+    std::string text;
+    size_t cursor = 0;  // Byte offset, on a code point boundary.
+    std::string error;  // ParseFilter's message; empty when valid.
+  };
+
+  KeyResult HandleEditKey(const Key& key, absl::Time now);
+  void Validate();
+  void SetMessage(std::string text, Style style, absl::Time now,
+                  absl::Duration for_how_long = absl::Seconds(3));
+
+  // Selection and scrolling.
+  void MoveBy(int64_t delta);
+  void SelectIndex(uint64_t index);
+  void EnsureVisible();
+  void UpdateWindow();
+  // Filter, sort or loopback choice changed: rows are re-fetched from the
+  // top, and the selected connection is kept if it is among them.
+  void ShapeChanged();
+  size_t WindowMargin() const;
+  uint32_t WindowLimit() const;
+
+  // Rendering.
+  Line TitleLine() const;
+  Line StatsLine() const;
+  Line QueryLine() const;
+  Line TableHeader(const std::vector<PlacedColumn>& layout) const;
+  Line TableRow(const std::vector<PlacedColumn>& layout, uint64_t index) const;
+  Line StatusLine(absl::Time now) const;
+  void RenderOverview(std::vector<Line>* out, size_t rows) const;
+  void RenderDetails(std::vector<Line>* out, size_t rows) const;
+  void RenderHelp(std::vector<Line>* out, size_t rows) const;
+  void RenderUnreachable(std::vector<Line>* out, size_t rows) const;
+
+  struct DetailItem {
+    std::string label;  // Empty label with heading set: a section title.
+    std::string value;
+    bool heading = false;
+    Style style = Style::kNormal;
+  };
+  std::vector<DetailItem> DetailItems(const rustnet::v1::Connection& c) const;
+  // How the details flow into columns at the current size.
+  struct DetailsGeometry {
+    size_t columns;
+    size_t column_width;
+    size_t rows;        // Screen rows for the items (below the title line).
+    size_t total_rows;  // Rows the items need per column.
+  };
+  DetailsGeometry DetailsLayout() const;
+  size_t DetailsMaxScroll() const;
+  size_t HelpMaxScroll() const;
+  std::vector<Line> HelpLines() const;
+
+  std::string CellText(const rustnet::v1::Connection& c, Column column) const;
+  std::string Clean(std::string_view text) const { return SanitizeText(text, glyphs_.unicode); }
+
+  Options options_;
+  Glyphs glyphs_;
+  int width_ = 80;
+  int height_ = 24;
+
+  Tab tab_ = Tab::kOverview;
+  Tab tab_before_help_ = Tab::kOverview;
+  bool quit_armed_ = false;
+  bool show_names_ = true;
+
+  std::string filter_;
+  FilterEdit edit_;
+  rustnet::v1::SortField sort_field_ = rustnet::v1::SORT_FIELD_FIRST_SEEN;
+  rustnet::v1::SortOrder sort_order_ = rustnet::v1::SORT_ORDER_ASCENDING;
+  bool hide_loopback_ = false;
+
+  std::string message_;
+  Style message_style_ = Style::kNormal;
+  absl::Time message_until_ = absl::InfinitePast();
+
+  // The link and the latest data.
+  Link link_ = Link::kConnecting;
+  LinkProblem problem_;
+  bool have_stats_ = false;
+  rustnet::v1::Stats stats_;
+  bool have_page_ = false;
+  uint64_t matched_ = 0;
+  uint64_t total_ = 0;
+  uint64_t page_offset_ = 0;
+  std::vector<rustnet::v1::Connection> rows_;
+  int64_t snapshot_us_ = 0;
+
+  // Selection: the row position and the connection it is on.
+  uint64_t selected_index_ = 0;
+  uint64_t selected_id_ = 0;  // 0: none yet (its row is not fetched).
+  std::optional<rustnet::v1::Connection> selected_copy_;
+  bool selected_gone_ = false;
+  bool reanchor_ = false;       // The next page decides where the selection goes.
+  uint64_t top_ = 0;            // First visible row.
+  uint32_t window_offset_ = 0;  // First row of the window asked for.
+  size_t details_scroll_ = 0;
+  size_t help_scroll_ = 0;
+};
+
+}  // namespace rustnet::client
+
+#endif  // RUSTNET_CLIENT_VIEW_MODEL_H_
