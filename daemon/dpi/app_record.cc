@@ -18,9 +18,27 @@ std::string_view AppProtocolName(AppProtocol p) {
   return "";
 }
 
+namespace {
+
+// "example.com:8080" -> "example.com", "[fd00::1]:80" -> "fd00::1"; a bare
+// IPv6 address (several colons) is left alone.
+std::string WithoutPort(const std::string& host) {
+  if (!host.empty() && host.front() == '[') {
+    const size_t close = host.find(']');
+    return close == std::string::npos ? host : host.substr(1, close - 1);
+  }
+  const size_t colon = host.find(':');
+  if (colon != std::string::npos && host.find(':', colon + 1) == std::string::npos) {
+    return host.substr(0, colon);
+  }
+  return host;
+}
+
+}  // namespace
+
 std::string AppRecord::Hostname() const {
   if (!tls.sni.empty()) return tls.sni;
-  if (!http.host.empty()) return http.host;
+  if (!http.host.empty()) return WithoutPort(http.host);
   if (!dns.query.empty()) return dns.query;
   if (!dhcp_hostname.empty()) return dhcp_hostname;
   return {};
