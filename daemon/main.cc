@@ -1,7 +1,12 @@
 // rustnetd: capture, decode, track; serve the table (API: see proto/).
 //
-// Threads: main (start-up, periodic statistics, shutdown), a signal thread
-// (sigwait), the capture thread and the workers (daemon/pipeline/).
+// Threads: main (start-up, periodic statistics, service notifications,
+// SIGHUP reloads, shutdown), a signal thread (sigwait), the capture thread
+// and the workers (daemon/pipeline/).
+//
+// Privileges are needed only to start: once the capture is open and the API
+// listens, every thread drops the capabilities the running daemon does not
+// need (daemon/service/capabilities.h).
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -12,6 +17,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,10 +28,16 @@
 #include "common/logging.h"
 #include "daemon/capture/interfaces.h"
 #include "daemon/capture/pcap_source.h"
+#include "daemon/config.h"
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/rpc/monitor_service.h"
 #include "daemon/rpc/server.h"
+#include "daemon/service/capabilities.h"
+#include "daemon/service/listen_fds.h"
+#include "daemon/service/log_file.h"
+#include "daemon/service/notify.h"
+#include "daemon/service/watchdog.h"
 #include "daemon/snapshot/event_hub.h"
 #include "daemon/snapshot/convert.h"
 #include "spdlog/sinks/systemd_sink.h"
@@ -110,14 +122,68 @@ void DumpJson(const Pipeline& pipeline) {
   std::fflush(stdout);
 }
 
-int Run(const DaemonOptions& options) {
+// What the watchdog looks at (daemon/service/watchdog.h).
+PipelineProgress Progress(const Pipeline& pipeline) {
+  PipelineProgress p;
+  p.finished = pipeline.capture_done();
+  p.capture_clock_us = pipeline.clock_us();
+  for (const auto& snapshot : pipeline.snapshots().Current()) {
+    p.worker_clocks_us.push_back(snapshot ? snapshot->time_us : 0);
+  }
+  return p;
+}
+
+// SIGHUP: reopen the log file (logrotate renamed it), re-read the
+// configuration and apply what a running daemon can change: the log level
+// and the statistics interval. A broken file keeps the running
+// configuration.
+void Reload(const std::vector<std::string>& command_line, DaemonOptions* options,
+            ReopenableFileSink* log_file, ServiceNotifier* notifier) {
+  notifier->Reloading();
+  std::string reopened;
+  if (log_file != nullptr) {
+    if (absl::Status s = log_file->Reopen(); !s.ok()) {
+      spdlog::error("SIGHUP: {}; still writing the old file", std::string(s.message()));
+    } else {
+      reopened = absl::StrCat("; reopened ", log_file->path());
+    }
+  }
+  auto next = LoadDaemonOptions(command_line);
+  if (!next.ok()) {
+    spdlog::error("SIGHUP: {}; keeping the running configuration{}",
+                  std::string(next.status().message()), reopened);
+  } else {
+    for (const std::string& name : OptionsNeedingRestart(*options, *next)) {
+      spdlog::warn("SIGHUP: {} changed; it takes effect when rustnetd restarts", name);
+    }
+    options->log_level = next->log_level;
+    options->stats_interval_s = next->stats_interval_s;
+    spdlog::default_logger()->set_level(options->log_level);
+    spdlog::info("SIGHUP: configuration reloaded: log level {}, statistics every {} s{}",
+                 spdlog::level::to_string_view(options->log_level), options->stats_interval_s,
+                 reopened);
+    spdlog::debug("debug logging is on");
+  }
+  notifier->Ready();
+}
+
+// Shared with the signal thread, which outlives Run.
+struct Signals {
+  std::atomic<int> got{0};
+  std::atomic<bool> reload{false};
+  absl::Notification stop;
+};
+
+int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   // Signals are handled by one thread with sigwait; block them everywhere
   // else before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ServiceNotifier notifier;
 
   LoggingOptions log_options;
   log_options.level = options.log_level;
@@ -128,6 +194,7 @@ int Run(const DaemonOptions& options) {
   // proper priorities; a log file only when --log-dir asks for one.
   const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
   std::string log_path = "the journal";
+  std::shared_ptr<ReopenableFileSink> log_file;  // Reopened on SIGHUP.
   if (journal && !options.log_dir_set) {
     spdlog::set_default_logger(std::make_shared<spdlog::logger>(
         "rustnetd", std::make_shared<spdlog::sinks::systemd_sink_mt>("rustnetd")));
@@ -136,6 +203,9 @@ int Run(const DaemonOptions& options) {
     auto path = SetupLogging(log_options);
     if (!path.ok()) return Fail(std::string(path.status().message()));
     log_path = *path;
+    auto reopenable = MakeLogFileReopenable(log_path);
+    if (!reopenable.ok()) return Fail(std::string(reopenable.status().message()));
+    log_file = *reopenable;
     if (journal) {
       spdlog::default_logger()->sinks().push_back(
           std::make_shared<spdlog::sinks::systemd_sink_mt>("rustnetd"));
@@ -143,6 +213,22 @@ int Run(const DaemonOptions& options) {
   }
   spdlog::info("rustnetd {} starting (pid {}), logging to {}", RUSTNET_VERSION, getpid(),
                log_path);
+  if (const ConfigChoice config = ChooseConfigFile(command_line);
+      config.explicit_path || access(config.path.c_str(), F_OK) == 0) {
+    spdlog::info("configuration file {}", config.path);
+  }
+
+  // Socket activation: rustnetd.socket (or systemd-socket-activate) may have
+  // passed the API's listening socket. Taken before any thread starts.
+  std::optional<PassedSocket> passed_socket;
+  if (options.dump.empty()) {
+    auto passed = TakePassedSocket();
+    if (!passed.ok()) {
+      spdlog::error("{}", std::string(passed.status().message()));
+      return Fail(std::string(passed.status().message()));
+    }
+    passed_socket = *passed;
+  }
 
   std::unique_ptr<PcapSource> source;
   std::shared_ptr<const LocalAddresses> local;
@@ -210,27 +296,50 @@ int Run(const DaemonOptions& options) {
     a.tls_client_ca = options.tls_client_ca;
     a.insecure_listen = options.insecure_listen;
     a.max_streams = options.max_streams;
+    if (passed_socket) {
+      a.listen_fd = passed_socket->fd;
+      if (!passed_socket->path.empty()) a.socket_path = passed_socket->path;
+    }
     auto started = ApiServer::Start(a, &service);
     if (!started.ok()) {
       spdlog::error("{}", std::string(started.status().message()));
       return Fail(std::string(started.status().message()));
     }
     api = std::move(*started);
-    spdlog::info("API listening on unix:{}{}", api->socket_path(),
+    spdlog::info("API listening on unix:{}{}{}", api->socket_path(),
+                 passed_socket ? " (socket passed by the service manager)" : "",
                  api->tcp_address().empty()
                      ? ""
                      : absl::StrCat(" and ", api->tcp_address(),
                                     options.listen.empty() ? " (plaintext)" : " (TLS)"));
   }
 
-  std::atomic<int> got_signal{0};
-  absl::Notification stop;
-  std::thread([&signals, &got_signal, &stop] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    got_signal.store(sig);
-    stop.Notify();
+  // Everything privileged is done: the capture is open, the API listens.
+  if (absl::Status s = DropCapabilities(RuntimeCapabilities(live)); !s.ok()) {
+    spdlog::error("{}", std::string(s.message()));
+    return Fail(absl::StrCat(s.message(),
+                             "; rustnetd does not run with more privileges than it needs"));
+  }
+  if (auto caps = CurrentCapabilities(); caps.ok()) {
+    spdlog::info("capabilities: {}", caps->effective.ToString());
+  }
+
+  auto sig = std::make_shared<Signals>();
+  std::thread([signals, sig] {
+    while (true) {
+      int number = 0;
+      if (sigwait(&signals, &number) != 0) continue;
+      if (number == SIGHUP) {
+        sig->reload.store(true);
+        continue;
+      }
+      sig->got.store(number);
+      sig->stop.Notify();
+      return;
+    }
   }).detach();
+  std::atomic<int>& got_signal = sig->got;
+  absl::Notification& stop = sig->stop;
 
   pipeline.Start();
   EnableStderrLogging(spdlog::level::warn);
@@ -265,10 +374,24 @@ int Run(const DaemonOptions& options) {
     return 0;
   }
 
+  // Serving: tell systemd (Type=notify), then keep it informed.
+  notifier.Ready();
+  const std::optional<absl::Duration> ping_every = notifier.watchdog_interval();
+  ProgressWatchdog watchdog(StallLimitFor(ping_every.value_or(absl::Seconds(10))));
+  bool stalled = false;
+  absl::Time next_ping = absl::Now();
+  absl::Time status_time = absl::InfinitePast();
+  uint64_t status_packets = 0;
+
   bool announced_end = false;
-  const absl::Duration stats_every = absl::Seconds(options.stats_interval_s);
+  absl::Duration stats_every = absl::Seconds(options.stats_interval_s);
   absl::Time next_stats = absl::Now() + stats_every;
   while (!stop.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
+    if (sig->reload.exchange(false)) {
+      Reload(command_line, &options, log_file.get(), &notifier);
+      stats_every = absl::Seconds(options.stats_interval_s);
+      next_stats = absl::Now() + stats_every;
+    }
     if (pipeline.capture_done() && !announced_end) {
       announced_end = true;
       const std::string err = pipeline.source_error();
@@ -284,7 +407,34 @@ int Run(const DaemonOptions& options) {
       next_stats += stats_every;
       if (!announced_end) LogStats(pipeline);
     }
+    const absl::Time now = absl::Now();
+    if (notifier.enabled() && now - status_time >= absl::Seconds(1)) {
+      const PipelineStats s = pipeline.Stats();
+      const double seconds = absl::ToDoubleSeconds(now - status_time);
+      const double rate = status_time == absl::InfinitePast()
+                              ? 0
+                              : static_cast<double>(s.packets - status_packets) / seconds;
+      notifier.Status(ServiceStatusLine(
+          absl::StrCat(pipeline.source().name(), announced_end ? " (ended)" : ""), rate,
+          s.connections, s.capture.dropped_kernel + s.capture.dropped_interface + s.queue_dropped));
+      status_time = now;
+      status_packets = s.packets;
+    }
+    if (ping_every && now >= next_ping) {
+      // WATCHDOG=1 only while the pipeline moves: a wedged capture thread
+      // or worker gets the daemon restarted.
+      next_ping = now + *ping_every;
+      const std::string why = watchdog.Check(Progress(pipeline), now);
+      if (why.empty()) {
+        notifier.Watchdog();
+        if (stalled) spdlog::info("watchdog: the pipeline moves again");
+      } else if (!stalled) {
+        spdlog::error("watchdog: {}; not telling systemd we are alive", why);
+      }
+      stalled = !why.empty();
+    }
   }
+  notifier.Stopping();
   spdlog::info("shutting down (signal {})", got_signal.load());
   if (api) api->Shutdown(absl::Seconds(2));
   pipeline.Stop();
@@ -300,8 +450,9 @@ int Run(const DaemonOptions& options) {
 }  // namespace rustnet
 
 int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  auto options = rustnet::ParseDaemonOptions(args);
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  // /etc/rustnet/rustnetd.conf (or --config PATH), then the command line.
+  auto options = rustnet::LoadDaemonOptions(args);
   if (!options.ok()) {
     std::fprintf(stderr, "rustnetd: %s\n", std::string(options.status().message()).c_str());
     return 2;
@@ -315,5 +466,5 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (options->list_interfaces) return rustnet::ListInterfaces();
-  return rustnet::Run(*options);
+  return rustnet::Run(*options, args);
 }

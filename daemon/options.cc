@@ -83,6 +83,14 @@ Logging:
                              (default: logs)
       --stats-interval SEC   Log capture statistics every SEC seconds (default: 10)
 
+Configuration:
+      --config PATH          Read options from PATH: one "name = value" per
+                             line, names as the long options without "--"
+                             (default: /etc/rustnet/rustnetd.conf, if it
+                             exists); the command line wins. SIGHUP re-reads
+                             it (log level, statistics interval) and reopens
+                             the log file
+
   -h, --help                 Show this help and exit
   -V, --version              Show the version and exit
 )";
@@ -143,6 +151,12 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
        [&](auto&, auto& v) { o.insecure_listen = v; return absl::OkStatus(); }},
       {"--max-streams",
        [&](auto& f, auto& v) { return ParseNumber<int>(f, v, 1, 4096, &o.max_streams); }},
+      {"--config",
+       [&](auto& f, auto& v) {
+         if (v.empty()) return Invalid(f, "needs a path");
+         o.config = v;
+         return absl::OkStatus();
+       }},
       {"--snapshot-interval-ms",
        [&](auto& f, auto& v) {
          return ParseNumber<int64_t>(f, v, 100, 60'000, &o.snapshot_interval_ms);

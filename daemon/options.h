@@ -23,6 +23,9 @@ struct DaemonOptions {
   bool no_dpi = false;
   bool help = false;
   bool version = false;
+  // --config PATH: the configuration file (daemon/config.h reads it before
+  // the command line is parsed; here only so the flag is known).
+  std::string config;
   size_t threads = 0;           // 0: min(cores, 4).
   size_t max_connections = 1'000'000;
   spdlog::level::level_enum log_level = spdlog::level::info;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what rustnet needs from Debian 12's packages, only what is
-# missing. Usage: scripts/setup.sh [build|test]   (default: build)
-#   build: compilers and libraries to build rustnetd
-#   test:  also the real tools the tests drive (tshark, tcpdump, curl, ...)
+# missing. Usage: scripts/setup.sh [build|package|test]   (default: build)
+#   build:   compilers and libraries to build rustnetd
+#   package: also what scripts/package.sh needs (dpkg-shlibdeps, file)
+#   test:    also the real tools the tests drive (tshark, tcpdump, curl,
+#            systemd-analyze, lintian, ...)
 set -euo pipefail
 
 what=${1:-build}
@@ -11,12 +13,16 @@ build_pkgs=(
   libpcap-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libsystemd-dev catch2 libssl-dev libncurses-dev
 )
+package_pkgs=(dpkg-dev file gzip)
 test_pkgs=(
   tshark tcpdump tcpreplay iproute2 curl openssl bind9-dnsutils dnsmasq-base
   python3 python3-grpcio python3-protobuf iputils-ping procps psmisc util-linux time
-  clang libclang-rt-14-dev tmux
+  clang libclang-rt-14-dev
+  tmux
+  systemd lintian bash-completion adduser init-system-helpers
 )
 pkgs=("${build_pkgs[@]}")
+[[ $what == package || $what == test ]] && pkgs+=("${package_pkgs[@]}")
 [[ $what == test ]] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/service/accept_loop.h"
 #include "spdlog/spdlog.h"
 
 namespace rustnet {
@@ -159,18 +160,29 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptio
   std::unique_ptr<ApiServer> api(new ApiServer());
   api->service_ = service;
   api->socket_path_ = SocketFilePath(options.socket_path);
-  if (api->socket_path_.empty()) {
-    return absl::InvalidArgumentError("--socket needs a path");
+  const bool passed_socket = options.listen_fd >= 0;
+  api->owns_socket_file_ = !passed_socket;
+  absl::StatusOr<gid_t> gid = static_cast<gid_t>(-1);
+  if (!passed_socket) {
+    if (api->socket_path_.empty()) {
+      return absl::InvalidArgumentError("--socket needs a path");
+    }
+    if (absl::Status s = PrepareSocketPath(api->socket_path_); !s.ok()) return s;
+    gid = SocketGroup(options);
+    if (!gid.ok()) return gid.status();
   }
-  if (absl::Status s = PrepareSocketPath(api->socket_path_); !s.ok()) return s;
-  auto gid = SocketGroup(options);
-  if (!gid.ok()) return gid.status();
 
   RouteLibraryLogging();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + api->socket_path_, grpc::InsecureServerCredentials());
+  if (passed_socket) {
+    api->acceptor_ = builder.experimental().AddExternalConnectionAcceptor(
+        grpc::ServerBuilder::experimental_type::ExternalConnectionType::FROM_FD,
+        grpc::InsecureServerCredentials());
+  } else {
+    builder.AddListeningPort("unix:" + api->socket_path_, grpc::InsecureServerCredentials());
+  }
 
   int tcp_port = 0;
   std::string tcp_host;
@@ -216,7 +228,7 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptio
   umask(old_umask);
   if (!api->server_) {
     return absl::UnavailableError(absl::StrCat(
-        "cannot start the API on unix:", api->socket_path_,
+        "cannot start the API on unix:", api->socket_path_, passed_socket ? " (passed)" : "",
         tcp_host.empty() ? "" : absl::StrCat(" and ", tcp_host),
         "; check that the socket directory is writable and the TCP address is free"));
   }
@@ -228,6 +240,24 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptio
     }
     const size_t colon = tcp_host.rfind(':');
     api->tcp_address_ = absl::StrCat(tcp_host.substr(0, colon), ":", tcp_port);
+  }
+  if (passed_socket) {
+    // The server has started, so the acceptor takes every connection the
+    // loop hands over until Shutdown stops the loop first.
+    grpc::experimental::ExternalConnectionAcceptor* acceptor = api->acceptor_.get();
+    const int listen_fd = options.listen_fd;
+    auto loop = AcceptLoop::Start(listen_fd, [acceptor, listen_fd](int fd) {
+      grpc::experimental::ExternalConnectionAcceptor::NewConnectionParameters p;
+      p.listener_fd = listen_fd;
+      p.fd = fd;
+      acceptor->HandleNewConnection(&p);
+    });
+    if (!loop.ok()) {
+      api->Shutdown(absl::ZeroDuration());
+      return loop.status();
+    }
+    api->accept_loop_ = std::move(*loop);
+    return api;
   }
   if (chmod(api->socket_path_.c_str(), 0660) != 0 ||
       (*gid != static_cast<gid_t>(-1) &&
@@ -241,14 +271,19 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(const ApiServerOptio
   return api;
 }
 
+ApiServer::ApiServer() = default;
+
 ApiServer::~ApiServer() { Shutdown(absl::Seconds(1)); }
 
 void ApiServer::Shutdown(absl::Duration grace) {
   if (shut_down_ || !server_) return;
   shut_down_ = true;
+  // New connections first: those not yet accepted stay in the passed
+  // socket's backlog for the next daemon.
+  if (accept_loop_) accept_loop_->Stop();
   service_->BeginShutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
-  unlink(socket_path_.c_str());
+  if (owns_socket_file_) unlink(socket_path_.c_str());
 }
 
 }  // namespace rustnet

@@ -7,6 +7,12 @@
 // in a directory made 0755 if missing. A stale socket from a dead daemon is
 // replaced; a live daemon on it is an error.
 //
+// Socket activation: given a listening socket systemd made (listen_fd),
+// the server serves it instead and leaves the file alone (systemd owns it,
+// with its own mode and group). gRPC listens on Unix sockets only by path,
+// so an AcceptLoop thread accepts and hands each connection to gRPC's
+// external connection acceptor.
+//
 // Thread-safety: Start/Shutdown from the main thread.
 #ifndef RUSTNET_DAEMON_RPC_SERVER_H_
 #define RUSTNET_DAEMON_RPC_SERVER_H_
@@ -20,6 +26,8 @@
 #include "daemon/rpc/monitor_service.h"
 
 namespace rustnet {
+
+class AcceptLoop;
 
 inline constexpr char kDefaultSocketPath[] = "/run/rustnet/rustnetd.sock";
 // Server threads beyond --max-streams, for every other call in flight.
@@ -38,6 +46,9 @@ struct ApiServerOptions {
   std::string tls_key;
   std::string tls_client_ca;    // Non-empty: require and verify client certificates.
   std::string insecure_listen;  // HOST:PORT, plaintext (explicitly asked for).
+  // A listening Unix socket passed by systemd (not owned: it stays open);
+  // -1: create socket_path. When set, socket_path only names it in logs.
+  int listen_fd = -1;
   int max_streams = 64;
   int max_request_bytes = 64 * 1024;
 };
@@ -51,7 +62,7 @@ class ApiServer {
   ~ApiServer();
 
   // Ends streams, stops accepting, waits up to `grace` for calls in flight,
-  // and removes the socket file.
+  // and removes the socket file (unless systemd passed it).
   void Shutdown(absl::Duration grace);
 
   // The socket file path and any TCP address actually bound (with the port
@@ -60,8 +71,12 @@ class ApiServer {
   const std::string& tcp_address() const { return tcp_address_; }
 
  private:
-  ApiServer() = default;
+  ApiServer();
+  // Declared before server_, so it outlives it.
+  std::unique_ptr<grpc::experimental::ExternalConnectionAcceptor> acceptor_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<AcceptLoop> accept_loop_;  // For a passed socket.
+  bool owns_socket_file_ = true;
   MonitorService* service_ = nullptr;
   std::string socket_path_;
   std::string tcp_address_;
