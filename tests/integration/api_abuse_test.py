@@ -382,9 +382,12 @@ def run(c, g, grpc, work):
         else:
             c.check("VmRSS after the abuse %d kB < baseline %d kB + 20 MB" % (after, baseline),
                     after < baseline + 20 * 1024)
-        c.check("rounds 2 and 3 of 50 vanishing clients grew VmRSS by < 40 MB over round 1 "
-                "(%s kB)" % " -> ".join(map(str, rss_rounds)),
-                max(rss_rounds[1:]) < rss_rounds[0] + 40 * 1024)
+        # ASan's quarantine (256 MB by default) fills as rounds free memory,
+        # so the ASan run gets more room; the release run keeps 40 MB.
+        allowance_mb = 128 if asan else 40
+        c.check("rounds 2 and 3 of 50 vanishing clients grew VmRSS by < %d MB over round 1 "
+                "(%s kB)" % (allowance_mb, " -> ".join(map(str, rss_rounds))),
+                max(rss_rounds[1:]) < rss_rounds[0] + allowance_mb * 1024)
     else:
         c.check("VmRSS readable from /proc/%d/status" % d.pid, False)
     r.close()
