@@ -189,7 +189,8 @@ bool MatchTerm(const FilterSubject& s, const FilterTerm& t) {
     case FilterKey::kSni: return MatchText(s.Sni(), t);
     case FilterKey::kHost: return MatchText(s.Hosts(), t);
     case FilterKey::kProcess: return MatchText(s.Process(), t);
-    case FilterKey::kPid: return s.Pid() != 0 && in_range(s.Pid());
+    case FilterKey::kPid:
+      return (s.Pid(0) != 0 && in_range(s.Pid(0))) || (s.Pid(1) != 0 && in_range(s.Pid(1)));
     case FilterKey::kUser: return MatchText(s.User(), t);
     case FilterKey::kIface: return MatchText(s.Interface(), t);
   }

@@ -49,7 +49,7 @@ class FilterSubject {
   // by spaces.
   virtual std::string_view Hosts() const = 0;
   virtual std::string_view Process() const = 0;
-  virtual uint32_t Pid() const = 0;               // 0 when unknown
+  virtual uint32_t Pid(int side) const = 0;       // 0 when unknown
   virtual std::string_view User() const = 0;
   virtual std::string_view Interface() const = 0;
 };

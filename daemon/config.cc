@@ -33,6 +33,7 @@ constexpr OptionSpec kOptions[] = {
     {"bpf", false, true},
     {"no-localhost", true, true},
     {"no-dpi", true, true},
+    {"no-process", true, true},
     {"threads", false, true},
     {"max-connections", false, true},
     {"log-level", false, true},
@@ -346,6 +347,7 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("bpf", before.bpf != after.bpf);
   check("no-localhost", before.no_localhost != after.no_localhost);
   check("no-dpi", before.no_dpi != after.no_dpi);
+  check("no-process", before.no_process != after.no_process);
   check("threads", before.threads != after.threads);
   check("max-connections", before.max_connections != after.max_connections);
   check("log-dir", before.log_dir_set != after.log_dir_set ||

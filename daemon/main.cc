@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -269,6 +270,11 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   p.publish_snapshots = options.dump.empty();
   p.dpi = !options.no_dpi;
   p.keep_removed = options.dump_expired;
+  // Sockets of this host only exist for live capture.
+  p.attribution = source->live() && !options.no_process;
+  p.attribution_procfs = std::getenv("RUSTNET_SOCKET_TABLE") != nullptr &&
+                         std::string_view(std::getenv("RUSTNET_SOCKET_TABLE")) == "procfs";
+  if (options.no_process) spdlog::info("process attribution disabled (--no-process)");
   p.snapshot_interval_us = options.snapshot_interval_ms * 1000;
   EventHub events;
   p.events = &events;

@@ -53,6 +53,8 @@ Capture:
 Tracking:
       --no-localhost         Do not track loopback traffic
       --no-dpi               Disable deep packet inspection
+      --no-process           Do not attribute connections to processes (live
+                             capture reads sock_diag and /proc otherwise)
   -t, --threads N            Worker threads (default: min(cores, 4))
       --max-connections N    Connections tracked at most; past it the longest
                              idle are evicted (default: 1000000)
@@ -167,6 +169,7 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
       {"--dump-expired", &o.dump_expired},
       {"--no-localhost", &o.no_localhost},
       {"--no-dpi", &o.no_dpi},
+      {"--no-process", &o.no_process},
       {"--help", &o.help},
       {"--version", &o.version},
   };

@@ -21,6 +21,7 @@ struct DaemonOptions {
   bool list_interfaces = false;
   bool no_localhost = false;
   bool no_dpi = false;
+  bool no_process = false;
   bool help = false;
   bool version = false;
   // --config PATH: the configuration file (daemon/config.h reads it before

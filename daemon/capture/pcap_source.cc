@@ -85,7 +85,7 @@ absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenLive(
   }
   pcap_set_snaplen(handle, options.snaplen);
   pcap_set_promisc(handle, options.promiscuous ? 1 : 0);
-  pcap_set_timeout(handle, options.timeout_ms);
+  pcap_set_timeout(handle, options.block_timeout_ms);
   pcap_set_buffer_size(handle, options.buffer_bytes);
   pcap_set_immediate_mode(handle, 0);
   pcap_set_tstamp_precision(handle, PCAP_TSTAMP_PRECISION_MICRO);

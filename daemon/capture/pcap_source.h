@@ -32,6 +32,10 @@ struct LiveCaptureOptions {
   int snaplen = 262144;
   int buffer_bytes = 32 << 20;  // Kernel ring size.
   int timeout_ms = 100;
+  // How long the kernel holds a partly filled ring block before handing it
+  // over (TPACKET_V3): bounds the delay from the wire to the table, which
+  // process attribution needs to catch short-lived clients.
+  int block_timeout_ms = 2;
   bool promiscuous = false;
 };
 

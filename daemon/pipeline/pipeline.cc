@@ -32,6 +32,17 @@ int64_t SaturatingAdd(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_M
 
 uint32_t HintTag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32) | 1u; }
 
+// Process attribution: answers kept for connections not seen yet, and the
+// refresh schedule (delay per stage; the last repeats).
+constexpr int64_t kUnclaimedUs = 5'000'000;
+constexpr size_t kMaxUnclaimed = 16384;
+constexpr int64_t kRefreshDelayUs[4] = {1'000'000, 5'000'000, 30'000'000, 60'000'000};
+constexpr size_t kMaxRefreshes = 262144;  // Per worker; beyond, no refresh (counted as dropped).
+
+bool IsBareSyn(const DecodedPacket& p) {
+  return p.key.protocol == kIpProtoTcp && (p.tcp_flags & 0x12) == 0x02;
+}
+
 }  // namespace
 
 namespace {
@@ -123,6 +134,14 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::Start() {
+  if (options_.attribution) {
+    Attributor::Options a;
+    a.proc_root = options_.proc_root;
+    a.force_procfs = options_.attribution_procfs;
+    a.deliver = [this](std::vector<AttributionResult>&& r) { DeliverAttribution(std::move(r)); };
+    attributor_ = std::make_unique<Attributor>(std::move(a));
+    attributor_->Start();
+  }
   for (auto& w : workers_) {
     Worker* raw = w.get();
     w->thread = std::thread([this, raw] { WorkerLoop(raw); });
@@ -137,6 +156,7 @@ void Pipeline::Join() {
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }
+  if (attributor_) attributor_->Stop();
   joined_.store(true, std::memory_order_release);
 }
 
@@ -224,6 +244,9 @@ void Pipeline::CaptureLoop() {
               arena.insert(arena.end(), copy.begin(), copy.end());
             }
           }
+          // Ask who owns a new TCP connection at once: a short-lived
+          // client may be gone by the time the worker sees the packet.
+          if (attributor_ && IsBareSyn(decoded)) attributor_->Request(decoded.key);
           w->current->packets.push_back(decoded);
           if (w->current->packets.size() >= options_.batch_size) Send(w, false);
           break;
@@ -299,10 +322,22 @@ void Pipeline::WorkerLoop(Worker* w) {
     for (const DecodedPacket& p : batch->packets) {
       Connection* c = w->table.Process(p);
       if (c == nullptr) continue;
-      if (options_.dpi && c->packets[0] + c->packets[1] == 1) {
+      const bool is_new = c->packets[0] + c->packets[1] == 1;
+      if (options_.dpi && is_new) {
         // A new connection: name its remote end from earlier DNS answers.
         const IpAddress& remote = c->local == 0 ? c->key.addr_b : c->key.addr_a;
         c->dns_name = dns_cache_.Lookup(remote, p.timestamp_us);
+      }
+      if (attributor_ && is_new &&
+          (c->key.protocol == kIpProtoTcp || c->key.protocol == kIpProtoUdp)) {
+        auto early = w->unclaimed.find(c->key);
+        if (early != w->unclaimed.end()) {
+          c->attribution = early->second.attribution;
+          w->unclaimed.erase(early);
+        } else if (!IsBareSyn(p)) {
+          attributor_->Request(c->key);  // (a bare SYN was asked about already)
+        }
+        ScheduleRefresh(w, *c, 0, p.timestamp_us);
       }
       if (c->dpi_done || p.payload_captured == 0) continue;
       const bool had_app = c->app != nullptr;
@@ -326,6 +361,7 @@ void Pipeline::WorkerLoop(Worker* w) {
     }
     packets += batch->packets.size();
     clock = std::max(clock, batch->clock_us);
+    if (attributor_) ApplyAttribution(w, clock);
     w->clock_us = clock;
     const bool final = batch->final;
     batch->packets.clear();
@@ -347,11 +383,79 @@ void Pipeline::WorkerLoop(Worker* w) {
   }
 }
 
+void Pipeline::DeliverAttribution(std::vector<AttributionResult>&& results) {
+  const size_t n = workers_.size();
+  for (AttributionResult& r : results) {
+    Worker* w = workers_[r.key.Hash() % n].get();
+    absl::MutexLock lock(&w->mail_mu);
+    w->mail.push_back(std::move(r));
+    w->has_mail.store(true, std::memory_order_release);
+  }
+}
+
+void Pipeline::ScheduleRefresh(Worker* w, const Connection& c, uint8_t stage, int64_t now_us) {
+  if (w->refresh_size >= kMaxRefreshes) return;
+  const size_t lane = std::min<size_t>(stage, std::size(kRefreshDelayUs) - 1);
+  w->refresh[lane].push_back(
+      Worker::Refresh{SaturatingAdd(now_us, kRefreshDelayUs[lane]), c.id, c.key, stage});
+  ++w->refresh_size;
+}
+
+void Pipeline::ApplyAttribution(Worker* w, int64_t now_us) {
+  if (w->has_mail.load(std::memory_order_acquire)) {
+    std::vector<AttributionResult> mail;
+    {
+      absl::MutexLock lock(&w->mail_mu);
+      mail.swap(w->mail);
+      w->has_mail.store(false, std::memory_order_relaxed);
+    }
+    for (AttributionResult& r : mail) {
+      Connection* c = w->table.FindMutable(r.key);
+      if (c == nullptr) {
+        if (w->unclaimed.size() >= kMaxUnclaimed) w->unclaimed.clear();
+        w->unclaimed[r.key] = Worker::Unclaimed{std::move(r.attribution), now_us};
+        continue;
+      }
+      if (auto merged = MergeAttribution(c->attribution, r.attribution)) {
+        c->attribution = std::move(merged);
+      }
+    }
+  }
+  // Answers nobody claimed in time belonged to connections we never saw.
+  if (!w->unclaimed.empty()) {
+    absl::erase_if(w->unclaimed, [now_us](const auto& kv) {
+      return now_us - kv.second.time_us > kUnclaimedUs;
+    });
+  }
+  for (auto& lane : w->refresh) {
+    while (!lane.empty() && lane.front().due_us <= now_us) {
+      const Worker::Refresh r = lane.front();
+      lane.pop_front();
+      --w->refresh_size;
+      const Connection* c = w->table.Find(r.key);
+      if (c == nullptr || c->id != r.id) continue;  // Gone.
+      // A TCP connection that is over has no socket left to find (TIME_WAIT
+      // sockets have no owner), and a listener that appeared since is not
+      // its owner.
+      if (c->key.protocol == kIpProtoTcp &&
+          (c->reset || c->state == ConnState::kClosed || c->state == ConnState::kTimeWait)) {
+        continue;
+      }
+      attributor_->Request(r.key);
+      ScheduleRefresh(w, *c, static_cast<uint8_t>(std::min(r.stage + 1, 255)), now_us);
+    }
+  }
+}
+
 PipelineStats Pipeline::Stats() const {
   PipelineStats s;
   {
     absl::MutexLock lock(&stats_mu_);
     s = capture_stats_;
+  }
+  if (attributor_) {
+    s.attribution_on = true;
+    s.attribution = attributor_->Stats();
   }
   s.capture = source_->Stats();
   s.queue_dropped = queue_dropped_.load(std::memory_order_relaxed);

@@ -18,6 +18,7 @@
 #define RUSTNET_DAEMON_PIPELINE_PIPELINE_H_
 
 #include <atomic>
+#include <deque>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -31,6 +32,7 @@
 #include "daemon/dpi/dns_cache.h"
 #include "daemon/dpi/engine.h"
 #include "daemon/pipeline/spsc_queue.h"
+#include "daemon/process/attributor.h"
 #include "daemon/snapshot/event_hub.h"
 #include "daemon/snapshot/snapshot_store.h"
 #include "daemon/track/flow_table.h"
@@ -55,6 +57,11 @@ struct PipelineOptions {
   // One-shot dumps with --dump-expired: keep a copy of every connection
   // removed from the tables (memory grows with the connections seen).
   bool keep_removed = false;
+  // Live capture: attribute connections to local processes (a thread that
+  // reads sock_diag and /proc). Off for files and with --no-process.
+  bool attribution = false;
+  std::string proc_root = "/proc";
+  bool attribution_procfs = false;  // Tests: /proc/net instead of netlink.
 };
 
 struct PipelineStats {
@@ -71,6 +78,8 @@ struct PipelineStats {
   AnomalyCounters anomalies;
   DpiStats dpi;                 // Summed over workers.
   DpiAnomalies dpi_anomalies;   // Named, summed over workers.
+  bool attribution_on = false;
+  AttributorStats attribution;
 };
 
 class Pipeline {
@@ -137,6 +146,29 @@ class Pipeline {
     std::atomic<uint64_t> packets{0};
     std::atomic<uint64_t> size{0};
     std::thread thread;
+
+    // Process attribution answers for this worker's connections, posted by
+    // the attribution thread.
+    absl::Mutex mail_mu;
+    std::vector<AttributionResult> mail ABSL_GUARDED_BY(mail_mu);
+    std::atomic<bool> has_mail{false};
+    // Answers that arrived before the worker saw the connection's first
+    // packet (the capture thread asks at a SYN), kept briefly.
+    struct Unclaimed {
+      std::shared_ptr<const Attribution> attribution;
+      int64_t time_us;
+    };
+    absl::flat_hash_map<FlowKey, Unclaimed> unclaimed;
+    // Refreshes: connections asked about again after 1 s, 5 s, 30 s, then
+    // every 60 s (one FIFO per delay, so each stays ordered by due time).
+    struct Refresh {
+      int64_t due_us;
+      uint64_t id;
+      FlowKey key;
+      uint8_t stage;
+    };
+    std::deque<Refresh> refresh[4];
+    size_t refresh_size = 0;
   };
 
   void CaptureLoop();
@@ -147,6 +179,10 @@ class Pipeline {
   // Feeds a finished DNS exchange's address answers to the cache.
   void LearnDnsAnswers(const AppRecord& app, int64_t now_us);
   void PublishCaptureStats(const Decoder& decoder);
+  // Attribution, on the worker: apply answers, ask again when due.
+  void DeliverAttribution(std::vector<AttributionResult>&& results);
+  void ApplyAttribution(Worker* w, int64_t now_us);
+  void ScheduleRefresh(Worker* w, const Connection& c, uint8_t stage, int64_t now_us);
 
   PipelineOptions options_;
   std::unique_ptr<PacketSource> source_;
@@ -164,6 +200,7 @@ class Pipeline {
   static constexpr size_t kDpiHintSlots = 1 << 16;
   std::unique_ptr<std::atomic<uint32_t>[]> dpi_hint_;
   DnsCache dns_cache_;  // Passive DNS, shared by the workers.
+  std::unique_ptr<Attributor> attributor_;  // Null unless options_.attribution.
 
   mutable absl::Mutex stats_mu_;
   PipelineStats capture_stats_ ABSL_GUARDED_BY(stats_mu_);

@@ -251,6 +251,26 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   dpi->set_active(s.dpi.active);
   dpi->set_state_bytes(s.dpi.state_bytes);
 
+  auto* attr = out->mutable_attribution();
+  if (!s.attribution_on) {
+    attr->set_socket_source("off");
+  } else {
+    const AttributorStats& a = s.attribution;
+    attr->set_socket_source(a.socket_source);
+    attr->set_requests(a.requests);
+    attr->set_attributed(a.attributed);
+    attr->set_user_only(a.user_only);
+    attr->set_misses(a.misses);
+    attr->set_socket_dumps(a.socket_dumps);
+    attr->set_processes_scanned(a.processes_scanned);
+    attr->set_fd_links_read(a.fd_links_read);
+    attr->set_processes_known(a.processes_known);
+    attr->set_latency_us_avg(a.latency_us_avg);
+    attr->set_latency_us_max(a.latency_us_max);
+    attr->set_dropped(a.dropped);
+    attr->set_thread_cpu_seconds(a.thread_cpu_seconds);
+  }
+
   auto* api = out->mutable_api();
   api->set_active_streams(static_cast<uint32_t>(std::max(0, active_streams_.load())));
   api->set_max_streams(static_cast<uint32_t>(options_.max_streams));

@@ -88,8 +88,17 @@ int CompareField(rustnet::v1::SortField f, const Row& a, const Row& b) {
       auto label = [](const Connection& c) { return c.app ? c.app->Label() : std::string(); };
       return cmp(label(x), label(y));
     }
-    case rustnet::v1::SORT_FIELD_PROCESS:
-      return 0;  // Filled in by process attribution.
+    case rustnet::v1::SORT_FIELD_PROCESS: {
+      // By name, then pid; connections without a named process last.
+      const ProcessRecord* p = OwnerOf(x);
+      const ProcessRecord* q = OwnerOf(y);
+      if (p != nullptr && p->name.empty()) p = nullptr;  // Only the user is known.
+      if (q != nullptr && q->name.empty()) q = nullptr;
+      if ((p == nullptr) != (q == nullptr)) return p == nullptr ? 1 : -1;
+      if (p == nullptr) return 0;
+      return cmp(std::make_tuple(std::string_view(p->name), p->pid),
+                 std::make_tuple(std::string_view(q->name), q->pid));
+    }
     default:
       if (IsNumericSort(f)) return cmp(a.number, b.number);
       return 0;
@@ -97,6 +106,41 @@ int CompareField(rustnet::v1::SortField f, const Row& a, const Row& b) {
 }
 
 }  // namespace
+
+const ProcessRecord* OwnerOf(const Connection& c, int side) {
+  if (!c.attribution) return nullptr;
+  const int endpoint = side == 0 ? c.local : 1 - c.local;
+  return c.attribution->side[endpoint].process.get();
+}
+
+std::string_view ConnectionSubject::Process() const {
+  if (process_.empty()) {
+    for (int side = 0; side < 2; ++side) {
+      const ProcessRecord* p = OwnerOf(c_, side);
+      if (p == nullptr || p->name.empty()) continue;
+      if (!process_.empty()) process_ += ' ';
+      process_ += p->name;
+    }
+  }
+  return process_;
+}
+
+uint32_t ConnectionSubject::Pid(int side) const {
+  const ProcessRecord* p = OwnerOf(c_, side);
+  return p == nullptr ? 0 : p->pid;
+}
+
+std::string_view ConnectionSubject::User() const {
+  if (user_.empty()) {
+    for (int side = 0; side < 2; ++side) {
+      const ProcessRecord* p = OwnerOf(c_, side);
+      if (p == nullptr || p->user.empty()) continue;
+      if (!user_.empty()) user_ += ' ';
+      user_ += p->user;
+    }
+  }
+  return user_;
+}
 
 std::string_view StateName(ConnState state) {
   const auto i = static_cast<size_t>(state);

@@ -42,6 +42,9 @@ std::string_view StateName(ConnState state);
 // "tcp", "udp", "icmp", "icmpv6", "arp".
 std::string_view ProtocolName(uint8_t protocol);
 
+// The local socket's owner (null when unknown); the remote's with side 1.
+const ProcessRecord* OwnerOf(const Connection& c, int side = 0);
+
 // FilterSubject over a tracked connection.
 class ConnectionSubject final : public FilterSubject {
  public:
@@ -61,15 +64,19 @@ class ConnectionSubject final : public FilterSubject {
     return c_.app ? std::string_view(c_.app->tls.sni) : std::string_view();
   }
   std::string_view Hosts() const override;
-  std::string_view Process() const override { return {}; }
-  uint32_t Pid() const override { return 0; }
-  std::string_view User() const override { return {}; }
+  // Process and user: the local socket's owner, and for loopback also the
+  // remote socket's (space-separated).
+  std::string_view Process() const override;
+  uint32_t Pid(int side) const override;
+  std::string_view User() const override;
   std::string_view Interface() const override { return interface_; }
 
  private:
   const Connection& c_;
   std::string_view interface_;
   mutable std::string hosts_;  // Built on first use.
+  mutable std::string process_;
+  mutable std::string user_;
 };
 
 // Fills `out` with the window of matching connections from `snapshots`

@@ -122,6 +122,28 @@ void SetTimestampUs(int64_t us, google::protobuf::Timestamp* out) {
 
 void SetDurationUs(int64_t us, google::protobuf::Duration* out) { SetSecondsNanos(us, out); }
 
+namespace {
+
+void FillProcess(const SideAttribution& side, rustnet::v1::ProcessInfo* out) {
+  const ProcessRecord& r = *side.process;
+  out->set_pid(r.pid);
+  out->set_name(r.name);
+  for (const std::string& arg : r.command_line) out->add_command_line(arg);
+  out->set_executable(r.executable);
+  out->set_uid(r.uid);
+  out->set_user(r.user);
+  out->set_unit(r.unit);
+  out->set_user_unit(r.user_unit);
+  out->set_container_runtime(r.container_runtime);
+  out->set_container_id(r.container_id);
+  out->set_cgroup(r.cgroup);
+  out->set_exited(r.pid != 0 && r.exited.load(std::memory_order_relaxed));
+  out->set_method(static_cast<rustnet::v1::AttributionMethod>(side.method));
+  if (r.started_us > 0) SetTimestampUs(r.started_us, out->mutable_started());
+}
+
+}  // namespace
+
 void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
              rustnet::v1::Connection* out) {
   out->Clear();
@@ -186,6 +208,12 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
   if (out->hostname().empty() && c.dns_name) {
     out->set_hostname(*c.dns_name);
     out->set_hostname_source("dns-cache");
+  }
+  if (c.attribution) {
+    const SideAttribution& mine = c.attribution->side[c.local];
+    const SideAttribution& theirs = c.attribution->side[1 - c.local];
+    if (mine.process) FillProcess(mine, out->mutable_process());
+    if (theirs.process) FillProcess(theirs, out->mutable_remote_process());
   }
 }
 

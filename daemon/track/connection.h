@@ -15,6 +15,7 @@
 
 #include "common/flow_key.h"
 #include "daemon/dpi/app_record.h"
+#include "daemon/process/process_record.h"
 #include "daemon/track/rate.h"
 
 namespace rustnet {
@@ -116,6 +117,9 @@ struct Connection {
   // The remote address's name from the passive DNS cache, when known at
   // the connection's start (shared with the cache).
   std::shared_ptr<const std::string> dns_name;
+  // Which processes own the connection's sockets (live capture); null until
+  // the attribution thread answered. Immutable, shared.
+  std::shared_ptr<const Attribution> attribution;
 };
 
 }  // namespace rustnet

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -83,6 +84,9 @@ class FlowTable {
   const FlowTableStats& stats() const { return stats_; }
   // Null if not tracked.
   const Connection* Find(const FlowKey& key) const;
+  Connection* FindMutable(const FlowKey& key) {
+    return const_cast<Connection*>(std::as_const(*this).Find(key));
+  }
 
   template <typename F>
   void ForEach(F&& f) const {

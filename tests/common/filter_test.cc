@@ -51,7 +51,7 @@ struct FakeSubject final : FilterSubject {
   std::string_view Sni() const override { return sni; }
   std::string_view Hosts() const override { return hosts; }
   std::string_view Process() const override { return process; }
-  uint32_t Pid() const override { return pid; }
+  uint32_t Pid(int side) const override { return side == 0 ? pid : 0; }
   std::string_view User() const override { return user; }
   std::string_view Interface() const override { return iface; }
 };

@@ -19,7 +19,7 @@ struct Subject final : rustnet::FilterSubject {
   std::string_view Sni() const override { return "example.com"; }
   std::string_view Hosts() const override { return "example.com"; }
   std::string_view Process() const override { return "curl"; }
-  uint32_t Pid() const override { return 42; }
+  uint32_t Pid(int side) const override { return side == 0 ? 42 : 7; }
   std::string_view User() const override { return "root"; }
   std::string_view Interface() const override { return "eth0"; }
 };

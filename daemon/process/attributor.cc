@@ -1,0 +1,255 @@
+#include "daemon/process/attributor.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "daemon/process/process_table.h"
+#include "daemon/process/socket_table.h"
+#include "spdlog/spdlog.h"
+
+namespace rustnet {
+namespace {
+
+int64_t MonotonicUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+}
+
+int64_t ThreadCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+int Rank(const SideAttribution& s) {
+  if (!s.process) return 0;
+  const bool own = s.method == AttributionMethod::kSocket;
+  if (s.process->pid != 0) return own ? 4 : 3;
+  return own ? 2 : 1;
+}
+
+// How often exited processes are looked for (and forgotten).
+constexpr int64_t kIdlePruneUs = 2'000'000;
+
+}  // namespace
+
+std::shared_ptr<const Attribution> MergeAttribution(
+    const std::shared_ptr<const Attribution>& old,
+    const std::shared_ptr<const Attribution>& fresh) {
+  if (!fresh) return nullptr;
+  if (!old) return fresh;
+  Attribution merged = *old;
+  bool changed = false;
+  for (int s = 0; s < 2; ++s) {
+    const SideAttribution& n = fresh->side[s];
+    if (Rank(n) == 0 || Rank(n) < Rank(old->side[s])) continue;
+    if (n.process == old->side[s].process && n.method == old->side[s].method) continue;
+    merged.side[s] = n;
+    changed = true;
+  }
+  if (!changed) return nullptr;
+  return std::make_shared<const Attribution>(std::move(merged));
+}
+
+Attributor::Attributor(Options options) : options_(std::move(options)) {}
+
+Attributor::~Attributor() { Stop(); }
+
+void Attributor::Start() {
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "rn-attrib");
+    Loop();
+  });
+}
+
+void Attributor::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stop_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool Attributor::Request(const FlowKey& key) {
+  absl::MutexLock lock(&mu_);
+  if (pending_.size() >= options_.max_pending) {
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  pending_.push_back(Pending{key, MonotonicUs()});
+  return true;
+}
+
+AttributorStats Attributor::Stats() const {
+  AttributorStats s;
+  s.socket_source = procfs_.load(std::memory_order_relaxed) ? "procfs" : "netlink";
+  s.requests = requests_.load(std::memory_order_relaxed);
+  s.attributed = attributed_.load(std::memory_order_relaxed);
+  s.user_only = user_only_.load(std::memory_order_relaxed);
+  s.misses = misses_.load(std::memory_order_relaxed);
+  s.socket_dumps = dumps_.load(std::memory_order_relaxed);
+  s.processes_scanned = scanned_.load(std::memory_order_relaxed);
+  s.fd_links_read = links_.load(std::memory_order_relaxed);
+  s.processes_known = known_.load(std::memory_order_relaxed);
+  const uint64_t answered = answered_.load(std::memory_order_relaxed);
+  s.latency_us_avg = answered ? latency_sum_.load(std::memory_order_relaxed) / answered : 0;
+  s.latency_us_max = latency_max_.load(std::memory_order_relaxed);
+  s.dropped = dropped_.load(std::memory_order_relaxed);
+  s.thread_cpu_seconds = static_cast<double>(cpu_ns_.load(std::memory_order_relaxed)) / 1e9;
+  return s;
+}
+
+void Attributor::Loop() {
+  ProcessTable processes(options_.proc_root);
+  SocketTableReader sockets(options_.proc_root, options_.force_procfs);
+  SocketIndex index;
+  std::vector<SocketEntry> entries;
+  std::vector<Pending> batch;
+  const int64_t cpu_start = ThreadCpuNs();
+  bool warned = false;
+  int64_t last_prune_us = MonotonicUs();
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return stop_ || !pending_.empty();
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(kIdlePruneUs));
+      if (stop_) break;
+      batch.swap(pending_);
+    }
+    const int64_t start_us = MonotonicUs();
+    if (start_us - last_prune_us >= kIdlePruneUs) {
+      // Mark exited processes as such even while requests keep coming.
+      processes.Prune();
+      last_prune_us = start_us;
+    }
+    if (!batch.empty()) {
+      // Deduplicate; keep each key's earliest request time.
+      absl::flat_hash_map<FlowKey, int64_t> first;
+      bool tcp = false, udp = false;
+      for (const Pending& p : batch) {
+        auto [it, inserted] = first.try_emplace(p.key, p.asked_us);
+        if (!inserted) it->second = std::min(it->second, p.asked_us);
+        tcp |= p.key.protocol == kIpProtoTcp;
+        udp |= p.key.protocol == kIpProtoUdp;
+      }
+      requests_.fetch_add(batch.size(), std::memory_order_relaxed);
+      entries.clear();
+      absl::Status s = sockets.Read(tcp, udp, &entries);
+      dumps_.fetch_add(1, std::memory_order_relaxed);
+      procfs_.store(sockets.source() == SocketSource::kProcfs, std::memory_order_relaxed);
+      if (!s.ok() && !warned) {
+        spdlog::warn("process attribution: cannot read the socket table: {}", s.ToString());
+        warned = true;
+      }
+      index.Build(std::move(entries));
+      entries = {};
+
+      struct Found {
+        const SocketEntry* entry[2] = {nullptr, nullptr};
+        AttributionMethod method[2] = {AttributionMethod::kNone, AttributionMethod::kNone};
+        // The listening / bound socket for the same local end: its owner
+        // answers when the connection's own socket is gone before its
+        // process was found (a request served in a millisecond).
+        const SocketEntry* fallback[2] = {nullptr, nullptr};
+      };
+      std::vector<std::pair<FlowKey, Found>> looked;
+      looked.reserve(first.size());
+      std::vector<ProcessTable::Wanted> wanted;
+      for (const auto& [key, asked] : first) {
+        Found f;
+        for (int side = 0; side < 2; ++side) {
+          const IpAddress& a = side == 0 ? key.addr_a : key.addr_b;
+          const IpAddress& b = side == 0 ? key.addr_b : key.addr_a;
+          const uint16_t pa = side == 0 ? key.port_a : key.port_b;
+          const uint16_t pb = side == 0 ? key.port_b : key.port_a;
+          if (key.protocol != kIpProtoTcp && key.protocol != kIpProtoUdp) break;
+          const SocketEntry* e = index.Exact(key.protocol, a, pa, b, pb);
+          // A connection in a listener's accept queue has a socket but no
+          // file yet (inode 0): it belongs to whoever owns the listener.
+          if (e != nullptr && (e->inode != 0 || key.protocol != kIpProtoTcp)) {
+            f.entry[side] = e;
+            f.method[side] = AttributionMethod::kSocket;
+          } else if (const SocketEntry* e2 = index.Bound(key.protocol, a, pa)) {
+            f.entry[side] = e2;
+            f.method[side] = key.protocol == kIpProtoTcp ? AttributionMethod::kListener
+                                                         : AttributionMethod::kBound;
+          } else if (e != nullptr) {
+            f.entry[side] = e;
+            f.method[side] = AttributionMethod::kSocket;
+          }
+          if (f.entry[side] && f.entry[side]->inode != 0) {
+            wanted.push_back({f.entry[side]->inode, f.entry[side]->uid});
+          }
+          if (f.method[side] == AttributionMethod::kSocket) {
+            const SocketEntry* b2 = index.Bound(key.protocol, a, pa);
+            if (b2 != nullptr && b2->inode != 0) {
+              f.fallback[side] = b2;
+              wanted.push_back({b2->inode, b2->uid});
+            }
+          }
+        }
+        looked.emplace_back(key, f);
+      }
+      absl::flat_hash_map<uint64_t, std::shared_ptr<const ProcessRecord>> owners;
+      processes.Resolve(wanted, &owners, MonotonicUs());
+
+      std::vector<AttributionResult> results;
+      results.reserve(looked.size());
+      const int64_t now = MonotonicUs();
+      for (auto& [key, f] : looked) {
+        auto a = std::make_shared<Attribution>();
+        bool any_pid = false, any = false;
+        for (int side = 0; side < 2; ++side) {
+          const SocketEntry* e = f.entry[side];
+          if (e == nullptr) continue;
+          any = true;
+          auto it = owners.find(e->inode);
+          const SocketEntry* fb = f.fallback[side];
+          auto fb_it = fb != nullptr ? owners.find(fb->inode) : owners.end();
+          a->side[side].method = f.method[side];
+          if (e->inode != 0 && it != owners.end()) {
+            a->side[side].process = it->second;
+            any_pid = true;
+          } else if (fb_it != owners.end()) {
+            a->side[side].process = fb_it->second;
+            a->side[side].method = key.protocol == kIpProtoTcp ? AttributionMethod::kListener
+                                                               : AttributionMethod::kBound;
+            any_pid = true;
+          } else {
+            a->side[side].process = processes.UserOnly(e->uid);
+          }
+        }
+        if (any_pid) {
+          attributed_.fetch_add(1, std::memory_order_relaxed);
+        } else if (any) {
+          user_only_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+          misses_.fetch_add(1, std::memory_order_relaxed);
+        }
+        const uint64_t latency = static_cast<uint64_t>(std::max<int64_t>(0, now - first[key]));
+        latency_sum_.fetch_add(latency, std::memory_order_relaxed);
+        answered_.fetch_add(1, std::memory_order_relaxed);
+        if (latency > latency_max_.load(std::memory_order_relaxed)) {
+          latency_max_.store(latency, std::memory_order_relaxed);
+        }
+        if (any) results.push_back(AttributionResult{key, std::move(a)});
+      }
+      if (!results.empty() && options_.deliver) options_.deliver(std::move(results));
+      batch.clear();
+    }
+    const ProcessTableStats& ps = processes.stats();
+    scanned_.store(ps.processes_scanned, std::memory_order_relaxed);
+    links_.store(ps.fd_links_read, std::memory_order_relaxed);
+    known_.store(processes.processes_known(), std::memory_order_relaxed);
+    cpu_ns_.store(static_cast<uint64_t>(ThreadCpuNs() - cpu_start), std::memory_order_relaxed);
+  }
+}
+
+}  // namespace rustnet

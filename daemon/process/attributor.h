@@ -1,0 +1,100 @@
+// Attributor: the attribution thread. Workers (and the capture thread, at a
+// TCP SYN) ask which processes own a connection's sockets; the thread reads
+// the socket table (sock_diag), maps socket inodes to processes
+// (ProcessTable) and hands the answers back through `deliver`, off the
+// packet path. Requests are batched: one socket-table read answers every
+// request that arrived while the previous batch was being answered, so a
+// burst of new connections costs a few reads, not one per connection.
+//
+// Thread-safety: Request and Stats from any thread; Start/Stop from the
+// owner.
+#ifndef RUSTNET_DAEMON_PROCESS_ATTRIBUTOR_H_
+#define RUSTNET_DAEMON_PROCESS_ATTRIBUTOR_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "common/flow_key.h"
+#include "daemon/process/process_record.h"
+
+namespace rustnet {
+
+struct AttributionResult {
+  FlowKey key;
+  std::shared_ptr<const Attribution> attribution;  // Never null.
+};
+
+struct AttributorStats {
+  std::string socket_source;  // "netlink", "procfs"
+  uint64_t requests = 0;
+  uint64_t attributed = 0;
+  uint64_t user_only = 0;
+  uint64_t misses = 0;
+  uint64_t socket_dumps = 0;
+  uint64_t processes_scanned = 0;
+  uint64_t fd_links_read = 0;
+  uint64_t processes_known = 0;
+  uint64_t latency_us_avg = 0;
+  uint64_t latency_us_max = 0;
+  uint64_t dropped = 0;
+  double thread_cpu_seconds = 0;
+};
+
+class Attributor {
+ public:
+  struct Options {
+    std::string proc_root = "/proc";
+    bool force_procfs = false;     // Tests: read /proc/net instead of netlink.
+    size_t max_pending = 65536;    // Requests waiting; more are dropped and counted.
+    // Called on the attribution thread with each batch's answers.
+    std::function<void(std::vector<AttributionResult>&&)> deliver;
+  };
+  explicit Attributor(Options options);
+  ~Attributor();
+  Attributor(const Attributor&) = delete;
+  Attributor& operator=(const Attributor&) = delete;
+
+  void Start();
+  void Stop();
+  // Asks for `key`'s owners. False (and counted) if the queue is full.
+  bool Request(const FlowKey& key);
+  AttributorStats Stats() const;
+
+ private:
+  struct Pending {
+    FlowKey key;
+    int64_t asked_us;  // Monotonic clock.
+  };
+  void Loop();
+
+  Options options_;
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  std::vector<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+
+  std::atomic<bool> procfs_{false};
+  std::atomic<uint64_t> requests_{0}, attributed_{0}, user_only_{0}, misses_{0}, dumps_{0},
+      scanned_{0}, links_{0}, known_{0}, latency_sum_{0}, latency_max_{0}, answered_{0},
+      dropped_{0}, cpu_ns_{0};
+};
+
+// Merges a new answer into what a connection had: per side, a better or
+// equally good answer replaces the old one (own socket over listener/bound
+// socket, a process over only a user), so a refresh that finds nothing —
+// the process exited — keeps what was found. Returns null when nothing
+// changes.
+std::shared_ptr<const Attribution> MergeAttribution(const std::shared_ptr<const Attribution>& old,
+                                                    const std::shared_ptr<const Attribution>& fresh);
+
+}  // namespace rustnet
+
+#endif  // RUSTNET_DAEMON_PROCESS_ATTRIBUTOR_H_

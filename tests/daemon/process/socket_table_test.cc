@@ -1,0 +1,274 @@
+// Socket tables: sock_diag replies from canned bytes, /proc/net text, the
+// lookups attribution makes, and the live netlink dump of this process's
+// own sockets.
+#include "daemon/process/socket_table.h"
+
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <vector>
+
+#include "catch2/catch.hpp"
+
+namespace rustnet {
+namespace {
+
+IpAddress V4(const char* text) {
+  uint8_t b[4];
+  REQUIRE(inet_pton(AF_INET, text, b) == 1);
+  return IpAddress::FromV4(b);
+}
+
+IpAddress V6(const char* text) {
+  uint8_t b[16];
+  REQUIRE(inet_pton(AF_INET6, text, b) == 1);
+  return IpAddress::FromV6(b);
+}
+
+// One SOCK_DIAG_BY_FAMILY message as the kernel writes it.
+void AppendDiag(std::vector<uint8_t>* out, uint8_t family, uint8_t state, const char* src,
+                uint16_t sport, const char* dst, uint16_t dport, uint32_t uid, uint32_t inode,
+                uint32_t extra_attr_bytes = 0) {
+  nlmsghdr h{};
+  inet_diag_msg m{};
+  h.nlmsg_len = static_cast<uint32_t>(sizeof(h) + sizeof(m) + extra_attr_bytes);
+  h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  m.idiag_family = family;
+  m.idiag_state = state;
+  m.id.idiag_sport = htons(sport);
+  m.id.idiag_dport = htons(dport);
+  REQUIRE(inet_pton(family, src, m.id.idiag_src) == 1);
+  REQUIRE(inet_pton(family, dst, m.id.idiag_dst) == 1);
+  m.idiag_uid = uid;
+  m.idiag_inode = inode;
+  const auto* hp = reinterpret_cast<const uint8_t*>(&h);
+  const auto* mp = reinterpret_cast<const uint8_t*>(&m);
+  out->insert(out->end(), hp, hp + sizeof(h));
+  out->insert(out->end(), mp, mp + sizeof(m));
+  out->resize(out->size() + ((extra_attr_bytes + 3) & ~3U), 0);
+}
+
+void AppendDone(std::vector<uint8_t>* out) {
+  nlmsghdr h{};
+  h.nlmsg_len = sizeof(h) + 4;
+  h.nlmsg_type = NLMSG_DONE;
+  const auto* hp = reinterpret_cast<const uint8_t*>(&h);
+  out->insert(out->end(), hp, hp + sizeof(h));
+  out->resize(out->size() + 4, 0);
+}
+
+TEST_CASE("sock_diag reply: sockets, v4 and v6, then DONE", "[process][socket_table]") {
+  std::vector<uint8_t> buf;
+  AppendDiag(&buf, AF_INET, 1, "10.0.0.1", 40000, "10.0.0.2", 443, 1000, 555);
+  AppendDiag(&buf, AF_INET6, 10, "::", 22, "::", 0, 0, 777, /*extra_attr_bytes=*/6);
+  AppendDiag(&buf, AF_INET, 6, "10.0.0.1", 40001, "10.0.0.2", 443, 0, 0);  // TIME_WAIT: no owner
+  std::vector<SocketEntry> out;
+  auto done = ParseSockDiagReply(buf, kIpProtoTcp, &out);
+  REQUIRE(done.ok());
+  CHECK_FALSE(*done);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].local == V4("10.0.0.1"));
+  CHECK(out[0].local_port == 40000);
+  CHECK(out[0].remote == V4("10.0.0.2"));
+  CHECK(out[0].remote_port == 443);
+  CHECK(out[0].uid == 1000);
+  CHECK(out[0].inode == 555);
+  CHECK(out[0].state == 1);
+  CHECK(out[1].local == V6("::"));
+  CHECK(out[1].state == kTcpStateListen);
+  CHECK(out[1].inode == 777);
+
+  std::vector<uint8_t> end;
+  AppendDone(&end);
+  auto finished = ParseSockDiagReply(end, kIpProtoTcp, &out);
+  REQUIRE(finished.ok());
+  CHECK(*finished);
+}
+
+TEST_CASE("sock_diag reply: every truncation is an error or a clean stop, never a read past the end",
+          "[process][socket_table]") {
+  std::vector<uint8_t> buf;
+  AppendDiag(&buf, AF_INET, 1, "10.0.0.1", 40000, "10.0.0.2", 443, 1000, 555);
+  AppendDiag(&buf, AF_INET6, 1, "2001:db8::1", 40000, "2001:db8::2", 443, 1000, 556);
+  for (size_t n = 0; n < buf.size(); ++n) {
+    // A copy of exactly n bytes, so ASan sees any read past it.
+    std::vector<uint8_t> cut(buf.begin(), buf.begin() + static_cast<long>(n));
+    std::vector<SocketEntry> out;
+    auto r = ParseSockDiagReply(cut, kIpProtoTcp, &out);
+    if (n == 0 || n == buf.size() / 2) {
+      CHECK(r.ok());
+    } else {
+      CHECK_FALSE(r.ok());
+    }
+    CHECK(out.size() <= 2);
+  }
+}
+
+TEST_CASE("sock_diag reply: lying lengths and wrong families are refused", "[process][socket_table]") {
+  std::vector<uint8_t> buf;
+  AppendDiag(&buf, AF_INET, 1, "10.0.0.1", 1, "10.0.0.2", 2, 0, 1);
+  std::vector<SocketEntry> out;
+  SECTION("nlmsg_len_past_buffer") {
+    const uint32_t len = 4096;
+    std::memcpy(buf.data(), &len, 4);
+    CHECK_FALSE(ParseSockDiagReply(buf, kIpProtoTcp, &out).ok());
+  }
+  SECTION("nlmsg_len_below_header") {
+    const uint32_t len = 8;
+    std::memcpy(buf.data(), &len, 4);
+    CHECK_FALSE(ParseSockDiagReply(buf, kIpProtoTcp, &out).ok());
+  }
+  SECTION("diag_message_shorter_than_inet_diag_msg") {
+    const uint32_t len = sizeof(nlmsghdr) + 20;
+    std::memcpy(buf.data(), &len, 4);
+    CHECK_FALSE(ParseSockDiagReply(buf, kIpProtoTcp, &out).ok());
+  }
+  SECTION("family_not_inet") {
+    buf[sizeof(nlmsghdr)] = AF_UNIX;
+    CHECK_FALSE(ParseSockDiagReply(buf, kIpProtoTcp, &out).ok());
+  }
+  SECTION("kernel_error_message") {
+    std::vector<uint8_t> err(sizeof(nlmsghdr) + 4, 0);
+    nlmsghdr h{};
+    h.nlmsg_len = static_cast<uint32_t>(err.size());
+    h.nlmsg_type = NLMSG_ERROR;
+    std::memcpy(err.data(), &h, sizeof(h));
+    const int32_t code = -EPERM;
+    std::memcpy(err.data() + sizeof(h), &code, 4);
+    auto r = ParseSockDiagReply(err, kIpProtoTcp, &out);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("not permitted") != std::string::npos);
+  }
+  CHECK(out.empty());
+}
+
+// Lines as this kernel prints them (captured from /proc/net/tcp and tcp6).
+constexpr char kProcNetTcp[] =
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  "
+    "timeout inode\n"
+    "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        "
+    "0 1381204 1 0000000000000000 100 0 0 10 0\n"
+    "   1: 0100007F:B5D2 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1000        "
+    "0 2222 1 0000000000000000 20 4 30 10 -1\n"
+    "   2: 0100007F:B5D4 0100007F:1F90 06 00000000:00000000 03:00001547 00000000     0        "
+    "0 0 3 0000000000000000\n";
+constexpr char kProcNetTcp6[] =
+    "  sl  local_address                         remote_address                        st "
+    "tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    "   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A "
+    "00000000:00000000 00:00000000 00000000     0        0 4444 1 0000000000000000 100 0 0 10 "
+    "0\n"
+    "   1: 0000000000000000FFFF00000100007F:1F90 0000000000000000FFFF00000100007F:C000 01 "
+    "00000000:00000000 00:00000000 00000000    33        0 5555 1 0000000000000000 20 4 30 10 "
+    "-1\n";
+
+TEST_CASE("/proc/net/tcp and tcp6 text", "[process][socket_table]") {
+  std::vector<SocketEntry> out;
+  REQUIRE(ParseProcNet(kProcNetTcp, kIpProtoTcp, false, &out).ok());
+  REQUIRE(out.size() == 2);  // TIME_WAIT left out
+  CHECK(out[0].local == V4("127.0.0.1"));
+  CHECK(out[0].local_port == 8080);
+  CHECK(out[0].state == kTcpStateListen);
+  CHECK(out[0].inode == 1381204);
+  CHECK(out[1].local_port == 46546);
+  CHECK(out[1].remote_port == 8080);
+  CHECK(out[1].uid == 1000);
+  CHECK(out[1].inode == 2222);
+  out.clear();
+  REQUIRE(ParseProcNet(kProcNetTcp6, kIpProtoTcp, true, &out).ok());
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].local == V6("::"));
+  CHECK(out[0].local_port == 22);
+  // A v4-mapped endpoint of a dual-stack socket equals the IPv4 address.
+  CHECK(out[1].local == V4("127.0.0.1"));
+  CHECK(out[1].remote_port == 0xC000);
+  CHECK(out[1].uid == 33);
+}
+
+TEST_CASE("/proc/net text: malformed lines are refused", "[process][socket_table]") {
+  std::vector<SocketEntry> out;
+  const std::string header = "sl local rem st\n";
+  CHECK_FALSE(ParseProcNet(header + "0: 0100007F:1F90\n", kIpProtoTcp, false, &out).ok());
+  CHECK_FALSE(ParseProcNet(header + "0: 0100007G:1F90 00000000:0000 0A 0:0 0:0 0 0 0 1\n",
+                           kIpProtoTcp, false, &out)
+                  .ok());
+  CHECK_FALSE(ParseProcNet(header + "0: 0100007F-1F90 00000000:0000 0A 0:0 0:0 0 0 0 1\n",
+                           kIpProtoTcp, false, &out)
+                  .ok());
+  CHECK_FALSE(ParseProcNet(header + "0: 0100007F:1F90 00000000:0000 1FF 0:0 0:0 0 0 0 1\n",
+                           kIpProtoTcp, false, &out)
+                  .ok());
+  CHECK_FALSE(ParseProcNet(header + "0: 0100007F:1F90 00000000:0000 0A 0:0 0:0 0 99999999999 0 1\n",
+                           kIpProtoTcp, false, &out)
+                  .ok());
+  CHECK(ParseProcNet(header + "\n   \n", kIpProtoTcp, false, &out).ok());
+  CHECK(out.empty());
+}
+
+TEST_CASE("SocketIndex: exact, listener and wildcard lookups", "[process][socket_table]") {
+  std::vector<SocketEntry> e(5);
+  e[0] = {V4("127.0.0.1"), V4("127.0.0.1"), 40000, 8080, kIpProtoTcp, 1, 1000, 11};
+  e[1] = {V4("0.0.0.0"), V4("0.0.0.0"), 8080, 0, kIpProtoTcp, kTcpStateListen, 0, 12};
+  e[2] = {V6("::"), V6("::"), 22, 0, kIpProtoTcp, kTcpStateListen, 0, 13};
+  e[3] = {V4("10.0.0.1"), V4("0.0.0.0"), 53, 0, kIpProtoUdp, kTcpStateClose, 0, 14};
+  e[4] = {V4("127.0.0.1"), V4("127.0.0.1"), 40000, 8080, kIpProtoTcp, 1, 1000, 0};  // dup, no inode
+  SocketIndex index;
+  index.Build(e);
+  const SocketEntry* x = index.Exact(kIpProtoTcp, V4("127.0.0.1"), 40000, V4("127.0.0.1"), 8080);
+  REQUIRE(x != nullptr);
+  CHECK(x->inode == 11);
+  CHECK(index.Exact(kIpProtoTcp, V4("127.0.0.1"), 8080, V4("127.0.0.1"), 40000) == nullptr);
+  CHECK(index.Exact(kIpProtoUdp, V4("127.0.0.1"), 40000, V4("127.0.0.1"), 8080) == nullptr);
+  // 0.0.0.0:8080 listens on every IPv4 address; [::]:22 on both families.
+  REQUIRE(index.Bound(kIpProtoTcp, V4("192.0.2.7"), 8080) != nullptr);
+  CHECK(index.Bound(kIpProtoTcp, V4("192.0.2.7"), 8080)->inode == 12);
+  REQUIRE(index.Bound(kIpProtoTcp, V4("192.0.2.7"), 22) != nullptr);
+  CHECK(index.Bound(kIpProtoTcp, V6("2001:db8::5"), 22)->inode == 13);
+  CHECK(index.Bound(kIpProtoTcp, V6("2001:db8::5"), 8080) == nullptr);
+  // A UDP socket bound to one address answers for that address only.
+  REQUIRE(index.Bound(kIpProtoUdp, V4("10.0.0.1"), 53) != nullptr);
+  CHECK(index.Bound(kIpProtoUdp, V4("10.0.0.2"), 53) == nullptr);
+  CHECK(index.Bound(kIpProtoTcp, V4("10.0.0.1"), 53) == nullptr);
+}
+
+TEST_CASE("SocketTableReader: netlink and /proc/net see this process's listening socket alike",
+          "[process][socket_table][live]") {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  REQUIRE(listen(fd, 1) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  struct stat st;
+  REQUIRE(fstat(fd, &st) == 0);
+  const uint16_t port = ntohs(addr.sin_port);
+
+  for (const bool procfs : {false, true}) {
+    INFO("procfs: " << procfs);
+    SocketTableReader reader("/proc", procfs);
+    CHECK((reader.source() == SocketSource::kProcfs) == procfs);
+    std::vector<SocketEntry> entries;
+    REQUIRE(reader.Read(true, true, &entries).ok());
+    SocketIndex index;
+    index.Build(entries);
+    const SocketEntry* e = index.Bound(kIpProtoTcp, V4("127.0.0.1"), port);
+    REQUIRE(e != nullptr);
+    CHECK(e->inode == st.st_ino);
+    CHECK(e->uid == geteuid());
+    CHECK(e->state == kTcpStateListen);
+  }
+  close(fd);
+}
+
+}  // namespace
+}  // namespace rustnet
