@@ -112,6 +112,7 @@ void Attributor::Loop() {
   std::vector<Pending> batch;
   const int64_t cpu_start = ThreadCpuNs();
   bool warned = false;
+  processes.Warm();
   int64_t last_prune_us = MonotonicUs();
   for (;;) {
     {

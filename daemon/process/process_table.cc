@@ -296,6 +296,12 @@ void ProcessTable::List(std::vector<int>* pids) {
   }
 }
 
+void ProcessTable::Warm() {
+  std::vector<int> pids;
+  List(&pids);
+  for (int pid : pids) ScanFds(pid, pids_[pid]);
+}
+
 void ProcessTable::Prune() {
   std::vector<int> pids;
   List(&pids);

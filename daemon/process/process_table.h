@@ -87,6 +87,9 @@ class ProcessTable {
   // Lists /proc, forgets processes that are gone and marks their records
   // exited. Resolve does this too when it lists.
   void Prune();
+  // Reads every process's descriptors once (at start, so the first lookups
+  // find known inodes instead of scanning).
+  void Warm();
   // A record that only says who owns a socket (pid 0), one per uid.
   std::shared_ptr<const ProcessRecord> UserOnly(uint32_t uid);
   // The user name for a uid (the number when it has none), cached.
