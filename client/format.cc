@@ -284,6 +284,90 @@ std::string_view IcmpTypeName(bool v6, uint32_t type) {
   }
 }
 
+ProcessCell MakeProcessCell(const v1::ProcessInfo& p, bool peer, const Glyphs& glyphs) {
+  // The column is at most 30 wide: only so much of a name is worth cleaning.
+  constexpr size_t kMaxNameBytes = 256;
+  ProcessCell cell;
+  if (peer) cell.prefix = "peer ";
+  const std::string exited = p.exited() ? Cat(" ", glyphs.Exited()) : std::string();
+  if (p.pid() == 0) {
+    if (p.user().empty()) {
+      cell.prefix += "uid ";
+      cell.name = Cat(p.uid());
+    } else {
+      cell.prefix += "user ";
+      cell.name = SanitizeText(p.user().substr(0, kMaxNameBytes), glyphs.unicode);
+    }
+    cell.suffix = exited;
+  } else if (p.name().empty()) {
+    cell.prefix += "pid ";
+    cell.name = Cat(p.pid());
+    cell.suffix = exited;
+  } else {
+    cell.name = SanitizeText(p.name().substr(0, kMaxNameBytes), glyphs.unicode);
+    cell.suffix = Cat(" (", p.pid(), ")", exited);
+  }
+  return cell;
+}
+
+std::string FitAffixed(std::string_view prefix, std::string_view body, std::string_view suffix,
+                       size_t width, const Glyphs& glyphs) {
+  constexpr size_t kMinBody = 4;
+  const size_t affixes = DisplayWidth(prefix) + DisplayWidth(suffix);
+  const size_t body_width = DisplayWidth(body);
+  const bool fits = affixes + body_width <= width;
+  const bool body_room = affixes < width && width - affixes >= std::min(kMinBody, body_width);
+  if (fits || !body_room) return FitEnd(Cat(prefix, body, suffix), width, glyphs);
+  return Cat(prefix, FitEnd(body, width - affixes, glyphs), suffix);
+}
+
+std::string FormatCommandLine(const v1::ProcessInfo& p, const Glyphs& glyphs, size_t max_width) {
+  // POSIX shell quoting: inside single quotes everything is literal but the
+  // single quote itself, written '\''.
+  const auto needs_quotes = [](const std::string& arg) {
+    return arg.empty() || arg.find_first_of(" \t\n'\"\\$`!*?[]{}()<>|&;#~") != std::string::npos;
+  };
+  std::string out;
+  for (const std::string& arg : p.command_line()) {
+    if (!out.empty()) out += ' ';
+    if (needs_quotes(arg)) {
+      out += '\'';
+      for (char ch : arg) {
+        if (ch == '\'') {
+          out += "'\\''";
+        } else {
+          out += ch;
+        }
+      }
+      out += '\'';
+    } else {
+      out += arg;
+    }
+    if (out.size() > 4 * max_width) break;  // Enough bytes for max_width columns.
+  }
+  std::string clean = SanitizeText(out, glyphs.unicode);
+  if (DisplayWidth(clean) > max_width) clean = FitEnd(clean, max_width, glyphs);
+  return clean;
+}
+
+std::string FormatContainer(const v1::ProcessInfo& p, const Glyphs& glyphs) {
+  constexpr size_t kShortId = 12;
+  std::string runtime = SanitizeText(p.container_runtime(), glyphs.unicode);
+  std::string id = SanitizeText(p.container_id().substr(0, kShortId), glyphs.unicode);
+  if (runtime.empty()) return id;
+  if (id.empty()) return runtime;
+  return Cat(runtime, " ", id);
+}
+
+std::string_view AttributionMethodName(v1::AttributionMethod m) {
+  switch (m) {
+    case v1::ATTRIBUTION_METHOD_SOCKET: return "own socket";
+    case v1::ATTRIBUTION_METHOD_LISTENER: return "listening socket (not yet accepted)";
+    case v1::ATTRIBUTION_METHOD_BOUND: return "bound socket";
+    default: return "";
+  }
+}
+
 std::string SanitizeText(std::string_view text, bool unicode) {
   std::string out;
   out.reserve(text.size());

@@ -47,6 +47,9 @@ struct Glyphs {
   std::string_view Dot() const { return unicode ? "\u00b7" : "-"; }   // separator
   std::string_view Up() const { return unicode ? "\u2191" : "^"; }
   std::string_view Down() const { return unicode ? "\u2193" : "v"; }
+  // After a process's pid: the process has exited. A dagger (U+2020, one
+  // column, in SanitizeText's safe set); the word without UTF-8.
+  std::string_view Exited() const { return unicode ? "\u2020" : "exited"; }
 };
 
 // "0 B/s", "512 B/s", "1.50 KB/s", "12.3 MB/s", "123 GB/s": at most 9
@@ -89,6 +92,44 @@ std::string TcpFlagsText(uint32_t flags);
 // "echo request", "destination unreachable", ... by type (v4 or v6); empty
 // when the type is not a common one.
 std::string_view IcmpTypeName(bool v6, uint32_t type);
+
+// --- Processes (ProcessInfo) ---------------------------------------------------
+// Every string of a ProcessInfo comes from the daemon's host (a process can
+// name itself anything, argv included) and is sanitized here.
+
+// The Process column's text for one process, in three parts, so that a
+// narrow column cuts the name and keeps the pid and the markers (see
+// FitAffixed):
+//   "firefox (1234)"; exited: "firefox (1234) \u2020" ("... exited" without
+//   UTF-8); no name: "pid 1234"; pid 0 (only the socket's owner is known):
+//   "user jane" ("uid 1000" when the user has no name). `peer`: the process
+//   is the remote end's (loopback), shown when the local one is unknown:
+//   prefixed "peer ".
+struct ProcessCell {
+  std::string prefix;
+  std::string name;
+  std::string suffix;
+  std::string Text() const { return Cat(prefix, name, suffix); }
+};
+ProcessCell MakeProcessCell(const rustnet::v1::ProcessInfo& p, bool peer, const Glyphs& glyphs);
+// Exactly `width` columns: `body` is cut at its end so `prefix` and `suffix`
+// stay whole; when that would leave the body fewer than 4 columns (or all of
+// it, if shorter), the whole text is cut at its end instead (FitEnd).
+std::string FitAffixed(std::string_view prefix, std::string_view body, std::string_view suffix,
+                       size_t width, const Glyphs& glyphs);
+
+// argv as a shell would take it back: arguments joined by spaces, those
+// with spaces, quotes or shell specials (or empty) in single quotes.
+// Sanitized, and cut (with an ellipsis) after `max_width` columns.
+inline constexpr size_t kMaxCommandLineWidth = 512;
+std::string FormatCommandLine(const rustnet::v1::ProcessInfo& p, const Glyphs& glyphs,
+                              size_t max_width = kMaxCommandLineWidth);
+// "docker 0123456789ab": the runtime and the id's first 12 characters (as
+// `docker ps` shows it); empty when neither is known.
+std::string FormatContainer(const rustnet::v1::ProcessInfo& p, const Glyphs& glyphs);
+// "own socket", "listening socket (not yet accepted)", "bound socket";
+// empty when unspecified (or a value newer than this client).
+std::string_view AttributionMethodName(rustnet::v1::AttributionMethod m);
 
 // Replaces C0/C1 control characters, DEL and invalid UTF-8 by '?'. Without
 // unicode every non-ASCII character becomes '?' (a middle dot becomes '-').

@@ -16,6 +16,10 @@ constexpr size_t kDetailLabelWidth = 13;
 constexpr size_t kDetailMinColumnWidth = 40;
 constexpr size_t kDetailMaxColumns = 4;
 constexpr size_t kDetailMaxColumnWidth = 64;
+// Rows a wrapped detail value may take: a process's command line, its
+// executable and cgroup paths.
+constexpr size_t kCommandLineRows = 4;
+constexpr size_t kPathRows = 2;
 constexpr std::string_view kPrompt = "filter: ";
 
 // Rows above and below the body: title, stats, query line; status line.
@@ -91,6 +95,19 @@ Style StateStyle(v1::ConnectionState s) {
 // asked; the Application column shows it) or from DHCP (the client's name).
 bool RemoteNameKnown(const v1::Connection& c) {
   return !c.hostname().empty() && c.hostname_source() != "dns" && c.hostname_source() != "dhcp";
+}
+
+// The process the Process column shows: the local socket's owner, else the
+// remote end's (a socket on this host too), flagged as the peer; null when
+// neither is known.
+const v1::ProcessInfo* ShownProcess(const v1::Connection& c, bool* peer) {
+  *peer = false;
+  if (c.has_process()) return &c.process();
+  if (c.has_remote_process()) {
+    *peer = true;
+    return &c.remote_process();
+  }
+  return nullptr;
 }
 
 std::string BaseName(const std::string& path) {
@@ -648,9 +665,11 @@ std::string ViewModel::CellText(const v1::Connection& c, Column column) const {
       return AsString(AppProtocolName(c.app().protocol()));
     case Column::kRateIn: return FormatRate(c.rate_in());
     case Column::kRateOut: return FormatRate(c.rate_out());
-    case Column::kProcess:
-      // The API does not carry process attribution yet.
-      return {};
+    case Column::kProcess: {
+      bool peer = false;
+      const v1::ProcessInfo* p = ShownProcess(c, &peer);
+      return p != nullptr ? MakeProcessCell(*p, peer, glyphs_).Text() : std::string();
+    }
   }
   return {};
 }
@@ -779,7 +798,9 @@ Line ViewModel::TableRow(const std::vector<PlacedColumn>& layout, uint64_t index
   for (size_t i = 0; i < layout.size(); ++i) {
     const Column column = layout[i].column;
     const ColumnSpec& spec = SpecOf(column);
-    const std::string text = CellText(*c, column);
+    bool peer = false;
+    const v1::ProcessInfo* process = column == Column::kProcess ? ShownProcess(*c, &peer) : nullptr;
+    const std::string text = process != nullptr ? std::string() : CellText(*c, column);
     Style style = Style::kNormal;
     switch (column) {
       case Column::kState: style = StateStyle(c->state()); break;
@@ -790,8 +811,16 @@ Line ViewModel::TableRow(const std::vector<PlacedColumn>& layout, uint64_t index
         break;
       default: break;
     }
+    if (process != nullptr && process->exited()) style = Style::kDim;
     if (selected) style = Style::kSelected;
     if (i > 0) line.segments.push_back({" ", selected ? Style::kSelected : Style::kNormal});
+    if (process != nullptr) {
+      // A narrow column cuts the name, not the pid or the markers.
+      const ProcessCell cell = MakeProcessCell(*process, peer, glyphs_);
+      line.segments.push_back(
+          {FitAffixed(cell.prefix, cell.name, cell.suffix, layout[i].width, glyphs_), style});
+      continue;
+    }
     // Addresses and names lose their start, so the port and the domain stay.
     const bool keep_end = column == Column::kLocal || column == Column::kRemote;
     line.segments.push_back({keep_end ? FitStart(text, layout[i].width, glyphs_, spec.right_align)
@@ -1017,13 +1046,71 @@ std::vector<ViewModel::DetailItem> ViewModel::DetailItems(const v1::Connection& 
   }
   if (!app.dhcp_hostname().empty()) add("DHCP name", Clean(app.dhcp_hostname()));
 
-  // The API does not carry process attribution yet: placeholders until it
-  // does.
+  // Process attribution: rows that would be empty are left out.
+  const auto add_known = [&](std::string label, std::string value, Style style = Style::kNormal,
+                             size_t max_rows = 1) {
+    if (value.empty()) return;
+    add(std::move(label), std::move(value), style);
+    items.back().max_rows = max_rows;
+  };
+  const auto process_fields = [&](const v1::ProcessInfo& p) {
+    if (p.pid() == 0) {
+      add("name", "unknown (not readable, or gone)", Style::kDim);
+    } else {
+      add_known("name", Clean(p.name()), Style::kAccent);
+      add("pid", Cat(p.pid()));
+    }
+    add("user", p.user().empty() ? Cat("uid ", p.uid()) : Cat(Clean(p.user()), " (", p.uid(), ")"));
+    add_known("command line", FormatCommandLine(p, glyphs_), Style::kNormal, kCommandLineRows);
+    add_known("executable", Clean(p.executable()), Style::kNormal, kPathRows);
+    add_known("systemd unit", Clean(p.unit()));
+    add_known("user unit", Clean(p.user_unit()));
+    add_known("container", FormatContainer(p, glyphs_));
+    add_known("cgroup", Clean(p.cgroup()), Style::kNormal, kPathRows);
+    add_known("started", p.has_started() ? FormatTimestamp(p.started()) : "");
+    if (p.exited()) {
+      add("state", "exited", Style::kWarn);
+    } else if (p.pid() != 0) {
+      add("state", "running");
+    }
+    add_known("found via", AsString(AttributionMethodName(p.method())));
+  };
   heading("Process");
-  add("name", "");
-  add("pid", "");
-  add("user", "");
+  if (c.has_process()) {
+    process_fields(c.process());
+  } else {
+    // Replayed files, other network namespaces, sockets gone before the
+    // daemon looked.
+    add("owner", "not found", Style::kDim);
+  }
+  if (c.has_remote_process()) {
+    heading("Remote process");
+    process_fields(c.remote_process());
+  }
   return items;
+}
+
+std::vector<ViewModel::DetailItem> ViewModel::DetailRows(const v1::Connection& c,
+                                                         size_t value_width) const {
+  std::vector<DetailItem> rows;
+  for (DetailItem& item : DetailItems(c)) {
+    if (item.max_rows <= 1 || DisplayWidth(item.value) <= value_width) {
+      rows.push_back(std::move(item));
+      continue;
+    }
+    std::vector<std::string> lines = WrapText(item.value, value_width);
+    if (lines.size() > item.max_rows) {
+      // Cut: the last row kept ends in an ellipsis.
+      lines.resize(item.max_rows);
+      std::string& last = lines.back();
+      last = DisplayWidth(last) < value_width ? Cat(last, glyphs_.Ellipsis())
+                                              : FitEnd(Cat(last, " "), value_width, glyphs_);
+    }
+    for (size_t i = 0; i < lines.size(); ++i) {
+      rows.push_back({i == 0 ? item.label : std::string(), std::move(lines[i]), false, item.style});
+    }
+  }
+  return rows;
 }
 
 ViewModel::DetailsGeometry ViewModel::DetailsLayout() const {
@@ -1032,14 +1119,21 @@ ViewModel::DetailsGeometry ViewModel::DetailsLayout() const {
   const int body = height_ - kRowsAbove - kRowsBelow - 1;  // 1: the title line.
   g.rows = body > 0 ? static_cast<size_t>(body) : 0;
   const v1::Connection* c = Selected();
-  const size_t n = c != nullptr ? DetailItems(*c).size() : 0;
-  // As few columns as hold every item (at most as many as fit), each at
-  // most kDetailMaxColumnWidth wide so labels stay near their values.
+  // As few columns as hold every row (at most as many as fit), each at most
+  // kDetailMaxColumnWidth wide so labels stay near their values. Wrapped
+  // values take more rows in narrower columns, so each count is tried.
   const size_t fit = std::clamp<size_t>(width / kDetailMinColumnWidth, 1, kDetailMaxColumns);
-  const size_t needed = g.rows > 0 ? (n + g.rows - 1) / g.rows : fit;
-  g.columns = std::clamp<size_t>(needed, 1, fit);
-  g.column_width = std::min(width / g.columns, kDetailMaxColumnWidth);
-  g.total_rows = (n + g.columns - 1) / g.columns;
+  for (size_t columns = 1; columns <= fit; ++columns) {
+    g.columns = columns;
+    g.column_width = std::min(width / columns, kDetailMaxColumnWidth);
+    // Indent 2, label, blank, value, and a blank before the next column: a
+    // 40-column cell holds a 23-character timestamp.
+    g.value_width =
+        g.column_width > kDetailLabelWidth + 5 ? g.column_width - kDetailLabelWidth - 4 : 1;
+    const size_t n = c != nullptr ? DetailRows(*c, g.value_width).size() : 0;
+    g.total_rows = (n + columns - 1) / columns;
+    if (g.total_rows <= g.rows) break;
+  }
   return g;
 }
 
@@ -1071,14 +1165,11 @@ void ViewModel::RenderDetails(std::vector<Line>* out, size_t rows) const {
   }
   out->push_back(std::move(title));
 
-  const std::vector<DetailItem> items = DetailItems(*c);
   const DetailsGeometry g = DetailsLayout();
+  const std::vector<DetailItem> items = DetailRows(*c, g.value_width);
   const size_t scroll = std::min(details_scroll_, DetailsMaxScroll());
   const size_t per_column = std::max<size_t>(g.total_rows, 1);
-  // Indent 2, label, blank, value, and a blank before the next column: a
-  // 40-column cell holds a 23-character timestamp.
-  const size_t value_width =
-      g.column_width > kDetailLabelWidth + 5 ? g.column_width - kDetailLabelWidth - 4 : 1;
+  const size_t value_width = g.value_width;
   const size_t body = rows > 0 ? rows - 1 : 0;
   for (size_t r = 0; r < body; ++r) {
     Line line;
@@ -1133,6 +1224,17 @@ std::vector<Line> ViewModel::HelpLines() const {
       "  -term or !term negates; \"a b\" quotes spaces.  Example: proto:tcp -port:22",
   };
   for (const char* text : kFilterHelp) lines.push_back({{{text, Style::kNormal}}});
+  lines.push_back({});
+  lines.push_back({{{"Process column", Style::kHeading}}});
+  const std::pair<std::string, std::string_view> kProcessHelp[] = {
+      {"name (pid)", "the owner of the local socket"},
+      {Cat("name (pid) ", glyphs_.Exited()), "the same, since exited"},
+      {"user NAME", "only the socket's owner is known, not its process"},
+      {"peer name (pid)", "no local owner known: the remote end's (a socket on this host too)"},
+  };
+  for (const auto& [shown, what] : kProcessHelp) {
+    lines.push_back({{{Cat("  ", FitEnd(shown, 20, glyphs_), what), Style::kNormal}}});
+  }
   lines.push_back({});
   lines.push_back(
       {{{"Columns drop from the right by priority when the terminal is narrow; "

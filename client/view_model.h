@@ -257,14 +257,20 @@ class ViewModel {
     std::string value;
     bool heading = false;
     Style style = Style::kNormal;
+    // Long values (command lines, paths) wrap onto up to this many rows; the
+    // rows after the first have an empty label.
+    size_t max_rows = 1;
   };
   std::vector<DetailItem> DetailItems(const rustnet::v1::Connection& c) const;
+  // The items one per screen row: wrapping values split at `value_width`.
+  std::vector<DetailItem> DetailRows(const rustnet::v1::Connection& c, size_t value_width) const;
   // How the details flow into columns at the current size.
   struct DetailsGeometry {
     size_t columns;
     size_t column_width;
-    size_t rows;        // Screen rows for the items (below the title line).
-    size_t total_rows;  // Rows the items need per column.
+    size_t value_width;  // Columns for a value, right of its label.
+    size_t rows;         // Screen rows for the items (below the title line).
+    size_t total_rows;   // Rows the items need per column.
   };
   DetailsGeometry DetailsLayout() const;
   size_t DetailsMaxScroll() const;

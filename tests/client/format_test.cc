@@ -126,6 +126,119 @@ TEST_CASE("format: fitting text to columns", "[client][format]") {
   CHECK(FitStart(dots, 3, utf8) == "\u2026\u00b7\u00b7");
 }
 
+// --- Processes ------------------------------------------------------------------
+
+v1::ProcessInfo MakeProcess(uint32_t pid, const std::string& name) {
+  v1::ProcessInfo p;
+  p.set_pid(pid);
+  p.set_name(name);
+  p.set_uid(1000);
+  p.set_user("jane");
+  return p;
+}
+
+TEST_CASE("format: the Process column's text", "[client][format]") {
+  const Glyphs utf8{true};
+  const Glyphs ascii{false};
+  v1::ProcessInfo p = MakeProcess(1234, "firefox");
+  CHECK(MakeProcessCell(p, false, utf8).Text() == "firefox (1234)");
+  CHECK(MakeProcessCell(p, true, utf8).Text() == "peer firefox (1234)");
+  p.set_exited(true);
+  CHECK(MakeProcessCell(p, false, utf8).Text() == "firefox (1234) \u2020");
+  CHECK(MakeProcessCell(p, false, ascii).Text() == "firefox (1234) exited");
+  // The parts: the name alone is what a narrow column cuts.
+  const ProcessCell cell = MakeProcessCell(p, true, utf8);
+  CHECK(cell.prefix == "peer ");
+  CHECK(cell.name == "firefox");
+  CHECK(cell.suffix == " (1234) \u2020");
+
+  // pid 0: only the socket's owner is known.
+  v1::ProcessInfo user_only;
+  user_only.set_uid(1000);
+  user_only.set_user("jane");
+  CHECK(MakeProcessCell(user_only, false, utf8).Text() == "user jane");
+  CHECK(MakeProcessCell(user_only, true, utf8).Text() == "peer user jane");
+  user_only.clear_user();
+  CHECK(MakeProcessCell(user_only, false, utf8).Text() == "uid 1000");
+  // A pid without a name.
+  CHECK(MakeProcessCell(MakeProcess(77, ""), false, utf8).Text() == "pid 77");
+}
+
+TEST_CASE("format: process names from the host are sanitized", "[client][format]") {
+  const Glyphs utf8{true};
+  v1::ProcessInfo p = MakeProcess(66, "evil\x1b]52;c;AAAA\x07\r\n\u202e");
+  CHECK(MakeProcessCell(p, false, utf8).Text() == "evil?]52;c;AAAA???? (66)");
+  p.set_pid(0);
+  p.set_user("ja\x1b[2Jne");
+  CHECK(MakeProcessCell(p, false, utf8).Text() == "user ja?[2Jne");
+  // A very long name: only its start is cleaned and kept.
+  p = MakeProcess(5, std::string(100'000, 'A'));
+  const ProcessCell cell = MakeProcessCell(p, false, utf8);
+  CHECK(cell.name.size() <= 256);
+  CHECK(cell.suffix == " (5)");
+}
+
+TEST_CASE("format: a narrow column cuts the name and keeps the pid", "[client][format]") {
+  const Glyphs utf8{true};
+  const Glyphs ascii{false};
+  CHECK(FitAffixed("", "firefox", " (1234)", 20, utf8) == "firefox (1234)      ");
+  CHECK(FitAffixed("", "firefox", " (1234)", 14, utf8) == "firefox (1234)");
+  CHECK(FitAffixed("", "firefox", " (1234)", 12, utf8) == "fire\u2026 (1234)");
+  CHECK(FitAffixed("peer ", "averyverylongname", " (4194304) \u2020", 30, utf8) ==
+        "peer averyverylon\u2026 (4194304) \u2020");
+  CHECK(FitAffixed("", "averyverylongname", " (4194304)", 16, ascii) == "avery~ (4194304)");
+  for (size_t w = 0; w <= 40; ++w) {
+    INFO(w);
+    CHECK(DisplayWidth(FitAffixed("peer ", "averyverylongname", " (4194304) \u2020", w, utf8)) ==
+          w);
+  }
+  // Too narrow to leave the name 4 columns: the whole text is cut at its end.
+  CHECK(FitAffixed("peer ", "firefox", " (4194304)", 16, utf8) == "peer firefox (4\u2026");
+  // A short name needs only its own width.
+  CHECK(FitAffixed("", "sh", " (4194304)", 12, utf8) == "sh (4194304)");
+}
+
+TEST_CASE("format: command lines, containers, attribution methods", "[client][format]") {
+  const Glyphs utf8{true};
+  const Glyphs ascii{false};
+  v1::ProcessInfo p;
+  for (const char* arg : {"/usr/bin/python3", "-c", "print('hi')", "", "a b", "--x=1"}) {
+    p.add_command_line(arg);
+  }
+  CHECK(FormatCommandLine(p, utf8) == R"(/usr/bin/python3 -c 'print('\''hi'\'')' '' 'a b' --x=1)");
+  // Control characters in arguments are sanitized, quoted or not.
+  p.clear_command_line();
+  p.add_command_line("sh\x1b[31m");
+  p.add_command_line("x\ny");
+  CHECK(FormatCommandLine(p, utf8) == "'sh?[31m' 'x?y'");
+  // Long ones are cut after max_width columns, with an ellipsis.
+  p.clear_command_line();
+  for (int i = 0; i < 64; ++i) p.add_command_line(std::string(64, 'a'));
+  const std::string long_line = FormatCommandLine(p, utf8);
+  CHECK(DisplayWidth(long_line) == kMaxCommandLineWidth);
+  CHECK(long_line.substr(long_line.size() - 3) == "\u2026");
+  CHECK(FormatCommandLine(p, ascii, 10) == "aaaaaaaaa~");
+  CHECK(FormatCommandLine(v1::ProcessInfo(), utf8).empty());
+
+  v1::ProcessInfo c;
+  CHECK(FormatContainer(c, utf8).empty());
+  c.set_container_runtime("docker");
+  CHECK(FormatContainer(c, utf8) == "docker");
+  c.set_container_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+  CHECK(FormatContainer(c, utf8) == "docker 0123456789ab");
+  c.clear_container_runtime();
+  CHECK(FormatContainer(c, utf8) == "0123456789ab");
+  c.set_container_runtime("pod\x1bman");
+  CHECK(FormatContainer(c, utf8) == "pod?man 0123456789ab");
+
+  CHECK(AttributionMethodName(v1::ATTRIBUTION_METHOD_SOCKET) == "own socket");
+  CHECK(AttributionMethodName(v1::ATTRIBUTION_METHOD_LISTENER) ==
+        "listening socket (not yet accepted)");
+  CHECK(AttributionMethodName(v1::ATTRIBUTION_METHOD_BOUND) == "bound socket");
+  CHECK(AttributionMethodName(v1::ATTRIBUTION_METHOD_UNSPECIFIED).empty());
+  CHECK(AttributionMethodName(static_cast<v1::AttributionMethod>(99)).empty());
+}
+
 TEST_CASE("format: wrapping text at spaces", "[client][format]") {
   using V = std::vector<std::string>;
   CHECK(WrapText("", 10) == V{""});
