@@ -261,7 +261,7 @@ def run(c, g, grpc, work):
     pairs = [x for x in seen if isinstance(x, tuple)]
     c.check("a reader that pauses 3 s at 100 ms is told `skipped` > 0 (sequence, skipped: "
             "first %s, last %s, after %d updates)" % (pairs[:1], pairs[-1:], len(pairs)),
-            len(pairs) == len(seen) and pairs[0] == (1, 0) and pairs[-1][1] >= 5 and
+            len(pairs) == len(seen) and pairs[0] == (1, 0) and pairs[-1][1] > 0 and
             all(b[0] == a[0] + 1 and b[1] >= a[1] for a, b in zip(pairs, pairs[1:])))
     total_skipped = int(stats(r).get("api", {}).get("updatesSkipped", 0))
     c.check("GetStats api.updatesSkipped counts them (%d)" % total_skipped,
