@@ -108,7 +108,6 @@ void Attributor::Loop() {
   ProcessTable processes(options_.proc_root);
   SocketTableReader sockets(options_.proc_root, options_.force_procfs);
   SocketIndex index;
-  std::vector<SocketEntry> entries;
   std::vector<Pending> batch;
   const int64_t cpu_start = ThreadCpuNs();
   bool warned = false;
@@ -141,7 +140,7 @@ void Attributor::Loop() {
         udp |= p.key.protocol == kIpProtoUdp;
       }
       requests_.fetch_add(batch.size(), std::memory_order_relaxed);
-      entries.clear();
+      std::vector<SocketEntry> entries;
       absl::Status s = sockets.Read(tcp, udp, &entries);
       dumps_.fetch_add(1, std::memory_order_relaxed);
       procfs_.store(sockets.source() == SocketSource::kProcfs, std::memory_order_relaxed);
@@ -150,7 +149,6 @@ void Attributor::Loop() {
         warned = true;
       }
       index.Build(std::move(entries));
-      entries = {};
 
       struct Found {
         const SocketEntry* entry[2] = {nullptr, nullptr};
@@ -159,12 +157,14 @@ void Attributor::Loop() {
         // answers when the connection's own socket is gone before its
         // process was found (a request served in a millisecond).
         const SocketEntry* fallback[2] = {nullptr, nullptr};
+        int64_t asked_us = 0;
       };
       std::vector<std::pair<FlowKey, Found>> looked;
       looked.reserve(first.size());
       std::vector<ProcessTable::Wanted> wanted;
       for (const auto& [key, asked] : first) {
         Found f;
+        f.asked_us = asked;
         for (int side = 0; side < 2; ++side) {
           const IpAddress& a = side == 0 ? key.addr_a : key.addr_b;
           const IpAddress& b = side == 0 ? key.addr_b : key.addr_a;
@@ -234,7 +234,7 @@ void Attributor::Loop() {
         } else {
           misses_.fetch_add(1, std::memory_order_relaxed);
         }
-        const uint64_t latency = static_cast<uint64_t>(std::max<int64_t>(0, now - first[key]));
+        const uint64_t latency = static_cast<uint64_t>(std::max<int64_t>(0, now - f.asked_us));
         latency_sum_.fetch_add(latency, std::memory_order_relaxed);
         answered_.fetch_add(1, std::memory_order_relaxed);
         if (latency > latency_max_.load(std::memory_order_relaxed)) {

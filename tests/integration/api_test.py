@@ -254,7 +254,7 @@ def kill_children():
 class Daemon:
     """rustnetd as a child process, stdout/stderr in files under workdir."""
 
-    def __init__(self, workdir, args, name="rustnetd", netns=None):
+    def __init__(self, workdir, args, name="rustnetd", netns=None, env_extra=None):
         self.name = name
         self.out_path = os.path.join(workdir, name + ".out")
         self.err_path = os.path.join(workdir, name + ".err")
@@ -262,9 +262,10 @@ class Daemon:
         if netns:
             # `ip netns exec` execs the command: the pid is rustnetd's.
             cmd = ["ip", "netns", "exec", netns] + cmd
+        env = dict(_DAEMON_ENV, **(env_extra or {}))
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                         env=_DAEMON_ENV)
+                                         env=env)
         _children.append(self.proc)
         self.pid = self.proc.pid
 

@@ -22,7 +22,6 @@ Needs root (network namespaces). Environment (set by CTest): RUSTNETD.
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,38 +29,16 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-_DAEMON_ENV = dict(os.environ)
-os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+import api_test  # noqa: E402  (shared helpers: Checker, Daemon, wait_serving, ...)
 
-RUSTNETD = os.environ.get("RUSTNETD", "")
-MONITOR = "rustnet.v1.Monitor"
+RUSTNETD = api_test.RUSTNETD
+MONITOR = api_test.MONITOR
 NS = "rnproc-%d" % os.getpid()
 SERVER_NAME = "rn-attribution-test-server"   # 26 characters: comm keeps 15
 CLIENT_NAME = "rn-short-lived-test-client"
 HTTP_PORT = 8080
 UDP_PORT = 9999
 N_CURL = 5
-
-
-class Checker:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, name, ok, detail=""):
-        if ok:
-            self.passed += 1
-            print("ok:   " + name, flush=True)
-        else:
-            self.failed += 1
-            print("FAIL: " + name, flush=True)
-            for line in str(detail).splitlines()[:30]:
-                print("        " + line, flush=True)
-        return bool(ok)
-
-    def finish(self):
-        print("%d passed, %d failed" % (self.passed, self.failed), flush=True)
-        return 0 if self.failed == 0 and self.passed > 0 else 1
 
 
 def ns(*cmd):
@@ -96,36 +73,15 @@ os._exit(0)
 """
 
 
-class Daemon:
-    def __init__(self, work, name, extra=(), env_extra=None):
-        self.sock = os.path.join(work, name + ".sock")
-        self.log = open(os.path.join(work, name + ".log"), "w")
-        env = dict(_DAEMON_ENV)
-        env.update(env_extra or {})
-        self.p = subprocess.Popen(
-            ns(RUSTNETD, "-i", "lo", "--socket", self.sock, "--log-level", "debug", *extra),
-            stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.target = "unix:" + self.sock
-
-    def wait_up(self, grpc_reflect, timeout=15):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if os.path.exists(self.sock):
-                try:
-                    grpc_reflect.Reflector(self.target).call(MONITOR + "/GetStats", {}, timeout=2)
-                    return True
-                except Exception:  # noqa: BLE001 - not up yet
-                    pass
-            time.sleep(0.1)
-        return False
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            self.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-        self.log.close()
+def start_daemon(grpc_reflect, c, work, name, extra=(), env_extra=None):
+    """rustnetd -i lo in the namespace, checked to answer; its target."""
+    sock = os.path.join(work, name + ".sock")
+    d = api_test.Daemon(work, ["-i", "lo", "--socket", sock, "--log-level", "debug"] + list(extra),
+                        name, netns=NS, env_extra=env_extra)
+    target = "unix:" + sock
+    c.check("rustnetd %s answers" % " ".join(["-i lo"] + list(extra)),
+            api_test.wait_serving(grpc_reflect, d, target), d.stderr())
+    return d, grpc_reflect.Reflector(target)
 
 
 def list_conns(r, flt="", **kw):
@@ -145,17 +101,15 @@ def poll(fn, timeout=8.0):
 
 
 def main():
-    c = Checker()
+    c = api_test.Checker()
     if os.geteuid() != 0:
         c.check("running as root (network namespaces); run the tests with sudo", False)
         return c.finish()
     if not RUSTNETD:
         c.check("RUSTNETD names the rustnetd binary", False)
         return c.finish()
-    try:
-        import grpc_reflect
-    except ImportError as e:
-        c.check("python3-grpcio importable (%s)" % e, False)
+    grpc_reflect = api_test.import_grpc(c)
+    if grpc_reflect is None:
         return c.finish()
     for tool in ("curl", "runuser"):
         if not shutil.which(tool):
@@ -180,10 +134,7 @@ def main():
             f.write("hello\n")
         os.chmod(os.path.join(work, "index.html"), 0o644)
 
-        daemon = Daemon(work, "main")
-        c.check("rustnetd -i lo in the namespace answers", daemon.wait_up(grpc_reflect),
-                open(os.path.join(work, "main.log")).read())
-        r = grpc_reflect.Reflector(daemon.target)
+        daemon, r = start_daemon(grpc_reflect, c, work, "main")
 
         # The servers start after the daemon: their sockets are new to it.
         http = subprocess.Popen(
@@ -218,13 +169,11 @@ def main():
                 short_ms < 50)
 
         # UDP: a client with a connected socket to the unconnected server.
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         # The test itself is not in the namespace: send from inside it.
         subprocess.run(ns(python, "-c",
                           "import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);"
                           "s.settimeout(2);s.connect(('127.0.0.1',%d));s.send(b'x');s.recv(9)"
                           % UDP_PORT), check=False)
-        u.close()
 
         http_pid = None
         for p in pids:
@@ -333,9 +282,7 @@ def main():
         daemon = None
 
         # --no-process.
-        off = Daemon(work, "off", ["--no-process"])
-        c.check("rustnetd --no-process answers", off.wait_up(grpc_reflect))
-        ro = grpc_reflect.Reflector(off.target)
+        off, ro = start_daemon(grpc_reflect, c, work, "off", ["--no-process"])
         subprocess.run(ns("curl", "-s", "-o", "/dev/null", "http://127.0.0.1:%d/" % HTTP_PORT))
         time.sleep(1.5)
         oc = list_conns(ro, "rport:%d" % HTTP_PORT)
@@ -347,9 +294,8 @@ def main():
         off.stop()
 
         # The /proc/net fallback.
-        fb = Daemon(work, "procfs", env_extra={"RUSTNET_SOCKET_TABLE": "procfs"})
-        c.check("rustnetd with the /proc/net fallback answers", fb.wait_up(grpc_reflect))
-        rf = grpc_reflect.Reflector(fb.target)
+        fb, rf = start_daemon(grpc_reflect, c, work, "procfs",
+                              env_extra={"RUSTNET_SOCKET_TABLE": "procfs"})
         subprocess.run(ns("curl", "-s", "-o", "/dev/null", "http://127.0.0.1:%d/" % HTTP_PORT))
 
         def fb_conns():
@@ -367,7 +313,6 @@ def main():
             daemon.stop()
         for p in procs:
             p.kill()
-        subprocess.run(["ip", "netns", "pids", NS], capture_output=True)
         out = subprocess.run(["ip", "netns", "pids", NS], capture_output=True, text=True).stdout
         for pid in out.split():
             try:
