@@ -51,6 +51,10 @@ struct IpAddress {
   bool IsLoopback() const;
   // RFC 5952 text for IPv6, dotted quad for IPv4.
   std::string ToString() const;
+  // The same text written to `buf` (kMaxTextSize bytes at least; no NUL
+  // added); returns its length. No allocation, no printf.
+  static constexpr size_t kMaxTextSize = 46;  // INET6_ADDRSTRLEN
+  size_t Format(char* buf) const;
 
   auto operator<=>(const IpAddress&) const = default;
   bool operator==(const IpAddress&) const = default;
@@ -64,6 +68,9 @@ struct IpAddress {
 // A MAC address; all zero means "unknown".
 using MacAddress = std::array<uint8_t, 6>;
 std::string MacToString(const MacAddress& mac);
+// The same "aa:bb:cc:dd:ee:ff" written to `buf` (kMacTextSize bytes).
+inline constexpr size_t kMacTextSize = 17;
+void FormatMac(const MacAddress& mac, char* buf);
 
 struct FlowKey {
   IpAddress addr_a;

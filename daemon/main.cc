@@ -108,11 +108,9 @@ void DumpJson(const Pipeline& pipeline) {
                                                 : a->id < b->id;
   });
   const int64_t now = pipeline.clock_us();
-  rustnet::v1::Connection message;
   std::string out;
   for (const Connection* c : all) {
-    ToProto(*c, now, pipeline.source().name(), &message);
-    out += ToJsonLine(message);
+    AppendJsonLine(*c, now, pipeline.source().name(), &out);
     out += '\n';
     if (out.size() > (1 << 20)) {
       std::fwrite(out.data(), 1, out.size(), stdout);

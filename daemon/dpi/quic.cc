@@ -1,8 +1,5 @@
 #include "daemon/dpi/quic.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -11,6 +8,7 @@
 
 #include "common/byte_reader.h"
 #include "common/flow_key.h"
+#include "daemon/dpi/crypto.h"
 #include "daemon/dpi/tls.h"
 
 namespace rustnet {
@@ -58,13 +56,6 @@ const uint8_t* SaltFor(uint32_t v) {
   return nullptr;
 }
 
-bool Hmac256(std::span<const uint8_t> key, std::span<const uint8_t> data, uint8_t out[32]) {
-  unsigned int len = 0;
-  return HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
-              out, &len) != nullptr &&
-         len == 32;
-}
-
 // RFC 8446 §7.1 HKDF-Expand-Label for outputs up to one SHA-256 block.
 bool ExpandLabel(const uint8_t secret[32], std::string_view label, size_t length, uint8_t* out) {
   // HkdfLabel: uint16 length, "tls13 " + label (length-prefixed), empty
@@ -82,8 +73,8 @@ bool ExpandLabel(const uint8_t secret[32], std::string_view label, size_t length
   info[n++] = 0;  // Empty context.
   info[n++] = 1;  // T(1).
   uint8_t block[32];
-  if (!Hmac256(std::span<const uint8_t>(secret, 32), std::span<const uint8_t>(info.data(), n),
-               block)) {
+  if (!crypto::HmacSha256(std::span<const uint8_t>(secret, 32),
+                          std::span<const uint8_t>(info.data(), n), block)) {
     return false;
   }
   std::memcpy(out, block, length);
@@ -103,39 +94,17 @@ std::optional<uint64_t> Varint(ByteReader& r) {
   return v;
 }
 
-bool AesEcb(const uint8_t key[16], const uint8_t in[16], uint8_t out[16]) {
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  int len = 0;
-  bool ok = ctx != nullptr && EVP_EncryptInit_ex(ctx, EVP_aes_128_ecb(), nullptr, key, nullptr) == 1 &&
-            EVP_CIPHER_CTX_set_padding(ctx, 0) == 1 &&
-            EVP_EncryptUpdate(ctx, out, &len, in, 16) == 1 && len == 16;
-  EVP_CIPHER_CTX_free(ctx);
-  return ok;
-}
-
 bool AesGcmDecrypt(const QuicInitialKeys& k, uint64_t pn, std::span<const uint8_t> aad,
                    std::span<const uint8_t> ciphertext, std::vector<uint8_t>* plain) {
   if (ciphertext.size() < 16) return false;
+  // RFC 9001 §5.3: the nonce is the IV XORed with the packet number.
   uint8_t nonce[12];
   std::memcpy(nonce, k.iv.data(), 12);
   for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<uint8_t>(pn >> (8 * i));
   const size_t body = ciphertext.size() - 16;
   plain->resize(body);
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  int len = 0;
-  int final_len = 0;
-  bool ok = ctx != nullptr &&
-            EVP_DecryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, nullptr, nullptr) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1 &&
-            EVP_DecryptInit_ex(ctx, nullptr, nullptr, k.key.data(), nonce) == 1 &&
-            EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1 &&
-            EVP_DecryptUpdate(ctx, plain->data(), &len, ciphertext.data(),
-                              static_cast<int>(body)) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, 16,
-                                const_cast<uint8_t*>(ciphertext.data() + body)) == 1 &&
-            EVP_DecryptFinal_ex(ctx, plain->data() + len, &final_len) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  return ok;
+  return crypto::Aes128GcmDecrypt(k.key.data(), nonce, aad, ciphertext.first(body),
+                                  ciphertext.data() + body, plain->data());
 }
 
 // Google QUIC's CHLO: "CHLO", u16le entries, u16 padding, entries of (tag,
@@ -394,7 +363,7 @@ std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
   if (salt == nullptr) return std::nullopt;
   uint8_t initial[32];
   uint8_t client[32];
-  if (!Hmac256(std::span<const uint8_t>(salt, 20), dcid, initial)) return std::nullopt;
+  if (!crypto::HmacSha256(std::span<const uint8_t>(salt, 20), dcid, initial)) return std::nullopt;
   if (!ExpandLabel(initial, "client in", 32, client)) return std::nullopt;
   const bool v2 = version == kQuicV2;
   QuicInitialKeys k;
@@ -457,7 +426,7 @@ std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t>
       continue;
     }
     uint8_t mask[16];
-    if (!AesEcb(keys->hp.data(), packet.data() + pn_offset + 4, mask)) continue;
+    if (!crypto::Aes128EncryptBlock(keys->hp.data(), packet.data() + pn_offset + 4, mask)) continue;
     std::vector<uint8_t> header;
     header.reserve(pn_offset + 4);
     header.push_back(static_cast<uint8_t>(first ^ (mask[0] & 0x0f)));

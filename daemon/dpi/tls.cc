@@ -1,7 +1,5 @@
 #include "daemon/dpi/tls.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <vector>
@@ -10,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/byte_reader.h"
 #include "common/flow_key.h"
+#include "daemon/dpi/crypto.h"
 
 namespace rustnet {
 namespace {
@@ -36,16 +35,20 @@ std::string Hex4(uint16_t v) {
   return buf;
 }
 
+// JA4's hashes: the first 12 hex digits of SHA-256 over the text.
 std::string Sha256Prefix12(const std::string& text) {
   if (text.empty()) return "000000000000";
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(text.data(), text.size(), digest, &len, EVP_sha256(), nullptr);
-  std::string out;
-  for (unsigned i = 0; i < 6 && i < len; ++i) {
-    char buf[3];
-    std::snprintf(buf, sizeof(buf), "%02x", digest[i]);
-    out += buf;
+  uint8_t digest[32];
+  if (!crypto::Sha256(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
+                                               text.size()),
+                      digest)) {
+    return {};
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(12, '0');
+  for (size_t i = 0; i < 6; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
   }
   return out;
 }

@@ -1,27 +1,45 @@
 #include "daemon/snapshot/convert.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include <algorithm>
+#include <optional>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/services.h"
+#include "daemon/snapshot/json_writer.h"
 
 namespace rustnet {
 namespace {
 
+struct SecondsNanos {
+  int64_t seconds;
+  int32_t nanos;
+};
+
 // Floor division, so negative times still give nanos in [0, 1e9) as the
 // Timestamp and Duration JSON mappings require.
-template <typename T>
-void SetSecondsNanos(int64_t us, T* t) {
+SecondsNanos SplitUs(int64_t us) {
   int64_t seconds = us / 1'000'000;
   int64_t rest = us % 1'000'000;
   if (rest < 0) {
     rest += 1'000'000;
     --seconds;
   }
-  t->set_seconds(seconds);
-  t->set_nanos(static_cast<int32_t>(rest * 1000));
+  return {seconds, static_cast<int32_t>(rest * 1000)};
+}
+
+// Timestamp's JSON form only spans years 0001..9999.
+SecondsNanos TimestampOfUs(int64_t us) {
+  constexpr int64_t kMaxUs = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999Z
+  constexpr int64_t kMinUs = -62'135'596'800'000'000;  // 0001-01-01T00:00:00Z
+  return SplitUs(std::clamp(us, kMinUs, kMaxUs));
+}
+
+template <typename T>
+void SetSecondsNanos(SecondsNanos v, T* t) {
+  t->set_seconds(v.seconds);
+  t->set_nanos(v.nanos);
 }
 
 void SetTimestamp(int64_t us, google::protobuf::Timestamp* t) { SetTimestampUs(us, t); }
@@ -44,12 +62,59 @@ bool IsZero(const MacAddress& m) {
   return true;
 }
 
+bool HasPorts(const Connection& c) {
+  return c.key.protocol == kIpProtoTcp || c.key.protocol == kIpProtoUdp;
+}
+
+// The service name from the server port; empty without ports.
+std::string_view ServiceOf(const Connection& c) {
+  if (!HasPorts(c)) return {};
+  const int resp = 1 - c.initiator;
+  const uint16_t init_port = c.initiator == 0 ? c.key.port_a : c.key.port_b;
+  const uint16_t resp_port = resp == 0 ? c.key.port_a : c.key.port_b;
+  return ServiceForConnection(c.key.protocol, init_port, resp_port);
+}
+
+// An endpoint's address and MAC as text, without allocating.
+struct EndpointText {
+  EndpointText(const Connection& c, int side) {
+    address_size = (side == 0 ? c.key.addr_a : c.key.addr_b).Format(address);
+    if (!IsZero(c.mac[side])) {
+      FormatMac(c.mac[side], mac);
+      mac_size = kMacTextSize;
+    }
+  }
+  std::string_view Address() const { return {address, address_size}; }
+  std::string_view Mac() const { return {mac, mac_size}; }
+
+  char address[IpAddress::kMaxTextSize];
+  size_t address_size = 0;
+  char mac[kMacTextSize];
+  size_t mac_size = 0;
+};
+
 void FillEndpoint(const Connection& c, int side, rustnet::v1::Endpoint* e) {
-  const IpAddress& addr = side == 0 ? c.key.addr_a : c.key.addr_b;
-  e->set_address(addr.ToString());
-  const bool has_ports = c.key.protocol == kIpProtoTcp || c.key.protocol == kIpProtoUdp;
-  if (has_ports) e->set_port(side == 0 ? c.key.port_a : c.key.port_b);
-  if (!IsZero(c.mac[side])) e->set_mac(MacToString(c.mac[side]));
+  const EndpointText text(c, side);
+  e->mutable_address()->assign(text.Address());
+  if (HasPorts(c)) e->set_port(side == 0 ? c.key.port_a : c.key.port_b);
+  if (text.mac_size > 0) e->mutable_mac()->assign(text.Mac());
+}
+
+struct Hostname {
+  std::string name;
+  std::string_view source;
+};
+
+// The connection's best name and where it came from ("sni", ...,
+// "dns-cache"); nullopt when none is known. A DNS-cache name may be empty
+// (a query for the root): then only the source shows.
+std::optional<Hostname> HostnameOf(const Connection& c) {
+  if (c.app) {
+    std::string name = c.app->Hostname();
+    if (!name.empty()) return Hostname{std::move(name), c.app->HostnameSource()};
+  }
+  if (c.dns_name) return Hostname{*c.dns_name, "dns-cache"};
+  return std::nullopt;
 }
 
 void FillTls(const TlsFacts& t, rustnet::v1::TlsInfo* out) {
@@ -104,23 +169,114 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
     default:
       break;
   }
-  const std::string host = r.Hostname();
-  if (!host.empty()) {
-    conn->set_hostname(host);
-    conn->set_hostname_source(std::string(r.HostnameSource()));
+}
+
+// --- The same, straight to JSON (AppendJsonLine) ------------------------------
+// Field for field what ToProto fills, written as json_writer.h writes the
+// message; json_writer_test checks both give the same bytes on every
+// fixture.
+
+void WriteEndpoint(const Connection& c, int side, JsonObjectWriter w) {
+  const EndpointText text(c, side);
+  w.String("address", text.Address());
+  if (HasPorts(c)) w.Uint32("port", side == 0 ? c.key.port_a : c.key.port_b);
+  w.String("mac", text.Mac());
+}
+
+void WriteCounters(uint64_t packets, uint64_t bytes, JsonObjectWriter w) {
+  w.Uint64("packets", packets);
+  w.Uint64("bytes", bytes);
+}
+
+void WriteTimestamp(JsonObjectWriter& w, std::string_view name, int64_t us) {
+  const SecondsNanos t = TimestampOfUs(us);
+  w.Timestamp(name, t.seconds, t.nanos);
+}
+
+void WriteTls(const TlsFacts& t, JsonObjectWriter w) {
+  w.String("sni", t.sni);
+  w.StringList("alpn", t.alpn);
+  w.StringList("offeredVersions", t.offered_versions);
+  w.String("version", t.version);
+  w.String("cipherSuite", t.cipher_suite);
+  w.Bool("echOffered", t.ech_offered);
+  w.String("ja4", t.ja4);
+}
+
+void WriteApp(const AppRecord& r, JsonObjectWriter w) {
+  w.Enum("protocol", rustnet::v1::AppProtocol_descriptor(), static_cast<int>(r.protocol));
+  w.String("label", r.Label());
+  switch (r.protocol) {
+    case AppProtocol::kHttp: {
+      JsonObjectWriter h = w.Object("http");
+      h.String("method", r.http.method);
+      h.String("host", r.http.host);
+      h.String("path", r.http.path);
+      h.String("userAgent", r.http.user_agent);
+      h.Uint32("status", r.http.status);
+      h.String("version", r.http.version);
+      break;
+    }
+    case AppProtocol::kTls:
+      WriteTls(r.tls, w.Object("tls"));
+      break;
+    case AppProtocol::kDns:
+    case AppProtocol::kMdns: {
+      JsonObjectWriter d = w.Object("dns");
+      d.String("query", r.dns.query);
+      d.String("queryType", r.dns.query_type);
+      d.String("responseCode", r.dns.response_code);
+      d.StringList("answers", r.dns.answers);
+      d.Bool("overTcp", r.dns.over_tcp);
+      break;
+    }
+    case AppProtocol::kSsh: {
+      JsonObjectWriter o = w.Object("ssh");
+      o.String("client", r.ssh.client);
+      o.String("server", r.ssh.server);
+      break;
+    }
+    case AppProtocol::kQuic: {
+      JsonObjectWriter q = w.Object("quic");
+      q.String("version", r.quic_version);
+      if (r.tls.client_hello_seen) WriteTls(r.tls, q.Object("tls"));
+      break;
+    }
+    case AppProtocol::kDhcp:
+      w.String("dhcpHostname", r.dhcp_hostname);
+      break;
+    default:
+      break;
   }
+}
+
+void WriteProcess(const SideAttribution& side, JsonObjectWriter w) {
+  const ProcessRecord& r = *side.process;
+  w.Uint32("pid", r.pid);
+  w.String("name", r.name);
+  w.StringList("commandLine", r.command_line);
+  w.String("executable", r.executable);
+  w.Uint32("uid", r.uid);
+  w.String("user", r.user);
+  w.String("unit", r.unit);
+  w.String("userUnit", r.user_unit);
+  w.String("containerRuntime", r.container_runtime);
+  w.String("containerId", r.container_id);
+  w.String("cgroup", r.cgroup);
+  w.Bool("exited", r.pid != 0 && r.exited.load(std::memory_order_relaxed));
+  w.Enum("method", rustnet::v1::AttributionMethod_descriptor(), static_cast<int>(side.method));
+  if (r.started_us > 0) WriteTimestamp(w, "started", r.started_us);
 }
 
 }  // namespace
 
-// Timestamp's JSON form only spans years 0001..9999.
 void SetTimestampUs(int64_t us, google::protobuf::Timestamp* out) {
-  constexpr int64_t kMaxUs = 253'402'300'799'999'999;  // 9999-12-31T23:59:59.999999Z
-  constexpr int64_t kMinUs = -62'135'596'800'000'000;  // 0001-01-01T00:00:00Z
-  SetSecondsNanos(std::clamp(us, kMinUs, kMaxUs), out);
+  SetSecondsNanos(TimestampOfUs(us), out);
 }
 
-void SetDurationUs(int64_t us, google::protobuf::Duration* out) { SetSecondsNanos(us, out); }
+void SetDurationUs(int64_t us, google::protobuf::Duration* out) {
+  SetSecondsNanos(SplitUs(us), out);
+}
 
 namespace {
 
@@ -166,17 +322,12 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
   out->mutable_received()->set_bytes(c.bytes[remote]);
   out->set_rate_out(c.rate[local].Rate(now_us));
   out->set_rate_in(c.rate[remote].Rate(now_us));
-  if (c.key.protocol == kIpProtoTcp || c.key.protocol == kIpProtoUdp) {
-    const int resp = 1 - c.initiator;
-    const uint16_t init_port = c.initiator == 0 ? c.key.port_a : c.key.port_b;
-    const uint16_t resp_port = resp == 0 ? c.key.port_a : c.key.port_b;
-    out->set_service(std::string(ServiceForConnection(c.key.protocol, init_port, resp_port)));
-  }
+  out->mutable_service()->assign(ServiceOf(c));
   switch (c.key.protocol) {
     case kIpProtoTcp: {
       auto* tcp = out->mutable_tcp();
       if (c.handshake_rtt_us > 0) {
-        SetSecondsNanos(c.handshake_rtt_us, tcp->mutable_handshake_rtt());
+        SetDurationUs(c.handshake_rtt_us, tcp->mutable_handshake_rtt());
       }
       tcp->set_retransmissions(c.retransmissions);
       tcp->set_out_of_order(c.out_of_order);
@@ -202,12 +353,12 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
     default:
       break;
   }
-  out->set_interface(std::string(interface));
+  out->mutable_interface()->assign(interface);
   out->set_fragments(c.fragments);
   if (c.app) FillApp(*c.app, out);
-  if (out->hostname().empty() && c.dns_name) {
-    out->set_hostname(*c.dns_name);
-    out->set_hostname_source("dns-cache");
+  if (std::optional<Hostname> host = HostnameOf(c)) {
+    out->set_hostname(std::move(host->name));
+    out->mutable_hostname_source()->assign(host->source);
   }
   if (c.attribution) {
     const SideAttribution& mine = c.attribution->side[c.local];
@@ -217,17 +368,90 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
   }
 }
 
+void AppendJsonLine(const Connection& c, int64_t now_us, std::string_view interface,
+                    std::string* out) {
+  // In ToProto's order, which is the field numbers'.
+  const int local = c.local;
+  const int remote = 1 - local;
+  bool ok = true;  // Always: times are clamped into range.
+  JsonObjectWriter w(out, &ok);
+  w.Uint64("id", c.id);
+  w.Enum("protocol", rustnet::v1::Protocol_descriptor(), ProtocolOf(c.key.protocol));
+  w.Uint32("ipVersion", c.key.ip_version);
+  WriteEndpoint(c, local, w.Object("local"));
+  WriteEndpoint(c, remote, w.Object("remote"));
+  w.Enum("direction", rustnet::v1::Direction_descriptor(),
+         c.initiator == local ? rustnet::v1::DIRECTION_OUTBOUND : rustnet::v1::DIRECTION_INBOUND);
+  w.Enum("state", rustnet::v1::ConnectionState_descriptor(), static_cast<int>(c.state));
+  WriteTimestamp(w, "firstSeen", c.first_seen_us);
+  WriteTimestamp(w, "lastSeen", c.last_seen_us);
+  WriteCounters(c.packets[local], c.bytes[local], w.Object("sent"));
+  WriteCounters(c.packets[remote], c.bytes[remote], w.Object("received"));
+  w.Double("rateIn", c.rate[remote].Rate(now_us));
+  w.Double("rateOut", c.rate[local].Rate(now_us));
+  w.String("service", ServiceOf(c));
+  switch (c.key.protocol) {
+    case kIpProtoTcp: {
+      JsonObjectWriter tcp = w.Object("tcp");
+      if (c.handshake_rtt_us > 0) {
+        const SecondsNanos rtt = SplitUs(c.handshake_rtt_us);
+        tcp.Duration("handshakeRtt", rtt.seconds, rtt.nanos);
+      }
+      tcp.Uint64("retransmissions", c.retransmissions);
+      tcp.Uint64("outOfOrder", c.out_of_order);
+      tcp.Uint64("zeroWindows", c.zero_windows);
+      tcp.Uint32("flagsSeen", c.tcp_flags_seen);
+      break;
+    }
+    case kIpProtoIcmp:
+    case kIpProtoIcmpv6: {
+      JsonObjectWriter icmp = w.Object("icmp");
+      icmp.Uint32("echoId", c.key.port_a);
+      icmp.Uint32("lastType", c.icmp_type);
+      icmp.Uint32("lastCode", c.icmp_code);
+      break;
+    }
+    case kPseudoProtoArp: {
+      JsonObjectWriter arp = w.Object("arp");
+      arp.Uint64("requests", c.arp_requests);
+      arp.Uint64("replies", c.arp_replies);
+      if (!IsZero(c.arp_resolved)) {
+        char mac[kMacTextSize];
+        FormatMac(c.arp_resolved, mac);
+        arp.String("resolvedMac", std::string_view(mac, sizeof(mac)));
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  w.String("interface", interface);
+  w.Uint64("fragments", c.fragments);
+  if (c.app) WriteApp(*c.app, w.Object("app"));
+  if (const std::optional<Hostname> host = HostnameOf(c)) {
+    w.String("hostname", host->name);
+    w.String("hostnameSource", host->source);
+  }
+  if (c.attribution) {
+    const SideAttribution& mine = c.attribution->side[c.local];
+    const SideAttribution& theirs = c.attribution->side[1 - c.local];
+    if (mine.process) WriteProcess(mine, w.Object("process"));
+    if (theirs.process) WriteProcess(theirs, w.Object("remoteProcess"));
+  }
+}
+
 std::string ToJsonLine(const rustnet::v1::Connection& message) {
   std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = false;  // lowerCamelCase, as proto3 JSON
-  const auto status = google::protobuf::util::MessageToJsonString(message, &json, options);
-  if (!status.ok()) {
+  AppendJsonLine(message, &json);
+  return json;
+}
+
+void AppendJsonLine(const rustnet::v1::Connection& message, std::string* out) {
+  if (!AppendConnectionJson(message, out)) {
     // Only out-of-range values can do this; say so in-band rather than
     // printing a truncated line.
-    return absl::StrCat("{\"id\":\"", message.id(), "\",\"error\":\"not representable in JSON\"}");
+    absl::StrAppend(out, "{\"id\":\"", message.id(), "\",\"error\":\"not representable in JSON\"}");
   }
-  return json;
 }
 
 }  // namespace rustnet

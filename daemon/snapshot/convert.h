@@ -21,8 +21,17 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
 void SetTimestampUs(int64_t us, google::protobuf::Timestamp* out);
 void SetDurationUs(int64_t us, google::protobuf::Duration* out);
 
-// One line of JSON (protobuf's canonical JSON mapping, no trailing newline).
+// One line of JSON (protobuf's canonical JSON mapping, no trailing newline;
+// see json_writer.h). A message with a time JSON cannot represent becomes
+// {"id":"N","error":"not representable in JSON"}.
 std::string ToJsonLine(const rustnet::v1::Connection& message);
+// The same, appended to `out`.
+void AppendJsonLine(const rustnet::v1::Connection& message, std::string* out);
+// The line ToJsonLine(ToProto(c, now_us, interface)) gives, written straight
+// from the tracked connection (no message in between: converting cost twice
+// what writing does). For the --dump of a replayed file.
+void AppendJsonLine(const Connection& c, int64_t now_us, std::string_view interface,
+                    std::string* out);
 
 }  // namespace rustnet
 

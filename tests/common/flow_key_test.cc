@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 #include <array>
+#include <cstdio>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -38,6 +40,38 @@ TEST_CASE("flow_key: IPv4 is stored as an IPv4-mapped IPv6 address", "[flow_key]
   CHECK_FALSE(Addr("::10.1.2.3").IsV4());
   CHECK_FALSE(Addr("2001:db8::1").IsV4());
   CHECK_FALSE(Addr("::").IsV4());
+}
+
+TEST_CASE("flow_key: address and MAC text as inet_ntop and printf write it", "[flow_key]") {
+  std::mt19937 rng(3);
+  std::vector<std::array<uint8_t, 4>> v4 = {{0, 0, 0, 0}, {255, 255, 255, 255}, {9, 10, 99, 100}};
+  for (int i = 0; i < 5000; ++i) {
+    v4.push_back({static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng()),
+                  static_cast<uint8_t>(rng()), static_cast<uint8_t>(rng())});
+  }
+  for (const auto& a : v4) {
+    char want[INET_ADDRSTRLEN];
+    REQUIRE(inet_ntop(AF_INET, a.data(), want, sizeof(want)) != nullptr);
+    const IpAddress addr = IpAddress::FromV4(a.data());
+    char got[IpAddress::kMaxTextSize];
+    CHECK(std::string(got, addr.Format(got)) == want);
+    CHECK(addr.ToString() == want);
+  }
+  for (int i = 0; i < 5000; ++i) {
+    uint8_t b[16];
+    // Sparse bytes, so zero runs of every length appear.
+    for (uint8_t& x : b) x = rng() % 3 == 0 ? static_cast<uint8_t>(rng()) : 0;
+    const IpAddress addr = IpAddress::FromV6(b);
+    char want[INET6_ADDRSTRLEN];
+    REQUIRE(inet_ntop(addr.IsV4() ? AF_INET : AF_INET6, addr.IsV4() ? b + 12 : b, want,
+                      sizeof(want)) != nullptr);
+    CHECK(addr.ToString() == want);
+    const MacAddress mac = {b[0], b[1], b[2], b[3], b[4], b[5]};
+    char mac_want[18];
+    std::snprintf(mac_want, sizeof(mac_want), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+                  mac[2], mac[3], mac[4], mac[5]);
+    CHECK(MacToString(mac) == mac_want);
+  }
 }
 
 TEST_CASE("flow_key: IPv6 text follows RFC 5952", "[flow_key]") {
