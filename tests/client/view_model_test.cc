@@ -339,7 +339,12 @@ TEST_CASE("view model: the selection follows its connection when rows move",
   CHECK(vm.selected_id() == 5);
 
   // Six new connections sort before it.
-  for (uint64_t id = 101; id <= 106; ++id) d.rows.insert(d.rows.begin(), MakeConnection(id));
+  // (Built in a new vector, not inserted at begin(): GCC 12 at -O3 warns of
+  // a null dereference inside protobuf's move constructor there.)
+  std::vector<v1::Connection> rows;
+  for (uint64_t id = 106; id >= 101; --id) rows.push_back(MakeConnection(id));
+  for (v1::Connection& row : d.rows) rows.push_back(std::move(row));
+  d.rows = std::move(rows);
   d.Serve(&vm);
   CHECK(vm.selected_id() == 5);
   CHECK(vm.selected_index() == 10);
