@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rustnet {
@@ -32,6 +33,12 @@ enum class AppProtocol : uint8_t {
 struct HttpFacts {
   std::string method, host, path, user_agent, version;
   uint16_t status = 0;
+
+  bool operator==(const HttpFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const HttpFacts& f) {
+    return H::combine(std::move(h), f.method, f.host, f.path, f.user_agent, f.version, f.status);
+  }
 };
 
 struct TlsFacts {
@@ -43,6 +50,13 @@ struct TlsFacts {
   bool ech_offered = false;
   std::string ja4;
   bool client_hello_seen = false;
+
+  bool operator==(const TlsFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const TlsFacts& f) {
+    return H::combine(std::move(h), f.sni, f.alpn, f.offered_versions, f.version,
+                      f.cipher_suite, f.ech_offered, f.ja4, f.client_hello_seen);
+  }
 };
 
 struct DnsFacts {
@@ -51,10 +65,23 @@ struct DnsFacts {
   std::string response_code;
   std::vector<std::string> answers;
   bool over_tcp = false;
+
+  bool operator==(const DnsFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const DnsFacts& f) {
+    return H::combine(std::move(h), f.query, f.query_type, f.response_code, f.answers,
+                      f.over_tcp);
+  }
 };
 
 struct SshFacts {
   std::string client, server;
+
+  bool operator==(const SshFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const SshFacts& f) {
+    return H::combine(std::move(h), f.client, f.server);
+  }
 };
 
 struct AppRecord {
@@ -65,6 +92,16 @@ struct AppRecord {
   SshFacts ssh;
   std::string quic_version;
   std::string dhcp_hostname;
+
+  // Equal records are interchangeable: DpiEngine shares one between
+  // connections with the same facts. (Add new fields to the hash too; one
+  // left out only makes collisions likelier.)
+  bool operator==(const AppRecord&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const AppRecord& r) {
+    return H::combine(std::move(h), r.protocol, r.http, r.tls, r.dns, r.ssh, r.quic_version,
+                      r.dhcp_hostname);
+  }
 
   // The best name for the remote end and where it came from.
   std::string Hostname() const;

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/byte_reader.h"
@@ -86,7 +88,8 @@ class DnsSession final : public Session {
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
                   DpiAnomalies* anomalies) override {
     if (!tcp_) return Handle(from_client, data, record, anomalies);
-    std::vector<uint8_t>& buf = from_client ? client_buf_ : server_buf_;
+    if (!tcp_buf_) tcp_buf_ = std::make_unique<TcpBuffers>();
+    std::vector<uint8_t>& buf = from_client ? tcp_buf_->client : tcp_buf_->server;
     if (buf.size() + data.size() > kMaxTcpBuffer) {
       CountAnomaly(anomalies, "dns_tcp_message_too_long");
       return seen_ ? ParseState::kDone : ParseState::kNotMine;
@@ -103,7 +106,11 @@ class DnsSession final : public Session {
     }
     return state;
   }
-  size_t MemoryUsage() const override { return client_buf_.capacity() + server_buf_.capacity(); }
+  size_t MemoryUsage() const override {
+    return tcp_buf_ ? sizeof(TcpBuffers) + tcp_buf_->client.capacity() +
+                          tcp_buf_->server.capacity()
+                    : 0;
+  }
 
  private:
   ParseState Handle(bool from_client, std::span<const uint8_t> msg, AppRecord* record,
@@ -133,7 +140,13 @@ class DnsSession final : public Session {
   bool mdns_;
   bool seen_ = false;
   int messages_ = 0;
-  std::vector<uint8_t> client_buf_, server_buf_;
+  // DNS over TCP: length-prefixed messages per direction (RFC 1035 §4.2.2).
+  // Allocated on first use, so a UDP session (most of them, and they may
+  // wait a while for their answer) stays small.
+  struct TcpBuffers {
+    std::vector<uint8_t> client, server;
+  };
+  std::unique_ptr<TcpBuffers> tcp_buf_;
 };
 
 // A quick structural check of a DNS header and first question.

@@ -86,30 +86,38 @@ struct Connection {
   uint32_t zero_windows = 0;
   uint32_t fragments = 0;
 
+  // The worker's DpiEngine's slot for this connection's pending inspection
+  // state; kNoIndex if none. Only meaningful to that engine (not in copies).
+  uint32_t dpi_state = kNoIndex;
+
   MacAddress mac[2] = {};   // Source MAC seen per endpoint (A, B); zero if none.
   MacAddress arp_resolved{};  // ARP: the asked-for address's MAC.
   uint16_t arp_requests = 0;
   uint16_t arp_replies = 0;
 
-  ConnState state = ConnState::kUnspecified;
-  TimeoutClass timeout_class = TimeoutClass::kUdp;
   uint8_t tcp_flags_seen = 0;
   uint8_t icmp_type = 0;
   uint8_t icmp_code = 0;
-  uint8_t initiator = 0;    // 0: endpoint A started it, 1: B.
-  uint8_t local = 0;        // Which endpoint (0 = A, 1 = B) is local.
+  uint8_t dpi_packets = 0;  // Payload packets DPI has looked at (<= its limit).
+
+  // Small fields as bit-fields: 3 bytes instead of 18 (sizeof is checked
+  // below; the whole struct is on every connection).
+  ConnState state : 4 = ConnState::kUnspecified;
+  TimeoutClass timeout_class : 3 = TimeoutClass::kUdp;
+  uint8_t initiator : 1 = 0;  // 0: endpoint A started it, 1: B.
+  uint8_t local : 1 = 0;      // Which endpoint (0 = A, 1 = B) is local.
   // TCP bit flags.
-  uint8_t seq_valid = 0;    // bit d: next_seq[d] valid
-  uint8_t fin_seen = 0;     // bit d: direction d sent FIN
-  uint8_t fin_acked = 0;    // bit d: direction d's FIN acknowledged
-  uint8_t first_fin = 0;    // 1 + the direction that sent the first FIN; 0 none
-  bool syn_ack_seen = false;
-  bool handshake_done = false;
-  bool syn_first = false;   // The first packet was a bare SYN (RTT is measurable).
-  bool reset = false;
-  bool in_use = false;
-  bool close_reported = false;  // A close event went out (see FlowTable::Options::on_event).
-  bool dpi_done = false;        // DPI classified the connection or gave up.
+  uint8_t seq_valid : 2 = 0;  // bit d: next_seq[d] valid
+  uint8_t fin_seen : 2 = 0;   // bit d: direction d sent FIN
+  uint8_t fin_acked : 2 = 0;  // bit d: direction d's FIN acknowledged
+  uint8_t first_fin : 2 = 0;  // 1 + the direction that sent the first FIN; 0 none
+  bool syn_ack_seen : 1 = false;
+  bool handshake_done : 1 = false;
+  bool syn_first : 1 = false;  // The first packet was a bare SYN (RTT is measurable).
+  bool reset : 1 = false;
+  bool in_use : 1 = false;
+  bool close_reported : 1 = false;  // A close event went out (see FlowTable::Options::on_event).
+  bool dpi_done : 1 = false;        // DPI classified the connection or gave up.
 
   // What DPI found; null until something was. Immutable and shared with
   // snapshots (see AppRecord).
@@ -121,6 +129,9 @@ struct Connection {
   // the attribution thread answered. Immutable, shared.
   std::shared_ptr<const Attribution> attribution;
 };
+// 248 bytes: 197 of fields, 3 of padding, three shared pointers (48). The
+// whole struct is on every connection: grow it only on purpose.
+static_assert(sizeof(Connection) <= 248, "Connection grew; see the memory benchmark");
 
 }  // namespace rustnet
 

@@ -81,13 +81,13 @@ FlowTable::FlowTable(Options options)
 }
 
 const Connection* FlowTable::Find(const FlowKey& key) const {
-  auto it = index_.find(key);
-  return it == index_.end() ? nullptr : &At(it->second);
+  const uint32_t idx = index_.Find(key);
+  return idx == kNoIndex ? nullptr : &At(idx);
 }
 
 void FlowTable::CopyTo(std::vector<Connection>* out) const {
   out->reserve(out->size() + index_.size());
-  for (const auto& [key, idx] : index_) out->push_back(At(idx));
+  ForEach([out](const Connection& c) { out->push_back(c); });
 }
 
 uint32_t FlowTable::Allocate() {
@@ -135,7 +135,7 @@ void FlowTable::Remove(uint32_t idx, RemovalReason reason) {
   Connection& c = At(idx);
   if (options_.on_remove) options_.on_remove(c, reason);
   Unlink(idx);
-  index_.erase(c.key);
+  index_.Erase(idx);  // While c.key still names it.
   c = Connection{};
   free_.push_back(idx);
 }
@@ -171,10 +171,8 @@ Connection* FlowTable::Process(const DecodedPacket& p) {
     return nullptr;
   }
   const int dir = p.src_is_a ? 0 : 1;
-  uint32_t idx;
-  auto it = index_.find(p.key);
-  if (it != index_.end()) {
-    idx = it->second;
+  uint32_t idx = index_.Find(p.key);
+  if (idx != kNoIndex) {
     Connection& c = At(idx);
     // A bare SYN on a closed TCP connection's endpoints starts a new one
     // (port reuse after TIME_WAIT or RST).
@@ -184,20 +182,20 @@ Connection* FlowTable::Process(const DecodedPacket& p) {
       // connection, whenever the sweep would have run.
       ++stats_.expired;
       Remove(idx, RemovalReason::kExpired);
-      it = index_.end();
+      idx = kNoIndex;
     } else if (p.key.protocol == kIpProtoTcp && closed &&
                (p.tcp_flags & (kTcpSyn | kTcpAck)) == kTcpSyn) {
       ++stats_.replaced;
       Remove(idx, RemovalReason::kReplaced);
-      it = index_.end();
+      idx = kNoIndex;
     }
   }
-  const bool opened = it == index_.end();
+  const bool opened = idx == kNoIndex;
   if (opened) {
     if (index_.size() >= options_.max_connections) EvictOldest();
     idx = Allocate();
-    index_.emplace(p.key, idx);
-    Init(At(idx), p, dir);
+    Init(At(idx), p, dir);  // Writes the key the index reads.
+    index_.Insert(idx);
     ++stats_.created;
   } else {
     Unlink(idx);
@@ -257,7 +255,7 @@ void FlowTable::Init(Connection& c, const DecodedPacket& p, int dir) {
     default:
       break;
   }
-  c.initiator = static_cast<uint8_t>(initiator);
+  c.initiator = initiator & 1;
   c.local = c.initiator;
   if (options_.local_addresses) {
     const bool a_local = options_.local_addresses->contains(p.key.addr_a);
@@ -336,7 +334,7 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
   const uint8_t bit = Bit(dir);
   if ((c.seq_valid & bit) == 0) {
     c.next_seq[dir] = seg_end;
-    c.seq_valid |= bit;
+    c.seq_valid = (c.seq_valid | bit) & 3;
   } else if (seg_len > 0) {
     const int32_t gap = SeqDiff(p.seq, c.next_seq[dir]);
     const bool keepalive = !syn && !fin && p.payload_wire <= 1 && gap == -1;
@@ -352,13 +350,13 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
   }
 
   if (fin && (c.fin_seen & bit) == 0) {
-    c.fin_seen |= bit;
+    c.fin_seen = (c.fin_seen | bit) & 3;
     c.fin_seq[dir] = p.seq + p.payload_wire;
-    if (c.first_fin == 0) c.first_fin = static_cast<uint8_t>(1 + dir);
+    if (c.first_fin == 0) c.first_fin = dir == 0 ? 1 : 2;
   }
   const int other = 1 - dir;
   if (ack && (c.fin_seen & Bit(other)) != 0 && SeqDiff(p.ack, c.fin_seq[other] + 1) >= 0) {
-    c.fin_acked |= Bit(other);
+    c.fin_acked = (c.fin_acked | Bit(other)) & 3;
   }
 }
 

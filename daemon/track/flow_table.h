@@ -2,8 +2,9 @@
 //
 // Storage: connections live in fixed-size chunks addressed by a 32-bit
 // index (no per-connection allocation, no pointer invalidation on growth);
-// an absl::flat_hash_map maps key -> index. Every connection sits on one
-// intrusive idle list per timeout class, ordered by last packet time, so
+// a FlowIndex finds a key's index while storing only the indices (the key
+// is read from the connection; see flow_index.h). Every connection sits on
+// one intrusive idle list per timeout class, ordered by last packet time, so
 // expiry pops list heads (O(expired)) and eviction at capacity takes the
 // oldest head across classes (the longest-idle connection).
 //
@@ -23,19 +24,15 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "daemon/decode/decoder.h"
 #include "daemon/track/connection.h"
+#include "daemon/track/flow_index.h"
 
 namespace rustnet {
 
 // The machine's own addresses; decides which endpoint is "local".
 using LocalAddresses = absl::flat_hash_set<IpAddress>;
-
-struct FlowKeyHash {
-  size_t operator()(const FlowKey& k) const { return k.Hash(); }
-};
 
 enum class RemovalReason : uint8_t { kExpired, kEvicted, kReplaced };
 // Lifecycle moments reported through Options::on_event.
@@ -73,6 +70,9 @@ class FlowTable {
   };
 
   explicit FlowTable(Options options);
+  // The index refers back to this object's storage: neither copied nor moved.
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
 
   // Tracks one decoded packet (DecodeResult::kOk). Returns the connection
   // it updated (valid until the next call), or null if it was not tracked.
@@ -88,12 +88,19 @@ class FlowTable {
     return const_cast<Connection*>(std::as_const(*this).Find(key));
   }
 
+  // Calls f(const Connection&) for every connection, in storage order
+  // (sequential memory, not hash order).
   template <typename F>
   void ForEach(F&& f) const {
-    for (const auto& [key, idx] : index_) f(At(idx));
+    for (uint32_t idx = 0; idx < allocated_; ++idx) {
+      const Connection& c = At(idx);
+      if (c.in_use) f(c);
+    }
   }
   // Appends copies of all connections to `out`.
   void CopyTo(std::vector<Connection>* out) const;
+  // Heap bytes of the key index (for tests and memory accounting).
+  size_t IndexMemoryBytes() const { return index_.MemoryBytes(); }
 
  private:
   static constexpr uint32_t kChunkBits = 12;
@@ -113,9 +120,16 @@ class FlowTable {
   void Update(Connection& c, const DecodedPacket& p, int dir);
   void UpdateTcp(Connection& c, const DecodedPacket& p, int dir);
 
+  // The index's view of the storage: the key at an index.
+  struct KeyAt {
+    const FlowTable* table;
+    const FlowKey& operator()(uint32_t idx) const { return table->At(idx).key; }
+  };
+
   Options options_;
-  absl::flat_hash_map<FlowKey, uint32_t, FlowKeyHash> index_;
   std::vector<std::unique_ptr<Connection[]>> chunks_;
+  FlowIndex<KeyAt> index_{KeyAt{this}};
+  static_assert(FlowIndex<KeyAt>::kNotFound == kNoIndex);
   std::vector<uint32_t> free_;
   uint32_t allocated_ = 0;  // Indices handed out so far (high-water mark).
   uint32_t head_[kTimeoutClassCount];
