@@ -232,7 +232,8 @@ for t in $MEM_THREADS; do mem_case "--threads $t" "$t"; done
 mem_case "--threads 1 --no-dpi" 1 --no-dpi
 
 # The daemon as it runs for real (no --dump): the API is up and workers
-# publish a snapshot (a copy of their table) every second. Replays FILE,
+# publish a snapshot every second (sharing their table's chunks, copied
+# only where written while a snapshot holds them). Replays FILE,
 # waits for "end of" in the log and the final snapshots, reads VmHWM (peak)
 # and VmRSS (now) from /proc, stops it with SIGTERM. Sets SERVE_HWM,
 # SERVE_RSS (kB) and SERVE_CONNS.

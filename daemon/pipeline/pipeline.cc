@@ -299,7 +299,8 @@ void Pipeline::LearnDnsAnswers(const AppRecord& app, int64_t now_us) {
 void Pipeline::Publish(Worker* w, int64_t now_us) {
   auto snap = std::make_shared<WorkerSnapshot>();
   snap->time_us = now_us;
-  w->table.CopyTo(&snap->connections);
+  w->table.ShareChunks(&snap->chunks);
+  snap->size = w->table.size();
   snap->stats = w->table.stats();
   snap->packets = w->packets.load(std::memory_order_relaxed);
   snap->dpi = w->dpi.stats();

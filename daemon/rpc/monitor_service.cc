@@ -232,9 +232,9 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   auto* by_protocol = c->mutable_by_protocol();
   for (const auto& snap : pipeline_->snapshots().Current()) {
     if (!snap) continue;
-    for (const Connection& conn : snap->connections) {
+    snap->ForEach([by_protocol](const Connection& conn) {
       ++(*by_protocol)[std::string(ProtocolName(conn.key.protocol))];
-    }
+    });
   }
 
   for (size_t i = 0; i < kAnomalyCount; ++i) {

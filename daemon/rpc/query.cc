@@ -223,19 +223,19 @@ void RunQuery(const ConnectionQuery& query,
   for (const auto& snap : snapshots) {
     if (!snap) continue;
     now_us = std::max(now_us, snap->time_us);
-    total += snap->connections.size();
+    total += snap->size;
   }
   std::vector<Row> rows;
   rows.reserve(query.filter.empty() && !query.hide_loopback ? total : total / 4);
   const bool numeric = IsNumericSort(query.sort);
   for (const auto& snap : snapshots) {
     if (!snap) continue;
-    for (const Connection& c : snap->connections) {
-      if (!QueryMatches(query, c, interface)) continue;
+    snap->ForEach([&](const Connection& c) {
+      if (!QueryMatches(query, c, interface)) return;
       // Rates as of the newest snapshot time: the same instant ToProto
       // reports them at, so the order matches the values returned.
       rows.push_back(Row{&c, numeric ? NumberOf(query.sort, c, now_us) : 0.0});
-    }
+    });
   }
   const size_t matched = rows.size();
   const bool desc = query.descending;

@@ -3,7 +3,10 @@
 //
 // Publishing swaps one shared_ptr under a mutex held for a pointer copy, so
 // readers never block a worker for longer than that, and a reader keeps
-// its snapshot alive for as long as it needs it.
+// its snapshot alive for as long as it needs it. A snapshot shares the
+// table's storage chunks rather than copying them (see connection_chunk.h),
+// so publishing costs a pointer per 4096 slots, and memory only grows by
+// the chunks written to while a snapshot still holds them.
 //
 // Thread-safety: Publish from worker threads, Current from any thread.
 #ifndef RUSTNET_DAEMON_SNAPSHOT_SNAPSHOT_STORE_H_
@@ -17,18 +20,33 @@
 #include "absl/synchronization/mutex.h"
 #include "daemon/dpi/engine.h"
 #include "daemon/track/connection.h"
+#include "daemon/track/connection_chunk.h"
 #include "daemon/track/flow_table.h"
 
 namespace rustnet {
 
 struct WorkerSnapshot {
-  int64_t time_us = 0;  // The worker's clock when it copied its table.
-  std::vector<Connection> connections;
+  int64_t time_us = 0;  // The worker's clock when it published its table.
+  // The table's storage, shared copy-on-write (see connection_chunk.h):
+  // read-only here, and unchanged however the table moves on.
+  std::vector<ChunkRef> chunks;
+  size_t size = 0;  // Connections in use across the chunks.
   FlowTableStats stats;
   uint64_t packets = 0;  // Packets the worker has tracked.
   DpiStats dpi;
   DpiAnomalies dpi_anomalies;
+
+  // Calls f(const Connection&) for every connection, in storage order.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (const ChunkRef& chunk : chunks) chunk->ForEach(f);
+  }
 };
+
+// A snapshot holding copies of `connections` (tests, and anything that has
+// connections outside a table).
+std::shared_ptr<WorkerSnapshot> SnapshotOf(int64_t time_us,
+                                           const std::vector<Connection>& connections);
 
 class SnapshotStore {
  public:

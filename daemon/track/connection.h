@@ -72,10 +72,6 @@ struct Connection {
   uint64_t bytes[2] = {0, 0};
   RateWindow rate[2];
 
-  // Intrusive list links of the flow table's per-class idle lists.
-  uint32_t lru_prev = kNoIndex;
-  uint32_t lru_next = kNoIndex;
-
   // TCP: highest sequence number + length seen per direction, and the
   // sequence number of each side's FIN.
   uint32_t next_seq[2] = {0, 0};
@@ -129,9 +125,9 @@ struct Connection {
   // the attribution thread answered. Immutable, shared.
   std::shared_ptr<const Attribution> attribution;
 };
-// 248 bytes: 197 of fields, 3 of padding, three shared pointers (48). The
+// 240 bytes: 189 of fields, 3 of padding, three shared pointers (48). The
 // whole struct is on every connection: grow it only on purpose.
-static_assert(sizeof(Connection) <= 248, "Connection grew; see the memory benchmark");
+static_assert(sizeof(Connection) <= 240, "Connection grew; see the memory benchmark");
 
 }  // namespace rustnet
 

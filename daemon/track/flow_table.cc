@@ -90,6 +90,20 @@ void FlowTable::CopyTo(std::vector<Connection>* out) const {
   ForEach([out](const Connection& c) { out->push_back(c); });
 }
 
+void FlowTable::ShareChunks(std::vector<ChunkRef>* out) const {
+  out->assign(chunks_.begin(), chunks_.end());
+}
+
+Connection& FlowTable::Mutable(uint32_t idx) {
+  ChunkRef& chunk = chunks_[idx >> kChunkBits];
+  if (!chunk.Unique()) {
+    // A snapshot still holds it: write to a copy from now on.
+    ++stats_.chunks_copied;
+    chunk = ChunkRef(new ConnectionChunk(*chunk));
+  }
+  return chunk.mutable_get()->slots[idx & (kChunkSize - 1)];
+}
+
 uint32_t FlowTable::Allocate() {
   if (!free_.empty()) {
     const uint32_t idx = free_.back();
@@ -97,34 +111,35 @@ uint32_t FlowTable::Allocate() {
     return idx;
   }
   if ((allocated_ & (kChunkSize - 1)) == 0) {
-    chunks_.push_back(std::make_unique<Connection[]>(kChunkSize));
+    chunks_.emplace_back(new ConnectionChunk);
+    links_.push_back(std::make_unique<Links[]>(kChunkSize));
   }
   return allocated_++;
 }
 
 void FlowTable::Unlink(uint32_t idx) {
-  Connection& c = At(idx);
-  const int k = static_cast<int>(c.timeout_class);
-  if (c.lru_prev != kNoIndex) {
-    At(c.lru_prev).lru_next = c.lru_next;
+  Links& l = LinksAt(idx);
+  const int k = static_cast<int>(At(idx).timeout_class);
+  if (l.prev != kNoIndex) {
+    LinksAt(l.prev).next = l.next;
   } else {
-    head_[k] = c.lru_next;
+    head_[k] = l.next;
   }
-  if (c.lru_next != kNoIndex) {
-    At(c.lru_next).lru_prev = c.lru_prev;
+  if (l.next != kNoIndex) {
+    LinksAt(l.next).prev = l.prev;
   } else {
-    tail_[k] = c.lru_prev;
+    tail_[k] = l.prev;
   }
-  c.lru_prev = c.lru_next = kNoIndex;
+  l.prev = l.next = kNoIndex;
 }
 
 void FlowTable::PushBack(uint32_t idx) {
-  Connection& c = At(idx);
-  const int k = static_cast<int>(c.timeout_class);
-  c.lru_prev = tail_[k];
-  c.lru_next = kNoIndex;
+  Links& l = LinksAt(idx);
+  const int k = static_cast<int>(At(idx).timeout_class);
+  l.prev = tail_[k];
+  l.next = kNoIndex;
   if (tail_[k] != kNoIndex) {
-    At(tail_[k]).lru_next = idx;
+    LinksAt(tail_[k]).next = idx;
   } else {
     head_[k] = idx;
   }
@@ -132,7 +147,7 @@ void FlowTable::PushBack(uint32_t idx) {
 }
 
 void FlowTable::Remove(uint32_t idx, RemovalReason reason) {
-  Connection& c = At(idx);
+  Connection& c = Mutable(idx);
   if (options_.on_remove) options_.on_remove(c, reason);
   Unlink(idx);
   index_.Erase(idx);  // While c.key still names it.
@@ -173,7 +188,7 @@ Connection* FlowTable::Process(const DecodedPacket& p) {
   const int dir = p.src_is_a ? 0 : 1;
   uint32_t idx = index_.Find(p.key);
   if (idx != kNoIndex) {
-    Connection& c = At(idx);
+    const Connection& c = At(idx);
     // A bare SYN on a closed TCP connection's endpoints starts a new one
     // (port reuse after TIME_WAIT or RST).
     const bool closed = c.reset || c.fin_seen == 3;
@@ -194,13 +209,13 @@ Connection* FlowTable::Process(const DecodedPacket& p) {
   if (opened) {
     if (index_.size() >= options_.max_connections) EvictOldest();
     idx = Allocate();
-    Init(At(idx), p, dir);  // Writes the key the index reads.
+    Init(Mutable(idx), p, dir);  // Writes the key the index reads.
     index_.Insert(idx);
     ++stats_.created;
   } else {
     Unlink(idx);
   }
-  Connection& c = At(idx);
+  Connection& c = Mutable(idx);
   Update(c, p, dir);
   PushBack(idx);
   if (options_.on_event) {

@@ -1,10 +1,11 @@
 // FlowTable: one worker's connections, keyed by canonical FlowKey.
 //
 // Storage: connections live in fixed-size chunks addressed by a 32-bit
-// index (no per-connection allocation, no pointer invalidation on growth);
+// index (no per-connection allocation, no pointer invalidation on growth),
+// shared copy-on-write with snapshots (see connection_chunk.h);
 // a FlowIndex finds a key's index while storing only the indices (the key
 // is read from the connection; see flow_index.h). Every connection sits on
-// one intrusive idle list per timeout class, ordered by last packet time, so
+// one idle list per timeout class (linked by index), ordered by last packet time, so
 // expiry pops list heads (O(expired)) and eviction at capacity takes the
 // oldest head across classes (the longest-idle connection).
 //
@@ -27,6 +28,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "daemon/decode/decoder.h"
 #include "daemon/track/connection.h"
+#include "daemon/track/connection_chunk.h"
 #include "daemon/track/flow_index.h"
 
 namespace rustnet {
@@ -48,6 +50,7 @@ struct FlowTableStats {
   uint64_t evicted = 0;            // Removed at capacity, oldest idle first.
   uint64_t replaced = 0;           // Closed TCP connection whose ports were reused.
   uint64_t localhost_skipped = 0;  // Packets not tracked under --no-localhost.
+  uint64_t chunks_copied = 0;      // Storage chunks copied on write (snapshots held them).
 };
 
 class FlowTable {
@@ -85,8 +88,11 @@ class FlowTable {
   // Null if not tracked.
   const Connection* Find(const FlowKey& key) const;
   Connection* FindMutable(const FlowKey& key) {
-    return const_cast<Connection*>(std::as_const(*this).Find(key));
+    const uint32_t idx = index_.Find(key);
+    return idx == kNoIndex ? nullptr : &Mutable(idx);
   }
+  // Pointers from Process and FindMutable may be written through until the
+  // next call to either, or to ShareChunks.
 
   // Calls f(const Connection&) for every connection, in storage order
   // (sequential memory, not hash order).
@@ -99,17 +105,32 @@ class FlowTable {
   }
   // Appends copies of all connections to `out`.
   void CopyTo(std::vector<Connection>* out) const;
+  // Replaces `out` with references to the storage chunks, for a snapshot:
+  // no copying now; the table copies a chunk the first time it writes to
+  // it while the snapshot still holds it (see connection_chunk.h).
+  void ShareChunks(std::vector<ChunkRef>* out) const;
   // Heap bytes of the key index (for tests and memory accounting).
   size_t IndexMemoryBytes() const { return index_.MemoryBytes(); }
 
  private:
-  static constexpr uint32_t kChunkBits = 12;
-  static constexpr uint32_t kChunkSize = 1u << kChunkBits;
+  static constexpr uint32_t kChunkBits = ConnectionChunk::kBits;
+  static constexpr uint32_t kChunkSize = ConnectionChunk::kSize;
 
-  Connection& At(uint32_t idx) { return chunks_[idx >> kChunkBits][idx & (kChunkSize - 1)]; }
   const Connection& At(uint32_t idx) const {
-    return chunks_[idx >> kChunkBits][idx & (kChunkSize - 1)];
+    return chunks_[idx >> kChunkBits]->slots[idx & (kChunkSize - 1)];
   }
+  // The slot for writing: first copies its chunk if a snapshot shares it.
+  // Every write goes through here (a reference from At() may point into a
+  // shared chunk).
+  Connection& Mutable(uint32_t idx);
+  // Idle-list links: beside the chunks, not in them, so moving a
+  // connection in its list writes no neighbour's chunk (which a snapshot
+  // may share).
+  struct Links {
+    uint32_t prev = kNoIndex;
+    uint32_t next = kNoIndex;
+  };
+  Links& LinksAt(uint32_t idx) { return links_[idx >> kChunkBits][idx & (kChunkSize - 1)]; }
   uint32_t Allocate();
   void Remove(uint32_t idx, RemovalReason reason);
   void EvictOldest();
@@ -127,7 +148,8 @@ class FlowTable {
   };
 
   Options options_;
-  std::vector<std::unique_ptr<Connection[]>> chunks_;
+  std::vector<ChunkRef> chunks_;
+  std::vector<std::unique_ptr<Links[]>> links_;  // Parallel to chunks_.
   FlowIndex<KeyAt> index_{KeyAt{this}};
   static_assert(FlowIndex<KeyAt>::kNotFound == kNoIndex);
   std::vector<uint32_t> free_;

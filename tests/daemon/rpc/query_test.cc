@@ -70,10 +70,7 @@ void SetRates(Connection* c, uint32_t in, uint32_t out, int64_t now_us = kNow) {
 }
 
 std::shared_ptr<const WorkerSnapshot> Snap(int64_t time_us, std::vector<Connection> conns) {
-  auto s = std::make_shared<WorkerSnapshot>();
-  s->time_us = time_us;
-  s->connections = std::move(conns);
-  return s;
+  return SnapshotOf(time_us, conns);
 }
 
 ConnectionQuery Query(std::string_view filter = "", int sort = 0, int order = 0,
