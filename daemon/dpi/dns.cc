@@ -1,7 +1,5 @@
 #include "daemon/dpi/dns.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <memory>
 #include <vector>
@@ -236,13 +234,10 @@ std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnoma
       CountAnomaly(anomalies, "dns_rdata_past_end");
       break;
     }
-    char text[INET6_ADDRSTRLEN] = {};
     if (type == 1 && rdlen == 4) {
-      inet_ntop(AF_INET, msg.data() + rdata, text, sizeof(text));
-      m.answers.emplace_back(text);
+      m.answers.push_back(IpAddress::FromV4(msg.data() + rdata).ToString());
     } else if (type == 28 && rdlen == 16) {
-      inet_ntop(AF_INET6, msg.data() + rdata, text, sizeof(text));
-      m.answers.emplace_back(text);
+      m.answers.push_back(IpAddress::FromV6(msg.data() + rdata).ToString());
     } else if (type == 5) {
       size_t cname_end = 0;
       if (auto target = ReadName(msg.subspan(0, rdata + rdlen), rdata, &cname_end, anomalies)) {

@@ -1,11 +1,9 @@
 #include "daemon/dpi/tls.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "common/byte_reader.h"
 #include "common/flow_key.h"
 #include "daemon/dpi/crypto.h"
@@ -29,10 +27,27 @@ constexpr size_t kMaxSniBytes = 255;
 // RFC 8701: 0x0a0a, 0x1a1a, ... 0xfafa.
 bool IsGrease(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
 
+constexpr char kHexDigits[] = "0123456789abcdef";
+
+void AppendHex4(uint16_t v, std::string* out) {
+  const char digits[4] = {kHexDigits[v >> 12], kHexDigits[(v >> 8) & 0xf],
+                          kHexDigits[(v >> 4) & 0xf], kHexDigits[v & 0xf]};
+  out->append(digits, sizeof(digits));
+}
+
 std::string Hex4(uint16_t v) {
-  char buf[5];
-  std::snprintf(buf, sizeof(buf), "%04x", v);
-  return buf;
+  std::string out;
+  AppendHex4(v, &out);
+  return out;
+}
+
+// "aaaa,bbbb,...": JA4's lists as hex (one allocation).
+void AppendHexList(const std::vector<uint16_t>& values, std::string* out) {
+  out->reserve(out->size() + values.size() * 5);
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i != 0) out->push_back(',');
+    AppendHex4(values[i], out);
+  }
 }
 
 // JA4's hashes: the first 12 hex digits of SHA-256 over the text.
@@ -44,11 +59,10 @@ std::string Sha256Prefix12(const std::string& text) {
                       digest)) {
     return {};
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out(12, '0');
   for (size_t i = 0; i < 6; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xf];
+    out[2 * i] = kHexDigits[digest[i] >> 4];
+    out[2 * i + 1] = kHexDigits[digest[i] & 0xf];
   }
   return out;
 }
@@ -79,13 +93,13 @@ std::string Ja4(bool quic, uint16_t version, bool has_sni, const std::vector<uin
   std::string a = quic ? "q" : "t";
   a += Ja4Version(version);
   a += has_sni ? "d" : "i";
-  auto two = [](size_t n) {
-    char buf[3];
-    std::snprintf(buf, sizeof(buf), "%02zu", std::min<size_t>(n, 99));
-    return std::string(buf);
+  auto two = [&a](size_t n) {
+    n = std::min<size_t>(n, 99);
+    a += static_cast<char>('0' + n / 10);
+    a += static_cast<char>('0' + n % 10);
   };
-  a += two(ciphers.size());
-  a += two(extensions.size());
+  two(ciphers.size());
+  two(extensions.size());
   if (first_alpn.empty()) {
     a += "00";
   } else {
@@ -95,33 +109,28 @@ std::string Ja4(bool quic, uint16_t version, bool has_sni, const std::vector<uin
       a += static_cast<char>(first);
       a += static_cast<char>(last);
     } else {
-      char buf[3];
-      std::snprintf(buf, sizeof(buf), "%02x", first);
-      a += buf[0];
-      std::snprintf(buf, sizeof(buf), "%02x", last);
-      a += buf[1];
+      a += kHexDigits[first >> 4];  // First hex digit of the first byte,
+      a += kHexDigits[last & 0xf];  // last of the last.
     }
   }
   std::vector<uint16_t> c = ciphers;
   std::sort(c.begin(), c.end());
-  std::vector<std::string> hex;
-  for (uint16_t v : c) hex.push_back(Hex4(v));
-  const std::string b = Sha256Prefix12(absl::StrJoin(hex, ","));
+  std::string text;
+  AppendHexList(c, &text);
+  const std::string b = Sha256Prefix12(text);
 
   std::vector<uint16_t> e;
   for (uint16_t v : extensions) {
     if (v != kExtServerName && v != kExtAlpn) e.push_back(v);
   }
   std::sort(e.begin(), e.end());
-  hex.clear();
-  for (uint16_t v : e) hex.push_back(Hex4(v));
-  std::string ext_text = absl::StrJoin(hex, ",");
+  text.clear();
+  AppendHexList(e, &text);
   if (!sigalgs.empty()) {
-    hex.clear();
-    for (uint16_t v : sigalgs) hex.push_back(Hex4(v));
-    absl::StrAppend(&ext_text, "_", absl::StrJoin(hex, ","));
+    text += '_';
+    AppendHexList(sigalgs, &text);
   }
-  const std::string cpart = e.empty() ? "000000000000" : Sha256Prefix12(ext_text);
+  const std::string cpart = e.empty() ? "000000000000" : Sha256Prefix12(text);
   return absl::StrCat(a, "_", b, "_", cpart);
 }
 

@@ -103,6 +103,7 @@ Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
   for (size_t b = 0; b < inbox.capacity() + 2; ++b) {
     auto batch = std::make_unique<Batch>();
     batch->packets.reserve(options.batch_size);
+    batch->hashes.reserve(options.batch_size);
     pool.push_back(std::move(batch));
   }
   current = pool[0].get();
@@ -248,6 +249,7 @@ void Pipeline::CaptureLoop() {
           // client may be gone by the time the worker sees the packet.
           if (attributor_ && IsBareSyn(decoded)) attributor_->Request(decoded.key);
           w->current->packets.push_back(decoded);
+          w->current->hashes.push_back(hash);
           if (w->current->packets.size() >= options_.batch_size) Send(w, false);
           break;
         }
@@ -320,8 +322,9 @@ void Pipeline::WorkerLoop(Worker* w) {
       continue;
     }
     Batch* batch = *got;
-    for (const DecodedPacket& p : batch->packets) {
-      Connection* c = w->table.Process(p);
+    for (size_t i = 0; i < batch->packets.size(); ++i) {
+      const DecodedPacket& p = batch->packets[i];
+      Connection* c = w->table.Process(p, batch->hashes[i]);
       if (c == nullptr) continue;
       const bool is_new = c->packets[0] + c->packets[1] == 1;
       if (options_.dpi && is_new) {
@@ -366,6 +369,7 @@ void Pipeline::WorkerLoop(Worker* w) {
     w->clock_us = clock;
     const bool final = batch->final;
     batch->packets.clear();
+    batch->hashes.clear();
     batch->payload.clear();
     w->returns.Push(batch);
 

@@ -119,6 +119,7 @@ class Pipeline {
  private:
   struct Batch {
     std::vector<DecodedPacket> packets;
+    std::vector<uint64_t> hashes;  // packets[i].key.Hash(): hashed once, here.
     // Payload bytes for DPI: DecodedPacket::payload_offset indexes here
     // (the capture buffer is reused once the next packet is read).
     std::vector<uint8_t> payload;

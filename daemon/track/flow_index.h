@@ -50,6 +50,12 @@ class FlowIndex {
     auto it = set_.find(key);
     return it == set_.end() ? kNotFound : *it;
   }
+  // The same, given `hash` == Hash()(key), computed earlier (the pipeline
+  // hashes every key once, to pick its worker).
+  uint32_t Find(const FlowKey& key, size_t hash) const {
+    auto it = set_.find(key, hash);
+    return it == set_.end() ? kNotFound : *it;
+  }
   // Adds `index`, whose key must already be in place and not yet indexed.
   void Insert(uint32_t index) { set_.insert(index); }
   // Removes `index` (its key must still be in place). False if absent.

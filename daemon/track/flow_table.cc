@@ -180,13 +180,13 @@ size_t FlowTable::Expire(int64_t now_us) {
   return removed;
 }
 
-Connection* FlowTable::Process(const DecodedPacket& p) {
+Connection* FlowTable::Process(const DecodedPacket& p, uint64_t key_hash) {
   if (options_.no_localhost && (p.key.addr_a.IsLoopback() || p.key.addr_b.IsLoopback())) {
     ++stats_.localhost_skipped;
     return nullptr;
   }
   const int dir = p.src_is_a ? 0 : 1;
-  uint32_t idx = index_.Find(p.key);
+  uint32_t idx = index_.Find(p.key, key_hash);
   if (idx != kNoIndex) {
     const Connection& c = At(idx);
     // A bare SYN on a closed TCP connection's endpoints starts a new one

@@ -79,7 +79,9 @@ class FlowTable {
 
   // Tracks one decoded packet (DecodeResult::kOk). Returns the connection
   // it updated (valid until the next call), or null if it was not tracked.
-  Connection* Process(const DecodedPacket& packet);
+  Connection* Process(const DecodedPacket& packet) { return Process(packet, packet.key.Hash()); }
+  // The same, given key_hash == packet.key.Hash().
+  Connection* Process(const DecodedPacket& packet, uint64_t key_hash);
   // Removes connections idle past their class's timeout at `now_us`.
   size_t Expire(int64_t now_us);
 
