@@ -1,9 +1,8 @@
 #include "daemon/dpi/crypto.h"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/params.h>
 
+#include <cstring>
 #include <memory>
 
 namespace rustnet::crypto {
@@ -13,11 +12,6 @@ namespace {
 const EVP_MD* Sha256Md() {
   static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
   return md;
-}
-
-EVP_MAC* HmacMac() {
-  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  return mac;
 }
 
 const EVP_CIPHER* Aes128Ecb() {
@@ -33,9 +27,6 @@ const EVP_CIPHER* Aes128Gcm() {
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
 };
-struct MacCtxFree {
-  void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
-};
 struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
 };
@@ -43,25 +34,6 @@ struct CipherCtxFree {
 // This thread's contexts, made on first use (null if OpenSSL failed).
 EVP_MD_CTX* ThreadMdCtx() {
   thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  return ctx.get();
-}
-
-// An HMAC context with its digest set once: EVP_MAC_init with only a key
-// then re-keys it without another digest fetch.
-EVP_MAC_CTX* ThreadHmacCtx() {
-  thread_local const std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx([] {
-    EVP_MAC* mac = HmacMac();
-    EVP_MAC_CTX* c = mac != nullptr ? EVP_MAC_CTX_new(mac) : nullptr;
-    if (c == nullptr) return c;
-    char digest[] = "SHA2-256";
-    const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                                 OSSL_PARAM_END};
-    if (EVP_MAC_CTX_set_params(c, params) != 1) {
-      EVP_MAC_CTX_free(c);
-      return static_cast<EVP_MAC_CTX*>(nullptr);
-    }
-    return c;
-  }());
   return ctx.get();
 }
 
@@ -87,15 +59,32 @@ bool Sha256(std::span<const uint8_t> data, uint8_t out[32]) {
 }
 
 bool HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data, uint8_t out[32]) {
-  EVP_MAC_CTX* ctx = ThreadHmacCtx();
-  size_t len = 0;
-  // HMAC keys may be empty (HKDF-Extract without salt); OpenSSL wants a
-  // non-null pointer to mean "set this key".
-  static constexpr uint8_t kNoKey = 0;
-  const uint8_t* key_data = key.empty() ? &kNoKey : key.data();
-  return ctx != nullptr && EVP_MAC_init(ctx, key_data, key.size(), nullptr) == 1 &&
-         EVP_MAC_update(ctx, data.data(), data.size()) == 1 &&
-         EVP_MAC_final(ctx, out, &len, 32) == 1 && len == 32;
+  // RFC 2104 over two plain digests: H((K ^ opad) || H((K ^ ipad) || data)).
+  // EVP_MAC_init re-keys through three digest contexts and a parameter
+  // parse each time, twice the work for the short inputs HKDF feeds it.
+  constexpr size_t kBlock = 64;
+  uint8_t k0[kBlock] = {};
+  if (key.size() > kBlock) {
+    if (!Sha256(key, k0)) return false;
+  } else if (!key.empty()) {
+    std::memcpy(k0, key.data(), key.size());
+  }
+  uint8_t pad[kBlock];
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = k0[i] ^ 0x36;
+  EVP_MD_CTX* ctx = ThreadMdCtx();
+  const EVP_MD* md = Sha256Md();
+  uint8_t inner[32];
+  unsigned int len = 0;
+  if (ctx == nullptr || md == nullptr || EVP_DigestInit_ex2(ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, pad, kBlock) != 1 ||
+      EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, inner, &len) != 1 || len != 32) {
+    return false;
+  }
+  for (size_t i = 0; i < kBlock; ++i) pad[i] = k0[i] ^ 0x5c;
+  return EVP_DigestInit_ex2(ctx, md, nullptr) == 1 && EVP_DigestUpdate(ctx, pad, kBlock) == 1 &&
+         EVP_DigestUpdate(ctx, inner, sizeof(inner)) == 1 &&
+         EVP_DigestFinal_ex(ctx, out, &len) == 1 && len == 32;
 }
 
 bool Aes128EncryptBlock(const uint8_t key[16], const uint8_t in[16], uint8_t out[16]) {

@@ -7,7 +7,8 @@
 // one-shot HMAC() fetches the MAC and the digest again on every call, then
 // builds and frees a context. Here each algorithm is fetched once (a
 // function-local static: thread-safe initialisation, never freed) and each
-// thread keeps its own contexts, re-keyed per call.
+// thread keeps its own contexts, re-keyed per call. HMAC is RFC 2104 over
+// that digest context: EVP_MAC's re-keying costs as much again.
 //
 // Thread-safety: any thread; the contexts are thread_local (one set per
 // worker), the fetched algorithms immutable and shared.

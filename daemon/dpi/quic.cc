@@ -204,7 +204,7 @@ class QuicSession final : public Session {
       }
     }
     uint32_t version = 0;
-    for (const std::vector<uint8_t>& frames : DecryptClientInitials(data, &version, anomalies)) {
+    for (const std::vector<uint8_t>& frames : DecryptClientInitials(data, &version, anomalies, &keys_)) {
       record->protocol = AppProtocol::kQuic;
       record->quic_version = QuicVersionName(version);
       gquic_ = version == kQ050;
@@ -307,6 +307,7 @@ class QuicSession final : public Session {
   }
 
   CryptoStream crypto_;
+  QuicKeyCache keys_;  // The flow's Initial keys, derived once.
   bool gquic_ = false;
   bool overflow_ = false;
   int failed_ = 0;
@@ -377,7 +378,8 @@ std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
 
 std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t> datagram,
                                                         uint32_t* version,
-                                                        DpiAnomalies* anomalies) {
+                                                        DpiAnomalies* anomalies,
+                                                        QuicKeyCache* cache) {
   std::vector<std::vector<uint8_t>> out;
   size_t start = 0;
   for (int n = 0; n < kMaxPacketsPerDatagram && start < datagram.size(); ++n) {
@@ -418,8 +420,22 @@ std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t>
     start += packet_end;
     if (!initial) continue;  // 0-RTT or Handshake coalesced behind: skip.
     *version = *v;
-    auto keys = DeriveClientInitialKeys(*v, *dcid);
-    if (!keys) continue;
+    std::optional<QuicInitialKeys> keys;
+    const bool cached = cache != nullptr && cache->keys && cache->version == *v &&
+                        cache->dcid_len == dcid->size() &&
+                        std::equal(dcid->begin(), dcid->end(), cache->dcid.begin());
+    if (cached) {
+      keys = cache->keys;
+    } else {
+      keys = DeriveClientInitialKeys(*v, *dcid);
+      if (!keys) continue;
+      if (cache != nullptr && dcid->size() <= cache->dcid.size()) {
+        cache->version = *v;
+        cache->dcid_len = static_cast<uint8_t>(dcid->size());
+        std::copy(dcid->begin(), dcid->end(), cache->dcid.begin());
+        cache->keys = keys;
+      }
+    }
     // RFC 9001 §5.4.2: the sample starts 4 bytes after the packet number.
     if (pn_offset + 4 + 16 > packet_end) {
       CountAnomaly(anomalies, "quic_packet_too_short");

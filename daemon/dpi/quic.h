@@ -38,12 +38,22 @@ struct QuicInitialKeys {
 std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
                                                        std::span<const uint8_t> dcid);
 
+// The keys last derived, by version and DCID: a client's Initials all
+// carry the DCID of its first (RFC 9000 §7.2), so a flow derives once.
+struct QuicKeyCache {
+  uint32_t version = 0;
+  uint8_t dcid_len = 0;
+  std::array<uint8_t, 20> dcid{};
+  std::optional<QuicInitialKeys> keys;  // Empty: nothing cached yet.
+};
+
 // Decrypts every client Initial packet in `datagram` (coalesced packets
 // included) and returns their plaintext payloads (frames). Anomalies are
-// counted.
+// counted. `cache` (may be null) keeps the keys between calls.
 std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t> datagram,
                                                         uint32_t* version,
-                                                        DpiAnomalies* anomalies);
+                                                        DpiAnomalies* anomalies,
+                                                        QuicKeyCache* cache = nullptr);
 
 std::unique_ptr<Dissector> MakeQuicDissector();
 

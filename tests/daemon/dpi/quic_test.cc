@@ -176,6 +176,27 @@ TEST_CASE("quic: coalesced Initials in one datagram", "[dpi][quic]") {
   CHECK(r.tls.sni == "coalesced.example");
 }
 
+TEST_CASE("quic: the key cache keeps a flow's keys and is used", "[dpi][quic]") {
+  testing::HelloSpec spec;
+  const Bytes packet = ProtectedInitial(1, 0, CryptoFrame(0, testing::MakeClientHelloMessage(spec)));
+  uint32_t version = 0;
+  DpiAnomalies a;
+  QuicKeyCache cache;
+  REQUIRE(DecryptClientInitials(packet, &version, &a, &cache).size() == 1);
+  REQUIRE(cache.keys);
+  CHECK(cache.version == 1);
+  CHECK(Bytes(cache.dcid.begin(), cache.dcid.begin() + cache.dcid_len) == kDcid);
+  CHECK(cache.keys->key == DeriveClientInitialKeys(1, kDcid)->key);
+  // The cached keys are what decrypts: spoil them and the same packet
+  // fails; the same DCID under another version derives afresh.
+  cache.keys->key[0] ^= 1;
+  CHECK(DecryptClientInitials(packet, &version, &a, &cache).empty());
+  CHECK(a["quic_initial_decrypt_failed"] == 1);
+  cache.version = 2;
+  CHECK(DecryptClientInitials(packet, &version, &a, &cache).size() == 1);
+  CHECK(cache.version == 1);
+}
+
 TEST_CASE("quic: damaged packets are counted, never crash", "[dpi][quic]") {
   testing::HelloSpec spec;
   const Bytes good = ProtectedInitial(1, 0, CryptoFrame(0, testing::MakeClientHelloMessage(spec)));
