@@ -229,12 +229,17 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   c->set_evicted(s.flows.evicted);
   c->set_replaced(s.flows.replaced);
   c->set_localhost_skipped(s.flows.localhost_skipped);
-  auto* by_protocol = c->mutable_by_protocol();
+  // Counted by protocol number, named once (not a map lookup per row).
+  uint64_t per_protocol[256] = {};
   for (const auto& snap : pipeline_->snapshots().Current()) {
     if (!snap) continue;
-    snap->ForEach([by_protocol](const Connection& conn) {
-      ++(*by_protocol)[std::string(ProtocolName(conn.key.protocol))];
-    });
+    snap->ForEach([&per_protocol](const Connection& conn) { ++per_protocol[conn.key.protocol]; });
+  }
+  auto* by_protocol = c->mutable_by_protocol();
+  for (int proto = 0; proto < 256; ++proto) {
+    if (per_protocol[proto] != 0) {
+      (*by_protocol)[std::string(ProtocolName(static_cast<uint8_t>(proto)))] += per_protocol[proto];
+    }
   }
 
   for (size_t i = 0; i < kAnomalyCount; ++i) {
