@@ -35,6 +35,46 @@ int Rank(const SideAttribution& s) {
 
 // How often exited processes are looked for (and forgotten).
 constexpr int64_t kIdlePruneUs = 2'000'000;
+// Up to this many connections in a batch are looked up one by one (up to
+// four kernel round trips each, ~10 us apiece, whatever the table's size);
+// more, and one dump of the whole table is cheaper.
+constexpr size_t kMaxExactLookups = 64;
+
+// The sockets that matter to `keys`, from one sock_diag lookup per end and
+// protocol (the connection's own socket, or the listener / bound socket the
+// kernel falls back to), plus the listener behind an own socket (the
+// fallback owner when the socket is gone before its process is found).
+absl::Status LookUpEach(SocketTableReader& sockets,
+                        const absl::flat_hash_map<FlowKey, int64_t>& keys,
+                        std::vector<SocketEntry>* out) {
+  out->clear();
+  for (const auto& [key, asked] : keys) {
+    if (key.protocol != kIpProtoTcp && key.protocol != kIpProtoUdp) continue;
+    for (int side = 0; side < 2; ++side) {
+      const IpAddress& a = side == 0 ? key.addr_a : key.addr_b;
+      const IpAddress& b = side == 0 ? key.addr_b : key.addr_a;
+      const uint16_t pa = side == 0 ? key.port_a : key.port_b;
+      const uint16_t pb = side == 0 ? key.port_b : key.port_a;
+      const size_t before = out->size();
+      absl::Status s = sockets.Lookup(key.protocol, a, pa, b, pb, out);
+      if (!s.ok()) return s;
+      const bool got = out->size() > before;
+      const bool listening =
+          got && (key.protocol == kIpProtoTcp ? out->back().state == kTcpStateListen
+                                              : out->back().remote_port == 0);
+      // TCP with nothing kept may be a request socket (dropped: no owner)
+      // in front of a listener; UDP with nothing has no bound socket either.
+      if (listening || (!got && key.protocol == kIpProtoUdp)) continue;
+      static const IpAddress kAny4 = [] {
+        const uint8_t zero[4] = {};
+        return IpAddress::FromV4(zero);
+      }();
+      s = sockets.Lookup(key.protocol, a, pa, a.IsV4() ? kAny4 : IpAddress{}, 0, out);
+      if (!s.ok()) return s;
+    }
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
@@ -93,6 +133,7 @@ AttributorStats Attributor::Stats() const {
   s.user_only = user_only_.load(std::memory_order_relaxed);
   s.misses = misses_.load(std::memory_order_relaxed);
   s.socket_dumps = dumps_.load(std::memory_order_relaxed);
+  s.socket_lookup_batches = lookups_.load(std::memory_order_relaxed);
   s.processes_scanned = scanned_.load(std::memory_order_relaxed);
   s.fd_links_read = links_.load(std::memory_order_relaxed);
   s.processes_known = known_.load(std::memory_order_relaxed);
@@ -141,8 +182,15 @@ void Attributor::Loop() {
       }
       requests_.fetch_add(batch.size(), std::memory_order_relaxed);
       std::vector<SocketEntry> entries;
-      absl::Status s = sockets.Read(tcp, udp, &entries);
-      dumps_.fetch_add(1, std::memory_order_relaxed);
+      absl::Status s = absl::UnknownError("");
+      if (first.size() <= kMaxExactLookups && sockets.source() == SocketSource::kNetlink) {
+        s = LookUpEach(sockets, first, &entries);
+        if (s.ok()) lookups_.fetch_add(1, std::memory_order_relaxed);
+      }
+      if (!s.ok()) {  // A big batch, /proc/net, or lookups refused: read it all.
+        s = sockets.Read(tcp, udp, &entries);
+        dumps_.fetch_add(1, std::memory_order_relaxed);
+      }
       procfs_.store(sockets.source() == SocketSource::kProcfs, std::memory_order_relaxed);
       if (!s.ok() && !warned) {
         spdlog::warn("process attribution: cannot read the socket table: {}", s.ToString());

@@ -38,6 +38,7 @@ struct AttributorStats {
   uint64_t user_only = 0;
   uint64_t misses = 0;
   uint64_t socket_dumps = 0;
+  uint64_t socket_lookup_batches = 0;  // Batches answered by per-socket lookups.
   uint64_t processes_scanned = 0;
   uint64_t fd_links_read = 0;
   uint64_t processes_known = 0;
@@ -83,6 +84,7 @@ class Attributor {
 
   std::atomic<bool> procfs_{false};
   std::atomic<uint64_t> requests_{0}, attributed_{0}, user_only_{0}, misses_{0}, dumps_{0},
+      lookups_{0},
       scanned_{0}, links_{0}, known_{0}, latency_sum_{0}, latency_max_{0}, answered_{0},
       dropped_{0}, cpu_ns_{0};
 };

@@ -246,6 +246,70 @@ absl::Status SocketTableReader::DumpNetlink(uint8_t family, uint8_t protocol,
   }
 }
 
+absl::Status SocketTableReader::Lookup(uint8_t protocol, const IpAddress& local,
+                                       uint16_t lport, const IpAddress& remote,
+                                       uint16_t rport, std::vector<SocketEntry>* out) {
+  if (source_ != SocketSource::kNetlink) {
+    return absl::FailedPreconditionError("single-socket lookups need sock_diag");
+  }
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req_v2 req;
+  } request{};
+  request.nlh.nlmsg_len = sizeof(request);
+  request.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.nlh.nlmsg_flags = NLM_F_REQUEST;
+  request.nlh.nlmsg_seq = ++seq_;
+  const bool v4 = local.IsV4();
+  request.req.sdiag_family = v4 ? AF_INET : AF_INET6;
+  request.req.sdiag_protocol = protocol;
+  request.req.idiag_states = 0xffffffffU;
+  // The kernel looks TCP up as a packet from dst to src would be
+  // (inet_diag_find_one_icsk), UDP the other way round ("src and dst are
+  // swapped for historical reasons", udp_dump_one).
+  const bool tcp = protocol == kIpProtoTcp;
+  const IpAddress& src = tcp ? local : remote;
+  const IpAddress& dst = tcp ? remote : local;
+  request.req.id.idiag_sport = htons(tcp ? lport : rport);
+  request.req.id.idiag_dport = htons(tcp ? rport : lport);
+  const size_t offset = v4 ? 12 : 0;
+  std::memcpy(request.req.id.idiag_src, src.bytes.data() + offset, 16 - offset);
+  std::memcpy(request.req.id.idiag_dst, dst.bytes.data() + offset, 16 - offset);
+  request.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+  request.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(fd_, &request, sizeof(request), 0, reinterpret_cast<sockaddr*>(&kernel),
+             sizeof(kernel)) < 0) {
+    return absl::UnavailableError(absl::StrCat("sock_diag request: ", std::strerror(errno)));
+  }
+  for (;;) {
+    const ssize_t n = recv(fd_, buf_.data(), buf_.size(), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::UnavailableError(absl::StrCat("sock_diag reply: ", std::strerror(errno)));
+    }
+    const auto reply = std::span<const uint8_t>(buf_.data(), static_cast<size_t>(n));
+    if (reply.size() < kNlHeader) return absl::DataLossError("sock_diag reply shorter than a header");
+    const uint32_t len = Load<uint32_t>(reply, 0);
+    const uint16_t type = Load<uint16_t>(reply, 4);
+    const uint32_t seq = Load<uint32_t>(reply, 8);
+    if (len < kNlHeader || len > reply.size()) {
+      return absl::DataLossError(absl::StrCat("netlink message length ", len, " does not fit"));
+    }
+    if (seq != seq_) continue;  // Left over from an earlier, abandoned request.
+    if (type == NLMSG_ERROR) {
+      int32_t err = 0;
+      if (len >= kNlHeader + 4) err = Load<int32_t>(reply, kNlHeader);
+      if (err == -ENOENT) return absl::OkStatus();  // No such socket.
+      return absl::UnavailableError(
+          absl::StrCat("sock_diag lookup failed: ", err < 0 ? std::strerror(-err) : "error"));
+    }
+    auto parsed = ParseSockDiagReply(reply.subspan(0, len), protocol, out);
+    return parsed.ok() ? absl::OkStatus() : parsed.status();
+  }
+}
+
 absl::Status SocketTableReader::ReadProcfs(uint8_t protocol, bool ipv6,
                                            std::vector<SocketEntry>* out) {
   const std::string path = absl::StrCat(proc_root_, "/net/", protocol == kIpProtoTcp ? "tcp" : "udp",

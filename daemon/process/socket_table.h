@@ -68,6 +68,16 @@ class SocketTableReader {
   absl::Status Read(bool tcp, bool udp, std::vector<SocketEntry>* out);
   SocketSource source() const { return source_; }
 
+  // The one socket the kernel would deliver a packet from remote:rport to
+  // local:lport to (a sock_diag request for one 4-tuple, no dump): TCP, the
+  // connected socket or else the listener; UDP, the connected socket or
+  // else the bound one. Appends it to `out` if it has an owner; finding
+  // none is not an error. A zero remote asks for the listener / bound
+  // socket alone. Netlink only (FailedPrecondition on the /proc fallback).
+  // Costs one round trip to the kernel, however many sockets there are.
+  absl::Status Lookup(uint8_t protocol, const IpAddress& local, uint16_t lport,
+                      const IpAddress& remote, uint16_t rport, std::vector<SocketEntry>* out);
+
  private:
   absl::Status DumpNetlink(uint8_t family, uint8_t protocol, std::vector<SocketEntry>* out);
   absl::Status ReadProcfs(uint8_t protocol, bool ipv6, std::vector<SocketEntry>* out);

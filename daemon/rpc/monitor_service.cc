@@ -267,6 +267,7 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
     attr->set_user_only(a.user_only);
     attr->set_misses(a.misses);
     attr->set_socket_dumps(a.socket_dumps);
+    attr->set_socket_lookup_batches(a.socket_lookup_batches);
     attr->set_processes_scanned(a.processes_scanned);
     attr->set_fd_links_read(a.fd_links_read);
     attr->set_processes_known(a.processes_known);

@@ -270,5 +270,115 @@ TEST_CASE("SocketTableReader: netlink and /proc/net see this process's listening
   close(fd);
 }
 
+uint16_t LocalPort(int fd) {
+  sockaddr_in a{};
+  socklen_t len = sizeof(a);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  return ntohs(a.sin_port);
+}
+
+uint64_t InodeOf(int fd) {
+  struct stat st;
+  REQUIRE(fstat(fd, &st) == 0);
+  return st.st_ino;
+}
+
+int BoundLoopback(int type) {
+  const int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  return fd;
+}
+
+void ConnectLoopback(int fd, uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+}
+
+TEST_CASE("SocketTableReader::Lookup: one socket per request, as the kernel would deliver",
+          "[process][socket_table][live]") {
+  SocketTableReader reader;
+  REQUIRE(reader.source() == SocketSource::kNetlink);
+  const IpAddress lo = V4("127.0.0.1");
+  const IpAddress any = V4("0.0.0.0");
+  auto lookup = [&](uint8_t protocol, uint16_t lport, const IpAddress& remote, uint16_t rport) {
+    std::vector<SocketEntry> out;
+    const absl::Status s = reader.Lookup(protocol, lo, lport, remote, rport, &out);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    REQUIRE(out.size() <= 1);
+    return out;
+  };
+
+  const int listener = BoundLoopback(SOCK_STREAM);
+  REQUIRE(listen(listener, 4) == 0);
+  const uint16_t server_port = LocalPort(listener);
+  const int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ConnectLoopback(client, server_port);
+  const uint16_t client_port = LocalPort(client);
+
+  // The client's own socket, by its 4-tuple.
+  auto c = lookup(kIpProtoTcp, client_port, lo, server_port);
+  REQUIRE(c.size() == 1);
+  CHECK(c[0].inode == InodeOf(client));
+  CHECK(c[0].local_port == client_port);
+  CHECK(c[0].remote_port == server_port);
+  CHECK(c[0].uid == geteuid());
+  // Not accepted yet: the server end is a socket without a file (inode 0);
+  // with the remote zeroed the kernel answers with the listener.
+  auto queued = lookup(kIpProtoTcp, server_port, lo, client_port);
+  REQUIRE(queued.size() == 1);
+  CHECK(queued[0].inode == 0);
+  auto l = lookup(kIpProtoTcp, server_port, any, 0);
+  REQUIRE(l.size() == 1);
+  CHECK(l[0].state == kTcpStateListen);
+  CHECK(l[0].inode == InodeOf(listener));
+  // Accepted: the server end has its own socket now.
+  const int accepted = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  REQUIRE(accepted >= 0);
+  auto s = lookup(kIpProtoTcp, server_port, lo, client_port);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0].inode == InodeOf(accepted));
+  // A peer nobody has: the listener answers for its port (what a SYN would
+  // reach); a port nobody listens on: nothing, and no error.
+  auto other = lookup(kIpProtoTcp, server_port, V4("127.0.0.9"), 9);
+  REQUIRE(other.size() == 1);
+  CHECK(other[0].state == kTcpStateListen);
+  close(client);
+  close(accepted);
+  close(listener);
+  CHECK(lookup(kIpProtoTcp, server_port, any, 0).empty());
+
+  // UDP: a bound socket answers for any peer, a connected one for its own.
+  const int bound = BoundLoopback(SOCK_DGRAM);
+  const uint16_t bound_port = LocalPort(bound);
+  const int connected = BoundLoopback(SOCK_DGRAM);
+  ConnectLoopback(connected, bound_port);
+  const uint16_t connected_port = LocalPort(connected);
+  auto b = lookup(kIpProtoUdp, bound_port, lo, connected_port);
+  REQUIRE(b.size() == 1);
+  CHECK(b[0].inode == InodeOf(bound));
+  CHECK(b[0].remote_port == 0);
+  auto u = lookup(kIpProtoUdp, connected_port, lo, bound_port);
+  REQUIRE(u.size() == 1);
+  CHECK(u[0].inode == InodeOf(connected));
+  CHECK(u[0].remote_port == bound_port);
+  close(bound);
+  close(connected);
+  CHECK(lookup(kIpProtoUdp, bound_port, lo, connected_port).empty());
+
+  // The /proc/net fallback has no per-socket lookups: it says so.
+  SocketTableReader procfs("/proc", /*force_procfs=*/true);
+  std::vector<SocketEntry> out;
+  CHECK(procfs.Lookup(kIpProtoTcp, lo, 1, lo, 2, &out).code() ==
+        absl::StatusCode::kFailedPrecondition);
+}
+
 }  // namespace
 }  // namespace rustnet
