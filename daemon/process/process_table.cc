@@ -443,8 +443,11 @@ void ProcessTable::Resolve(
       if (missing.contains(inode)) settle(inode, pid);
     }
   };
-  // 1: new or changed processes. 2: the sockets' users. 3: everyone (rate
-  // limited).
+  // 1: new or changed processes. 2: the sockets' users, then 3: everyone,
+  // together at most once a second: a socket that closed before its
+  // process was read (a client living a millisecond) is in no process, and
+  // looking for it in every one of its user's unchanged processes on each
+  // request would cost a full scan per connection.
   std::vector<int> by_uid, rest;
   for (int pid : pids) {
     if (missing.empty()) return;
@@ -457,12 +460,13 @@ void ProcessTable::Resolve(
       rest.push_back(pid);
     }
   }
+  if (missing.empty() || now_us - last_full_scan_us_ < kFullScanIntervalUs) return;
+  last_full_scan_us_ = now_us;
   for (int pid : by_uid) {
     if (missing.empty()) return;
     scan_settle(pid);
   }
-  if (missing.empty() || now_us - last_full_scan_us_ < kFullScanIntervalUs) return;
-  last_full_scan_us_ = now_us;
+  if (missing.empty()) return;
   ++stats_.full_scans;
   for (int pid : rest) {
     if (missing.empty()) return;

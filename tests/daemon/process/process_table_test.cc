@@ -311,6 +311,34 @@ TEST_CASE("ProcessTable: unknown inodes trigger a full scan at most once a secon
   CHECK(table.processes_known() == 10);
 }
 
+TEST_CASE("ProcessTable: a socket closed before its owner was read costs one scan a second",
+          "[process][proc]") {
+  // A client that lives a millisecond: its socket was seen, but by the time
+  // /proc is read no process holds the inode. Its user's unchanged
+  // processes are read again at most once a second, not per request.
+  // (A process's user is its /proc directory's owner: here, whoever runs
+  // the test.)
+  const uint32_t user = geteuid();
+  FakeProc proc;
+  for (int pid = 10; pid < 15; ++pid) {
+    proc.AddProcess(pid, "w" + std::to_string(pid), "", "", "0::/\n", 1000);
+    proc.AddSocket(pid, 3, static_cast<uint64_t>(pid) * 100);
+  }
+  ProcessTable table(proc.root());
+  Found found;
+  table.Resolve({{1000, user}, {1400, user}}, &found, 0);  // All five read: new.
+  REQUIRE(found.size() == 2);
+  const uint64_t warm = table.stats().processes_scanned;
+  table.Resolve({{4242, user}}, &found, 5'000'000);
+  CHECK(table.stats().processes_scanned == warm + 5);  // The user's processes, once.
+  for (int64_t t = 5'100'000; t < 6'000'000; t += 100'000) {
+    table.Resolve({{4242 + static_cast<uint64_t>(t), user}}, &found, t);
+  }
+  CHECK(table.stats().processes_scanned == warm + 5);  // Nothing more within the second.
+  table.Resolve({{4242, user}}, &found, 6'100'000);
+  CHECK(table.stats().processes_scanned == warm + 10);
+}
+
 TEST_CASE("ProcessTable: user names and user-only records", "[process][proc]") {
   ProcessTable table("/nonexistent-proc");
   CHECK(table.UserName(0) == "root");
