@@ -400,6 +400,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
       announced_end = true;
       const std::string err = pipeline.source_error();
       if (!err.empty()) {
+        // (Live sources do not fail: they wait for their interface.)
         spdlog::error("capture on {} failed: {}", pipeline.source().name(), err);
         if (live) break;
       }
@@ -418,8 +419,13 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
       const double rate = status_time == absl::InfinitePast()
                               ? 0
                               : static_cast<double>(s.packets - status_packets) / seconds;
-      notifier.Status(ServiceStatusLine(
-          absl::StrCat(pipeline.source().name(), announced_end ? " (ended)" : ""), rate,
+      std::string label = pipeline.source().name();
+      if (announced_end) {
+        absl::StrAppend(&label, " (ended)");
+      } else if (s.capture.state == CaptureState::kWaiting) {
+        absl::StrAppend(&label, " (waiting: ", s.capture.waiting_for, ")");
+      }
+      notifier.Status(ServiceStatusLine(label, rate,
           s.connections, s.capture.dropped_kernel + s.capture.dropped_interface + s.queue_dropped));
       status_time = now;
       status_packets = s.packets;

@@ -22,17 +22,35 @@ struct RawPacket {
 
 enum class NextResult : uint8_t {
   kPacket,   // *out is a packet.
-  kTimeout,  // Live: nothing arrived within the read timeout.
+  kTimeout,  // Live: nothing arrived within the read timeout, or the
+             // capture is waiting for its interface (see CaptureStats).
   kEnd,      // File: no more packets. Live: interrupted.
-  kError,    // See error(); the source cannot continue.
+  kError,    // See error(); the source cannot continue (files only: a live
+             // source waits for its interface instead).
 };
 
-// Statistics as the capture layer counts them.
+enum class CaptureState : uint8_t {
+  kCapturing,  // Live: the interface is open. File: being read.
+  kWaiting,    // Live: the capture stopped; trying to reopen the interface.
+  kEnded,      // End of file, stopped, or failed for good.
+};
+
+// Statistics as the capture layer counts them. Live counters are
+// cumulative across reopenings of the interface.
 struct CaptureStats {
   uint64_t received = 0;          // Live: packets the kernel queued. File: records read.
   uint64_t filtered = 0;          // File: records the BPF filter rejected.
   uint64_t dropped_kernel = 0;    // Dropped by the kernel (buffer full).
   uint64_t dropped_interface = 0; // Dropped by the interface / driver.
+  CaptureState state = CaptureState::kCapturing;
+  // kWaiting: why ("interface veth0 is down", "no interface named veth0").
+  std::string waiting_for;
+  uint32_t interruptions = 0;     // Live: times the capture stopped and waited.
+  int64_t waiting_since_us = 0;   // kWaiting: wall clock of the stop.
+  int64_t last_packet_us = 0;     // Live: timestamp of the last packet; 0 before one.
+  // Live: the captured interface's name now if it was renamed while open
+  // (the capture follows the interface); empty otherwise.
+  std::string renamed_to;
 };
 
 class PacketSource {

@@ -1,18 +1,24 @@
 #include "daemon/capture/pcap_source.h"
 
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "daemon/capture/interfaces.h"
+#include "spdlog/spdlog.h"
 
 namespace rustnet {
 namespace {
@@ -44,39 +50,59 @@ absl::Status ApplyFilter(pcap_t* handle, const std::string& bpf, bpf_u_int32 net
   return absl::OkStatus();
 }
 
-}  // namespace
+int64_t MonotonicUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
-std::optional<LinkType> LinkTypeFromDlt(int dlt) {
-  switch (dlt) {
-    case DLT_EN10MB: return LinkType::kEthernet;
-    case DLT_LINUX_SLL: return LinkType::kLinuxSll;
-    case DLT_LINUX_SLL2: return LinkType::kLinuxSll2;
-    case DLT_RAW:
-    case kLinktypeRaw: return LinkType::kRaw;
-    case kLinktypeIpv4: return LinkType::kIpv4;
-    case kLinktypeIpv6: return LinkType::kIpv6;
-    case DLT_NULL: return LinkType::kNull;
-    case DLT_LOOP: return LinkType::kLoop;
-    default: return std::nullopt;
+int64_t WallClockUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// How often a live capture checks that its interface still exists and
+// what it is called.
+constexpr int64_t kInterfaceCheckUs = 1'000'000;
+
+// Whether the interface called `name` is up; nullopt if there is none.
+std::optional<bool> InterfaceUp(const std::string& name) {
+  const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;  // Cannot tell; let the attempt to open decide.
+  ifreq req{};
+  std::strncpy(req.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  const int rc = ioctl(fd, SIOCGIFFLAGS, &req);
+  const int err = errno;
+  close(fd);
+  if (rc != 0) {
+    if (err == ENODEV || err == ENXIO) return std::nullopt;
+    return true;
   }
+  return (req.ifr_flags & IFF_UP) != 0;
 }
 
-PcapSource::PcapSource(pcap_t* handle, LinkType link_type, std::string name, bool live)
-    : handle_(handle), link_type_(link_type), name_(std::move(name)), live_(live) {
-  if (live_) {
-    wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    select_fd_ = pcap_get_selectable_fd(handle_);
-  }
+// Why the interface called `name` cannot be captured now, in the words the
+// API shows while waiting; empty if it looks capturable.
+std::string Unavailable(const std::string& name) {
+  if (name == "any") return "";
+  const std::optional<bool> up = InterfaceUp(name);
+  if (!up) return absl::StrCat("no interface named ", name);
+  if (!*up) return absl::StrCat("interface ", name, " is down");
+  return "";
 }
 
-PcapSource::~PcapSource() {
-  if (has_file_filter_) pcap_freecode(&file_filter_);
-  pcap_close(handle_);
-  if (wake_fd_ >= 0) close(wake_fd_);
+// The current name of interface `ifindex`; empty if it no longer exists.
+// (Other failures answer `fallback`: only a definite "no such device"
+// counts as removal.)
+std::string IndexToName(int ifindex, const std::string& fallback) {
+  char buf[IF_NAMESIZE] = {};
+  if (if_indextoname(static_cast<unsigned>(ifindex), buf) != nullptr) return buf;
+  return errno == ENXIO || errno == ENODEV ? std::string() : fallback;
 }
 
-absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenLive(
-    const LiveCaptureOptions& options) {
+// pcap_create + pcap_activate + the filter, for OpenLive and for reopening.
+absl::StatusOr<pcap_t*> ActivateLive(const LiveCaptureOptions& options, LinkType* link_type) {
   char errbuf[PCAP_ERRBUF_SIZE] = {};
   pcap_t* handle = pcap_create(options.interface.c_str(), errbuf);
   if (handle == nullptr) {
@@ -134,9 +160,66 @@ absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenLive(
     pcap_close(handle);
     return s;
   }
-  auto source = std::unique_ptr<PcapSource>(new PcapSource(handle, *link, options.interface, true));
+  *link_type = *link;
+  return handle;
+}
+
+}  // namespace
+
+std::optional<LinkType> LinkTypeFromDlt(int dlt) {
+  switch (dlt) {
+    case DLT_EN10MB: return LinkType::kEthernet;
+    case DLT_LINUX_SLL: return LinkType::kLinuxSll;
+    case DLT_LINUX_SLL2: return LinkType::kLinuxSll2;
+    case DLT_RAW:
+    case kLinktypeRaw: return LinkType::kRaw;
+    case kLinktypeIpv4: return LinkType::kIpv4;
+    case kLinktypeIpv6: return LinkType::kIpv6;
+    case DLT_NULL: return LinkType::kNull;
+    case DLT_LOOP: return LinkType::kLoop;
+    default: return std::nullopt;
+  }
+}
+
+PcapSource::PcapSource(pcap_t* handle, LinkType link_type, std::string name, bool live)
+    : handle_(handle), link_type_(link_type), name_(std::move(name)), live_(live) {
+  if (live_) wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+PcapSource::~PcapSource() {
+  if (has_file_filter_) pcap_freecode(&file_filter_);
+  if (handle_ != nullptr) pcap_close(handle_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenLive(
+    const LiveCaptureOptions& options) {
+  LinkType link{};
+  absl::StatusOr<pcap_t*> handle = ActivateLive(options, &link);
+  if (!handle.ok()) return handle.status();
+  auto source = std::unique_ptr<PcapSource>(new PcapSource(nullptr, link, options.interface, true));
+  source->options_ = options;
   source->timeout_ms_ = options.timeout_ms;
+  source->Attach(*handle);
+  source->next_check_us_ = MonotonicUs() + kInterfaceCheckUs;
   return source;
+}
+
+void PcapSource::Attach(pcap_t* handle) {
+  handle_ = handle;
+  select_fd_ = pcap_get_selectable_fd(handle_);
+  // The ifindex the socket is bound to (0 for "any"): what a rename keeps
+  // and a removal takes away.
+  ifindex_ = 0;
+  sockaddr_ll address{};
+  socklen_t length = sizeof(address);
+  if (getsockname(select_fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
+      address.sll_family == AF_PACKET) {
+    ifindex_ = address.sll_ifindex;
+  }
+  current_name_ = options_.interface;
+  absl::MutexLock lock(&stats_mu_);
+  raw_ = {};  // A new handle's kernel counters start at zero.
 }
 
 absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenFile(const std::string& path,
@@ -189,7 +272,7 @@ void PcapSource::SampleStats() {
   // pcap_stats is not safe to call concurrently with reads, so the capture
   // thread samples it and Stats() returns the sample.
   pcap_stat ps{};
-  if (pcap_stats(handle_, &ps) != 0) return;
+  if (handle_ == nullptr || pcap_stats(handle_, &ps) != 0) return;
   absl::MutexLock lock(&stats_mu_);
   // libpcap's counters are 32-bit and wrap; accumulate deltas.
   last_stats_.received += static_cast<uint32_t>(ps.ps_recv - raw_.ps_recv);
@@ -213,29 +296,47 @@ void PcapSource::Fill(const pcap_pkthdr& header, const u_char* data, RawPacket* 
 NextResult PcapSource::Next(RawPacket* out) {
   if (interrupted_.load(std::memory_order_relaxed)) {
     if (live_) SampleStats();  // Final figures for the shutdown log.
+    recovery_.End();
+    PublishState();
     return NextResult::kEnd;
+  }
+  return live_ ? NextLive(out) : NextFile(out);
+}
+
+NextResult PcapSource::NextFile(RawPacket* out) {
+  pcap_pkthdr* header = nullptr;
+  const u_char* data = nullptr;
+  for (;;) {
+    const int rc = pcap_next_ex(handle_, &header, &data);
+    if (rc == 1) {
+      ++delivered_;
+      if (has_file_filter_ && pcap_offline_filter(&file_filter_, header, data) == 0) {
+        ++filtered_;
+        continue;
+      }
+      Fill(*header, data, out);
+      if ((delivered_ & 0xfff) == 0) PublishFileStats();
+      return NextResult::kPacket;
+    }
+    PublishFileStats();
+    recovery_.End();
+    PublishState();
+    if (rc == PCAP_ERROR_BREAK) return NextResult::kEnd;
+    error_ = pcap_geterr(handle_);
+    return NextResult::kError;
+  }
+}
+
+NextResult PcapSource::NextLive(RawPacket* out) {
+  if (handle_ == nullptr) return Wait();
+  if (check_due_) {
+    // Here, not after a read: closing the handle would free the packet.
+    check_due_ = false;
+    CheckInterface(MonotonicUs());
+    if (handle_ == nullptr) return NextResult::kTimeout;
   }
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
-  if (!live_) {
-    for (;;) {
-      const int rc = pcap_next_ex(handle_, &header, &data);
-      if (rc == 1) {
-        ++delivered_;
-        if (has_file_filter_ && pcap_offline_filter(&file_filter_, header, data) == 0) {
-          ++filtered_;
-          continue;
-        }
-        Fill(*header, data, out);
-        if ((delivered_ & 0xfff) == 0) PublishFileStats();
-        return NextResult::kPacket;
-      }
-      PublishFileStats();
-      if (rc == PCAP_ERROR_BREAK) return NextResult::kEnd;
-      error_ = pcap_geterr(handle_);
-      return NextResult::kError;
-    }
-  }
   int rc = pcap_next_ex(handle_, &header, &data);
   if (rc == 0) {
     // Nothing buffered: wait for the ring, an interrupt, or the timeout.
@@ -243,11 +344,16 @@ NextResult PcapSource::Next(RawPacket* out) {
     const int ready = poll(fds, 2, timeout_ms_);
     if (interrupted_.load(std::memory_order_relaxed)) {
       SampleStats();
+      recovery_.End();
+      PublishState();
       return NextResult::kEnd;
     }
     if (ready > 0 && (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
-      error_ = "the capture socket reported an error (interface down or removed?)";
-      return NextResult::kError;
+      // The kernel sets ENETDOWN on the socket when its interface goes
+      // down or away (it would even resume after "up", but not after a
+      // removal): start over by name in either case.
+      Lose("the capture socket reported an error");
+      return NextResult::kTimeout;
     }
     if (ready > 0) rc = pcap_next_ex(handle_, &header, &data);
   }
@@ -255,23 +361,146 @@ NextResult PcapSource::Next(RawPacket* out) {
     case 1:
       ++delivered_;
       Fill(*header, data, out);
+      last_packet_us_.store(out->timestamp_us, std::memory_order_relaxed);
       // Sample the kernel's counters at least once a second of packet time
       // (live timestamps are the wall clock), so statistics never lag.
       if ((delivered_ & 0xfff) == 0 || out->timestamp_us - last_sample_us_ >= 1'000'000) {
         last_sample_us_ = out->timestamp_us;
         SampleStats();
+        check_due_ = true;
       }
       return NextResult::kPacket;
     case 0:
       SampleStats();
+      check_due_ = true;
       return NextResult::kTimeout;
     case PCAP_ERROR_BREAK:
       SampleStats();
+      recovery_.End();
+      PublishState();
       return NextResult::kEnd;
     default:
-      error_ = pcap_geterr(handle_);
-      return NextResult::kError;
+      Lose(pcap_geterr(handle_));
+      return NextResult::kTimeout;
   }
+}
+
+void PcapSource::Lose(const std::string& detail) {
+  int so_error = 0;
+  socklen_t length = sizeof(so_error);
+  if (getsockopt(select_fd_, SOL_SOCKET, SO_ERROR, &so_error, &length) != 0) so_error = 0;
+  SampleStats();  // The closing handle's last counts.
+  const std::string& name = options_.interface;
+  // What became of the interface the socket is bound to (renamed since the
+  // last check, perhaps)?
+  const std::string now_called = ifindex_ > 0 ? IndexToName(ifindex_, current_name_) : name;
+  const bool removed = now_called.empty();
+  if (!removed) current_name_ = now_called;
+  const bool went_down =
+      !removed && (so_error == ENETDOWN || !InterfaceUp(current_name_).value_or(true));
+  std::string happened;
+  if (removed) {
+    happened = "the interface was removed";
+  } else if (went_down) {
+    happened = "the interface went down";
+  } else {
+    happened = so_error != 0 ? absl::StrCat(detail, ": ", std::strerror(so_error)) : detail;
+  }
+  pcap_close(handle_);
+  handle_ = nullptr;
+  select_fd_ = -1;
+  // Wait for what an attempt to reopen would find missing, so the first
+  // failed attempt is no news.
+  std::string why = Unavailable(name);
+  if (why.empty()) why = happened;
+  const bool renamed = current_name_ != name;
+  const std::string shown = renamed ? absl::StrCat(name, " (renamed ", current_name_, ")") : name;
+  current_name_ = name;  // Not captured any more, whatever it is called.
+  recovery_.Stopped(why, MonotonicUs());
+  waiting_since_us_ = WallClockUs();
+  PublishState();
+  if (went_down && !renamed) {
+    spdlog::warn("capture on {} stopped: {}; waiting for it to come back", shown, happened);
+  } else if (went_down || removed) {
+    spdlog::warn("capture on {} stopped: {}; waiting for an interface named {}", shown, happened,
+                 name);
+  } else {
+    spdlog::warn("capture on {} stopped: {}; trying to open it again", shown, happened);
+  }
+}
+
+NextResult PcapSource::Wait() {
+  const int64_t now = MonotonicUs();
+  if (recovery_.AttemptDue(now)) {
+    TryReopen(now);
+    if (handle_ != nullptr) return NextResult::kTimeout;
+  }
+  // Sleep until the next attempt, at most a read timeout (the pipeline's
+  // clock moves on every return), and wake at once on Interrupt().
+  const int64_t until_ms = (recovery_.UntilAttempt(MonotonicUs()) + 999) / 1000;
+  pollfd fd = {wake_fd_, POLLIN, 0};
+  poll(&fd, 1, static_cast<int>(std::clamp<int64_t>(until_ms, 1, timeout_ms_)));
+  if (interrupted_.load(std::memory_order_relaxed)) {
+    recovery_.End();
+    PublishState();
+    return NextResult::kEnd;
+  }
+  return NextResult::kTimeout;
+}
+
+void PcapSource::TryReopen(int64_t now_us) {
+  const std::string& name = options_.interface;
+  std::string why = Unavailable(name);
+  if (why.empty()) {
+    LinkType link{};
+    absl::StatusOr<pcap_t*> handle = ActivateLive(options_, &link);
+    if (!handle.ok()) {
+      why = std::string(handle.status().message());
+    } else if (link != link_type_) {
+      // The decoders were set up for the old link type.
+      const char* dlt_name = pcap_datalink_val_to_name(pcap_datalink(*handle));
+      pcap_close(*handle);
+      why = absl::StrCat("interface ", name, " came back with another link type (",
+                         dlt_name ? dlt_name : "unknown", "); restart rustnetd to capture it");
+    } else {
+      Attach(*handle);
+      const int64_t waited_us = recovery_.Resumed(now_us);
+      next_check_us_ = now_us + kInterfaceCheckUs;
+      PublishState();
+      spdlog::warn("capture on {} resumed after {:.1f} s", name,
+                   static_cast<double>(waited_us) / 1e6);
+      return;
+    }
+  }
+  if (recovery_.AttemptFailed(why, now_us)) {
+    PublishState();
+    spdlog::info("capture on {} still waiting: {}", name, why);
+  }
+}
+
+void PcapSource::CheckInterface(int64_t now_us) {
+  if (ifindex_ <= 0 || now_us < next_check_us_) return;
+  next_check_us_ = now_us + kInterfaceCheckUs;
+  const std::string now_called = IndexToName(ifindex_, current_name_);
+  if (now_called.empty()) {
+    // Removed, and the socket did not say so (yet).
+    Lose("the interface was removed");
+    return;
+  }
+  if (now_called == current_name_) return;
+  spdlog::warn("interface {} is now called {}; still capturing it", current_name_, now_called);
+  current_name_ = now_called;
+  PublishState();
+}
+
+void PcapSource::PublishState() {
+  absl::MutexLock lock(&stats_mu_);
+  last_stats_.state = recovery_.state();
+  last_stats_.waiting_for = recovery_.why();
+  last_stats_.interruptions = recovery_.interruptions();
+  last_stats_.waiting_since_us =
+      recovery_.state() == CaptureState::kWaiting ? waiting_since_us_ : 0;
+  last_stats_.renamed_to = current_name_ == options_.interface ? std::string() : current_name_;
 }
 
 void PcapSource::PublishFileStats() {
@@ -282,12 +511,16 @@ void PcapSource::PublishFileStats() {
 
 CaptureStats PcapSource::Stats() {
   absl::MutexLock lock(&stats_mu_);
-  return last_stats_;
+  CaptureStats stats = last_stats_;
+  stats.last_packet_us = last_packet_us_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 void PcapSource::Interrupt() {
   interrupted_.store(true, std::memory_order_relaxed);
-  pcap_breakloop(handle_);
+  // Live: the handle belongs to the capture thread (it may be reopened
+  // right now); the eventfd wakes its poll instead.
+  if (!live_) pcap_breakloop(handle_);
   if (wake_fd_ >= 0) {
     const uint64_t one = 1;
     (void)!write(wake_fd_, &one, sizeof(one));

@@ -5,7 +5,21 @@
 // buffer, a short read timeout so the pipeline's clock keeps moving when
 // the link is idle).
 //
-// Thread-safety: see PacketSource. Stats() takes a lock shared with Next().
+// A live capture survives its interface: when the capture socket reports an
+// error (the interface went down, was removed), the handle is closed, one
+// warning is logged, and Next() returns kTimeout while it tries to open the
+// same interface name again (CaptureRecovery's back-off), so the pipeline's
+// clock, expiry and API go on. It resumes with a warning saying how long it
+// waited; an interface removed and created again under the same name (a new
+// ifindex) is picked up. The kernel's counters restart with each handle;
+// Stats() adds them up. A rename does not stop a capture (the socket is
+// bound to the ifindex): it is logged once and shown as `renamed_to`; if the
+// renamed interface later fails, the wait is for the name given with -i.
+//
+// Thread-safety: see PacketSource. Stats() takes a lock shared with Next();
+// everything else (the handle included) belongs to the capture thread, which
+// is why Interrupt() wakes a live Next() through an eventfd and never
+// touches the handle.
 #ifndef RUSTNET_DAEMON_CAPTURE_PCAP_SOURCE_H_
 #define RUSTNET_DAEMON_CAPTURE_PCAP_SOURCE_H_
 
@@ -19,6 +33,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "daemon/capture/capture_recovery.h"
 #include "daemon/capture/packet_source.h"
 
 namespace rustnet {
@@ -58,12 +73,27 @@ class PcapSource : public PacketSource {
 
  private:
   PcapSource(pcap_t* handle, LinkType link_type, std::string name, bool live);
+  NextResult NextFile(RawPacket* out);
+  NextResult NextLive(RawPacket* out);
+  // Live, waiting: sleeps until the next attempt (or an interrupt), tries
+  // to reopen when due.
+  NextResult Wait();
+  // Live: takes an activated handle (select_fd_, ifindex_, fresh counters).
+  void Attach(pcap_t* handle);
+  // Live: the capture failed (`detail`: libpcap's or the socket's error);
+  // closes the handle, logs once, starts waiting.
+  void Lose(const std::string& detail);
+  void TryReopen(int64_t now_us);
+  // Live, about once a second: notices a rename, or a removal that the
+  // socket did not report.
+  void CheckInterface(int64_t now_us);
+  void PublishState();
   void SampleStats();
   void PublishFileStats();
   // Fills *out from a libpcap record.
   void Fill(const pcap_pkthdr& header, const u_char* data, RawPacket* out) const;
 
-  pcap_t* handle_;
+  pcap_t* handle_;  // Live: null while waiting.
   LinkType link_type_;
   std::string name_;
   bool live_;
@@ -71,6 +101,14 @@ class PcapSource : public PacketSource {
   int wake_fd_ = -1;    // eventfd that Interrupt() signals (live only).
   int select_fd_ = -1;  // libpcap's pollable descriptor (live only).
   int timeout_ms_ = 100;
+  LiveCaptureOptions options_;  // Live: to open the interface again.
+  int ifindex_ = 0;             // Live: what the socket is bound to; 0 for "any".
+  std::string current_name_;    // Live: the bound interface's name now.
+  CaptureRecovery recovery_;
+  int64_t next_check_us_ = 0;   // Monotonic time of the next CheckInterface().
+  bool check_due_ = false;      // Set about once a second; checked before a read.
+  int64_t waiting_since_us_ = 0;  // Wall clock of the last stop.
+  std::atomic<int64_t> last_packet_us_{0};
   uint64_t delivered_ = 0;
   // Files: the BPF filter runs here (pcap_offline_filter) rather than inside
   // libpcap, so records it rejects are still counted as read.

@@ -208,8 +208,26 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   cap->set_dropped_kernel(s.capture.dropped_kernel);
   cap->set_dropped_interface(s.capture.dropped_interface);
   cap->set_filtered(s.capture.filtered);
-  cap->set_finished(pipeline_->capture_done());
-  cap->set_error(pipeline_->source_error());
+  const bool done = pipeline_->capture_done();
+  cap->set_finished(done);
+  std::string error = pipeline_->source_error();
+  if (error.empty() && !done) error = s.capture.waiting_for;  // Empty unless waiting.
+  cap->set_error(error);
+  rustnet::v1::CaptureState state = rustnet::v1::CAPTURE_STATE_ENDED;
+  if (!done && s.capture.state == CaptureState::kCapturing) {
+    state = rustnet::v1::CAPTURE_STATE_CAPTURING;
+  } else if (!done && s.capture.state == CaptureState::kWaiting) {
+    state = rustnet::v1::CAPTURE_STATE_WAITING;
+  }
+  cap->set_state(state);
+  cap->set_interruptions(s.capture.interruptions);
+  if (s.capture.last_packet_us > 0) {
+    SetTimestampUs(s.capture.last_packet_us, cap->mutable_last_packet());
+  }
+  if (state == rustnet::v1::CAPTURE_STATE_WAITING) {
+    SetTimestampUs(s.capture.waiting_since_us, cap->mutable_waiting_since());
+  }
+  cap->set_renamed_to(s.capture.renamed_to);
 
   auto* p = out->mutable_pipeline();
   p->set_packets(s.packets);
@@ -299,7 +317,12 @@ grpc::Status MonitorService::ListInterfaces(grpc::ServerContext* /*context*/,
   if (!list.ok()) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string(list.status().message()));
   }
-  const std::string capturing = pipeline_->source().live() ? pipeline_->source().name() : "";
+  // A renamed interface is still the one captured (the socket follows it).
+  std::string capturing;
+  if (pipeline_->source().live()) {
+    capturing = pipeline_->Stats().capture.renamed_to;
+    if (capturing.empty()) capturing = pipeline_->source().name();
+  }
   for (const InterfaceInfo& i : *list) {
     if (!IsNetworkInterface(i.name)) continue;
     auto* out = response->add_interfaces();

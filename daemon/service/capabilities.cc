@@ -264,7 +264,7 @@ std::optional<int> CapabilityFromName(std::string_view name) {
 
 CapabilitySet RuntimeCapabilities(bool live_capture) {
   if (!live_capture) return CapabilitySet();
-  return CapabilitySet::Of({CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE});
+  return CapabilitySet::Of({CAP_DAC_READ_SEARCH, CAP_NET_RAW, CAP_SYS_PTRACE});
 }
 
 absl::StatusOr<ThreadCapabilities> CurrentCapabilities() {

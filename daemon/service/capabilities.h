@@ -1,12 +1,12 @@
 // Linux capabilities (capabilities(7)) through the raw capget/capset and
 // prctl system calls, so rustnetd needs no libcap.
 //
-// rustnetd needs privileges only to start: CAP_NET_RAW opens the packet
-// socket, CAP_CHOWN gives its own API socket the group `rustnet`, root's
-// file access creates /run/rustnet. Once the capture is open and the API
-// listens, DropCapabilities() keeps only what the running daemon needs
-// (kRuntimeCapabilities), so running it by hand with sudo is as safe as the
-// hardened service.
+// rustnetd needs most privileges only to start: CAP_CHOWN gives its own API
+// socket the group `rustnet`, root's file access creates /run/rustnet. Once
+// the capture is open and the API listens, DropCapabilities() keeps only
+// what the running daemon needs (RuntimeCapabilities: CAP_NET_RAW to reopen
+// a live capture's interface, and what process attribution reads /proc
+// with), so running it by hand with sudo is as safe as the hardened service.
 //
 // Capabilities belong to threads, not processes: gRPC and spdlog have
 // started threads by then, so DropCapabilities() makes every thread drop
@@ -68,8 +68,9 @@ std::optional<int> CapabilityFromName(std::string_view name);
 // What rustnetd keeps after start-up when it captures live: process
 // attribution reads other users' /proc/PID/fd links (a ptrace access check:
 // CAP_SYS_PTRACE) and searches their /proc/PID directories
-// (CAP_DAC_READ_SEARCH). The packet socket is already open, so CAP_NET_RAW
-// goes. Replaying a file keeps nothing.
+// (CAP_DAC_READ_SEARCH); CAP_NET_RAW opens the interface again when it was
+// removed or went down (PcapSource waits for it and reopens it by name).
+// Replaying a file keeps nothing.
 CapabilitySet RuntimeCapabilities(bool live_capture);
 
 // One thread's five sets.

@@ -313,8 +313,8 @@ check "as user rustnet with the unit's capabilities: captures on lo and serves t
   grep -q SERVING <<<"$health"
 caps=$(awk '/^CapEff:/ {print $2}' "/proc/$daemon/status" 2>/dev/null)
 detail="CapEff=$caps; $(cat "$log" 2>/dev/null)"
-check "as user rustnet: CAP_NET_RAW dropped once the capture is open (CapEff $caps)" \
-  test "$caps" = 0000000000080004
+check "as user rustnet: only the unit's three capabilities remain, CAP_NET_RAW to reopen the interface (CapEff $caps)" \
+  test "$caps" = 0000000000082004
 kill -TERM "$daemon" 2>/dev/null
 wait "$daemon"
 rc=$?

@@ -13,9 +13,9 @@
 #     renamed log file, survives a broken file; a mistake at start names the
 #     file and line;
 #   - capabilities: started as root with every capability, each thread keeps
-#     only cap_dac_read_search and cap_sys_ptrace (live capture: process
-#     attribution) or nothing (a replayed file), bounding set included, with
-#     no_new_privs set.
+#     only cap_net_raw, cap_dac_read_search and cap_sys_ptrace (live capture:
+#     reopening the interface, process attribution) or nothing (a replayed
+#     file), bounding set included, with no_new_privs set.
 #
 # Prints "ok:/FAIL:" per check and "N passed, M failed"; a missing tool is a
 # FAIL. Environment (set by CTest): RUSTNETD, BUILD_DIR, SOURCE_DIR, FIXTURES.
@@ -394,8 +394,9 @@ caps_run() {
   check "capabilities $name: clean stop without privileges (exit 0, socket removed)" \
     bash -c "[[ $rc == 0 && ! -e '$dir/api.sock' ]]"
 }
-# cap_dac_read_search (2) + cap_sys_ptrace (19): process attribution.
-caps_run live 0000000000080004 -i lo
+# cap_dac_read_search (2) + cap_sys_ptrace (19): process attribution;
+# cap_net_raw (13): reopening the interface after it went down or away.
+caps_run live 0000000000082004 -i lo
 caps_run replay 0000000000000000 --read "$FIXTURES/http.pcap"
 
 # Not root: nothing to drop, and a replay works all the same.
