@@ -18,7 +18,8 @@
 # Usage (as root: network namespaces; all traffic stays inside them; ~3
 # minutes): bench/live_bench.sh    — bench/run.sh runs it as its last step.
 # Environment:
-#   RUSTNETD=build-bench/daemon/rustnetd   CAPTURE=bench/out/mixed-…pcap
+#   RUSTNETD=build-bench/daemon/rustnetd
+#   CAPTURE=bench/out/mixed-1000000p-60000f-s1.pcap
 #     (bench/run.sh builds and generates both)
 #   OUT=bench/out                          results: OUT/live.txt, OUT/live/
 #   LIVE_RATES="50000 100000 200000 400000 topspeed"   packets/s steps
@@ -37,7 +38,7 @@ export LC_ALL=C
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${OUT:-$ROOT/bench/out}"
 RUSTNETD="${RUSTNETD:-$ROOT/build-bench/daemon/rustnetd}"
-CAPTURE="${CAPTURE:-$(ls -t "$OUT"/mixed-*.pcap 2>/dev/null | head -1)}"
+CAPTURE="${CAPTURE:-$OUT/mixed-1000000p-60000f-s1.pcap}"  # run.sh's default
 LIVE_RATES="${LIVE_RATES:-50000 100000 200000 400000 topspeed}"
 LIVE_LIMIT="${LIVE_LIMIT:-0}"
 LIVE_REPS="${LIVE_REPS:-1}"
@@ -182,13 +183,14 @@ step() {
     kill -TERM "$TOOL_PID"
     wait "$TOOL_PID" || die "rustnetd did not stop cleanly: $(cat "$log.err")"
     cp "$logdir"/rustnet_*.log "$log.log"
-    local received iface
-    read -r received kernel iface queues captured <<<"$(rustnetd_stats "$logdir")"
+    local iface
+    read -r _ kernel iface queues captured <<<"$(rustnetd_stats "$logdir")"
     kernel=$((kernel + iface))
   fi
   TOOL_PID=""
   [[ -n "$captured" && -n "$kernel" ]] || die "cannot read $tool's statistics ($log.*)"
-  missing=$((sent - captured - kernel - queues))
+  # rustnetd counts packets its queues dropped among those it read.
+  missing=$((sent - captured - kernel))
   if ((missing < 0)); then missing=0; fi
   awk -v t="$tool" -v r="$rate" -v s="$sent" -v sec="$seconds" -v a="$achieved" -v c="$captured" \
     -v k="$kernel" -v q="$queues" -v m="$missing" -v c0="$cpu0" -v c1="$cpu1" -v b="$busiest" -v hz="$HZ" \
@@ -216,9 +218,10 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "Live capture: $(basename "$CAPTURE") replayed by tcpreplay -K (--pps=N or --topspeed) over a veth pair"
   echo "  between two namespaces, ${LIVE_LIMIT/#0/all $CAPTURE_PACKETS} packets per step; rustnetd ${LIVE_RUSTNETD_ARGS:-(defaults)} vs tcpdump -w /dev/null;"
   echo "  both with a 32 MiB ring and snaplen 262144; load average before $LOAD_BEFORE, after $LOAD_AFTER"
-  echo "  achieved = tcpreplay's own pps; dropped = by the kernel (ring full) + by rustnetd's queues;"
-  echo "  missing = sent - captured - dropped; CPU = the tool's user+sys from start of send to drained,"
-  echo "  busiest = its busiest thread's (rustnetd: the capture thread or a worker)"
+  echo "  achieved = tcpreplay's own pps; captured = read from the kernel's ring (rustnetd: its queue"
+  echo "  drops included); kern drop = ring full; queue drop = rustnetd's workers fell behind;"
+  echo "  missing = sent - captured - kern drop; CPU = the tool's user+sys from the start of the send"
+  echo "  until it drained, busiest = its busiest thread's"
   printf "  %-9s %-9s %9s %7s %11s %10s %10s %9s %8s %7s %9s\n" "rate" "tool" "sent" "s" "achieved" "captured" \
     "kern drop" "queue drop" "missing" "CPU s" "busiest s"
   awk '{printf "  %-9s %-9s %9d %7.2f %11d %10d %10d %9d %8d %7.2f %9.2f\n", $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11}' \
