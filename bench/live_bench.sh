@@ -26,6 +26,9 @@
 #   LIVE_LIMIT=0        packets sent per step (0: the whole capture, once)
 #   LIVE_REPS=1         rounds over all steps (tools alternate within a step)
 #   LIVE_RUSTNETD_ARGS=""   extra rustnetd arguments (e.g. "--threads 1")
+#   LIVE_TOOLS="tcpdump rustnetd rustnetd-np"   rustnetd-np is rustnetd
+#     --no-process: process attribution's share (in the receiving namespace
+#     no connection is local, yet every new one is looked up)
 # Fairness: both tools get a 32 MiB kernel ring (rustnetd's is fixed at
 # 32 MiB in daemon/capture/pcap_source.h; tcpdump -B 32768) and the same
 # snaplen (262144, both defaults); the receiving veth is promiscuous for
@@ -43,6 +46,7 @@ LIVE_RATES="${LIVE_RATES:-50000 100000 200000 400000 topspeed}"
 LIVE_LIMIT="${LIVE_LIMIT:-0}"
 LIVE_REPS="${LIVE_REPS:-1}"
 LIVE_RUSTNETD_ARGS="${LIVE_RUSTNETD_ARGS:-}"
+LIVE_TOOLS="${LIVE_TOOLS:-tcpdump rustnetd rustnetd-np}"
 BUFFER_KIB=32768  # = LiveCaptureOptions::buffer_bytes (32 << 20)
 
 die() { echo "bench/live_bench.sh: $*" >&2; exit 1; }
@@ -96,10 +100,11 @@ CAPTURE_PACKETS=$(tcpdump -r "$CAPTURE" -n -q 2>/dev/null | wc -l)
 
 # CPU ticks (utime+stime) of a process and of its busiest thread.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
-thread_ticks() {  # PID -> "tid ticks" per thread
+thread_ticks() {  # PID -> "tid ticks name" per thread
   local t
   for t in /proc/"$1"/task/*; do
-    awk -v t="${t##*/}" '{print t, $14 + $15}' "$t/stat" 2>/dev/null || true
+    awk -v t="${t##*/}" -v n="$(tr -c '[:alnum:]\n_-' _ <"$t/comm" 2>/dev/null)" \
+      '{print t, $14 + $15, n}' "$t/stat" 2>/dev/null || true
   done
 }
 HZ=$(getconf CLK_TCK)
@@ -122,6 +127,7 @@ rustnetd_stats() {
 
 # One step: TOOL RATE ROUND -> appends a row to $WORK/rows:
 # tool rate sent seconds achieved_pps captured kernel_drops queue_drops missing cpu_s busiest_s
+# busiest_thread
 step() {
   local tool="$1" rate="$2" round="$3"
   local tag="$tool-$rate-r$round" log="$OUT/live/$tool-$rate-r$round"
@@ -134,9 +140,11 @@ step() {
     TOOL_PID=$!
     wait_for "$log.err" 'listening on' "$TOOL_PID" 10 || die "tcpdump did not start: $(cat "$log.err")"
   else
+    local extra=""
+    [[ "$tool" == rustnetd-np ]] && extra="--no-process"
     # shellcheck disable=SC2086  # extra arguments are words
     ip netns exec "$NS_R" "$RUSTNETD" -i "$IF_R" --socket "$WORK/$tag.sock" --log-dir "$logdir" \
-      --stats-interval 1 $LIVE_RUSTNETD_ARGS >/dev/null 2>"$log.err" &
+      --stats-interval 1 $extra $LIVE_RUSTNETD_ARGS >/dev/null 2>"$log.err" &
     TOOL_PID=$!
     wait_for "$logdir" 'capturing on' "$TOOL_PID" 20 ||
       die "rustnetd did not start: $(cat "$log.err" "$logdir"/*.log 2>/dev/null)"
@@ -168,11 +176,11 @@ step() {
       last=$now
     done
   fi
-  local cpu1 busiest
+  local cpu1 busiest busiest_name
   cpu1=$(cpu_ticks "$TOOL_PID")
-  busiest=$(thread_ticks "$TOOL_PID" | awk -v before="$threads0" '
+  read -r busiest busiest_name <<<"$(thread_ticks "$TOOL_PID" | awk -v before="$threads0" '
     BEGIN {n = split(before, b, "\n"); for (i = 1; i <= n; i++) {split(b[i], f, " "); t0[f[1]] = f[2]}}
-    {d = $2 - t0[$1]; if (d > m) m = d} END {print m + 0}')
+    {d = $2 - t0[$1]; if (d > m) {m = d; name = $3}} END {print m + 0, name}')"
   if [[ "$tool" == tcpdump ]]; then
     kill -INT "$TOOL_PID"
     wait "$TOOL_PID" || true
@@ -194,7 +202,8 @@ step() {
   if ((missing < 0)); then missing=0; fi
   awk -v t="$tool" -v r="$rate" -v s="$sent" -v sec="$seconds" -v a="$achieved" -v c="$captured" \
     -v k="$kernel" -v q="$queues" -v m="$missing" -v c0="$cpu0" -v c1="$cpu1" -v b="$busiest" -v hz="$HZ" \
-    'BEGIN {printf "%s %s %d %.3f %.0f %d %d %d %d %.2f %.2f\n", t, r, s, sec, a, c, k, q, m, (c1 - c0) / hz, b / hz}' \
+    -v bn="${busiest_name:-?}" \
+    'BEGIN {printf "%s %s %d %.3f %.0f %d %d %d %d %.2f %.2f %s\n", t, r, s, sec, a, c, k, q, m, (c1 - c0) / hz, b / hz, bn}' \
     >>"$WORK/rows"
   tail -1 "$WORK/rows"
 }
@@ -206,29 +215,32 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 n=0
 for ((round = 1; round <= LIVE_REPS; round++)); do
   for rate in $LIVE_RATES; do
-    # Alternate which tool goes first, so drift in the load hits both alike.
+    # Rotate which tool goes first, so drift in the load hits all alike.
+    read -ra tools <<<"$LIVE_TOOLS"
+    for ((i = 0; i < ${#tools[@]}; i++)); do
+      step "${tools[(i + n) % ${#tools[@]}]}" "$rate" "$round"
+    done
     n=$((n + 1))
-    if ((n % 2)); then order="tcpdump rustnetd"; else order="rustnetd tcpdump"; fi
-    for tool in $order; do step "$tool" "$rate" "$round"; done
   done
 done
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 {
   echo "Live capture: $(basename "$CAPTURE") replayed by tcpreplay -K (--pps=N or --topspeed) over a veth pair"
-  echo "  between two namespaces, ${LIVE_LIMIT/#0/all $CAPTURE_PACKETS} packets per step; rustnetd ${LIVE_RUSTNETD_ARGS:-(defaults)} vs tcpdump -w /dev/null;"
+  echo "  between two namespaces, ${LIVE_LIMIT/#0/all $CAPTURE_PACKETS} packets per step; rustnetd ${LIVE_RUSTNETD_ARGS:-(defaults)}"
+  echo "  (rustnetd-np: with --no-process) vs tcpdump -w /dev/null;"
   echo "  both with a 32 MiB ring and snaplen 262144; load average before $LOAD_BEFORE, after $LOAD_AFTER"
   echo "  achieved = tcpreplay's own pps; captured = read from the kernel's ring (rustnetd: its queue"
   echo "  drops included); kern drop = ring full; queue drop = rustnetd's workers fell behind;"
   echo "  missing = sent - captured - kern drop; CPU = the tool's user+sys from the start of the send"
   echo "  until it drained, busiest = its busiest thread's"
-  printf "  %-9s %-9s %9s %7s %11s %10s %10s %9s %8s %7s %9s\n" "rate" "tool" "sent" "s" "achieved" "captured" \
-    "kern drop" "queue drop" "missing" "CPU s" "busiest s"
-  awk '{printf "  %-9s %-9s %9d %7.2f %11d %10d %10d %9d %8d %7.2f %9.2f\n", $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11}' \
+  printf "  %-9s %-11s %9s %7s %11s %10s %10s %9s %8s %7s %9s\n" "rate" "tool" "sent" "s" "achieved" "captured" \
+    "kern drop" "queue drop" "missing" "CPU s" "busiest thread s"
+  awk '{printf "  %-9s %-11s %9d %7.2f %11d %10d %10d %9d %8d %7.2f %9.2f %s\n", $2, $1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12}' \
     "$WORK/rows"
-  for tool in rustnetd tcpdump; do
+  for tool in $LIVE_TOOLS; do
     best=$(awk -v t="$tool" '$1 == t && $7 + $8 + $9 == 0 && $5 > m {m = $5} END {print m + 0}' "$WORK/rows")
     lossy=$(awk -v t="$tool" '$1 == t && $7 + $8 + $9 > 0 {printf "%s%s (%d lost)", sep, $2, $7 + $8 + $9; sep = ", "}' "$WORK/rows")
-    printf "  %-9s highest achieved rate with nothing lost: %s pps%s\n" "$tool" "$best" "${lossy:+; lost at $lossy}"
+    printf "  %-11s highest achieved rate with nothing lost: %s pps%s\n" "$tool" "$best" "${lossy:+; lost at $lossy}"
   done
 } | tee "$OUT/live.txt"
