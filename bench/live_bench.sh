@@ -241,6 +241,10 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
   for tool in $LIVE_TOOLS; do
     best=$(awk -v t="$tool" '$1 == t && $7 + $8 + $9 == 0 && $5 > m {m = $5} END {print m + 0}' "$WORK/rows")
     lossy=$(awk -v t="$tool" '$1 == t && $7 + $8 + $9 > 0 {printf "%s%s (%d lost)", sep, $2, $7 + $8 + $9; sep = ", "}' "$WORK/rows")
-    printf "  %-11s highest achieved rate with nothing lost: %s pps%s\n" "$tool" "$best" "${lossy:+; lost at $lossy}"
+    if [[ -z "$lossy" ]]; then
+      printf "  %-11s nothing lost at any step; highest achieved rate %s pps (tcpreplay's limit here)\n" "$tool" "$best"
+    else
+      printf "  %-11s highest achieved rate with nothing lost: %s pps; lost at %s\n" "$tool" "$best" "$lossy"
+    fi
   done
 } | tee "$OUT/live.txt"
