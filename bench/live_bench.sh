@@ -16,7 +16,9 @@
 # at which each tool lost nothing.
 #
 # Usage (as root: network namespaces; all traffic stays inside them; ~3
-# minutes): bench/live_bench.sh    — bench/run.sh runs it as its last step.
+# minutes with the defaults): bench/live_bench.sh — bench/run.sh runs it as
+# its last step. Results: OUT/live.txt (the table), OUT/live/ (each tool's
+# stderr and log, tcpreplay's summary).
 # Environment:
 #   RUSTNETD=build-bench/daemon/rustnetd
 #   CAPTURE=bench/out/mixed-1000000p-60000f-s1.pcap

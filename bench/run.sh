@@ -5,8 +5,9 @@
 # measured in the same run, never against a fixed threshold: these machines
 # are shared, so only the ratios mean something.
 #
-# Usage (from anywhere; ~10 minutes on 2 cores: speed ~3, memory ~1.5,
-# peer ~2, live ~3; plus ~10 s to generate the captures the first time):
+# Usage (from anywhere; ~7 minutes on 2 cores at load 3-7: speed ~1, peer
+# ~1.5, memory ~1.5, live ~3; plus ~10 s to generate the captures the
+# first time and ~3 minutes to build):
 #   sudo bench/run.sh      # everything
 #   bench/run.sh           # as a user: live capture is skipped (needs root
 #                          # for namespaces), ndpiReader must be installed
@@ -19,7 +20,8 @@
 #   PACKETS=1000000 FLOWS=60000 SEED=1   the mixed capture
 #   DISTINCT=1000000   flows in the memory test's capture
 #   MEM_THREADS="1 2"  rustnetd --threads values in the memory test
-#   LIVE_RATES, LIVE_LIMIT, LIVE_REPS, LIVE_RUSTNETD_ARGS: see bench/live_bench.sh
+#   LIVE_RATES, LIVE_LIMIT, LIVE_REPS, LIVE_TOOLS, LIVE_RUSTNETD_ARGS: see
+#                      bench/live_bench.sh
 #   JOBS=2             build parallelism
 #
 # Steps:
@@ -65,7 +67,8 @@
 #     net of the same on the 10-flow capture.
 #  6. Live (LIVE=1, root only): bench/live_bench.sh — rustnetd and
 #     `tcpdump -w /dev/null` on a veth while tcpreplay replays the mixed
-#     capture into it at stepped rates; drops of each at each rate.
+#     capture into it at stepped rates (and rustnetd --no-process, to show
+#     what process attribution costs); drops of each at each rate.
 #  7. Prints everything in one summary (also saved to bench/out/summary.txt).
 set -euo pipefail
 export LC_ALL=C  # '.' decimals everywhere (EPOCHREALTIME, awk, printf)
