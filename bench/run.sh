@@ -423,12 +423,15 @@ summary() {
   done
   row "ndpiReader -q" "$OUT/samples/peer-ndpi-q" "$BARE_PACKETS"
   row "ndpiReader -q -v 2 -w FILE" "$OUT/samples/peer-ndpi-v2" "$BARE_PACKETS"
-  local nq nv
+  local nq nv cq cv
   nq=$(awk '{print $1}' "$OUT/samples/peer-ndpi-q" | median)
   nv=$(awk '{print $1}' "$OUT/samples/peer-ndpi-v2" | median)
+  cq=$(awk '{print $2}' "$OUT/samples/peer-ndpi-q" | median)
+  cv=$(awk '{print $2}' "$OUT/samples/peer-ndpi-v2" | median)
   for c in "${!PEER_CFG[@]}"; do
-    awk -v l="rustnetd ${PEER_CFG[$c]}" -v m="$(awk '{print $1}' "$OUT/samples/peer-c$c" | median)" -v q="$nq" -v v="$nv" \
-      'BEGIN {printf "  %s is %.2fx as fast as ndpiReader -q -v 2 -w, %.2fx as fast as ndpiReader -q (medians)\n", l, v / m, q / m}'
+    awk -v l="rustnetd ${PEER_CFG[$c]}" -v m="$(awk '{print $1}' "$OUT/samples/peer-c$c" | median)" \
+      -v cm="$(awk '{print $2}' "$OUT/samples/peer-c$c" | median)" -v q="$nq" -v v="$nv" -v cq="$cq" -v cv="$cv" \
+      'BEGIN {printf "  %s: ndpiReader -q -v 2 -w takes %.2fx its time (%.2fx its CPU), ndpiReader -q %.2fx (%.2fx CPU); medians\n", l, v / m, cv / cm, q / m, cq / cm}'
   done
   echo "  Detection on the same flows (bench/ndpi_compare.py, flows matched by 5-tuple):"
   sed -n '1,/^differences:/p' "$OUT/ndpi_compare.txt" | grep -v '^differences:' | sed 's/^/  /'
