@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# bench/run.sh: rustnetd's replay speed and its memory per tracked
-# connection, each printed next to a baseline measured in the same run —
-# never against a fixed threshold: these machines are shared, so only the
-# ratios mean something.
+# bench/run.sh: rustnetd's replay speed, its memory per tracked
+# connection, a peer (nDPI's ndpiReader) on the same capture, and live
+# capture under load next to tcpdump — each printed next to a baseline
+# measured in the same run, never against a fixed threshold: these machines
+# are shared, so only the ratios mean something.
 #
-# Usage (from anywhere, as any user; ~4 minutes on 2 cores, plus ~10 s to
-# generate the captures the first time):
-#   bench/run.sh
+# Usage (from anywhere; ~7 minutes on 2 cores at load 3-7: speed ~1, peer
+# ~1.5, memory ~1.5, live ~3; plus ~10 s to generate the captures the
+# first time and ~3 minutes to build):
+#   sudo bench/run.sh      # everything
+#   bench/run.sh           # as a user: live capture is skipped (needs root
+#                          # for namespaces), ndpiReader must be installed
+#   SPEED=0 MEMORY=0 PEER=0 sudo bench/run.sh   # only the live test
 # Knobs (environment):
+#   SPEED=1 MEMORY=1 PEER=1 LIVE=1   0 skips that part (LIVE needs root)
 #   REPS=5             repetitions of each speed measurement (best and median shown)
 #   THREADS="1 2 4"    rustnetd --threads values in the speed test
+#   PEER_THREADS="1 2" rustnetd --threads values next to ndpiReader
 #   PACKETS=1000000 FLOWS=60000 SEED=1   the mixed capture
 #   DISTINCT=1000000   flows in the memory test's capture
 #   MEM_THREADS="1 2"  rustnetd --threads values in the memory test
+#   LIVE_RATES, LIVE_LIMIT, LIVE_REPS, LIVE_TOOLS, LIVE_RUSTNETD_ARGS: see
+#                      bench/live_bench.sh
 #   JOBS=2             build parallelism
 #
 # Steps:
@@ -24,9 +33,9 @@
 #     bench/make_capture.cc), DISTINCT one- or two-packet flows over 10 s
 #     (shorter than every timeout, so all are still tracked at the end) and
 #     a 10-flow capture for the baseline memory.
-#  3. Speed: REPS rounds, each running the bare libpcap read (the floor) and
-#     `rustnetd --read MIXED --dump json --threads T >/dev/null` for each T
-#     and for --threads 1 --no-dpi (what DPI costs),
+#  3. Speed (SPEED=1): REPS rounds, each running the bare libpcap read
+#     (the floor) and `rustnetd --read MIXED --dump json --threads T
+#     >/dev/null` for each T and for --threads 1 --no-dpi (what DPI costs),
 #     interleaved so load from other users hits all alike. Times are wall
 #     times of the whole process (start-up and the final JSON dump
 #     included), CPU is user+sys. The ratio is rustnetd's median over the
@@ -34,7 +43,20 @@
 #     From rustnetd's log timestamps, each run's wall time is also split
 #     into start-up, packets (what the bare read compares with best) and
 #     the final dump.
-#  4. Memory: peak RSS (GNU time's maximum resident set size) of
+#  4. Peer (PEER=1): nDPI's ndpiReader from Debian's libndpi-bin (installed
+#     with apt-get when missing and run as root) on the mixed capture, REPS
+#     rounds interleaved with the bare read and
+#     `rustnetd --read MIXED --dump json --dump-expired --threads T` (every
+#     flow, as ndpiReader reports every flow), for each T in PEER_THREADS:
+#     `ndpiReader -i MIXED -q` (detection only, nothing written) and
+#     `ndpiReader -i MIXED -q -v 2 -w FILE` (a line per flow with what it
+#     found, the format of nDPI's own tests: the counterpart of our dump).
+#     ndpiReader reads a file in one thread: its -n (threads) applies to
+#     live interfaces only (a thread per -i source). Then
+#     bench/ndpi_compare.py matches the two outputs' flows by 5-tuple and
+#     tables, per protocol (TLS SNI, HTTP Host, DNS query, SSH banners,
+#     QUIC SNI), who found the name, and whether the values agree.
+#  5. Memory (MEMORY=1): peak RSS (GNU time's maximum resident set size) of
 #     `rustnetd --read DISTINCT --dump json --max-connections 4000000`, the
 #     connections in its dump (counted: every flow must still be there), and
 #     the same daemon's peak RSS on the 10-flow capture: bytes per
@@ -43,7 +65,11 @@
 #     really runs (no --dump: API on a socket in bench/out, snapshots
 #     published every second): VmHWM and VmRSS from /proc after the file,
 #     net of the same on the 10-flow capture.
-#  5. Prints everything in one summary (also saved to bench/out/summary.txt).
+#  6. Live (LIVE=1, root only): bench/live_bench.sh — rustnetd and
+#     `tcpdump -w /dev/null` on a veth while tcpreplay replays the mixed
+#     capture into it at stepped rates (and rustnetd --no-process, to show
+#     what process attribution costs); drops of each at each rate.
+#  7. Prints everything in one summary (also saved to bench/out/summary.txt).
 set -euo pipefail
 export LC_ALL=C  # '.' decimals everywhere (EPOCHREALTIME, awk, printf)
 
@@ -57,10 +83,31 @@ FLOWS="${FLOWS:-60000}"
 SEED="${SEED:-1}"
 DISTINCT="${DISTINCT:-1000000}"
 MEM_THREADS="${MEM_THREADS:-1 2}"
+PEER_THREADS="${PEER_THREADS:-1 2}"
+SPEED="${SPEED:-1}"
+MEMORY="${MEMORY:-1}"
+PEER="${PEER:-1}"
+LIVE="${LIVE:-1}"
 JOBS="${JOBS:-2}"
 TIME=/usr/bin/time
 
 die() { echo "bench/run.sh: $*" >&2; exit 1; }
+
+LIVE_SKIPPED=""
+if ((LIVE)) && [[ $(id -u) -ne 0 ]]; then
+  LIVE=0
+  LIVE_SKIPPED="live capture skipped: it needs root (network namespaces); run with sudo"
+fi
+if ((PEER)) && ! command -v ndpiReader >/dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "== installing libndpi-bin (ndpiReader) =="
+    apt-get install -y -qq libndpi-bin >/dev/null 2>&1 ||
+      { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq libndpi-bin >/dev/null 2>&1; } ||
+      die "could not install libndpi-bin (apt-get install libndpi-bin); or skip the peer with PEER=0"
+  else
+    die "ndpiReader is missing: apt-get install libndpi-bin (as root), or skip the peer with PEER=0"
+  fi
+fi
 
 if [[ ! -x "$TIME" ]]; then
   if [[ $(id -u) -eq 0 ]]; then
@@ -167,13 +214,15 @@ echo "$(uname -srm); $(nproc) cores ($CPU_MODEL); load average $(cut -d' ' -f1-3
 echo "rustnetd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' + uncommitted changes')"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- 3. speed ---------------------------------------------------------------
-echo
-echo "== speed: $REPS rounds on $(basename "$MIXED") =="
 # Warm the page cache, check the file reads, and count the dump's rows once.
 cat "$MIXED" >/dev/null
 BARE_LINE=$("$BARE_READ" "$MIXED")
 BARE_PACKETS=$(sed -E 's/.*packets=([0-9]+).*/\1/' <<<"$BARE_LINE")
+
+# --- 3. speed ---------------------------------------------------------------
+if ((SPEED)); then
+echo
+echo "== speed: $REPS rounds on $(basename "$MIXED") =="
 new_logdir
 MIXED_ROWS=$("$RUSTNETD" --read "$MIXED" --dump json --log-dir "$LOGDIR" | wc -l)
 read -r MIXED_SEEN _ MIXED_CREATED MIXED_EXPIRED MIXED_EVICTED <<<"$(log_stats "$LOGDIR")"
@@ -200,8 +249,44 @@ for ((r = 1; r <= REPS; r++)); do
   done
   echo "$line"
 done
+fi
 
-# --- 4. memory --------------------------------------------------------------
+# --- 4. peer: ndpiReader ----------------------------------------------------
+if ((PEER)); then
+NDPI_VERSION=$( (ndpiReader -h 2>&1 || true) | sed -nE 's/.*nDPI ([0-9][0-9.]*).*/\1/p' | head -1)
+NDPI_FLOWS="$OUT/peer-ndpi-flows.txt"
+OUR_FLOWS="$OUT/peer-rustnetd.jsonl"
+echo
+echo "== peer: ndpiReader $NDPI_VERSION and rustnetd, $REPS rounds on $(basename "$MIXED") =="
+PEER_CFG=()
+for t in $PEER_THREADS; do PEER_CFG+=("--threads $t"); done
+PEER_SEEN=()
+for ((r = 1; r <= REPS; r++)); do
+  run_timed peer-bare /dev/null "$BARE_READ" "$MIXED"
+  line="round $r: bare ${LAST_WALL}s"
+  for c in "${!PEER_CFG[@]}"; do
+    new_logdir
+    # shellcheck disable=SC2086  # PEER_CFG are words without spaces
+    run_timed "peer-c$c" "$OUR_FLOWS" "$RUSTNETD" --read "$MIXED" --dump json --dump-expired \
+      ${PEER_CFG[$c]} --log-dir "$LOGDIR"
+    read -r seen _ <<<"$(log_stats "$LOGDIR")"
+    PEER_SEEN[c]=$seen
+    line+="  [rustnetd ${PEER_CFG[$c]}] ${LAST_WALL}s"
+  done
+  run_timed peer-ndpi-q /dev/null ndpiReader -i "$MIXED" -q
+  line+="  [ndpiReader -q] ${LAST_WALL}s"
+  run_timed peer-ndpi-v2 /dev/null ndpiReader -i "$MIXED" -q -v 2 -w "$NDPI_FLOWS"
+  line+="  [ndpiReader -q -v 2 -w] ${LAST_WALL}s"
+  echo "$line"
+done
+echo "detection on the same flows (bench/ndpi_compare.py; saved to $OUT/ndpi_compare.txt):"
+python3 "$ROOT/bench/ndpi_compare.py" "$NDPI_FLOWS" "$OUR_FLOWS" 5 >"$OUT/ndpi_compare.txt" ||
+  die "bench/ndpi_compare.py failed"
+sed 's/^/  /' "$OUT/ndpi_compare.txt"
+fi
+
+# --- 5. memory --------------------------------------------------------------
+if ((MEMORY)); then
 echo
 echo "== memory: $(basename "$DISTINCT_PCAP") and the 10-flow baseline =="
 cat "$DISTINCT_PCAP" >/dev/null
@@ -272,24 +357,24 @@ served_case() {  # LABEL THREADS EXTRA...
 }
 served_case "--threads 1" 1
 served_case "--threads 1 --no-dpi" 1 --no-dpi
+fi
 
-# --- 5. summary -------------------------------------------------------------
+# --- 6. live ----------------------------------------------------------------
+if ((LIVE)); then
+  echo
+  OUT="$OUT" RUSTNETD="$RUSTNETD" CAPTURE="$MIXED" "$ROOT/bench/live_bench.sh" ||
+    die "bench/live_bench.sh failed"
+fi
+
+# --- 7. summary -------------------------------------------------------------
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 summary() {
   echo "================================================================================"
   echo "SUMMARY  $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores ($CPU_MODEL)"
   echo "load average before $LOAD_BEFORE, after $LOAD_AFTER (shared machine: compare ratios)"
-  echo
   local size_mb
   size_mb=$(awk -v b="$(stat -c %s "$MIXED")" 'BEGIN {printf "%.0f", b / 1e6}')
-  echo "Replay speed: $(basename "$MIXED") ($(fmt_int "$BARE_PACKETS") packets, $(fmt_int "$FLOWS") flows, $size_mb MB)"
-  echo "  rustnetd: $(fmt_int "$MIXED_CREATED") connections created, $(fmt_int "$MIXED_EXPIRED") expired during the file, $(fmt_int "$MIXED_EVICTED") evicted, $(fmt_int "$MIXED_ROWS") in the final dump"
-  echo "  runs of each: $REPS; wall time of the whole process; ratio = median / bare read's median"
-  printf "  %-30s %10s %9s %9s %12s %9s %9s %8s %9s\n" "" "packets" "best s" "median s" "packets/s" "x bare" "x (best)" "CPU s" "RSS MB"
-  local bare_med bare_best
-  bare_med=$(awk '{print $1}' "$OUT/samples/bare" | median)
-  bare_best=$(awk '{print $1}' "$OUT/samples/bare" | minimum)
-  row() {  # LABEL SAMPLEFILE PACKETS
+  row() {  # LABEL SAMPLEFILE PACKETS, against $bare_med and $bare_best
     local med best cpu rss
     med=$(awk '{print $1}' "$2" | median)
     best=$(awk '{print $1}' "$2" | minimum)
@@ -298,8 +383,16 @@ summary() {
     awk -v l="$1" -v p="$3" -v m="$med" -v b="$best" -v bm="$bare_med" -v bb="$bare_best" -v c="$cpu" -v r="$rss" \
       'BEGIN {printf "  %-30s %10d %9.3f %9.3f %10.2f M %8.2fx %8.2fx %8.2f %9.0f\n", l, p, b, m, p / m / 1e6, m / bm, b / bb, c, r / 1024}'
   }
+  local bare_med bare_best c r
+  if ((SPEED)); then
+  echo
+  echo "Replay speed: $(basename "$MIXED") ($(fmt_int "$BARE_PACKETS") packets, $(fmt_int "$FLOWS") flows, $size_mb MB)"
+  echo "  rustnetd: $(fmt_int "$MIXED_CREATED") connections created, $(fmt_int "$MIXED_EXPIRED") expired during the file, $(fmt_int "$MIXED_EVICTED") evicted, $(fmt_int "$MIXED_ROWS") in the final dump"
+  echo "  runs of each: $REPS; wall time of the whole process; ratio = median / bare read's median"
+  printf "  %-30s %10s %9s %9s %12s %9s %9s %8s %9s\n" "" "packets" "best s" "median s" "packets/s" "x bare" "x (best)" "CPU s" "RSS MB"
+  bare_med=$(awk '{print $1}' "$OUT/samples/bare" | median)
+  bare_best=$(awk '{print $1}' "$OUT/samples/bare" | minimum)
   row "bare libpcap read" "$OUT/samples/bare" "$BARE_PACKETS"
-  local c
   for c in "${!CFG_ARGS[@]}"; do
     row "rustnetd ${CFG_ARGS[$c]}" "$OUT/samples/c$c" "${SEEN[$c]}"
   done
@@ -316,6 +409,38 @@ summary() {
     awk -v l="rustnetd ${CFG_ARGS[$c]}" -v su="$su" -v pk="$pk" -v dm="$dm" -v p="${SEEN[$c]}" -v bm="$bare_med" \
       'BEGIN {printf "  %-30s %10.3f %10.3f %10.2f M %8.2fx %12.3f\n", l, su, pk, p / pk / 1e6, pk / bm, dm}'
   done
+  fi
+  if ((PEER)); then
+  echo
+  echo "Peer: ndpiReader $NDPI_VERSION (Debian's libndpi-bin) on the same file; $REPS rounds, interleaved;"
+  echo "  ndpiReader reads a file in one thread (its -n applies to live interfaces); rustnetd with"
+  echo "  --dump-expired writes every flow, as ndpiReader -v 2 does; x bare = median / bare read's median"
+  printf "  %-30s %10s %9s %9s %12s %9s %9s %8s %9s\n" "" "packets" "best s" "median s" "packets/s" "x bare" "x (best)" "CPU s" "RSS MB"
+  bare_med=$(awk '{print $1}' "$OUT/samples/peer-bare" | median)
+  bare_best=$(awk '{print $1}' "$OUT/samples/peer-bare" | minimum)
+  row "bare libpcap read" "$OUT/samples/peer-bare" "$BARE_PACKETS"
+  for c in "${!PEER_CFG[@]}"; do
+    row "rustnetd ${PEER_CFG[$c]}" "$OUT/samples/peer-c$c" "${PEER_SEEN[$c]}"
+  done
+  row "ndpiReader -q" "$OUT/samples/peer-ndpi-q" "$BARE_PACKETS"
+  row "ndpiReader -q -v 2 -w FILE" "$OUT/samples/peer-ndpi-v2" "$BARE_PACKETS"
+  local nq nv cq cv
+  nq=$(awk '{print $1}' "$OUT/samples/peer-ndpi-q" | median)
+  nv=$(awk '{print $1}' "$OUT/samples/peer-ndpi-v2" | median)
+  cq=$(awk '{print $2}' "$OUT/samples/peer-ndpi-q" | median)
+  cv=$(awk '{print $2}' "$OUT/samples/peer-ndpi-v2" | median)
+  for c in "${!PEER_CFG[@]}"; do
+    awk -v l="rustnetd ${PEER_CFG[$c]}" -v m="$(awk '{print $1}' "$OUT/samples/peer-c$c" | median)" \
+      -v cm="$(awk '{print $2}' "$OUT/samples/peer-c$c" | median)" -v q="$nq" -v v="$nv" -v cq="$cq" -v cv="$cv" \
+      'BEGIN {printf "  %s: ndpiReader -q -v 2 -w takes %.2fx its time (%.2fx its CPU), ndpiReader -q %.2fx (%.2fx CPU); medians\n", l, v / m, cv / cm, q / m, cq / cm}'
+  done
+  echo "  Detection on the same flows (bench/ndpi_compare.py, flows matched by 5-tuple):"
+  sed -n '1,/^differences:/p' "$OUT/ndpi_compare.txt" | grep -v '^differences:' | sed 's/^/  /'
+  if grep -q '^differences:' "$OUT/ndpi_compare.txt"; then
+    echo "  differences, with examples: $OUT/ndpi_compare.txt"
+  fi
+  fi
+  if ((MEMORY)); then
   echo
   echo "Memory: $(basename "$DISTINCT_PCAP") ($(fmt_int "$DISTINCT") distinct flows, none may expire or be evicted);"
   echo "  baseline = the same command on a 10-flow capture; per connection = RSS / connections in the dump"
@@ -341,6 +466,14 @@ summary() {
     [[ "$rows" -eq "$DISTINCT" ]] || ok=no
   done
   echo "  all $(fmt_int "$DISTINCT") flows tracked in every memory run: $ok"
+  fi
+  if ((LIVE)); then
+    echo
+    cat "$OUT/live.txt"
+  elif [[ -n "$LIVE_SKIPPED" ]]; then
+    echo
+    echo "$LIVE_SKIPPED"
+  fi
   echo "================================================================================"
 }
 echo

@@ -52,6 +52,7 @@ def expected_flows(path):
                 "name": fields.get("Hostname/SNI"),
                 "ja4": fields.get("JA4"),
                 "app": proto_field.group(1) if proto_field else "",
+                "fields": fields,
             })
     return flows
 
@@ -62,8 +63,13 @@ def our_flows(capture, log_dir):
                        capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         raise RuntimeError("rustnetd exited %d: %s" % (p.returncode, p.stderr.strip()))
+    return dump_flows(p.stdout.splitlines())
+
+
+def dump_flows(lines):
+    """rustnetd's --dump json rows keyed like expected_flows: (transport, ends)."""
     flows = {}
-    for line in p.stdout.splitlines():
+    for line in lines:
         c = json.loads(line)
         transport = {"PROTOCOL_TCP": "tcp", "PROTOCOL_UDP": "udp"}.get(c.get("protocol"))
         if not transport:
