@@ -114,6 +114,8 @@ class PcapSource : public PacketSource {
   // libpcap, so records it rejects are still counted as read.
   bpf_program file_filter_ = {};
   bool has_file_filter_ = false;
+  static constexpr size_t kFileBufferBytes = 1 << 20;
+  std::unique_ptr<char[]> file_buffer_;  // Files: stdio's buffer (see OpenFile).
   uint64_t filtered_ = 0;
   int64_t last_sample_us_ = 0;  // Live: packet time of the last SampleStats().
   std::string error_;

@@ -4,6 +4,8 @@
 
 #include <chrono>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "spdlog/spdlog.h"
 
 namespace rustnet {
@@ -26,6 +28,9 @@ constexpr size_t kMaxPendingEvents = 4096;
 // Payload bytes per packet handed to DPI (dissectors need the start of a
 // flow; a full-size segment fits).
 constexpr uint32_t kMaxDpiPayload = 2048;
+// Live: how long the capture thread waits for room in a full worker queue
+// (the kernel's ring buffers meanwhile) before it drops the batch.
+constexpr absl::Duration kLiveQueueWait = absl::Milliseconds(50);
 
 // Packet clocks come from files and may sit near the top of the range.
 int64_t SaturatingAdd(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
@@ -41,6 +46,15 @@ constexpr size_t kMaxRefreshes = 262144;  // Per worker; beyond, no refresh (cou
 
 bool IsBareSyn(const DecodedPacket& p) {
   return p.key.protocol == kIpProtoTcp && (p.tcp_flags & 0x12) == 0x02;
+}
+
+// Whether a socket of this host can own the connection: one end is one of
+// its addresses (or loopback). Traffic passing through (a bridge, a
+// router, a mirror port) has none to find; asking about it costs the
+// attribution thread a kernel lookup per end for nothing.
+bool HasLocalEnd(const FlowKey& key, const LocalAddresses* local) {
+  if (key.addr_a.IsLoopback() || key.addr_b.IsLoopback()) return true;
+  return local == nullptr || local->contains(key.addr_a) || local->contains(key.addr_b);
 }
 
 }  // namespace
@@ -174,14 +188,25 @@ bool Pipeline::Send(Worker* w, bool final) {
   const bool wait = !source_->live() || final;
   if (!w->inbox.Push(batch)) {
     if (!wait) {
-      queue_dropped_.fetch_add(batch->packets.size(), std::memory_order_relaxed);
-      batch->packets.clear();
-      batch->payload.clear();
-      return false;
+      // Live: the kernel's ring holds more than a worker's queue, so let it
+      // absorb a worker's stall for a moment rather than drop at once.
+      const absl::Time deadline = absl::Now() + kLiveQueueWait;
+      bool pushed = false;
+      while (!(pushed = w->inbox.Push(batch)) && absl::Now() < deadline) {
+        absl::SleepFor(absl::Microseconds(100));
+      }
+      if (!pushed) {
+        queue_dropped_.fetch_add(batch->packets.size(), std::memory_order_relaxed);
+        batch->packets.clear();
+        batch->hashes.clear();
+        batch->payload.clear();
+        return false;
+      }
+    } else {
+      do {
+        w->inbox.WaitForSpace();
+      } while (!w->inbox.Push(batch));
     }
-    do {
-      w->inbox.WaitForSpace();
-    } while (!w->inbox.Push(batch));
   }
   std::optional<Batch*> next = w->returns.Pop();
   while (!next) {
@@ -190,6 +215,7 @@ bool Pipeline::Send(Worker* w, bool final) {
   }
   w->current = *next;
   w->current->packets.clear();
+  w->current->hashes.clear();
   w->current->payload.clear();
   return true;
 }
@@ -247,7 +273,10 @@ void Pipeline::CaptureLoop() {
           }
           // Ask who owns a new TCP connection at once: a short-lived
           // client may be gone by the time the worker sees the packet.
-          if (attributor_ && IsBareSyn(decoded)) attributor_->Request(decoded.key);
+          if (attributor_ && IsBareSyn(decoded) &&
+              HasLocalEnd(decoded.key, options_.local_addresses.get())) {
+            attributor_->Request(decoded.key);
+          }
           w->current->packets.push_back(decoded);
           w->current->hashes.push_back(hash);
           if (w->current->packets.size() >= options_.batch_size) Send(w, false);
@@ -333,7 +362,8 @@ void Pipeline::WorkerLoop(Worker* w) {
         c->dns_name = dns_cache_.Lookup(remote, p.timestamp_us);
       }
       if (attributor_ && is_new &&
-          (c->key.protocol == kIpProtoTcp || c->key.protocol == kIpProtoUdp)) {
+          (c->key.protocol == kIpProtoTcp || c->key.protocol == kIpProtoUdp) &&
+          HasLocalEnd(c->key, options_.local_addresses.get())) {
         auto early = w->unclaimed.find(c->key);
         if (early != w->unclaimed.end()) {
           c->attribution = early->second.attribution;
