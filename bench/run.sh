@@ -237,6 +237,10 @@ SEEN=()
 for ((r = 1; r <= REPS; r++)); do
   run_timed bare /dev/null "$BARE_READ" "$MIXED"
   line="round $r: bare ${LAST_WALL}s"
+  # The same read through a 1 MiB stdio buffer, as rustnetd reads files:
+  # the floor for what rustnetd's own reading can cost.
+  run_timed bare-buf /dev/null "$BARE_READ" --buffer 1048576 "$MIXED"
+  line+="  bare (1 MiB buffer) ${LAST_WALL}s"
   for c in "${!CFG_ARGS[@]}"; do
     new_logdir
     # shellcheck disable=SC2086  # CFG_ARGS are words without spaces
@@ -393,6 +397,7 @@ summary() {
   bare_med=$(awk '{print $1}' "$OUT/samples/bare" | median)
   bare_best=$(awk '{print $1}' "$OUT/samples/bare" | minimum)
   row "bare libpcap read" "$OUT/samples/bare" "$BARE_PACKETS"
+  row "bare read, 1 MiB buffer" "$OUT/samples/bare-buf" "$BARE_PACKETS"
   for c in "${!CFG_ARGS[@]}"; do
     row "rustnetd ${CFG_ARGS[$c]}" "$OUT/samples/c$c" "${SEEN[$c]}"
   done
