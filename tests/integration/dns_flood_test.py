@@ -14,7 +14,8 @@ the cache ("dns-cache"), the one to the first's (evicted) by nothing.
 The peak RSS (VmHWM) after the replay stays within that of the same replay
 with 100 exchanges plus (cache capacity x 512 B: an entry's map slot, its
 place in the eviction queue, and its share of a name of up to 255 bytes)
-plus N_RESPONSES x 1 KiB for the UDP connections' table rows and copies.
+plus N_RESPONSES x 1 KiB for the UDP connections (table rows, their copies
+in snapshots and their DPI records).
 
 Environment (set by CTest): RUSTNETD.
 """
