@@ -2,7 +2,8 @@
 connections that matter.
 
 Two network namespaces of the test's own joined by a veth pair; rustnetd
-captures on the server side's end with --max-connections 20000. From the
+captures on the server side's end with --max-connections 20000 and
+--threads 2 (the same memory on every machine). From the
 other namespace tests/tools/syn_flood.cc (rn_syn_flood) sends TCP SYNs from
 random addresses in 172.16.0.0/12 and random ports to random ports of the
 server side for FLOOD_SECONDS, as fast as one thread can: millions of
