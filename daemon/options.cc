@@ -57,7 +57,8 @@ Tracking:
                              capture reads sock_diag and /proc otherwise)
   -t, --threads N            Worker threads (default: min(cores, 4))
       --max-connections N    Connections tracked at most; past it the longest
-                             idle are evicted (default: 1000000)
+                             idle are evicted, one-way and half-open ones
+                             first (default: 1000000)
 
 Output:
       --dump json            With --read: print the final connection table as

@@ -35,6 +35,9 @@ class DnsCache {
   std::shared_ptr<const std::string> Lookup(const IpAddress& address, int64_t now_us) const;
 
   size_t size() const;
+  // At most this many entries (the constructor's capacity, rounded up to a
+  // multiple of the shard count).
+  size_t capacity() const { return per_shard_ * kShards; }
   uint64_t evicted() const;
 
  private:

@@ -507,6 +507,7 @@ PipelineStats Pipeline::Stats() const {
     s.flows.created += f.created;
     s.flows.expired += f.expired;
     s.flows.evicted += f.evicted;
+    s.flows.evicted_established += f.evicted_established;
     s.flows.replaced += f.replaced;
     s.flows.localhost_skipped += f.localhost_skipped;
   };

@@ -245,6 +245,7 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   c->set_created(s.flows.created);
   c->set_expired(s.flows.expired);
   c->set_evicted(s.flows.evicted);
+  c->set_evicted_established(s.flows.evicted_established);
   c->set_replaced(s.flows.replaced);
   c->set_localhost_skipped(s.flows.localhost_skipped);
   // Counted by protocol number, named once (not a map lookup per row).
@@ -273,6 +274,10 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   dpi->set_skipped_state_cap(s.dpi.skipped_state_cap);
   dpi->set_active(s.dpi.active);
   dpi->set_state_bytes(s.dpi.state_bytes);
+  const DnsCache& dns_cache = pipeline_->dns_cache();
+  dpi->set_dns_cache_entries(dns_cache.size());
+  dpi->set_dns_cache_capacity(dns_cache.capacity());
+  dpi->set_dns_cache_evicted(dns_cache.evicted());
 
   auto* attr = out->mutable_attribution();
   if (!s.attribution_on) {

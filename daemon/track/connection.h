@@ -114,6 +114,9 @@ struct Connection {
   bool in_use : 1 = false;
   bool close_reported : 1 = false;  // A close event went out (see FlowTable::Options::on_event).
   bool dpi_done : 1 = false;        // DPI classified the connection or gave up.
+  // Which of the flow table's idle lists holds it: the embryonic ones (see
+  // FlowTable) or the rest. Set when it is linked, read when unlinked.
+  bool lru_embryonic : 1 = false;
 
   // What DPI found; null until something was. Immutable and shared with
   // snapshots (see AppRecord).

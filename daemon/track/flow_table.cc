@@ -48,6 +48,11 @@ TimeoutClass TimeoutClassFor(uint8_t protocol, ConnState state) {
   }
 }
 
+bool IsEmbryonic(const Connection& c) {
+  if (c.packets[0] == 0 || c.packets[1] == 0) return true;
+  return c.key.protocol == kIpProtoTcp && !c.handshake_done;
+}
+
 ConnState DeriveTcpState(const Connection& c) {
   if (c.reset) return ConnState::kClosed;
   const int local = c.local;
@@ -119,7 +124,7 @@ uint32_t FlowTable::Allocate() {
 
 void FlowTable::Unlink(uint32_t idx) {
   Links& l = LinksAt(idx);
-  const int k = static_cast<int>(At(idx).timeout_class);
+  const int k = ListOf(At(idx).timeout_class, At(idx).lru_embryonic);
   if (l.prev != kNoIndex) {
     LinksAt(l.prev).next = l.next;
   } else {
@@ -135,7 +140,9 @@ void FlowTable::Unlink(uint32_t idx) {
 
 void FlowTable::PushBack(uint32_t idx) {
   Links& l = LinksAt(idx);
-  const int k = static_cast<int>(At(idx).timeout_class);
+  Connection& c = Mutable(idx);  // (Process is writing its chunk anyway.)
+  c.lru_embryonic = IsEmbryonic(c);
+  const int k = ListOf(c.timeout_class, c.lru_embryonic);
   l.prev = tail_[k];
   l.next = kNoIndex;
   if (tail_[k] != kNoIndex) {
@@ -156,22 +163,27 @@ void FlowTable::Remove(uint32_t idx, RemovalReason reason) {
 }
 
 void FlowTable::EvictOldest() {
-  uint32_t victim = kNoIndex;
-  for (int k = 0; k < kTimeoutClassCount; ++k) {
-    if (head_[k] == kNoIndex) continue;
-    if (victim == kNoIndex || At(head_[k]).last_seen_us < At(victim).last_seen_us) {
-      victim = head_[k];
+  // The longest idle of the embryonic lists, else of the others.
+  for (const bool embryonic : {true, false}) {
+    uint32_t victim = kNoIndex;
+    for (int k = 0; k < kTimeoutClassCount; ++k) {
+      const uint32_t head = head_[ListOf(static_cast<TimeoutClass>(k), embryonic)];
+      if (head == kNoIndex) continue;
+      if (victim == kNoIndex || At(head).last_seen_us < At(victim).last_seen_us) victim = head;
     }
+    if (victim == kNoIndex) continue;
+    ++stats_.evicted;
+    if (!embryonic) ++stats_.evicted_established;
+    Remove(victim, RemovalReason::kEvicted);
+    return;
   }
-  if (victim == kNoIndex) return;
-  ++stats_.evicted;
-  Remove(victim, RemovalReason::kEvicted);
 }
 
 size_t FlowTable::Expire(int64_t now_us) {
   size_t removed = 0;
-  for (int k = 0; k < kTimeoutClassCount; ++k) {
-    while (head_[k] != kNoIndex && now_us - At(head_[k]).last_seen_us > kTimeoutUs[k]) {
+  for (int k = 0; k < kListCount; ++k) {
+    const int64_t timeout = kTimeoutUs[k / 2];
+    while (head_[k] != kNoIndex && now_us - At(head_[k]).last_seen_us > timeout) {
       Remove(head_[k], RemovalReason::kExpired);
       ++removed;
     }

@@ -5,9 +5,17 @@
 // shared copy-on-write with snapshots (see connection_chunk.h);
 // a FlowIndex finds a key's index while storing only the indices (the key
 // is read from the connection; see flow_index.h). Every connection sits on
-// one idle list per timeout class (linked by index), ordered by last packet time, so
-// expiry pops list heads (O(expired)) and eviction at capacity takes the
-// oldest head across classes (the longest-idle connection).
+// one idle list (linked by index), ordered by last packet time, per
+// timeout class and tier, so expiry pops list heads (O(expired)).
+//
+// Eviction at capacity takes the longest-idle *embryonic* connection first
+// (see IsEmbryonic: one-way flows and TCP that never completed a
+// handshake) and only when there is none the longest-idle of the rest. A
+// flood of SYNs from random sources (answered with RSTs or SYN-ACKs or
+// not at all) thus only displaces its own kind and stale one-way flows,
+// never a connection that completed a handshake, however recent the flood
+// packets are (as Linux conntrack's early_drop takes only connections not
+// yet ASSURED).
 //
 // TCP is tracked as a passive observer: handshake, FINs and their ACKs per
 // direction, RST; state is reported from the local endpoint's side (see
@@ -47,7 +55,8 @@ enum class TableEvent : uint8_t {
 struct FlowTableStats {
   uint64_t created = 0;
   uint64_t expired = 0;
-  uint64_t evicted = 0;            // Removed at capacity, oldest idle first.
+  uint64_t evicted = 0;            // Removed at capacity (see the eviction order above).
+  uint64_t evicted_established = 0;  // Of those, not embryonic (nothing embryonic was left).
   uint64_t replaced = 0;           // Closed TCP connection whose ports were reused.
   uint64_t localhost_skipped = 0;  // Packets not tracked under --no-localhost.
   uint64_t chunks_copied = 0;      // Storage chunks copied on write (snapshots held them).
@@ -156,11 +165,22 @@ class FlowTable {
   static_assert(FlowIndex<KeyAt>::kNotFound == kNoIndex);
   std::vector<uint32_t> free_;
   uint32_t allocated_ = 0;  // Indices handed out so far (high-water mark).
-  uint32_t head_[kTimeoutClassCount];
-  uint32_t tail_[kTimeoutClassCount];
+  // Idle lists: index ListOf(class, embryonic).
+  static constexpr int kListCount = 2 * kTimeoutClassCount;
+  static int ListOf(TimeoutClass k, bool embryonic) {
+    return 2 * static_cast<int>(k) + (embryonic ? 1 : 0);
+  }
+  uint32_t head_[kListCount];
+  uint32_t tail_[kListCount];
   uint64_t next_id_;
   FlowTableStats stats_;
 };
+
+// Embryonic: first in line for eviction. Packets seen in one direction only
+// (unanswered SYNs, one-way UDP, unanswered ARP and echo requests), or TCP
+// whose handshake never completed (a SYN answered by RST or by a SYN-ACK
+// that got no ACK). Everything else has shown two live endpoints.
+bool IsEmbryonic(const Connection& c);
 
 // The TCP state seen from the local endpoint, derived from what the
 // connection has observed. Exposed for tests.

@@ -129,7 +129,7 @@ class PcapWriter:
         self.records += 1
 
     def ipv4(self, src, dst, proto, l4, src_mac, dst_mac, dt=0.001):
-        self._ip_id += 1
+        self._ip_id = (self._ip_id + 1) & 0xFFFF  # Wraps, as on the wire.
         header = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), self._ip_id, 0x4000, 64,
                              proto, 0, socket.inet_aton(src), socket.inet_aton(dst))
         header = header[:10] + struct.pack("!H", _checksum(header)) + header[12:]

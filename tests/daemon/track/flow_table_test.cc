@@ -990,18 +990,216 @@ TEST_CASE("flow_table: eviction takes the longest idle across timeout classes",
   Harness h(o);
   Tcp tcp;
   Handshake(h, tcp, 0);  // Idle since 3 ms, in the 10-minute class.
+  // All answered (nothing embryonic): only idle time decides.
   h.Feed(Ipv4Packet("10.0.0.1", "10.0.0.3", 1, testing::IcmpEcho(true, 1, 1)), 10'000);
+  h.Feed(Ipv4Packet("10.0.0.3", "10.0.0.1", 1, testing::IcmpEcho(false, 1, 1)), 11'000);
   h.Feed(Udp("10.0.0.1", 40000, "10.0.0.4", 53), 20'000);
-  h.FeedEth(testing::EthernetFrame(0x0806, testing::ArpPacket(1, "10.0.0.1", "10.0.0.5")),
-            30'000);
+  h.Feed(Udp("10.0.0.4", 53, "10.0.0.1", 40000), 21'000);
+  h.Feed(Udp("10.0.0.1", 40001, "10.0.0.4", 53), 30'000);
+  h.Feed(Udp("10.0.0.4", 53, "10.0.0.1", 40001), 31'000);
   CHECK(h.table.size() == 3);
   CHECK(h.table.stats().evicted == 1);
+  CHECK(h.table.stats().evicted_established == 1);
   CHECK(h.With(kIpProtoTcp, 80) == nullptr);
   // And the next one goes in order: the ICMP echo.
-  h.Feed(Udp("10.0.0.1", 40001, "10.0.0.4", 53), 40'000);
+  h.Feed(Udp("10.0.0.1", 40002, "10.0.0.4", 53), 40'000);
   CHECK(h.table.stats().evicted == 2);
+  CHECK(h.table.stats().evicted_established == 2);
   CHECK(h.With(kIpProtoIcmp, 1) == nullptr);
   CHECK(h.With(kIpProtoUdp, 40000) != nullptr);
+  CHECK(h.With(kIpProtoUdp, 40002) != nullptr);
+}
+
+TEST_CASE("flow_table: embryonic means one-way, or TCP without a completed handshake",
+          "[flow_table]") {
+  SECTION("a bare SYN") {
+    Harness h;
+    Tcp tcp;
+    h.Feed(tcp.FromClient(kSyn), 1000);
+    CHECK(IsEmbryonic(*h.Only()));
+  }
+  SECTION("a SYN answered by SYN-ACK, no ACK yet") {
+    Harness h;
+    Tcp tcp;
+    h.Feed(tcp.FromClient(kSyn), 1000);
+    h.Feed(tcp.FromServer(kSynAck), 2000);
+    CHECK(IsEmbryonic(*h.Only()));
+  }
+  SECTION("a SYN answered by RST") {
+    Harness h;
+    Tcp tcp;
+    h.Feed(tcp.FromClient(kSyn), 1000);
+    h.Feed(tcp.FromServer(kRstAck), 2000);
+    CHECK(h.Only()->state == ConnState::kClosed);
+    CHECK(IsEmbryonic(*h.Only()));
+  }
+  SECTION("a completed handshake, and after it closes") {
+    Harness h;
+    Tcp tcp;
+    Handshake(h, tcp, 1000);
+    CHECK_FALSE(IsEmbryonic(*h.Only()));
+    h.Feed(tcp.FromClient(kFinAck), 10'000);
+    h.Feed(tcp.FromServer(kFinAck), 11'000);
+    h.Feed(tcp.FromClient(kAck), 12'000);
+    CHECK_FALSE(IsEmbryonic(*h.Only()));
+  }
+  SECTION("TCP picked up mid-stream, data both ways") {
+    Harness h;
+    Tcp tcp;
+    h.Feed(tcp.FromClient(kPshAck, 100), 1000);
+    CHECK(IsEmbryonic(*h.Only()));
+    h.Feed(tcp.FromServer(kPshAck, 100), 2000);
+    CHECK_FALSE(IsEmbryonic(*h.Only()));
+  }
+  SECTION("UDP one way, then answered") {
+    Harness h;
+    h.Feed(Udp("10.0.0.1", 40000, "10.0.0.4", 53), 1000);
+    CHECK(IsEmbryonic(*h.Only()));
+    h.Feed(Udp("10.0.0.4", 53, "10.0.0.1", 40000), 2000);
+    CHECK_FALSE(IsEmbryonic(*h.Only()));
+  }
+}
+
+// Random source address and port, as a SYN flood sends them.
+Tcp FloodSyn(uint32_t i) {
+  Tcp t;
+  t.client = "10." + std::to_string((i >> 16) & 255) + "." + std::to_string((i >> 8) & 255) +
+             "." + std::to_string(i & 255);
+  t.client_port = static_cast<uint16_t>(1024 + i % 60000);
+  t.server = "10.255.0.1";
+  t.server_port = static_cast<uint16_t>(1 + i % 1000);
+  t.client_seq = i * 2654435761u;
+  return t;
+}
+
+TEST_CASE("flow_table: a SYN flood evicts only embryonic connections, however recent",
+          "[flow_table]") {
+  FlowTable::Options o;
+  o.max_connections = 100;
+  std::vector<RemovalReason> removed;
+  o.on_remove = [&removed](const Connection&, RemovalReason r) { removed.push_back(r); };
+  Harness h(o);
+  // Live traffic from before the flood: the oldest in the table.
+  Tcp before;
+  before.client_port = 41000;
+  Handshake(h, before, 0);
+  h.Feed(Udp("10.0.0.1", 40000, "10.0.0.4", 53), 10'000);
+  h.Feed(Udp("10.0.0.4", 53, "10.0.0.1", 40000), 11'000);
+  int64_t t = 1'000'000;
+  // The flood: unanswered SYNs, SYNs answered by RST, by a SYN-ACK alone.
+  constexpr uint32_t kFlood = 20'000;
+  for (uint32_t i = 0; i < kFlood; ++i) {
+    Tcp syn = FloodSyn(i);
+    h.Feed(syn.FromClient(kSyn), t += 10);
+    if (i % 3 == 1) h.Feed(syn.FromServer(kRstAck), t += 10);
+    if (i % 3 == 2) h.Feed(syn.FromServer(kSynAck), t += 10);
+    // A real connection made during the flood, and data on the old one.
+    if (i == kFlood / 2) {
+      Tcp during;
+      during.client_port = 42000;
+      during.server_port = 8080;
+      Handshake(h, during, t += 10);
+      t += 3000;
+      h.Feed(before.FromClient(kPshAck, 10), t += 10);
+    }
+    REQUIRE(h.table.size() <= 100);
+  }
+  CHECK(h.table.size() == 100);
+  CHECK(h.table.stats().created == kFlood + 3);
+  CHECK(h.table.stats().evicted == kFlood + 3 - 100);
+  CHECK(h.table.stats().evicted_established == 0);
+  CHECK(removed.size() == kFlood + 3 - 100);
+  CHECK(std::all_of(removed.begin(), removed.end(),
+                    [](RemovalReason r) { return r == RemovalReason::kEvicted; }));
+  const Connection* old_tcp = h.With(kIpProtoTcp, 41000);
+  REQUIRE(old_tcp != nullptr);
+  CHECK(old_tcp->state == ConnState::kEstablished);
+  const Connection* during = h.With(kIpProtoTcp, 42000);
+  REQUIRE(during != nullptr);
+  CHECK(during->state == ConnState::kEstablished);
+  CHECK(h.With(kIpProtoUdp, 40000) != nullptr);
+  // What is left of the flood is its latest packets (oldest embryonic first).
+  size_t embryonic = 0;
+  h.table.ForEach([&embryonic](const Connection& c) { embryonic += IsEmbryonic(c) ? 1u : 0u; });
+  CHECK(embryonic == 97);
+  auto tracked = [&h](uint32_t i) {
+    const Tcp syn = FloodSyn(i);
+    bool found = false;
+    h.table.ForEach([&](const Connection& c) {
+      found |= (c.key.addr_a == Addr(syn.client) || c.key.addr_b == Addr(syn.client)) &&
+               (c.key.port_a == syn.client_port || c.key.port_b == syn.client_port);
+    });
+    return found;
+  };
+  CHECK(tracked(kFlood - 1));
+  CHECK(tracked(kFlood - 97));
+  CHECK_FALSE(tracked(kFlood - 98));
+  CHECK_FALSE(tracked(0));
+  // Expiry still reaches both tiers: the flood's half-open connections and
+  // the UDP exchange after their timeouts, the established ones only after
+  // theirs.
+  h.table.Expire(t + TimeoutOf(TimeoutClass::kTcpHandshake) + 1);
+  CHECK(h.table.size() == 2);
+  h.table.Expire(t + TimeoutOf(TimeoutClass::kTcpEstablished) + 1);
+  CHECK(h.table.size() == 0);
+}
+
+TEST_CASE("flow_table: a connection that completes its handshake leaves the eviction line",
+          "[flow_table]") {
+  FlowTable::Options o;
+  o.max_connections = 3;
+  Harness h(o);
+  Tcp a;
+  a.client_port = 40001;
+  Tcp b;
+  b.client_port = 40002;
+  Tcp c;
+  c.client_port = 40003;
+  h.Feed(a.FromClient(kSyn), 1000);  // Embryonic, oldest.
+  h.Feed(b.FromClient(kSyn), 2000);
+  h.Feed(c.FromClient(kSyn), 3000);
+  h.Feed(a.FromServer(kSynAck), 4000);
+  h.Feed(a.FromClient(kAck), 5000);  // a is established now.
+  Tcp d;
+  d.client_port = 40004;
+  h.Feed(d.FromClient(kSyn), 6000);
+  CHECK(h.With(kIpProtoTcp, 40002) == nullptr);  // b: the oldest embryonic.
+  CHECK(h.With(kIpProtoTcp, 40001) != nullptr);
+  Tcp e;
+  e.client_port = 40005;
+  h.Feed(e.FromClient(kSyn), 7000);
+  CHECK(h.With(kIpProtoTcp, 40003) == nullptr);
+  CHECK(h.With(kIpProtoTcp, 40001) != nullptr);
+  CHECK(h.table.stats().evicted == 2);
+  CHECK(h.table.stats().evicted_established == 0);
+}
+
+TEST_CASE("flow_table: with nothing embryonic left, the longest-idle established goes",
+          "[flow_table]") {
+  FlowTable::Options o;
+  o.max_connections = 2;
+  Harness h(o);
+  Tcp a;
+  a.client_port = 40001;
+  Tcp b;
+  b.client_port = 40002;
+  Handshake(h, a, 0);
+  Handshake(h, b, 10'000);
+  h.Feed(a.FromClient(kPshAck, 10), 20'000);  // b is now the longest idle.
+  Tcp c;
+  c.client_port = 40003;
+  h.Feed(c.FromClient(kSyn), 30'000);
+  CHECK(h.table.size() == 2);
+  CHECK(h.With(kIpProtoTcp, 40002) == nullptr);
+  CHECK(h.table.stats().evicted == 1);
+  CHECK(h.table.stats().evicted_established == 1);
+  // The next SYN takes the embryonic c, not the established a.
+  Tcp d;
+  d.client_port = 40004;
+  h.Feed(d.FromClient(kSyn), 40'000);
+  CHECK(h.With(kIpProtoTcp, 40003) == nullptr);
+  CHECK(h.With(kIpProtoTcp, 40001) != nullptr);
+  CHECK(h.table.stats().evicted_established == 1);
 }
 
 TEST_CASE("flow_table: a SYN on a closed connection's endpoints replaces it", "[flow_table]") {
