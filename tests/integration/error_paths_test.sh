@@ -106,10 +106,15 @@ elif kind == "good-then-huge":
     out.write(global_header() + record(udp_packet(1001)) + huge_record_header() + b"x" * 64)
 elif kind == "good":
     out.write(global_header() + record(udp_packet(1001)) + record(udp_packet(1002)))
+elif kind == "snaplen0":
+    # Snapshot length 0 in the global header (some writers leave it unset);
+    # a record of 0 captured bytes (wire length 60).
+    out.write(global_header(snaplen=0) + record(udp_packet(1001)) + record(udp_packet(1002)) +
+              struct.pack("<IIII", 1_700_000_001, 0, 0, 60))
 else:
     sys.exit("unknown kind " + kind)
 EOF
-for kind in random truncated header-truncated huge linktype147 good-then-truncated \
+for kind in snaplen0 random truncated header-truncated huge linktype147 good-then-truncated \
   good-then-huge good; do
   python3 "$work/mkpcap.py" "$kind" >"$work/$kind.pcap" || echo "cannot build $kind.pcap"
 done
@@ -199,6 +204,15 @@ expect_partial "--read 2 good packets then a truncated record" \
   "$work/good-then-truncated.pcap" 2
 expect_partial "--read 1 good packet then a 0xFFFFFFF0-byte record" \
   "$work/good-then-huge.pcap" 1
+
+# Snapshot length 0 in the header means "no limit" to libpcap and tcpdump:
+# read as such, and a record of 0 captured bytes is counted, not fatal.
+run "snaplen 0" "$R" --read "$work/snaplen0.pcap" --dump json "${L[@]}"
+problems=()
+((rc == 0)) || problems+=("exit code $rc")
+[[ -z $err ]] || problems+=("stderr not empty: $err")
+(($(grep -c '^{"id":' "$work/out") == 2)) || problems+=("not 2 connections")
+report "--read a pcap with snaplen 0 and a 0-byte record: exit 0, 2 connections" "${problems[@]}"
 
 # The control: the good file reads cleanly.
 run "good file" "$R" --read "$work/good.pcap" --dump json "${L[@]}"
