@@ -141,6 +141,15 @@ Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source
     t.id_stride = options_.workers;
     workers_.push_back(std::make_unique<Worker>(i, options_, std::move(t)));
   }
+  // Made here, started in Start(): the API may ask for statistics (and so
+  // read attributor_) as soon as the pipeline exists.
+  if (options_.attribution) {
+    Attributor::Options a;
+    a.proc_root = options_.proc_root;
+    a.force_procfs = options_.attribution_procfs;
+    a.deliver = [this](std::vector<AttributionResult>&& r) { DeliverAttribution(std::move(r)); };
+    attributor_ = std::make_unique<Attributor>(std::move(a));
+  }
 }
 
 Pipeline::~Pipeline() {
@@ -149,14 +158,7 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::Start() {
-  if (options_.attribution) {
-    Attributor::Options a;
-    a.proc_root = options_.proc_root;
-    a.force_procfs = options_.attribution_procfs;
-    a.deliver = [this](std::vector<AttributionResult>&& r) { DeliverAttribution(std::move(r)); };
-    attributor_ = std::make_unique<Attributor>(std::move(a));
-    attributor_->Start();
-  }
+  if (attributor_) attributor_->Start();
   for (auto& w : workers_) {
     Worker* raw = w.get();
     w->thread = std::thread([this, raw] { WorkerLoop(raw); });

@@ -317,6 +317,14 @@ def health_ok(grpc_reflect, target, timeout=1.0, credentials=None):
         return False
 
 
+def sanitized_build():
+    """True if rustnetd was built with ASan or TSan: its memory figures (redzones,
+    quarantine, shadow) say nothing about ours, so absolute RSS bounds are for
+    the release run only."""
+    return any(subprocess.run(["grep", "-q", symbol, RUSTNETD], capture_output=True).returncode
+               == 0 for symbol in ("__asan_init", "__tsan_init"))
+
+
 def wait_serving(grpc_reflect, daemon, target, timeout=15, credentials=None):
     """True once Health/Check answers SERVING on target (False if the daemon
     exits or time runs out). A fresh channel per try: a channel that failed

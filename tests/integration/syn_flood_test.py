@@ -331,9 +331,13 @@ def main():
 
         peak_hwm = status_kb(d.pid, "VmHWM")
         bound = (baseline_hwm or 0) + RING_KIB + CAP * PER_CONNECTION_KIB
-        c.check("peak RSS (VmHWM) %s KiB <= baseline %s KiB + ring %d KiB + %d x %d KiB = %d KiB"
-                % (peak_hwm, baseline_hwm, RING_KIB, CAP, PER_CONNECTION_KIB, bound),
-                baseline_hwm and peak_hwm and peak_hwm <= bound)
+        what = ("peak RSS (VmHWM) %s KiB <= baseline %s KiB + ring %d KiB + %d x %d KiB = %d KiB"
+                % (peak_hwm, baseline_hwm, RING_KIB, CAP, PER_CONNECTION_KIB, bound))
+        if api_test.sanitized_build():
+            print("info: sanitizer build, not compared (the release run asserts it): " + what)
+            c.check("VmHWM readable", bool(baseline_hwm and peak_hwm))
+        else:
+            c.check(what, baseline_hwm and peak_hwm and peak_hwm <= bound)
 
         cap = ((stats or {}).get("captures") or [{}])[0]
         received, dropped = n64(cap, "received"), n64(cap, "droppedKernel")
