@@ -210,6 +210,26 @@ absl::Status SocketTableReader::Read(bool tcp, bool udp, std::vector<SocketEntry
   return absl::OkStatus();
 }
 
+absl::Status SocketTableReader::Send(const void* request, size_t size) {
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(fd_, request, size, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
+    return absl::UnavailableError(absl::StrCat("sock_diag request: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::span<const uint8_t>> SocketTableReader::Receive() {
+  for (;;) {
+    const ssize_t n = recv(fd_, buf_.data(), buf_.size(), 0);
+    if (n > 0) return std::span<const uint8_t>(buf_.data(), static_cast<size_t>(n));
+    if (n == 0) return absl::UnavailableError("sock_diag socket closed");
+    if (errno != EINTR) {
+      return absl::UnavailableError(absl::StrCat("sock_diag reply: ", std::strerror(errno)));
+    }
+  }
+}
+
 absl::Status SocketTableReader::DumpNetlink(uint8_t family, uint8_t protocol,
                                             std::vector<SocketEntry>* out) {
   struct {
@@ -226,21 +246,11 @@ absl::Status SocketTableReader::DumpNetlink(uint8_t family, uint8_t protocol,
   request.req.idiag_states =
       ~((1U << kTcpStateTimeWait) | (1U << kTcpStateNewSynRecv)) & 0xfffU;
   if (protocol == kIpProtoUdp) request.req.idiag_states = 0xffffffffU;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (sendto(fd_, &request, sizeof(request), 0, reinterpret_cast<sockaddr*>(&kernel),
-             sizeof(kernel)) < 0) {
-    return absl::UnavailableError(absl::StrCat("sock_diag request: ", std::strerror(errno)));
-  }
+  if (absl::Status s = Send(&request, sizeof(request)); !s.ok()) return s;
   for (;;) {
-    const ssize_t n = recv(fd_, buf_.data(), buf_.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrCat("sock_diag reply: ", std::strerror(errno)));
-    }
-    if (n == 0) return absl::UnavailableError("sock_diag socket closed");
-    auto done = ParseSockDiagReply(std::span<const uint8_t>(buf_.data(), static_cast<size_t>(n)),
-                                   protocol, out);
+    absl::StatusOr<std::span<const uint8_t>> reply = Receive();
+    if (!reply.ok()) return reply.status();
+    auto done = ParseSockDiagReply(*reply, protocol, out);
     if (!done.ok()) return done.status();
     if (*done) return absl::OkStatus();
   }
@@ -277,19 +287,11 @@ absl::Status SocketTableReader::Lookup(uint8_t protocol, const IpAddress& local,
   std::memcpy(request.req.id.idiag_dst, dst.bytes.data() + offset, 16 - offset);
   request.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
   request.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (sendto(fd_, &request, sizeof(request), 0, reinterpret_cast<sockaddr*>(&kernel),
-             sizeof(kernel)) < 0) {
-    return absl::UnavailableError(absl::StrCat("sock_diag request: ", std::strerror(errno)));
-  }
+  if (absl::Status s = Send(&request, sizeof(request)); !s.ok()) return s;
   for (;;) {
-    const ssize_t n = recv(fd_, buf_.data(), buf_.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::UnavailableError(absl::StrCat("sock_diag reply: ", std::strerror(errno)));
-    }
-    const auto reply = std::span<const uint8_t>(buf_.data(), static_cast<size_t>(n));
+    absl::StatusOr<std::span<const uint8_t>> received = Receive();
+    if (!received.ok()) return received.status();
+    const std::span<const uint8_t> reply = *received;
     if (reply.size() < kNlHeader) return absl::DataLossError("sock_diag reply shorter than a header");
     const uint32_t len = Load<uint32_t>(reply, 0);
     const uint16_t type = Load<uint16_t>(reply, 4);

@@ -80,6 +80,9 @@ class SocketTableReader {
 
  private:
   absl::Status DumpNetlink(uint8_t family, uint8_t protocol, std::vector<SocketEntry>* out);
+  // One request to the kernel; one recv() of its reply (into buf_).
+  absl::Status Send(const void* request, size_t size);
+  absl::StatusOr<std::span<const uint8_t>> Receive();
   absl::Status ReadProcfs(uint8_t protocol, bool ipv6, std::vector<SocketEntry>* out);
 
   std::string proc_root_;
