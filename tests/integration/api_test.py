@@ -317,6 +317,29 @@ def health_ok(grpc_reflect, target, timeout=1.0, credentials=None):
         return False
 
 
+def stop_and_delete(procs, namespaces):
+    """Ends a live test: terminates procs (SIGKILL after 5 s), kills what
+    is left in each network namespace, and deletes the namespaces."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    for ns in namespaces:
+        pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
+                              text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
 def sanitized_build():
     """True if rustnetd was built with ASan or TSan: its memory figures (redzones,
     quarantine, shadow) say nothing about ours, so absolute RSS bounds are for
@@ -975,24 +998,7 @@ def live_events_checks(c, g, work):
         c.check("live: rustnetd exits 0 on SIGTERM (got %s)" % rc, rc == 0, d.stderr())
         c.check("live: the socket is removed", not os.path.lexists(sock))
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for ns in (ns_a, ns_b):
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
-                                  text=True).stdout.split()
-            for pid in pids:
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        stop_and_delete(procs, (ns_a, ns_b))
 
 
 def main():

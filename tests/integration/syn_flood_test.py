@@ -35,7 +35,6 @@ Needs root. Environment (set by CTest): RUSTNETD, RN_SYN_FLOOD.
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -358,22 +357,7 @@ def main():
         c.check("rustnetd printed no error (stderr empty or info only)",
                 not re.search(r"\b(error|critical)\b", d.stderr(), re.I), d.stderr())
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        for name in (NS_D, NS_F):
-            for pid in run("ip", "netns", "pids", name).stdout.split():
-                try:
-                    os.kill(int(pid), signal.SIGKILL)
-                except (OSError, ValueError):
-                    pass
-            run("ip", "netns", "del", name)
+        api_test.stop_and_delete(procs, (NS_D, NS_F))
         api_test.kill_children()
         shutil.rmtree(work, ignore_errors=True)
     return c.finish()
