@@ -100,7 +100,12 @@ void LogStats(const Pipeline& pipeline) {
 }
 
 // Prints the final table as JSON Lines, oldest connection first.
-void DumpJson(const Pipeline& pipeline) {
+// Formatting is most of the work, so `threads` threads format it at once
+// (the pipeline's capture and worker threads are idle by now: this uses
+// no more cores than the replay did), a block of rows each per round, and
+// the rounds are written in order. Output memory stays at one block per
+// thread however big the table.
+void DumpJson(const Pipeline& pipeline, size_t threads) {
   std::vector<const Connection*> all;
   pipeline.ForEachConnection([&all](const Connection& c) { all.push_back(&c); });
   std::sort(all.begin(), all.end(), [](const Connection* a, const Connection* b) {
@@ -108,16 +113,27 @@ void DumpJson(const Pipeline& pipeline) {
                                                 : a->id < b->id;
   });
   const int64_t now = pipeline.clock_us();
-  std::string out;
-  for (const Connection* c : all) {
-    AppendJsonLine(*c, now, pipeline.source().name(), &out);
-    out += '\n';
-    if (out.size() > (1 << 20)) {
-      std::fwrite(out.data(), 1, out.size(), stdout);
+  const std::string_view source = pipeline.source().name();
+  constexpr size_t kBlockRows = 2048;  // About 2 MB of JSON.
+  threads = std::clamp<size_t>(threads, 1, (all.size() + kBlockRows - 1) / kBlockRows);
+  std::vector<std::string> blocks(threads);
+  for (size_t round = 0; round < all.size(); round += threads * kBlockRows) {
+    auto format = [&](size_t t) {
+      std::string& out = blocks[t];
       out.clear();
-    }
+      const size_t begin = std::min(all.size(), round + t * kBlockRows);
+      const size_t end = std::min(all.size(), begin + kBlockRows);
+      for (size_t i = begin; i < end; ++i) {
+        AppendJsonLine(*all[i], now, source, &out);
+        out += '\n';
+      }
+    };
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(format, t);
+    format(0);
+    for (std::thread& h : helpers) h.join();
+    for (const std::string& out : blocks) std::fwrite(out.data(), 1, out.size(), stdout);
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
   std::fflush(stdout);
 }
 
@@ -374,7 +390,8 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
       spdlog::warn("capture file {} is damaged: {}; the packets before it were processed",
                    options.read_file, err);
     }
-    DumpJson(pipeline);
+    // As many threads as the replay ran: the capture thread and the workers.
+    DumpJson(pipeline, options.threads + 1);
     return 0;
   }
 
