@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "common/byte_reader.h"
 #include "common/flow_key.h"
@@ -24,6 +25,10 @@ constexpr uint16_t kExtEch = 0xfe0d;
 constexpr size_t kMaxAlpnKept = 8;
 constexpr size_t kMaxSniBytes = 255;
 
+// A ClientHello's lists of 16-bit values: inline up to a size real clients
+// stay within (parsing one allocates nothing for them), on the heap beyond.
+using U16List = absl::InlinedVector<uint16_t, 64>;
+
 // RFC 8701: 0x0a0a, 0x1a1a, ... 0xfafa.
 bool IsGrease(uint16_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
 
@@ -42,7 +47,7 @@ std::string Hex4(uint16_t v) {
 }
 
 // "aaaa,bbbb,...": JA4's lists as hex (one allocation).
-void AppendHexList(const std::vector<uint16_t>& values, std::string* out) {
+void AppendHexList(std::span<const uint16_t> values, std::string* out) {
   out->reserve(out->size() + values.size() * 5);
   for (size_t i = 0; i < values.size(); ++i) {
     if (i != 0) out->push_back(',');
@@ -50,24 +55,26 @@ void AppendHexList(const std::vector<uint16_t>& values, std::string* out) {
   }
 }
 
-// JA4's hashes: the first 12 hex digits of SHA-256 over the text.
-std::string Sha256Prefix12(const std::string& text) {
-  if (text.empty()) return "000000000000";
+// JA4's hashes: appends the first 12 hex digits of SHA-256 over the text
+// (twelve zeros for no text; nothing if the digest failed).
+void AppendSha256Prefix12(std::string_view text, std::string* out) {
+  if (text.empty()) {
+    out->append(12, '0');
+    return;
+  }
   uint8_t digest[32];
   if (!crypto::Sha256(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()),
                                                text.size()),
                       digest)) {
-    return {};
+    return;
   }
-  std::string out(12, '0');
   for (size_t i = 0; i < 6; ++i) {
-    out[2 * i] = kHexDigits[digest[i] >> 4];
-    out[2 * i + 1] = kHexDigits[digest[i] & 0xf];
+    out->push_back(kHexDigits[digest[i] >> 4]);
+    out->push_back(kHexDigits[digest[i] & 0xf]);
   }
-  return out;
 }
 
-std::string Ja4Version(uint16_t v) {
+std::string_view Ja4Version(uint16_t v) {
   switch (v) {
     case 0x0304: return "13";
     case 0x0303: return "12";
@@ -87,10 +94,12 @@ bool IsAlnum(uint8_t c) {
 }
 
 // JA4 (FoxIO's specification): a_b_c. See tls.h.
-std::string Ja4(bool quic, uint16_t version, bool has_sni, const std::vector<uint16_t>& ciphers,
-                const std::vector<uint16_t>& extensions, const std::string& first_alpn,
-                const std::vector<uint16_t>& sigalgs) {
-  std::string a = quic ? "q" : "t";
+std::string Ja4(bool quic, uint16_t version, bool has_sni, std::span<const uint16_t> ciphers,
+                std::span<const uint16_t> extensions, std::string_view first_alpn,
+                std::span<const uint16_t> sigalgs) {
+  std::string a;
+  a.reserve(36);  // "t13d1516h2_" + 12 + "_" + 12: one allocation.
+  a += quic ? 'q' : 't';
   a += Ja4Version(version);
   a += has_sni ? "d" : "i";
   auto two = [&a](size_t n) {
@@ -113,25 +122,32 @@ std::string Ja4(bool quic, uint16_t version, bool has_sni, const std::vector<uin
       a += kHexDigits[last & 0xf];  // last of the last.
     }
   }
-  std::vector<uint16_t> c = ciphers;
-  std::sort(c.begin(), c.end());
+  a += '_';
+  U16List sorted(ciphers.begin(), ciphers.end());
+  std::sort(sorted.begin(), sorted.end());
   std::string text;
-  AppendHexList(c, &text);
-  const std::string b = Sha256Prefix12(text);
+  text.reserve(5 * (ciphers.size() + extensions.size() + sigalgs.size()) + 1);
+  AppendHexList(sorted, &text);
+  AppendSha256Prefix12(text, &a);
+  a += '_';
 
-  std::vector<uint16_t> e;
+  sorted.clear();
   for (uint16_t v : extensions) {
-    if (v != kExtServerName && v != kExtAlpn) e.push_back(v);
+    if (v != kExtServerName && v != kExtAlpn) sorted.push_back(v);
   }
-  std::sort(e.begin(), e.end());
+  std::sort(sorted.begin(), sorted.end());
+  if (sorted.empty()) {
+    a.append(12, '0');
+    return a;
+  }
   text.clear();
-  AppendHexList(e, &text);
+  AppendHexList(sorted, &text);
   if (!sigalgs.empty()) {
     text += '_';
     AppendHexList(sigalgs, &text);
   }
-  const std::string cpart = e.empty() ? "000000000000" : Sha256Prefix12(text);
-  return absl::StrCat(a, "_", b, "_", cpart);
+  AppendSha256Prefix12(text, &a);
+  return a;
 }
 
 std::string Printable(std::span<const uint8_t> bytes) {
@@ -327,7 +343,7 @@ bool ParseClientHello(std::span<const uint8_t> body, bool quic, TlsFacts* tls,
     CountAnomaly(anomalies, "tls_client_hello_bad_cipher_suites");
     return false;
   }
-  std::vector<uint16_t> ciphers;
+  U16List ciphers;
   while (auto c = suites->U16()) {
     if (!IsGrease(*c)) ciphers.push_back(*c);
   }
@@ -337,9 +353,9 @@ bool ParseClientHello(std::span<const uint8_t> body, bool quic, TlsFacts* tls,
     return false;
   }
   tls->client_hello_seen = true;
-  std::vector<uint16_t> extensions;
-  std::vector<uint16_t> sigalgs;
-  std::vector<uint16_t> versions;
+  U16List extensions;
+  U16List sigalgs;
+  U16List versions;
   std::string first_alpn;
   bool has_sni = false;
   if (auto ext_len = r.U16()) {
@@ -388,8 +404,7 @@ bool ParseClientHello(std::span<const uint8_t> body, bool quic, TlsFacts* tls,
               CountAnomaly(anomalies, "tls_alpn_length_past_extension");
               break;
             }
-            std::string p(proto->begin(), proto->end());
-            if (first_alpn.empty()) first_alpn = p;
+            if (first_alpn.empty()) first_alpn.assign(proto->begin(), proto->end());
             if (tls->alpn.size() < kMaxAlpnKept) tls->alpn.push_back(Printable(*proto));
           }
           break;
