@@ -57,6 +57,17 @@ bool HasLocalEnd(const FlowKey& key, const LocalAddresses* local) {
   return local == nullptr || local->contains(key.addr_a) || local->contains(key.addr_b);
 }
 
+// When a connection's remote address is looked up in the passive DNS cache:
+// at its first packet and, with several workers, again at its 2nd, 4th, 8th
+// and 16th while still unnamed. The answer and the connection usually sit on
+// different workers, and the one owning the DNS flow may be a batch behind
+// the one that sees the connection start; a few retries catch it, a bounded
+// number keep the cost off long unnamed flows.
+bool DnsLookupDue(uint64_t packets_seen, size_t workers) {
+  if (packets_seen == 1) return true;
+  return workers > 1 && packets_seen <= 16 && (packets_seen & (packets_seen - 1)) == 0;
+}
+
 }  // namespace
 
 namespace {
@@ -357,9 +368,10 @@ void Pipeline::WorkerLoop(Worker* w) {
       const DecodedPacket& p = batch->packets[i];
       Connection* c = w->table.Process(p, batch->hashes[i]);
       if (c == nullptr) continue;
-      const bool is_new = c->packets[0] + c->packets[1] == 1;
-      if (options_.dpi && is_new) {
-        // A new connection: name its remote end from earlier DNS answers.
+      const uint64_t seen = c->packets[0] + c->packets[1];
+      const bool is_new = seen == 1;
+      if (options_.dpi && c->dns_name == nullptr && DnsLookupDue(seen, workers_.size())) {
+        // Name the remote end from earlier DNS answers.
         const IpAddress& remote = c->local == 0 ? c->key.addr_b : c->key.addr_a;
         c->dns_name = dns_cache_.Lookup(remote, p.timestamp_us);
       }
