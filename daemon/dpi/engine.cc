@@ -22,10 +22,11 @@ namespace {
 // than sharing saved. Records that agree on these and differ elsewhere take
 // turns in one slot; operator== decides whether one is reused.
 size_t ShareHash(const AppRecord& r) {
-  return absl::HashOf(r.protocol, r.http.host, r.http.path, r.http.status, r.tls.sni,
-                      r.tls.ja4, r.tls.version, r.tls.cipher_suite, r.dns.query,
-                      r.dns.response_code, r.dns.answers.size(), r.ssh.client, r.ssh.server,
-                      r.quic_version, r.dhcp_hostname);
+  const std::string_view first_answer = r.dns.answers.empty() ? "" : r.dns.answers.front();
+  return absl::HashOf(r.protocol, r.http.host, r.http.path, r.http.user_agent, r.http.status,
+                      r.tls.sni, r.tls.ja4, r.tls.version, r.tls.cipher_suite, r.dns.query,
+                      r.dns.response_code, r.dns.answers.size(), first_answer, r.ssh.client,
+                      r.ssh.server, r.quic_version, r.dhcp_hostname);
 }
 
 // Serial-number arithmetic (RFC 1982) on TCP sequence numbers.

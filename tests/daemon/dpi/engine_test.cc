@@ -58,7 +58,7 @@ void PutName(Bytes& b, const std::string& name) {
 }
 
 // An A query for `name`, or (`answer`) its response with one A record.
-Bytes Dns(const std::string& name, bool answer) {
+Bytes Dns(const std::string& name, bool answer, uint16_t query_type = 1) {
   Bytes b;
   Put16(b, 0x4242);
   Put16(b, answer ? 0x8180 : 0x0100);
@@ -67,7 +67,7 @@ Bytes Dns(const std::string& name, bool answer) {
   Put16(b, 0);
   Put16(b, 0);
   PutName(b, name);
-  Put16(b, 1);
+  Put16(b, query_type);
   Put16(b, 1);
   if (answer) {
     PutName(b, name);
@@ -286,6 +286,30 @@ TEST_CASE("dpi_engine: connections with equal facts share one record", "[dpi][dp
   // A shared record outlives the first connection that held it.
   c[0].app.reset();
   CHECK(c[1].app->dns.query == "same.example");
+}
+
+TEST_CASE("dpi_engine: records alike in the sharing key but not equal are never shared",
+          "[dpi][dpi_engine]") {
+  // The query type is not part of the shared table's key: A and AAAA
+  // answers for one name collide there, and equality must tell them apart.
+  DpiEngine e;
+  std::vector<Connection> c;
+  for (uint64_t i = 0; i < 4; ++i) {
+    c.push_back(MakeConnection(i + 1, kIpProtoUdp, static_cast<uint16_t>(41000 + i), 53));
+  }
+  const uint16_t types[] = {1, 28, 28, 1};
+  for (size_t i = 0; i < c.size(); ++i) {
+    Feed(e, c[i], true, Dns("same.example", false, types[i]));
+    Feed(e, c[i], false, Dns("same.example", true, types[i]));
+    REQUIRE(c[i].app != nullptr);
+  }
+  CHECK(c[0].app->dns.query_type == "A");
+  CHECK(c[1].app->dns.query_type == "AAAA");
+  CHECK(c[2].app->dns.query_type == "AAAA");
+  CHECK(c[3].app->dns.query_type == "A");
+  CHECK(c[0].app != c[1].app);
+  CHECK(c[1].app == c[2].app);  // Equal and next to each other: shared.
+  CHECK(c[3].app != c[2].app);
 }
 
 TEST_CASE("dpi_engine: TCP bytes past a gap are held, counted, and released in order",
