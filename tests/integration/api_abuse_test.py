@@ -12,7 +12,10 @@ serves it on a Unix socket.
      1-3 updates, 10 threads closing their channel under a WatchEvents
      stream, 10 threads closing it under WatchConnections, and 10 processes
      that stop reading and are SIGKILLed), all at once; the daemon answers a
-     ListConnections while they run; activeStreams returns to 0.
+     ListConnections while they run; activeStreams returns to 0. (They
+     take the updates as messages: turned into Python dicts, 3009-row pages
+     cost the clients ~25x what they cost the daemon, and 30 clients in one
+     process fell behind their 30 s deadlines under ThreadSanitizer.)
   2. A slow reader (pauses 3 s, longer than gRPC's flow-control windows
      take to fill) is told `skipped` > 0, and GetStats counts it in
      api.updatesSkipped.
@@ -80,7 +83,7 @@ import grpc_reflect
 r = grpc_reflect.Reflector(sys.argv[2])
 method = sys.argv[3]
 s = r.stream(method, {"intervalMs": 100} if method.endswith("WatchConnections") else {},
-             timeout=120)
+             timeout=120, as_dict=False)
 if method.endswith("WatchConnections"):
     next(s)
 else:
@@ -129,7 +132,8 @@ def vanishing_clients(g, target, here):
     def cancel_watch(i):
         try:
             with g.Reflector(target) as r:
-                s = r.stream(MONITOR + "/WatchConnections", {"intervalMs": 100}, timeout=30)
+                s = r.stream(MONITOR + "/WatchConnections", {"intervalMs": 100}, timeout=30,
+                             as_dict=False)
                 for n, _ in enumerate(s):
                     if n + 1 >= 1 + i % 3:
                         break
@@ -142,7 +146,7 @@ def vanishing_clients(g, target, here):
             r = g.Reflector(target)
             s = r.stream(MONITOR + "/" + method,
                          {"intervalMs": 100} if method == "WatchConnections" else {},
-                         timeout=30)
+                         timeout=30, as_dict=False)
             if method == "WatchConnections":
                 next(s)
             else:

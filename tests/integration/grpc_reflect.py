@@ -191,12 +191,15 @@ _ReflectionResponse = _message_class(
 
 
 class Stream:
-    """Iterator of dicts over a server-streaming call; cancel() ends it (the
+    """Iterator of dicts over a server-streaming call (of the messages
+    themselves with as_dict=False: converting a big message to a dict costs
+    the client far more than the server spent on it); cancel() ends it (the
     iteration then stops quietly, without an exception)."""
 
-    def __init__(self, call, response_class):
+    def __init__(self, call, response_class, as_dict=True):
         self._call = call
         self._response_class = response_class
+        self._as_dict = as_dict
         self._cancelled = False
 
     def __iter__(self):
@@ -209,7 +212,7 @@ class Stream:
             if self._cancelled and e.code() == grpc.StatusCode.CANCELLED:
                 raise StopIteration from None
             raise
-        return _to_dict(message)
+        return _to_dict(message) if self._as_dict else message
 
     def cancel(self):
         self._cancelled = True
@@ -391,15 +394,16 @@ class Reflector:
                                         response_deserializer=response_class.FromString)
         return _to_dict(stub(message, timeout=timeout, metadata=metadata))
 
-    def stream(self, method_name, request=None, timeout=None, metadata=None):
-        """A server-streaming call: a Stream (iterator of dicts, cancel())."""
+    def stream(self, method_name, request=None, timeout=None, metadata=None, as_dict=True):
+        """A server-streaming call: a Stream (iterator of dicts, or of
+        messages with as_dict=False; cancel())."""
         m, message, request_class, response_class, path = self._prepare(
             method_name, request, timeout)
         if m.client_streaming or not m.server_streaming:
             raise ValueError("%s is not a server-streaming method" % method_name)
         stub = self.channel.unary_stream(path, request_serializer=request_class.SerializeToString,
                                          response_deserializer=response_class.FromString)
-        return Stream(stub(message, timeout=timeout, metadata=metadata), response_class)
+        return Stream(stub(message, timeout=timeout, metadata=metadata), response_class, as_dict)
 
     # --- Describe -------------------------------------------------------------
 
