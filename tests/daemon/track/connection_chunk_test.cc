@@ -196,7 +196,7 @@ TEST_CASE("readers walk snapshots while the owner writes", "[chunk]") {
     }
   });
   uint64_t sent = 0;
-  for (int round = 0; round < 200; ++round) {
+  for (int round = 0; round < 60; ++round) {
     for (uint32_t i = 0; i < 2000; ++i) {
       feed.Udp((i * 7919u + static_cast<uint32_t>(round)) % 6000, 1'000 + round);
       ++sent;
