@@ -16,19 +16,6 @@
 namespace rustnet {
 namespace {
 
-// The shared-record table's key: the fields that set records apart in
-// practice (names, fingerprints, outcomes), not every string and list of
-// the record — hashing all of them for every published record cost more
-// than sharing saved. Records that agree on these and differ elsewhere take
-// turns in one slot; operator== decides whether one is reused.
-size_t ShareHash(const AppRecord& r) {
-  const std::string_view first_answer = r.dns.answers.empty() ? "" : r.dns.answers.front();
-  return absl::HashOf(r.protocol, r.http.host, r.http.path, r.http.user_agent, r.http.status,
-                      r.tls.sni, r.tls.ja4, r.tls.version, r.tls.cipher_suite, r.dns.query,
-                      r.dns.response_code, r.dns.answers.size(), first_answer, r.ssh.client,
-                      r.ssh.server, r.quic_version, r.dhcp_hostname);
-}
-
 // Serial-number arithmetic (RFC 1982) on TCP sequence numbers.
 int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
 
@@ -219,8 +206,8 @@ void DpiEngine::Finish(Connection& c, bool classified) {
   }
 }
 
-std::shared_ptr<const AppRecord> DpiEngine::Share(AppRecord&& record) {
-  const size_t hash = ShareHash(record);
+std::shared_ptr<const AppRecord> DpiEngine::Share(const AppRecord& record) {
+  const size_t hash = absl::Hash<AppRecord>{}(record);
   auto it = shared_.find(hash);
   if (it != shared_.end()) {
     if (auto known = it->second.lock(); known != nullptr && *known == record) return known;
@@ -231,15 +218,15 @@ std::shared_ptr<const AppRecord> DpiEngine::Share(AppRecord&& record) {
   }
   // Not make_shared: the table's weak reference would keep a dead record's
   // storage (the control block would hold it).
-  std::shared_ptr<const AppRecord> fresh = std::make_unique<const AppRecord>(std::move(record));
+  std::shared_ptr<const AppRecord> fresh = std::make_unique<const AppRecord>(record);
   shared_[hash] = fresh;
   return fresh;
 }
 
-bool DpiEngine::Publish(Connection& c, AppRecord& record) {
+bool DpiEngine::Publish(Connection& c, const AppRecord& record) {
   if (record.protocol == AppProtocol::kUnknown) return false;
   if (c.app != nullptr && *c.app == record) return false;
-  c.app = Share(std::move(record));
+  c.app = Share(record);
   return true;
 }
 
@@ -356,7 +343,7 @@ bool DpiEngine::Process(Connection& c, const DecodedPacket& p, std::span<const u
     feed(payload);
   }
 
-  const bool changed = Publish(c, record);  // (May move from record; its protocol stays.)
+  const bool changed = Publish(c, record);
   const bool exhausted =
       c.dpi_packets >= kMaxPayloadPackets || s->fed >= kMaxFedBytes || s->sessions.empty();
   if (done || exhausted) {

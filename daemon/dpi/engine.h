@@ -101,10 +101,9 @@ class DpiEngine {
   void DropForCap(uint32_t slot);
   void Account(FlowState& s);
   void Finish(Connection& c, bool classified);
-  // Publishes `record` as c.app if it names a protocol and differs (then
-  // moves from it: only its protocol is left as it was).
-  bool Publish(Connection& c, AppRecord& record);
-  std::shared_ptr<const AppRecord> Share(AppRecord&& record);
+  // Publishes `record` as c.app if it names a protocol and differs.
+  bool Publish(Connection& c, const AppRecord& record);
+  std::shared_ptr<const AppRecord> Share(const AppRecord& record);
   // Pending-state list, least recently fed first.
   void Unlink(uint32_t slot);
   void PushBack(uint32_t slot);
