@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/strings/str_cat.h"
 #include "common/byte_reader.h"
 #include "common/flow_key.h"
 #include "daemon/dpi/crypto.h"
