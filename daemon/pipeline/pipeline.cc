@@ -325,7 +325,6 @@ void Pipeline::CaptureLoop() {
   }
   flush_counters();
   for (auto& w : workers_) Send(w.get(), true);
-  capture_done_.store(true, std::memory_order_release);
 }
 
 void Pipeline::LearnDnsAnswers(const AppRecord& app, int64_t now_us) {
@@ -428,7 +427,10 @@ void Pipeline::WorkerLoop(Worker* w) {
       Publish(w, clock);
       next_publish = SaturatingAdd(clock, options_.snapshot_interval_us);
     }
-    if (final) break;
+    if (final) {
+      workers_finished_.fetch_add(1, std::memory_order_release);
+      break;
+    }
   }
 }
 

@@ -94,8 +94,14 @@ class Pipeline {
   void Stop();
   // Waits until the source ended and every worker drained its queue.
   void Join();
-  // True once the capture thread has finished (end of file, stop, error).
-  bool capture_done() const { return capture_done_.load(std::memory_order_acquire); }
+  // True once the capture has ended (end of file, stop, error) and every
+  // worker has processed all it was sent and published its last snapshot:
+  // from then on the table (and a served snapshot) is final. (The capture
+  // thread reaching the end of a file is not enough: the workers may still
+  // be batches behind.)
+  bool capture_done() const {
+    return workers_finished_.load(std::memory_order_acquire) == workers_.size();
+  }
   // Non-empty if the source failed.
   std::string source_error() const;
 
@@ -190,7 +196,7 @@ class Pipeline {
   SnapshotStore snapshots_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread capture_thread_;
-  std::atomic<bool> capture_done_{false};
+  std::atomic<size_t> workers_finished_{0};  // Workers past their final batch.
   std::atomic<bool> joined_{false};
   std::atomic<int64_t> clock_us_{0};
   std::atomic<uint64_t> queue_dropped_{0};
