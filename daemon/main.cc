@@ -469,6 +469,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   LogStats(pipeline);
   api.reset();
   spdlog::info("rustnetd stopped");
+  StopLibraryLogging();
   spdlog::shutdown();
   return 0;
 }

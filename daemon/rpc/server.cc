@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -19,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "daemon/service/accept_loop.h"
 #include "spdlog/spdlog.h"
 
@@ -125,28 +127,68 @@ absl::StatusOr<gid_t> SocketGroup(const ApiServerOptions& o) {
   return static_cast<gid_t>(-1);
 }
 
+// gRPC's threads are never joined, so nothing orders their last use of
+// spdlog before spdlog is shut down or its registry destroyed at exit
+// (ThreadSanitizer saw a logger freed after a gRPC thread had read it).
+// The library callbacks log while holding this gate, and
+// StopLibraryLogging closes it: whatever a callback did before is then
+// ordered before the teardown, and later callbacks log nothing. Never
+// destroyed: gRPC threads may call in during exit.
+struct LibraryLogGate {
+  absl::Mutex mu;
+  bool open ABSL_GUARDED_BY(mu) = true;
+};
+
+LibraryLogGate& Gate() {
+  static auto* gate = new LibraryLogGate;
+  return *gate;
+}
+
+template <typename... Args>
+void LibraryDebug(spdlog::format_string_t<Args...> format, Args&&... args) {
+  LibraryLogGate& gate = Gate();
+  absl::MutexLock lock(&gate.mu);
+  if (!gate.open) return;
+  // A counted reference, not default_logger_raw(): the default logger may
+  // be replaced meanwhile (log file set up, reopened).
+  if (const std::shared_ptr<spdlog::logger> logger = spdlog::default_logger()) {
+    logger->debug(format, std::forward<Args>(args)...);
+  }
+}
+
 // gRPC and protobuf write their own diagnostics to stderr; anyone who can
 // reach the API could fill the daemon's stderr with them (failed TLS
 // handshakes, malformed requests). Route them to our log at debug level.
 void GrpcLog(gpr_log_func_args* args) {
-  // gRPC's threads may still log while the daemon shuts spdlog down.
-  if (spdlog::default_logger_raw() == nullptr) return;
-  spdlog::debug("grpc: {}:{}: {}", args->file != nullptr ? args->file : "?", args->line,
-                args->message != nullptr ? args->message : "");
+  LibraryDebug("grpc: {}:{}: {}", args->file != nullptr ? args->file : "?", args->line,
+               args->message != nullptr ? args->message : "");
 }
 
 void ProtobufLog(google::protobuf::LogLevel /*level*/, const char* file, int line,
                  const std::string& message) {
-  if (spdlog::default_logger_raw() == nullptr) return;
-  spdlog::debug("protobuf: {}:{}: {}", file != nullptr ? file : "?", line, message);
+  LibraryDebug("protobuf: {}:{}: {}", file != nullptr ? file : "?", line, message);
 }
 
 }  // namespace
 
 void RouteLibraryLogging() {
+  static const bool once = [] {
+    // spdlog's registry is built before the handler is registered, so it is
+    // destroyed after the handler ran (atexit runs in reverse order).
+    spdlog::default_logger_raw();
+    std::atexit(StopLibraryLogging);
+    return true;
+  }();
+  (void)once;
   gpr_set_log_function(GrpcLog);
   gpr_set_log_verbosity(GPR_LOG_SEVERITY_DEBUG);
   google::protobuf::SetLogHandler(ProtobufLog);
+}
+
+void StopLibraryLogging() {
+  LibraryLogGate& gate = Gate();
+  absl::MutexLock lock(&gate.mu);
+  gate.open = false;
 }
 
 std::string SocketFilePath(const std::string& value) {

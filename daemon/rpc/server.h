@@ -36,6 +36,8 @@ inline constexpr int kExtraApiThreads = 256;
 // Sends gRPC's and protobuf's own diagnostics to spdlog (debug) instead of
 // stderr. Idempotent.
 void RouteLibraryLogging();
+// Stops that for good; call before spdlog::shutdown() (also run at exit).
+void StopLibraryLogging();
 
 struct ApiServerOptions {
   std::string socket_path = kDefaultSocketPath;  // "unix:" prefix optional.
