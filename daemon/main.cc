@@ -115,7 +115,8 @@ void DumpJson(const Pipeline& pipeline, size_t threads) {
   const int64_t now = pipeline.clock_us();
   const std::string_view source = pipeline.source().name();
   constexpr size_t kBlockRows = 2048;  // About 2 MB of JSON.
-  threads = std::clamp<size_t>(threads, 1, (all.size() + kBlockRows - 1) / kBlockRows);
+  // At least one (std::clamp's bounds would cross for an empty table).
+  threads = std::max<size_t>(1, std::min(threads, (all.size() + kBlockRows - 1) / kBlockRows));
   std::vector<std::string> blocks(threads);
   for (size_t round = 0; round < all.size(); round += threads * kBlockRows) {
     auto format = [&](size_t t) {
