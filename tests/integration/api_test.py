@@ -386,11 +386,12 @@ def wait_replayed(r, timeout=15):
     return None
 
 
-def dump_json(path, workdir):
-    """(exit code, [connection dicts], stderr) of rustnetd --read path --dump json."""
+def dump_json(path, workdir, extra_args=()):
+    """(exit code, [connection dicts], stderr) of rustnetd --read path --dump json
+    [extra_args]."""
     p = subprocess.run([RUSTNETD, "--read", path, "--dump", "json", "--log-dir",
-                        os.path.join(workdir, "dump-logs")], capture_output=True, text=True,
-                       timeout=60)
+                        os.path.join(workdir, "dump-logs")] + list(extra_args),
+                       capture_output=True, text=True, timeout=60)
     rows = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
     return p.returncode, rows, p.stderr
 

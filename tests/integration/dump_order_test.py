@@ -13,18 +13,15 @@ ones do too. (--no-dpi: nothing here for DPI to do.)
 Environment (set by CTest): RUSTNETD.
 """
 import datetime
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import api_test  # noqa: E402  (shared helpers: Checker, PcapWriter)
+import api_test  # noqa: E402  (shared helpers: Checker, PcapWriter, dump_json)
 
-RUSTNETD = os.environ.get("RUSTNETD", "rustnetd")
 N_FLOWS = 9000  # Five blocks of 2,048 rows: every dump thread gets some.
 TIES = 3
 
@@ -56,14 +53,11 @@ def main():
         make_capture(capture)
         expected = list(range(1024, 1024 + N_FLOWS + TIES))
         for threads in (1, 2, 4):
-            p = subprocess.run([RUSTNETD, "--read", capture, "--dump", "json", "--no-dpi",
-                                "--no-process", "--threads", str(threads),
-                                "--log-dir", os.path.join(work, "logs%d" % threads)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
-            if not c.check("--threads %d: rustnetd exits 0 (got %d)" % (threads, p.returncode),
-                           p.returncode == 0, p.stderr.decode(errors="replace")):
+            rc, rows, err = api_test.dump_json(
+                capture, work, ["--no-dpi", "--no-process", "--threads", str(threads)])
+            if not c.check("--threads %d: rustnetd exits 0 (got %d)" % (threads, rc), rc == 0,
+                           err):
                 continue
-            rows = [json.loads(line) for line in p.stdout.decode().splitlines()]
             ports = [r.get("local", {}).get("port") if r.get("local", {}).get("address") ==
                      "10.9.0.2" else r.get("remote", {}).get("port") for r in rows]
             c.check("--threads %d: %d rows, one per flow (got %d, %d distinct)" % (

@@ -93,6 +93,16 @@ s.close()
 """
 
 
+def client_rows(r, client_port, timeout):
+    """(the rows of the echo connection from client_port, every row on the
+    echo port); empty if the call fails."""
+    code, listing = api_test.grpc_error(lambda: r.call(
+        MONITOR + "/ListConnections", {"filter": "port:%d" % ECHO_PORT}, timeout=timeout))
+    rows = listing.get("connections", []) if code is None else []
+    return [row for row in rows if client_port in (row.get("remote", {}).get("port"),
+                                                   row.get("local", {}).get("port"))], rows
+
+
 def run(*cmd, timeout=20):
     return subprocess.run(list(cmd), capture_output=True, text=True, timeout=timeout)
 
@@ -278,12 +288,8 @@ def main():
         look = g.Reflector(target)
         until = time.monotonic() + 3
         while id_during is None and time.monotonic() < until and flood.poll() is None:
-            code, listing = api_test.grpc_error(lambda: look.call(
-                MONITOR + "/ListConnections", {"filter": "port:%d" % ECHO_PORT}, timeout=5))
-            for row in (listing or {}).get("connections", []) if code is None else []:
-                if client_port in (row.get("remote", {}).get("port"),
-                                   row.get("local", {}).get("port")):
-                    id_during = row.get("id")
+            seen, _ = client_rows(look, client_port, timeout=5)
+            id_during = seen[0].get("id") if seen else None
             time.sleep(0.3)
         look.close()
 
@@ -343,14 +349,9 @@ def main():
         c.check("the connection was seen during the flood (row %s), or the kernel says it "
                 "dropped packets (%d)" % (id_during, dropped_kernel),
                 id_during is not None or dropped_kernel > 0)
-        code, listing = api_test.grpc_error(lambda: r.call(
-            MONITOR + "/ListConnections", {"filter": "port:%d" % ECHO_PORT}, timeout=20))
-        rows = listing.get("connections", []) if code is None else []
-        mine = [row for row in rows
-                if row.get("remote", {}).get("port") == client_port or
-                row.get("local", {}).get("port") == client_port]
+        mine, on_port = client_rows(r, client_port, timeout=20)
         c.check("the connection made during the flood is in the table afterwards (%d rows for "
-                "port %d)" % (len(mine), ECHO_PORT), len(mine) == 1, listing)
+                "port %d)" % (len(mine), ECHO_PORT), len(mine) == 1, on_port)
         if mine and id_during is not None:
             c.check("... the same row as during the flood: it was not evicted (id %s, then %s)"
                     % (id_during, mine[0].get("id")), mine[0].get("id") == id_during)
