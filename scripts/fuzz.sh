@@ -13,7 +13,7 @@ dir=build-fuzz
 fuzzers=(decoder pcap_file filter tls http dns ssh quic simple_udp tui_render)
 
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DRUSTNET_FUZZ=ON -DRUSTNET_BUILD_TESTS=OFF >/dev/null || exit 1
+  -DRUSTNET_FUZZ=ON -DRUSTNET_BUILD_TESTS=OFF -DRUSTNET_WERROR=ON >/dev/null || exit 1
 targets=()
 for f in "${fuzzers[@]}"; do targets+=("fuzz_$f"); done
 cmake --build "$dir" -j "$(nproc)" --target "${targets[@]}" || { echo "fuzz: BUILD FAILED"; exit 1; }

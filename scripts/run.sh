@@ -7,8 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build
+# Only the two programs: the test suite is scripts/test.sh's to build
+# (tests/integration/quick_start_test.sh checks that no test is compiled).
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build
+cmake --build build --target rustnetd rustnet-tui
 
 # The socket rustnetd serves on: --socket if given, else the default.
 socket=/run/rustnet/rustnetd.sock

@@ -12,6 +12,10 @@
 #include <fstream>
 #include <string>
 
+// Names are built with absl::StrCat, not "p" + std::to_string(...): GCC 12
+// at -O3 reports a false -Wrestrict inside libstdc++ for a literal
+// prepended to a temporary string.
+#include "absl/strings/str_cat.h"
 #include "catch2/catch.hpp"
 
 namespace rustnet {
@@ -290,7 +294,7 @@ TEST_CASE("ProcessTable: unknown inodes trigger a full scan at most once a secon
           "[process][proc]") {
   FakeProc proc;
   for (int pid = 10; pid < 20; ++pid) {
-    proc.AddProcess(pid, "p" + std::to_string(pid), "", "", "0::/\n", 0);
+    proc.AddProcess(pid, absl::StrCat("p", pid), "", "", "0::/\n", 0);
     proc.AddSocket(pid, 3, static_cast<uint64_t>(pid) * 100);
   }
   ProcessTable table(proc.root());
@@ -321,7 +325,7 @@ TEST_CASE("ProcessTable: a socket closed before its owner was read costs one sca
   const uint32_t user = geteuid();
   FakeProc proc;
   for (int pid = 10; pid < 15; ++pid) {
-    proc.AddProcess(pid, "w" + std::to_string(pid), "", "", "0::/\n", 1000);
+    proc.AddProcess(pid, absl::StrCat("w", pid), "", "", "0::/\n", 1000);
     proc.AddSocket(pid, 3, static_cast<uint64_t>(pid) * 100);
   }
   ProcessTable table(proc.root());
