@@ -7,7 +7,8 @@
 // TCP as in-order stream bytes (the engine reassembles), UDP as whole
 // datagrams — and answers kNeedMore, kDone or kNotMine (Envoy's ParseState).
 // Partial input is normal: a Session must accept any split of its input.
-// Malformed input is counted in `anomalies` by name, never logged.
+// Malformed input is counted in `anomalies` by name (a DpiAnomaly each
+// protocol declares in its header), never logged.
 //
 // Thread-safety: Dissectors are shared, immutable; Sessions belong to one
 // worker.
@@ -21,7 +22,7 @@
 #include <string>
 #include <string_view>
 
-#include "daemon/dpi/app_record.h"
+#include "daemon/record/app_record.h"
 
 namespace rustnet {
 
@@ -64,12 +65,59 @@ class Dissector {
   virtual std::unique_ptr<Session> NewSession(const FlowInfo& flow) const = 0;
 };
 
-// Bumps a named anomaly counter.
-inline void CountAnomaly(DpiAnomalies* a, std::string_view name) {
+// A named DPI anomaly counter ("tls_handshake_too_long"). Each protocol
+// declares its anomalies once, in its header, with
+// RUSTNET_DECLARE_DPI_ANOMALIES (as Envoy declares a filter's stats with
+// ALL_..._STATS(COUNTER)); CountAnomaly takes nothing else, so a misspelt
+// name is a compile error instead of a new counter. The names are what
+// GetStats' `anomalies` shows: keep them stable.
+class DpiAnomaly {
+ public:
+  constexpr std::string_view name() const { return name_; }
+  friend constexpr bool operator==(DpiAnomaly a, DpiAnomaly b) { return a.name_ == b.name_; }
+
+ private:
+  friend struct DpiAnomalyDeclaration;
+  constexpr explicit DpiAnomaly(std::string_view name) : name_(name) {}
+  std::string_view name_;
+};
+
+// Only for RUSTNET_DECLARE_DPI_ANOMALIES. A name must be non-empty
+// lowercase letters, digits and '_' (checked at compile time).
+struct DpiAnomalyDeclaration {
+  static void NameMustBeLowercaseLettersDigitsAndUnderscores() {}  // Not constexpr.
+  static consteval DpiAnomaly Declare(std::string_view name) {
+    bool ok = !name.empty();
+    for (char c : name) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+    // Calling a function that is not constexpr makes a bad name a compile error.
+    if (!ok) NameMustBeLowercaseLettersDigitsAndUnderscores();
+    return DpiAnomaly(name);
+  }
+};
+
+// Declares namespace `ns` with one `inline constexpr DpiAnomaly` per entry
+// X(kConstant, "name") of the X-macro `list`, and ns::kAll holding them all
+// (tests check that names are unique across protocols). See tls.h.
+#define RUSTNET_DECLARE_DPI_ANOMALIES(ns, list)                          \
+  namespace ns {                                                         \
+  list(RUSTNET_DPI_ANOMALY_CONSTANT_)                                    \
+  inline constexpr DpiAnomaly kAll[] = {list(RUSTNET_DPI_ANOMALY_ENTRY_)}; \
+  }
+#define RUSTNET_DPI_ANOMALY_CONSTANT_(constant, name) \
+  inline constexpr DpiAnomaly constant = DpiAnomalyDeclaration::Declare(name);
+#define RUSTNET_DPI_ANOMALY_ENTRY_(constant, name) constant,
+
+// The engine's own (daemon/dpi/engine.cc).
+#define RUSTNET_DPI_ENGINE_ANOMALIES(X) \
+  X(kOutOfOrderOverflow, "dpi_out_of_order_overflow")
+RUSTNET_DECLARE_DPI_ANOMALIES(dpi_anomaly, RUSTNET_DPI_ENGINE_ANOMALIES)
+
+// Bumps a named anomaly counter (no allocation once the name was counted).
+inline void CountAnomaly(DpiAnomalies* a, DpiAnomaly anomaly) {
   if (a == nullptr) return;
-  auto it = a->find(name);
+  auto it = a->find(anomaly.name());
   if (it == a->end()) {
-    a->emplace(std::string(name), 1);
+    a->emplace(std::string(anomaly.name()), 1);
   } else {
     ++it->second;
   }

@@ -2,81 +2,97 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/byte_reader.h"
 #include "common/flow_key.h"
+#include "daemon/dpi/stream_buffer.h"
 
 namespace rustnet {
 namespace {
 
-constexpr size_t kMaxLabel = 63;
+// RFC 1035 §2.3.4 / §4.1.4: labels are at most 63 bytes (the length's top
+// two bits are the label type), names at most 255.
 constexpr size_t kMaxName = 255;
-constexpr size_t kMaxTcpBuffer = 64 * 1024;
+constexpr uint8_t kLabelTypeMask = 0xc0;
+constexpr uint8_t kPointer = 0xc0;
+// RFC 1035 §4.2.2: a 2-byte length, then the message.
+constexpr size_t kTcpLengthBytes = 2;
+constexpr size_t kMaxTcpFrame = kTcpLengthBytes + 0xffff;
 constexpr int kMaxMessages = 4;  // Messages per direction looked at.
+constexpr uint16_t kTypeA = 1;
+constexpr uint16_t kTypeCname = 5;
+constexpr uint16_t kTypeAaaa = 28;
 
-// Reads a possibly compressed name starting at `offset` of `msg`. Advances
-// *end past the name's bytes at the original position.
-std::optional<std::string> ReadName(std::span<const uint8_t> msg, size_t offset, size_t* end,
-                                    DpiAnomalies* anomalies) {
+// Reads a possibly compressed name at `r`'s cursor; `r` spans the message
+// from its first byte (pointers are offsets into it) and moves past the
+// name's bytes at the original position. Nullopt if malformed (counted).
+std::optional<std::string> ReadName(ByteReader& r, DpiAnomalies* anomalies) {
   std::string name;
-  size_t pos = offset;
+  ByteReader cur = r;  // Where the labels are read; moves to pointer targets.
   int pointers = 0;
   bool jumped = false;
   while (true) {
-    if (pos >= msg.size()) {
-      CountAnomaly(anomalies, "dns_name_past_end");
+    const size_t label_start = cur.position();
+    auto len = cur.U8();
+    if (!len) {
+      CountAnomaly(anomalies, dns_anomaly::kNamePastEnd);
       return std::nullopt;
     }
-    const uint8_t len = msg[pos];
-    if ((len & 0xc0) == 0xc0) {
-      if (pos + 1 >= msg.size()) {
-        CountAnomaly(anomalies, "dns_name_past_end");
+    if ((*len & kLabelTypeMask) == kPointer) {
+      auto low = cur.U8();
+      if (!low) {
+        CountAnomaly(anomalies, dns_anomaly::kNamePastEnd);
         return std::nullopt;
       }
-      const size_t target = (size_t{len & 0x3fu} << 8) | msg[pos + 1];
+      const size_t target = (size_t{*len & 0x3fu} << 8) | *low;
       // Only backwards: a pointer to itself or forward could loop.
-      if (target >= pos) {
-        CountAnomaly(anomalies, "dns_pointer_not_backwards");
+      if (target >= label_start) {
+        CountAnomaly(anomalies, dns_anomaly::kPointerNotBackwards);
         return std::nullopt;
       }
       if (++pointers > kMaxDnsPointers) {
-        CountAnomaly(anomalies, "dns_too_many_pointers");
+        CountAnomaly(anomalies, dns_anomaly::kTooManyPointers);
         return std::nullopt;
       }
-      if (!jumped) *end = pos + 2;
+      if (!jumped) r = cur;  // The name ends, in place, after its first pointer.
       jumped = true;
-      pos = target;
+      if (!cur.Seek(target)) {  // Behind label_start: always there.
+        CountAnomaly(anomalies, dns_anomaly::kNamePastEnd);
+        return std::nullopt;
+      }
       continue;
     }
-    if ((len & 0xc0) != 0) {
-      CountAnomaly(anomalies, "dns_bad_label_type");
+    if ((*len & kLabelTypeMask) != 0) {
+      CountAnomaly(anomalies, dns_anomaly::kBadLabelType);  // 0x40, 0x80: RFC 6891 §5.
       return std::nullopt;
     }
-    if (len == 0) {
-      if (!jumped) *end = pos + 1;
+    if (*len == 0) {
+      if (!jumped) r = cur;
       return name.empty() ? "." : name;
     }
-    if (len > kMaxLabel) {
-      CountAnomaly(anomalies, "dns_label_too_long");
-      return std::nullopt;
-    }
-    if (pos + 1 + len > msg.size()) {
-      CountAnomaly(anomalies, "dns_label_past_end");
+    auto label = cur.Bytes(*len);
+    if (!label) {
+      CountAnomaly(anomalies, dns_anomaly::kLabelPastEnd);
       return std::nullopt;
     }
     if (!name.empty()) name.push_back('.');
-    for (size_t i = 0; i < len; ++i) {
-      const uint8_t c = msg[pos + 1 + i];
-      name.push_back(c > 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
-    }
+    for (uint8_t c : *label) name.push_back(c > 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
     if (name.size() > kMaxName) {
-      CountAnomaly(anomalies, "dns_name_too_long");
+      CountAnomaly(anomalies, dns_anomaly::kNameTooLong);
       return std::nullopt;
     }
-    pos += 1 + len;
   }
+}
+
+// A DNS-over-TCP message's whole length, prefix included (for ForEachFrame).
+std::optional<size_t> TcpFrameLength(ByteReader header) {
+  auto len = header.U16();
+  if (!len) return std::nullopt;
+  return kTcpLengthBytes + size_t{*len};
 }
 
 class DnsSession final : public Session {
@@ -85,34 +101,31 @@ class DnsSession final : public Session {
 
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
                   DpiAnomalies* anomalies) override {
-    if (!tcp_) return Handle(from_client, data, record, anomalies);
+    if (!tcp_) return Handle(data, record, anomalies);
     if (!tcp_buf_) tcp_buf_ = std::make_unique<TcpBuffers>();
-    std::vector<uint8_t>& buf = from_client ? tcp_buf_->client : tcp_buf_->server;
-    if (buf.size() + data.size() > kMaxTcpBuffer) {
-      CountAnomaly(anomalies, "dns_tcp_message_too_long");
-      return seen_ ? ParseState::kDone : ParseState::kNotMine;
-    }
-    buf.insert(buf.end(), data.begin(), data.end());
     ParseState state = ParseState::kNeedMore;
-    while (buf.size() >= 2) {
-      const size_t len = (size_t{buf[0]} << 8) | buf[1];
-      if (buf.size() < 2 + len) break;
-      state = Handle(from_client, std::span<const uint8_t>(buf).subspan(2, len), record,
-                     anomalies);
-      buf.erase(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(2 + len));
-      if (state != ParseState::kNeedMore) break;
+    const FrameStatus status = ForEachFrame(
+        from_client ? tcp_buf_->client : tcp_buf_->server, data, kTcpLengthBytes, kMaxTcpFrame,
+        TcpFrameLength, [&](ByteReader frame) {
+          auto message = frame.Skip(kTcpLengthBytes) ? frame.rest() : std::span<const uint8_t>();
+          state = Handle(message, record, anomalies);
+          return state == ParseState::kNeedMore;
+        });
+    if (status == FrameStatus::kTooLong || status == FrameStatus::kMalformed) {
+      // Unreachable for a 2-byte length within kMaxTcpFrame; counted if ever.
+      CountAnomaly(anomalies, dns_anomaly::kTcpMessageTooLong);
+      return seen_ ? ParseState::kDone : ParseState::kNotMine;
     }
     return state;
   }
   size_t MemoryUsage() const override {
-    return tcp_buf_ ? sizeof(TcpBuffers) + tcp_buf_->client.capacity() +
-                          tcp_buf_->server.capacity()
+    return tcp_buf_ ? sizeof(TcpBuffers) + tcp_buf_->client.MemoryUsage() +
+                          tcp_buf_->server.MemoryUsage()
                     : 0;
   }
 
  private:
-  ParseState Handle(bool from_client, std::span<const uint8_t> msg, AppRecord* record,
-                    DpiAnomalies* anomalies) {
+  ParseState Handle(std::span<const uint8_t> msg, AppRecord* record, DpiAnomalies* anomalies) {
     auto m = ParseDnsMessage(msg, anomalies);
     if (!m) return seen_ ? ParseState::kDone : ParseState::kNotMine;
     seen_ = true;
@@ -129,7 +142,6 @@ class DnsSession final : public Session {
       }
       return ParseState::kDone;
     }
-    (void)from_client;
     if (++messages_ >= kMaxMessages) return ParseState::kDone;
     return ParseState::kNeedMore;
   }
@@ -142,7 +154,7 @@ class DnsSession final : public Session {
   // Allocated on first use, so a UDP session (most of them, and they may
   // wait a while for their answer) stays small.
   struct TcpBuffers {
-    std::vector<uint8_t> client, server;
+    StreamBuffer client, server;
   };
   std::unique_ptr<TcpBuffers> tcp_buf_;
 };
@@ -160,8 +172,7 @@ bool PlausibleDns(std::span<const uint8_t> msg) {
   const uint8_t opcode = (*flags >> 11) & 0xf;
   if (opcode > 5 || *qd > 16 || *an > 256) return false;
   if (*qd == 0) return (*flags & 0x8000) != 0 && *an > 0;  // mDNS announcements.
-  size_t end = 0;
-  return ReadName(msg, 12, &end, nullptr).has_value() && end + 4 <= msg.size();
+  return ReadName(r, nullptr).has_value() && r.Skip(4);  // QTYPE, QCLASS.
 }
 
 class DnsDissector final : public Dissector {
@@ -170,12 +181,13 @@ class DnsDissector final : public Dissector {
   bool Probe(const FlowInfo& flow, bool /*from_client*/,
              std::span<const uint8_t> data) const override {
     if (flow.transport == kIpProtoUdp) return PlausibleDns(data);
-    if (flow.transport != kIpProtoTcp || data.size() < 2) return false;
+    if (flow.transport != kIpProtoTcp) return false;
     // TCP: length prefix, then a message (possibly still incomplete).
-    const size_t len = (size_t{data[0]} << 8) | data[1];
-    if (len < 12) return false;
-    if (data.size() >= 2 + len) return PlausibleDns(data.subspan(2, len));
-    return PortHint(flow) && data.size() >= 14;
+    ByteReader r(data);
+    auto len = r.U16();
+    if (!len || *len < 12) return false;
+    if (auto message = r.Bytes(*len)) return PlausibleDns(*message);
+    return PortHint(flow) && r.remaining() >= 12;
   }
   bool PortHint(const FlowInfo& flow) const override {
     return flow.server_port == 53 || flow.server_port == 5353 || flow.server_port == 5355;
@@ -189,13 +201,14 @@ class DnsDissector final : public Dissector {
 }  // namespace
 
 std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnomalies* anomalies) {
+  // RFC 1035 §4.1.1.
   ByteReader r(msg);
   auto id = r.U16();
   auto flags = r.U16();
   auto qd = r.U16();
   auto an = r.U16();
-  if (!id || !flags || !qd || !an || !r.Skip(4)) {
-    CountAnomaly(anomalies, "dns_header_truncated");
+  if (!id || !flags || !qd || !an || !r.Skip(4)) {  // NSCOUNT, ARCOUNT.
+    CountAnomaly(anomalies, dns_anomaly::kHeaderTruncated);
     return std::nullopt;
   }
   DnsMessage m;
@@ -203,48 +216,58 @@ std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnoma
   m.response = (*flags & 0x8000) != 0;
   m.opcode = static_cast<uint8_t>((*flags >> 11) & 0xf);
   m.rcode = static_cast<uint8_t>(*flags & 0xf);
-  size_t pos = 12;
+  // §4.1.2: QNAME, QTYPE, QCLASS.
   for (uint16_t i = 0; i < *qd && i < 16; ++i) {
-    size_t end = 0;
-    auto name = ReadName(msg, pos, &end, anomalies);
-    if (!name || end + 4 > msg.size()) {
-      if (name) CountAnomaly(anomalies, "dns_question_truncated");
+    auto name = ReadName(r, anomalies);
+    if (!name) return std::nullopt;
+    auto qtype = r.U16();
+    if (!qtype || !r.Skip(2)) {
+      CountAnomaly(anomalies, dns_anomaly::kQuestionTruncated);
       return std::nullopt;
     }
     if (i == 0) {
-      m.query = *name;
-      m.qtype = static_cast<uint16_t>((msg[end] << 8) | msg[end + 1]);
+      m.query = *std::move(name);
+      m.qtype = *qtype;
     }
-    pos = end + 4;
   }
+  // §4.1.3: NAME, TYPE, CLASS, TTL, RDLENGTH, RDATA. A truncated answer
+  // section keeps what was read (UDP truncation).
   for (uint16_t i = 0; i < *an && i < 64; ++i) {
-    size_t end = 0;
-    auto name = ReadName(msg, pos, &end, anomalies);
-    if (!name || end + 10 > msg.size()) {
-      // A truncated answer section keeps what was read (UDP truncation).
-      if (name) CountAnomaly(anomalies, "dns_answer_truncated");
+    auto name = ReadName(r, anomalies);
+    if (!name) break;
+    auto type = r.U16();
+    const bool class_ttl = type && r.Skip(6);
+    auto rdlength = class_ttl ? r.U16() : std::nullopt;
+    if (!rdlength) {
+      CountAnomaly(anomalies, dns_anomaly::kAnswerTruncated);
       break;
     }
-    ByteReader rr(msg.subspan(end));
-    const uint16_t type = *rr.U16();
-    rr.Skip(6);  // class, TTL
-    const uint16_t rdlen = *rr.U16();
-    const size_t rdata = end + 10;
-    if (rdata + rdlen > msg.size()) {
-      CountAnomaly(anomalies, "dns_rdata_past_end");
+    const size_t rdata_start = r.position();
+    auto rdata = r.Sub(*rdlength);
+    if (!rdata) {
+      CountAnomaly(anomalies, dns_anomaly::kRdataPastEnd);
       break;
     }
-    if (type == 1 && rdlen == 4) {
-      m.answers.push_back(IpAddress::FromV4(msg.data() + rdata).ToString());
-    } else if (type == 28 && rdlen == 16) {
-      m.answers.push_back(IpAddress::FromV6(msg.data() + rdata).ToString());
-    } else if (type == 5) {
-      size_t cname_end = 0;
-      if (auto target = ReadName(msg.subspan(0, rdata + rdlen), rdata, &cname_end, anomalies)) {
-        m.answers.push_back(*target);
+    if (*type == kTypeA || *type == kTypeAaaa) {
+      const size_t want = *type == kTypeA ? 4 : 16;
+      auto addr = rdata->Bytes(want);
+      if (!addr || !rdata->empty()) {
+        // Empty RDATA is legal in UPDATE prerequisites (RFC 2136 §2.4).
+        if (*rdlength != 0) CountAnomaly(anomalies, dns_anomaly::kRdataBadLength);
+        continue;
+      }
+      m.answers.push_back((want == 4 ? IpAddress::FromV4(addr->data())
+                                     : IpAddress::FromV6(addr->data()))
+                              .ToString());
+    } else if (*type == kTypeCname) {
+      // The target may point back into the message but not past its RDATA.
+      auto upto_rdata_end = ByteReader(msg).Sub(r.position());
+      if (upto_rdata_end && upto_rdata_end->Seek(rdata_start)) {
+        if (auto target = ReadName(*upto_rdata_end, anomalies)) {
+          m.answers.push_back(*std::move(target));
+        }
       }
     }
-    pos = rdata + rdlen;
   }
   return m;
 }

@@ -20,6 +20,22 @@ namespace rustnet {
 inline constexpr int kMaxDnsPointers = 16;
 inline constexpr size_t kMaxDnsAnswersKept = 8;
 
+// DNS's anomalies (dns_anomaly::kPointerNotBackwards ...), mDNS's included.
+#define RUSTNET_DNS_ANOMALIES(X)                         \
+  X(kHeaderTruncated, "dns_header_truncated")            \
+  X(kQuestionTruncated, "dns_question_truncated")        \
+  X(kAnswerTruncated, "dns_answer_truncated")            \
+  X(kRdataPastEnd, "dns_rdata_past_end")                 \
+  X(kRdataBadLength, "dns_rdata_bad_length")             \
+  X(kNamePastEnd, "dns_name_past_end")                   \
+  X(kPointerNotBackwards, "dns_pointer_not_backwards")   \
+  X(kTooManyPointers, "dns_too_many_pointers")           \
+  X(kBadLabelType, "dns_bad_label_type")                 \
+  X(kLabelPastEnd, "dns_label_past_end")                 \
+  X(kNameTooLong, "dns_name_too_long")                   \
+  X(kTcpMessageTooLong, "dns_tcp_message_too_long")
+RUSTNET_DECLARE_DPI_ANOMALIES(dns_anomaly, RUSTNET_DNS_ANOMALIES)
+
 struct DnsMessage {
   uint16_t id = 0;
   bool response = false;
@@ -30,7 +46,9 @@ struct DnsMessage {
   std::vector<std::string> answers;  // A/AAAA text, CNAME targets.
 };
 
-// Parses one DNS message; nullopt if malformed (counted).
+// Parses one DNS message; nullopt if the header or a question is malformed
+// (counted). A malformed answer is counted and ends the answers: those
+// before it are kept (a truncated UDP answer still names its query).
 std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnomalies* anomalies);
 
 std::string DnsTypeName(uint16_t type);

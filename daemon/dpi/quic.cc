@@ -4,12 +4,14 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
-#include <map>
+#include <optional>
 
+#include "absl/container/inlined_vector.h"
 #include "common/byte_reader.h"
 #include "common/flow_key.h"
 #include "daemon/dpi/crypto.h"
 #include "daemon/dpi/tls.h"
+#include "daemon/dpi/tls_wire.h"
 
 namespace rustnet {
 namespace {
@@ -38,7 +40,7 @@ constexpr uint8_t kSaltDraft23[20] = {0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 
 constexpr uint8_t kSaltQ050[20] = {0x50, 0x45, 0x74, 0xef, 0xd0, 0x66, 0xfe, 0x2f, 0x9d, 0x94,
                                    0x5c, 0xfc, 0xdb, 0xd3, 0xa7, 0xf0, 0xd3, 0xb5, 0x6b, 0x45};
 
-bool IsGquicPublicHeader(std::span<const uint8_t> d);
+std::optional<std::span<const uint8_t>> GquicPublicHeaderVersion(std::span<const uint8_t> d);
 
 bool IsDraft(uint32_t v) { return v >= kDraft27 && v <= kDraft34; }
 
@@ -94,54 +96,55 @@ std::optional<uint64_t> Varint(ByteReader& r) {
   return v;
 }
 
+constexpr size_t kAeadTagBytes = 16;
+
+// `sealed`: the ciphertext, then the 16-byte tag.
 bool AesGcmDecrypt(const QuicInitialKeys& k, uint64_t pn, std::span<const uint8_t> aad,
-                   std::span<const uint8_t> ciphertext, std::vector<uint8_t>* plain) {
-  if (ciphertext.size() < 16) return false;
+                   ByteReader sealed, std::vector<uint8_t>* plain) {
+  if (sealed.remaining() < kAeadTagBytes) return false;
+  auto ciphertext = sealed.Bytes(sealed.remaining() - kAeadTagBytes);
+  auto tag = sealed.Bytes(kAeadTagBytes);
+  if (!ciphertext || !tag) return false;
   // RFC 9001 §5.3: the nonce is the IV XORed with the packet number.
   uint8_t nonce[12];
   std::memcpy(nonce, k.iv.data(), 12);
   for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<uint8_t>(pn >> (8 * i));
-  const size_t body = ciphertext.size() - 16;
-  plain->resize(body);
-  return crypto::Aes128GcmDecrypt(k.key.data(), nonce, aad, ciphertext.first(body),
-                                  ciphertext.data() + body, plain->data());
+  plain->resize(ciphertext->size());
+  return crypto::Aes128GcmDecrypt(k.key.data(), nonce, aad, *ciphertext, tag->data(),
+                                  plain->data());
 }
 
 // Google QUIC's CHLO: "CHLO", u16le entries, u16 padding, entries of (tag,
 // u32le end offset), then values. SNI is tag "SNI\0", the user agent "UAID".
 bool ParseChlo(std::span<const uint8_t> data, TlsFacts* tls, DpiAnomalies* anomalies) {
   static constexpr uint8_t kChlo[4] = {'C', 'H', 'L', 'O'};
-  auto it = std::search(data.begin(), data.end(), std::begin(kChlo), std::end(kChlo));
-  if (it == data.end()) return false;
-  ByteReader r(data.subspan(static_cast<size_t>(it - data.begin()) + 4));
-  auto n_lo = r.U8();
-  auto n_hi = r.U8();
-  if (!n_lo || !n_hi || !r.Skip(2)) {
-    CountAnomaly(anomalies, "gquic_chlo_truncated");
+  ByteReader r(data);
+  if (!r.SkipPast(kChlo)) return false;
+  auto entries = r.U16Le();
+  if (!entries || !r.Skip(2) || *entries > 128) {
+    CountAnomaly(anomalies, quic_anomaly::kGquicChloTruncated);
     return false;
   }
-  const size_t entries = *n_lo | (size_t{*n_hi} << 8);
-  if (entries > 128 || r.remaining() < entries * 8) {
-    CountAnomaly(anomalies, "gquic_chlo_truncated");
+  auto table = r.Sub(size_t{*entries} * 8);
+  if (!table) {
+    CountAnomaly(anomalies, quic_anomaly::kGquicChloTruncated);
     return false;
   }
-  ByteReader table = *r.Sub(entries * 8);
-  const std::span<const uint8_t> values = r.rest();
-  uint32_t prev = 0;
+  ByteReader values(r.rest());  // Each value ends at the offset its entry gives.
   tls->client_hello_seen = true;
-  for (size_t i = 0; i < entries; ++i) {
-    auto tag = table.Bytes(4);
-    auto end = table.U32Le();
-    if (!tag || !end || *end < prev || *end > values.size()) {
-      CountAnomaly(anomalies, "gquic_chlo_bad_offset");
+  for (uint16_t i = 0; i < *entries; ++i) {
+    auto tag = table->Bytes(4);
+    auto end = table->U32Le();
+    auto value = tag && end && *end >= values.position() ? values.Bytes(*end - values.position())
+                                                         : std::nullopt;
+    if (!value) {
+      CountAnomaly(anomalies, quic_anomaly::kGquicChloBadOffset);
       return true;
     }
-    const auto value = values.subspan(prev, *end - prev);
-    if (std::equal(tag->begin(), tag->end(), "SNI")) {
-      tls->sni.assign(value.begin(), value.begin() + static_cast<ptrdiff_t>(std::min<size_t>(
-                                                         value.size(), 255)));
+    static constexpr uint8_t kSni[4] = {'S', 'N', 'I', 0};
+    if (std::equal(tag->begin(), tag->end(), std::begin(kSni))) {
+      tls->sni = TlsPrintable(*value, 255);
     }
-    prev = *end;
   }
   return true;
 }
@@ -183,25 +186,23 @@ class QuicSession final : public Session {
       return record->protocol == AppProtocol::kQuic && ++server_packets_ > 4 ? ParseState::kDone
                                                                            : ParseState::kNeedMore;
     }
-    if (IsGquicPublicHeader(data)) {
+    if (auto gquic = GquicPublicHeaderVersion(data)) {
       // Google QUIC before Q046: public header, CHLO in clear.
       record->protocol = AppProtocol::kQuic;
-      record->quic_version = std::string(data.begin() + 9, data.begin() + 13);
+      record->quic_version = TlsPrintable(*gquic);
       return ParseChlo(data, &record->tls, anomalies) ? ParseState::kDone : ParseState::kNeedMore;
     }
-    if (data.empty() || (data[0] & 0x80) == 0) {
+    const ByteReader packet(data);
+    const auto first = packet.PeekU8();
+    if (!first || (*first & 0x80) == 0) {
       return record->protocol == AppProtocol::kQuic && ++short_packets_ > 4 ? ParseState::kDone
                                                                           : ParseState::kNeedMore;
     }
-    if (data.size() >= 5) {
-      const uint32_t v = (uint32_t{data[1]} << 24) | (uint32_t{data[2]} << 16) |
-                         (uint32_t{data[3]} << 8) | data[4];
-      if (v == kQ046) {
-        // Google QUIC 46: the CHLO travels in clear.
-        record->protocol = AppProtocol::kQuic;
-        record->quic_version = QuicVersionName(v);
-        return ParseChlo(data, &record->tls, anomalies) ? ParseState::kDone : ParseState::kNeedMore;
-      }
+    if (packet.PeekU32(1) == kQ046) {
+      // Google QUIC 46: the CHLO travels in clear.
+      record->protocol = AppProtocol::kQuic;
+      record->quic_version = QuicVersionName(kQ046);
+      return ParseChlo(data, &record->tls, anomalies) ? ParseState::kDone : ParseState::kNeedMore;
     }
     uint32_t version = 0;
     for (const std::vector<uint8_t>& frames : DecryptClientInitials(data, &version, anomalies, &keys_)) {
@@ -213,24 +214,34 @@ class QuicSession final : public Session {
     if (record->protocol != AppProtocol::kQuic) {
       return ++failed_ >= 3 ? ParseState::kNotMine : ParseState::kNeedMore;
     }
-    const auto hello = crypto_.prefix();
     if (gquic_) {
-      if (ParseChlo(hello, &record->tls, anomalies) && !record->tls.sni.empty()) {
+      if (ParseChlo(crypto_.prefix(), &record->tls, anomalies) && !record->tls.sni.empty()) {
         return ParseState::kDone;
       }
-    } else if (hello.size() >= 4) {
-      if (hello[0] != 1) {
-        CountAnomaly(anomalies, "quic_crypto_not_client_hello");
+    } else {
+      // RFC 9001 §4.1.3: the CRYPTO stream starts with the ClientHello.
+      ByteReader hello(crypto_.prefix());
+      TlsHandshakeMessage m;
+      if (const auto type = hello.PeekU8(); type && *type != kTlsClientHello) {
+        CountAnomaly(anomalies, quic_anomaly::kCryptoNotClientHello);
         return ParseState::kDone;
       }
-      const size_t len = (size_t{hello[1]} << 16) | (size_t{hello[2]} << 8) | hello[3];
-      if (hello.size() >= 4 + len) {
-        ParseClientHello(hello.subspan(4, len), /*quic=*/true, &record->tls, anomalies);
-        return ParseState::kDone;
+      switch (ReadTlsHandshakeMessage(hello, &m)) {
+        case TlsHandshakeRead::kNeedMore:
+          break;
+        case TlsHandshakeRead::kTooLong:
+          CountAnomaly(anomalies, quic_anomaly::kCryptoTooLong);
+          return ParseState::kDone;
+        case TlsHandshakeRead::kMessage:
+          // Still QUIC if its hello is malformed (counted, no TLS facts).
+          if (!ParseClientHello(m.body.rest(), /*quic=*/true, &record->tls, anomalies)) {
+            CountAnomaly(anomalies, quic_anomaly::kClientHelloMalformed);
+          }
+          return ParseState::kDone;
       }
     }
     if (overflow_) {
-      CountAnomaly(anomalies, "quic_crypto_too_long");
+      CountAnomaly(anomalies, quic_anomaly::kCryptoTooLong);
       return ParseState::kDone;
     }
     return ParseState::kNeedMore;
@@ -238,16 +249,33 @@ class QuicSession final : public Session {
   size_t MemoryUsage() const override { return crypto_.size(); }
 
  private:
-  // RFC 9000 §19: frames allowed in Initial packets.
+  // RFC 9000 §19: frames allowed in Initial packets. False (counted) at a
+  // frame that is cut off or not allowed there.
   bool WalkFrames(std::span<const uint8_t> frames, DpiAnomalies* anomalies) {
     ByteReader r(frames);
+    auto malformed = [anomalies] {
+      CountAnomaly(anomalies, quic_anomaly::kFrameMalformed);
+      return false;
+    };
+    auto crypto = [&] {
+      auto offset = Varint(r);
+      auto length = Varint(r);
+      auto bytes = offset && length ? r.Bytes(*length) : std::nullopt;
+      if (!bytes) {
+        CountAnomaly(anomalies, quic_anomaly::kCryptoFrameTruncated);
+        return false;
+      }
+      if (!crypto_.Add(*offset, *bytes)) overflow_ = true;
+      return true;
+    };
     for (int i = 0; i < kMaxFramesPerPacket && !r.empty(); ++i) {
       // PADDING is one zero byte per frame; clients scatter runs of it
       // between CRYPTO frames, so skip them without counting.
-      while (r.PeekU8() == uint8_t{0}) r.Skip(1);
+      while (r.PeekU8() == uint8_t{0} && r.Skip(1)) {
+      }
       if (r.empty()) break;
       auto type = Varint(r);
-      if (!type) return false;
+      if (!type) return malformed();
       switch (*type) {
         case 0x01:  // PING
           break;
@@ -257,49 +285,33 @@ class QuicSession final : public Session {
           auto delay = Varint(r);
           auto ranges = Varint(r);
           auto first = Varint(r);
-          if (!largest || !delay || !ranges || !first || *ranges > 256) return false;
+          if (!largest || !delay || !ranges || !first || *ranges > 256) return malformed();
           for (uint64_t k = 0; k < *ranges; ++k) {
-            if (!Varint(r) || !Varint(r)) return false;
+            if (!Varint(r) || !Varint(r)) return malformed();
           }
-          if (*type == 0x03 && (!Varint(r) || !Varint(r) || !Varint(r))) return false;
+          if (*type == 0x03 && (!Varint(r) || !Varint(r) || !Varint(r))) return malformed();
           break;
         }
-        case 0x06: {  // CRYPTO
-          auto offset = Varint(r);
-          auto length = Varint(r);
-          auto bytes = offset && length ? r.Bytes(*length) : std::nullopt;
-          if (!bytes) {
-            CountAnomaly(anomalies, "quic_crypto_frame_truncated");
-            return false;
-          }
-          if (!crypto_.Add(*offset, *bytes)) overflow_ = true;
+        case 0x06:  // CRYPTO
+          if (!crypto()) return false;
           break;
-        }
-        case 0x08: {  // Q050: CRYPTO has type 0x08 (IETF: STREAM).
+        case 0x08:  // Q050: CRYPTO has type 0x08 (IETF: STREAM).
           if (!gquic_) {
-            CountAnomaly(anomalies, "quic_unexpected_initial_frame");
+            CountAnomaly(anomalies, quic_anomaly::kUnexpectedInitialFrame);
             return false;
           }
-          auto offset = Varint(r);
-          auto length = Varint(r);
-          auto bytes = offset && length ? r.Bytes(*length) : std::nullopt;
-          if (!bytes) {
-            CountAnomaly(anomalies, "quic_crypto_frame_truncated");
-            return false;
-          }
-          if (!crypto_.Add(*offset, *bytes)) overflow_ = true;
+          if (!crypto()) return false;
           break;
-        }
         case 0x1c: {  // CONNECTION_CLOSE
           auto code = Varint(r);
           auto frame_type = Varint(r);
           auto reason_len = Varint(r);
-          if (!code || !frame_type || !reason_len || !r.Skip(*reason_len)) return false;
+          if (!code || !frame_type || !reason_len || !r.Skip(*reason_len)) return malformed();
           break;
         }
         default:
           if (gquic_) return true;  // Q050 may carry other frames after CRYPTO.
-          CountAnomaly(anomalies, "quic_unexpected_initial_frame");
+          CountAnomaly(anomalies, quic_anomaly::kUnexpectedInitialFrame);
           return false;
       }
     }
@@ -316,10 +328,27 @@ class QuicSession final : public Session {
 };
 
 // Google QUIC's public header (before Q046): flags with "version present"
-// (0x01) and an 8-byte connection id (0x08), then "Q0nn" at offset 9.
-bool IsGquicPublicHeader(std::span<const uint8_t> d) {
-  return d.size() >= 13 && (d[0] & 0x80) == 0 && (d[0] & 0x09) == 0x09 && d[9] == 'Q' &&
-         d[10] == '0' && d[11] >= '0' && d[11] <= '9' && d[12] >= '0' && d[12] <= '9';
+// (0x01) and an 8-byte connection id (0x08), then "Q0nn". The version's four
+// bytes if `d` starts with one.
+std::optional<std::span<const uint8_t>> GquicPublicHeaderVersion(std::span<const uint8_t> d) {
+  ByteReader r(d);
+  auto flags = r.U8();
+  if (!flags || (*flags & 0x80) != 0 || (*flags & 0x09) != 0x09 || !r.Skip(8)) {
+    return std::nullopt;
+  }
+  auto version = r.Bytes(4);
+  if (!version) return std::nullopt;
+  auto digit = [](uint8_t c) { return c >= '0' && c <= '9'; };
+  ByteReader v(*version);
+  auto q = v.U8();
+  auto zero = v.U8();
+  auto tens = v.U8();
+  auto ones = v.U8();
+  if (q != uint8_t{'Q'} || zero != uint8_t{'0'} || !tens || !ones || !digit(*tens) ||
+      !digit(*ones)) {
+    return std::nullopt;
+  }
+  return version;
 }
 
 class QuicDissector final : public Dissector {
@@ -327,12 +356,12 @@ class QuicDissector final : public Dissector {
   std::string_view name() const override { return "quic"; }
   bool Probe(const FlowInfo& flow, bool /*from_client*/,
              std::span<const uint8_t> data) const override {
-    if (flow.transport != kIpProtoUdp || data.size() < 7) return false;
-    if (IsGquicPublicHeader(data)) return true;
-    if ((data[0] & 0x80) == 0) return false;
-    const uint32_t v = (uint32_t{data[1]} << 24) | (uint32_t{data[2]} << 16) |
-                       (uint32_t{data[3]} << 8) | data[4];
-    return Known(v);
+    const ByteReader r(data);
+    if (flow.transport != kIpProtoUdp || r.remaining() < 7) return false;
+    if (GquicPublicHeaderVersion(data)) return true;
+    const auto first = r.PeekU8();
+    const auto version = r.PeekU32(1);
+    return first && (*first & 0x80) != 0 && version && Known(*version);
   }
   bool PortHint(const FlowInfo& flow) const override {
     return flow.server_port == 443 || flow.server_port == 4433 || flow.server_port == 8443;
@@ -381,85 +410,98 @@ std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t>
                                                         DpiAnomalies* anomalies,
                                                         QuicKeyCache* cache) {
   std::vector<std::vector<uint8_t>> out;
-  size_t start = 0;
-  for (int n = 0; n < kMaxPacketsPerDatagram && start < datagram.size(); ++n) {
-    const auto packet = datagram.subspan(start);
-    ByteReader r(packet);
-    const uint8_t first = *r.U8();
-    if ((first & 0x80) == 0) break;  // Short header: nothing more to read.
+  ByteReader next(datagram);  // The next coalesced packet (RFC 9000 §12.2).
+  for (int n = 0; n < kMaxPacketsPerDatagram && !next.empty(); ++n) {
+    const ByteReader packet_start(next.rest());
+    // RFC 9000 §17.2: the long header.
+    ByteReader r = packet_start;
+    auto first = r.U8();
+    if (!first || (*first & 0x80) == 0) break;  // Short header: nothing more to read.
     auto v = r.U32();
-    auto dcid_len = r.U8();
-    if (!v || !dcid_len || *dcid_len > kMaxConnectionId) {
-      CountAnomaly(anomalies, "quic_bad_long_header");
-      break;
-    }
-    auto dcid = r.Bytes(*dcid_len);
-    auto scid_len = r.U8();
-    if (!dcid || !scid_len || *scid_len > kMaxConnectionId || !r.Skip(*scid_len)) {
-      CountAnomaly(anomalies, "quic_bad_long_header");
+    auto dcid = v ? r.PrefixedU8() : std::nullopt;
+    auto scid = dcid ? r.PrefixedU8() : std::nullopt;
+    if (!scid || dcid->remaining() > kMaxConnectionId || scid->remaining() > kMaxConnectionId) {
+      CountAnomaly(anomalies, quic_anomaly::kBadLongHeader);
       break;
     }
     const bool v2 = *v == kQuicV2;
-    const uint8_t type = (first >> 4) & 0x03;
+    const uint8_t type = (*first >> 4) & 0x03;
     // Initial is type 0 (v1, drafts, Q050) or 1 (v2, RFC 9369 §3.2).
     const bool initial = v2 ? type == 1 : type == 0;
     if (initial) {
       auto token_len = Varint(r);
       if (!token_len || !r.Skip(*token_len)) {
-        CountAnomaly(anomalies, "quic_bad_long_header");
+        CountAnomaly(anomalies, quic_anomaly::kBadLongHeader);
         break;
       }
     }
     auto length = Varint(r);
-    if (!length || *length > r.remaining()) {
-      CountAnomaly(anomalies, "quic_length_past_datagram");
+    const size_t pn_offset = r.position();
+    // The packet number and the protected payload.
+    auto payload = length && *length <= r.remaining() ? r.Sub(*length) : std::nullopt;
+    if (!payload) {
+      CountAnomaly(anomalies, quic_anomaly::kLengthPastDatagram);
       break;
     }
-    const size_t pn_offset = r.position();
-    const size_t packet_end = pn_offset + *length;
-    start += packet_end;
+    if (!next.Skip(r.position())) break;  // Within `next`: never.
     if (!initial) continue;  // 0-RTT or Handshake coalesced behind: skip.
     *version = *v;
+    // Versions whose Initial keys are unknown (reserved, future) are not
+    // malformed: skipped, not counted.
+    if (SaltFor(*v) == nullptr) continue;
+    const std::span<const uint8_t> dcid_bytes = dcid->rest();
     std::optional<QuicInitialKeys> keys;
     const bool cached = cache != nullptr && cache->keys && cache->version == *v &&
-                        cache->dcid_len == dcid->size() &&
-                        std::equal(dcid->begin(), dcid->end(), cache->dcid.begin());
+                        cache->dcid_len == dcid_bytes.size() &&
+                        std::equal(dcid_bytes.begin(), dcid_bytes.end(), cache->dcid.begin());
     if (cached) {
       keys = cache->keys;
     } else {
-      keys = DeriveClientInitialKeys(*v, *dcid);
-      if (!keys) continue;
-      if (cache != nullptr && dcid->size() <= cache->dcid.size()) {
+      keys = DeriveClientInitialKeys(*v, dcid_bytes);
+      if (!keys) {
+        CountAnomaly(anomalies, quic_anomaly::kInitialKeysFailed);
+        continue;
+      }
+      if (cache != nullptr && dcid_bytes.size() <= cache->dcid.size()) {
         cache->version = *v;
-        cache->dcid_len = static_cast<uint8_t>(dcid->size());
-        std::copy(dcid->begin(), dcid->end(), cache->dcid.begin());
+        cache->dcid_len = static_cast<uint8_t>(dcid_bytes.size());
+        std::copy(dcid_bytes.begin(), dcid_bytes.end(), cache->dcid.begin());
         cache->keys = keys;
       }
     }
-    // RFC 9001 §5.4.2: the sample starts 4 bytes after the packet number.
-    if (pn_offset + 4 + 16 > packet_end) {
-      CountAnomaly(anomalies, "quic_packet_too_short");
+    // RFC 9001 §5.4.2: the sample starts 4 bytes after the packet number's
+    // start (as if it had 4 bytes) and is 16 bytes long.
+    ByteReader sample_at = *payload;
+    auto sample = sample_at.Skip(4) ? sample_at.Bytes(16) : std::nullopt;
+    if (!sample) {
+      CountAnomaly(anomalies, quic_anomaly::kPacketTooShort);
       continue;
     }
     uint8_t mask[16];
-    if (!crypto::Aes128EncryptBlock(keys->hp.data(), packet.data() + pn_offset + 4, mask)) continue;
-    std::vector<uint8_t> header;
-    header.reserve(pn_offset + 4);
-    header.push_back(static_cast<uint8_t>(first ^ (mask[0] & 0x0f)));
-    header.insert(header.end(), packet.begin() + 1,
-                  packet.begin() + static_cast<ptrdiff_t>(pn_offset));
+    if (!crypto::Aes128EncryptBlock(keys->hp.data(), sample->data(), mask)) {
+      CountAnomaly(anomalies, quic_anomaly::kHeaderProtectionFailed);
+      continue;
+    }
+    // RFC 9001 §5.4.1: unmask the first byte's low 4 bits and the packet
+    // number; the unprotected header is the AEAD's associated data. Inline:
+    // no allocation for headers without a long token.
+    ByteReader header_reader = packet_start;
+    auto header_bytes = header_reader.Bytes(pn_offset);
+    if (!header_bytes) continue;  // Read above: never.
+    absl::InlinedVector<uint8_t, 96> header(header_bytes->begin(), header_bytes->end());
+    header.front() = static_cast<uint8_t>(*first ^ (mask[0] & 0x0f));
     const size_t pn_len = (header.front() & 0x03) + 1u;
+    auto pn_bytes = payload->Sub(pn_len);  // The sample check left >= 20.
+    if (!pn_bytes) continue;
     uint64_t pn = 0;
-    for (size_t i = 0; i < pn_len; ++i) {
-      const auto b = static_cast<uint8_t>(packet[pn_offset + i] ^ mask[1 + i]);
-      header.push_back(b);
-      pn = (pn << 8) | b;
+    for (size_t i = 1; auto b = pn_bytes->U8(); ++i) {
+      const auto unmasked = static_cast<uint8_t>(*b ^ mask[i]);
+      header.push_back(unmasked);
+      pn = (pn << 8) | unmasked;
     }
     std::vector<uint8_t> plain;
-    if (!AesGcmDecrypt(*keys, pn, header,
-                       packet.subspan(pn_offset + pn_len, packet_end - pn_offset - pn_len),
-                       &plain)) {
-      CountAnomaly(anomalies, "quic_initial_decrypt_failed");
+    if (!AesGcmDecrypt(*keys, pn, header, *payload, &plain)) {
+      CountAnomaly(anomalies, quic_anomaly::kInitialDecryptFailed);
       continue;
     }
     out.push_back(std::move(plain));

@@ -24,6 +24,25 @@ namespace rustnet {
 // CRYPTO data kept per connection at most.
 inline constexpr size_t kMaxQuicCryptoBytes = 64 * 1024;
 
+// QUIC's and Google QUIC's anomalies (quic_anomaly::kBadLongHeader ...). The
+// ClientHello inside also counts TLS's (tls.h).
+#define RUSTNET_QUIC_ANOMALIES(X)                                  \
+  X(kBadLongHeader, "quic_bad_long_header")                        \
+  X(kLengthPastDatagram, "quic_length_past_datagram")              \
+  X(kPacketTooShort, "quic_packet_too_short")                      \
+  X(kInitialKeysFailed, "quic_initial_keys_failed")                \
+  X(kHeaderProtectionFailed, "quic_header_protection_failed")      \
+  X(kInitialDecryptFailed, "quic_initial_decrypt_failed")          \
+  X(kFrameMalformed, "quic_frame_malformed")                       \
+  X(kCryptoFrameTruncated, "quic_crypto_frame_truncated")          \
+  X(kUnexpectedInitialFrame, "quic_unexpected_initial_frame")      \
+  X(kCryptoNotClientHello, "quic_crypto_not_client_hello")         \
+  X(kCryptoTooLong, "quic_crypto_too_long")                        \
+  X(kClientHelloMalformed, "quic_client_hello_malformed")          \
+  X(kGquicChloTruncated, "gquic_chlo_truncated")                   \
+  X(kGquicChloBadOffset, "gquic_chlo_bad_offset")
+RUSTNET_DECLARE_DPI_ANOMALIES(quic_anomaly, RUSTNET_QUIC_ANOMALIES)
+
 // "v1", "v2", "draft-29", "Q050", or "0x…".
 std::string QuicVersionName(uint32_t version);
 
@@ -49,6 +68,7 @@ struct QuicKeyCache {
 
 // Decrypts every client Initial packet in `datagram` (coalesced packets
 // included) and returns their plaintext payloads (frames). Anomalies are
+// counted; an Initial of a version without known keys is skipped, not
 // counted. `cache` (may be null) keeps the keys between calls.
 std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t> datagram,
                                                         uint32_t* version,

@@ -1,5 +1,6 @@
 #include "daemon/dpi/simple_udp.h"
 
+#include <optional>
 #include <string>
 
 #include "common/byte_reader.h"
@@ -8,27 +9,45 @@
 namespace rustnet {
 namespace {
 
-// NTP: 48-byte header; version 1-4, mode 1-5, stratum at most 16.
+// NTP (RFC 5905 §7.3): 48-byte header; version 1-4, mode 1-5, stratum at
+// most 16.
 bool LooksLikeNtp(std::span<const uint8_t> d) {
-  if (d.size() < 48) return false;
-  const uint8_t version = (d[0] >> 3) & 0x7;
-  const uint8_t mode = d[0] & 0x7;
-  return version >= 1 && version <= 4 && mode >= 1 && mode <= 5 && d[1] <= 16;
+  ByteReader r(d);
+  auto li_vn_mode = r.U8();
+  auto stratum = r.U8();
+  if (!li_vn_mode || !stratum || d.size() < 48) return false;
+  const uint8_t version = (*li_vn_mode >> 3) & 0x7;
+  const uint8_t mode = *li_vn_mode & 0x7;
+  return version >= 1 && version <= 4 && mode >= 1 && mode <= 5 && *stratum <= 16;
 }
 
-// DHCP/BOOTP: op 1 or 2, Ethernet hardware, and the magic cookie.
+// DHCP/BOOTP (RFC 2131 §2): op 1 or 2, Ethernet hardware, and the magic
+// cookie after the 236-byte fixed part.
+constexpr size_t kDhcpFixedBytes = 236;
+constexpr uint32_t kDhcpMagicCookie = 0x63825363;
+
 bool LooksLikeDhcp(std::span<const uint8_t> d) {
-  return d.size() >= 240 && (d[0] == 1 || d[0] == 2) && d[1] == 1 && d[2] == 6 &&
-         d[236] == 0x63 && d[237] == 0x82 && d[238] == 0x53 && d[239] == 0x63;
+  ByteReader r(d);
+  auto op = r.U8();
+  auto htype = r.U8();
+  auto hlen = r.U8();
+  auto cookie = r.Skip(kDhcpFixedBytes - 3) ? r.U32() : std::nullopt;
+  return op && (*op == 1 || *op == 2) && htype == uint8_t{1} && hlen == uint8_t{6} &&
+         cookie == kDhcpMagicCookie;
 }
 
-// STUN: top two bits zero, length a multiple of 4 matching the datagram,
-// and the magic cookie.
+// STUN (RFC 8489 §5): top two bits zero, length a multiple of 4 matching
+// the datagram, and the magic cookie.
+constexpr size_t kStunHeaderBytes = 20;
+constexpr uint32_t kStunMagicCookie = 0x2112a442;
+
 bool LooksLikeStun(std::span<const uint8_t> d) {
-  if (d.size() < 20 || (d[0] & 0xc0) != 0) return false;
-  const size_t len = (size_t{d[2]} << 8) | d[3];
-  return len % 4 == 0 && 20 + len == d.size() && d[4] == 0x21 && d[5] == 0x12 && d[6] == 0xa4 &&
-         d[7] == 0x42;
+  ByteReader r(d);
+  auto type = r.U16();
+  auto length = r.U16();
+  auto cookie = r.U32();
+  return type && (*type & 0xc000) == 0 && length && *length % 4 == 0 &&
+         kStunHeaderBytes + *length == d.size() && cookie == kStunMagicCookie;
 }
 
 class OneShot final : public Session {
@@ -45,21 +64,22 @@ class OneShot final : public Session {
   }
 
  private:
+  // RFC 2132: options after the cookie, each code, length, value (Pad and
+  // End have neither); option 12 is the client's host name.
   static void ReadDhcpHostname(std::span<const uint8_t> d, AppRecord* record,
                                DpiAnomalies* anomalies) {
-    ByteReader r(d.subspan(240));
-    while (!r.empty()) {
-      const uint8_t code = *r.U8();
-      if (code == 0) continue;     // Pad.
-      if (code == 255) return;     // End.
-      auto len = r.U8();
-      auto value = len ? r.Bytes(*len) : std::nullopt;
+    ByteReader r(d);
+    if (!r.Skip(kDhcpFixedBytes + 4)) return;  // Checked by LooksLikeDhcp.
+    while (auto code = r.U8()) {
+      if (*code == 0) continue;    // Pad.
+      if (*code == 255) return;    // End.
+      auto value = r.PrefixedU8();
       if (!value) {
-        CountAnomaly(anomalies, "dhcp_option_past_end");
+        CountAnomaly(anomalies, simple_udp_anomaly::kDhcpOptionPastEnd);
         return;
       }
-      if (code == 12 && record->dhcp_hostname.empty()) {
-        for (uint8_t c : *value) {
+      if (*code == 12 && record->dhcp_hostname.empty()) {
+        for (uint8_t c : value->rest()) {
           record->dhcp_hostname.push_back(c > 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
         }
       }

@@ -9,6 +9,10 @@
 
 namespace rustnet {
 
+// Their anomalies (simple_udp_anomaly::kDhcpOptionPastEnd).
+#define RUSTNET_SIMPLE_UDP_ANOMALIES(X) X(kDhcpOptionPastEnd, "dhcp_option_past_end")
+RUSTNET_DECLARE_DPI_ANOMALIES(simple_udp_anomaly, RUSTNET_SIMPLE_UDP_ANOMALIES)
+
 std::unique_ptr<Dissector> MakeNtpDissector();
 std::unique_ptr<Dissector> MakeDhcpDissector();
 std::unique_ptr<Dissector> MakeStunDissector();

@@ -1,18 +1,32 @@
 // SSH: each side opens with "SSH-protoversion-softwareversion SP comments
 // CR LF" (RFC 4253 §4.2), at most 255 bytes; the server may send other lines
-// before it.
+// before it. Lines are cut by the shared StreamBuffer (stream_buffer.h).
 #include "daemon/dpi/ssh.h"
 
 #include <algorithm>
 #include <string>
+#include <utility>
 
+#include "common/byte_reader.h"
 #include "common/flow_key.h"
+#include "daemon/dpi/stream_buffer.h"
 
 namespace rustnet {
 namespace {
 
-constexpr size_t kMaxLine = 255;
+constexpr size_t kMaxLine = 255;  // Without CR LF.
 constexpr int kMaxPreambleLines = 8;
+constexpr uint8_t kPrefix[] = {'S', 'S', 'H', '-'};
+
+// The line without the CRs that end it, as text (controls as '?').
+std::string LineText(ByteReader line) {
+  auto bytes = line.rest();
+  while (!bytes.empty() && bytes.back() == '\r') bytes = bytes.first(bytes.size() - 1);
+  std::string out;
+  out.reserve(bytes.size());
+  for (uint8_t c : bytes) out.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+  return out;
+}
 
 class SshSession final : public Session {
  public:
@@ -20,31 +34,38 @@ class SshSession final : public Session {
                   DpiAnomalies* anomalies) override {
     Side& side = from_client ? client_ : server_;
     std::string& out = from_client ? record->ssh.client : record->ssh.server;
-    for (uint8_t c : data) {
-      if (side.done) break;
-      if (c == '\n') {
-        std::string line = side.line;
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        side.line.clear();
-        if (line.rfind("SSH-", 0) == 0) {
-          out = line;
-          side.done = true;
-          record->protocol = AppProtocol::kSsh;
-        } else if (++side.lines > kMaxPreambleLines || from_client) {
-          CountAnomaly(anomalies, "ssh_no_identification");
-          side.done = true;
+    if (!side.done) {
+      // kMaxLine + 1: room for the CR.
+      const FrameStatus status = ForEachLine(side.buffer, data, kMaxLine + 1, [&](ByteReader line) {
+        std::string text = LineText(line);
+        if (text.size() > kMaxLine) {
+          CountAnomaly(anomalies, ssh_anomaly::kIdentificationTooLong);
           side.failed = true;
+          return false;
         }
-        continue;
-      }
-      if (c == '\r') continue;
-      if (side.line.size() >= kMaxLine) {
-        CountAnomaly(anomalies, "ssh_identification_too_long");
-        side.done = true;
+        ByteReader start = line;
+        auto prefix = start.Bytes(sizeof(kPrefix));
+        if (prefix && std::equal(prefix->begin(), prefix->end(), std::begin(kPrefix))) {
+          out = std::move(text);
+          record->protocol = AppProtocol::kSsh;
+          return false;
+        }
+        // Only the server may send other lines first.
+        if (from_client || ++side.lines > kMaxPreambleLines) {
+          CountAnomaly(anomalies, ssh_anomaly::kNoIdentification);
+          side.failed = true;
+          return false;
+        }
+        return true;
+      });
+      if (status == FrameStatus::kTooLong) {
+        CountAnomaly(anomalies, ssh_anomaly::kIdentificationTooLong);
         side.failed = true;
-        break;
       }
-      side.line.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+      if (status != FrameStatus::kNeedMore) {
+        side.done = true;
+        side.buffer = {};
+      }
     }
     if (record->protocol != AppProtocol::kSsh && (client_.failed || server_.failed)) {
       return ParseState::kNotMine;
@@ -52,10 +73,13 @@ class SshSession final : public Session {
     if (client_.done && server_.done) return ParseState::kDone;
     return ParseState::kNeedMore;
   }
+  size_t MemoryUsage() const override {
+    return client_.buffer.MemoryUsage() + server_.buffer.MemoryUsage();
+  }
 
  private:
   struct Side {
-    std::string line;
+    StreamBuffer buffer;  // An unfinished line.
     int lines = 0;
     bool done = false;
     bool failed = false;
@@ -69,9 +93,10 @@ class SshDissector final : public Dissector {
   bool Probe(const FlowInfo& flow, bool /*from_client*/,
              std::span<const uint8_t> data) const override {
     if (flow.transport != kIpProtoTcp || data.empty()) return false;
-    static constexpr char kPrefix[] = "SSH-";
-    const size_t n = std::min<size_t>(data.size(), 4);
-    return std::equal(data.begin(), data.begin() + static_cast<ptrdiff_t>(n), kPrefix);
+    // As much of "SSH-" as has arrived.
+    ByteReader r(data);
+    auto start = r.Bytes(std::min(r.remaining(), sizeof(kPrefix)));
+    return start && std::equal(start->begin(), start->end(), std::begin(kPrefix));
   }
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 22; }
   std::unique_ptr<Session> NewSession(const FlowInfo&) const override {

@@ -8,6 +8,12 @@
 
 namespace rustnet {
 
+// SSH's anomalies (ssh_anomaly::kNoIdentification ...).
+#define RUSTNET_SSH_ANOMALIES(X)                               \
+  X(kNoIdentification, "ssh_no_identification")               \
+  X(kIdentificationTooLong, "ssh_identification_too_long")
+RUSTNET_DECLARE_DPI_ANOMALIES(ssh_anomaly, RUSTNET_SSH_ANOMALIES)
+
 std::unique_ptr<Dissector> MakeSshDissector();
 
 }  // namespace rustnet

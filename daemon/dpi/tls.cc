@@ -1,12 +1,14 @@
 #include "daemon/dpi/tls.h"
 
 #include <algorithm>
-#include <vector>
+#include <optional>
 
 #include "absl/container/inlined_vector.h"
 #include "common/byte_reader.h"
 #include "common/flow_key.h"
 #include "daemon/dpi/crypto.h"
+#include "daemon/dpi/stream_buffer.h"
+#include "daemon/dpi/tls_wire.h"
 
 namespace rustnet {
 namespace {
@@ -14,8 +16,6 @@ namespace {
 constexpr uint8_t kContentHandshake = 22;
 constexpr uint8_t kContentChangeCipherSpec = 20;
 constexpr uint8_t kContentApplicationData = 23;
-constexpr uint8_t kClientHello = 1;
-constexpr uint8_t kServerHello = 2;
 constexpr uint16_t kExtServerName = 0;
 constexpr uint16_t kExtSignatureAlgorithms = 13;
 constexpr uint16_t kExtAlpn = 16;
@@ -149,140 +149,180 @@ std::string Ja4(bool quic, uint16_t version, bool has_sni, std::span<const uint1
   return a;
 }
 
-std::string Printable(std::span<const uint8_t> bytes) {
-  std::string s;
-  s.reserve(bytes.size());
-  for (uint8_t c : bytes) s.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
-  return s;
+constexpr size_t kRecordHeaderBytes = 5;
+
+// RFC 8446 §5.1: type (1), legacy_record_version (2, major 3), length (2).
+// The record's whole length; nullopt if the version is not SSL 3 / TLS.
+std::optional<size_t> RecordFrameLength(ByteReader header) {
+  auto type = header.U8();
+  auto major = header.U8();
+  auto minor = header.U8();
+  auto length = header.U16();
+  if (!type || !major || !minor || !length || *major != 3) return std::nullopt;
+  return kRecordHeaderBytes + size_t{*length};
 }
 
-// Reassembles handshake messages of one direction from TLS records, which
-// arrive as in-order stream bytes split anywhere.
-class HandshakeStream {
+// One direction of a TLS stream: records cut from the TCP bytes and
+// handshake messages cut from the records' payloads, each reassembled
+// across any split in its own StreamBuffer (nothing copied when they
+// arrive whole).
+class TlsDirection {
  public:
-  // Appends stream bytes; returns false once the stream is not TLS or is
-  // over the cap.
-  bool Append(std::span<const uint8_t> data, DpiAnomalies* anomalies) {
-    if (failed_) return false;
-    pending_.insert(pending_.end(), data.begin(), data.end());
-    size_t pos = 0;
-    while (pending_.size() - pos >= 5) {
-      const uint8_t type = pending_[pos];
-      const uint16_t len = static_cast<uint16_t>((pending_[pos + 3] << 8) | pending_[pos + 4]);
-      if (pending_[pos + 1] != 3) {
-        CountAnomaly(anomalies, "tls_bad_record_version");
-        failed_ = true;
-        return false;
-      }
-      if (type == kContentChangeCipherSpec || type == kContentApplicationData) {
-        encrypted_ = true;
-      }
-      if (pending_.size() - pos < 5u + len) break;
-      if (type == kContentHandshake && !encrypted_) {
-        handshake_.insert(handshake_.end(), pending_.begin() + static_cast<ptrdiff_t>(pos + 5),
-                          pending_.begin() + static_cast<ptrdiff_t>(pos + 5 + len));
-        if (handshake_.size() > kMaxTlsHandshakeBytes) {
-          CountAnomaly(anomalies, "tls_handshake_too_long");
-          failed_ = true;
+  enum class Status : uint8_t {
+    kOk,       // Fed; waiting for more.
+    kStopped,  // A message callback had what it wanted; later bytes are ignored.
+    kFailed,   // Not TLS, or over a limit (counted).
+  };
+
+  // Feeds stream bytes; on_message(const TlsHandshakeMessage&) gets each
+  // whole handshake message sent before encryption began and returns false
+  // to stop this direction.
+  template <typename OnMessage>
+  Status Feed(std::span<const uint8_t> data, DpiAnomalies* anomalies, OnMessage&& on_message) {
+    if (status_ != Status::kOk) return status_;
+    const FrameStatus records = ForEachFrame(
+        records_, data, kRecordHeaderBytes, kRecordHeaderBytes + kMaxTlsRecordPayload,
+        RecordFrameLength, [&](ByteReader record) {
+          auto type = record.U8();
+          if (!type || !record.Skip(kRecordHeaderBytes - 1)) return false;  // Framed: never.
+          if (*type == kContentChangeCipherSpec || *type == kContentApplicationData) {
+            encrypted_ = true;
+          }
+          if (*type != kContentHandshake || encrypted_) return true;
+          const FrameStatus messages = ForEachFrame(
+              handshake_, record.rest(), kTlsHandshakeHeaderBytes, kMaxTlsHandshakeBytes,
+              TlsHandshakeFrameLength, [&](ByteReader frame) {
+                TlsHandshakeMessage m;
+                return ReadTlsHandshakeMessage(frame, &m) == TlsHandshakeRead::kMessage &&
+                       on_message(m);
+              });
+          switch (messages) {
+            case FrameStatus::kNeedMore:
+              return true;
+            case FrameStatus::kStopped:
+              if (status_ == Status::kOk) status_ = Status::kStopped;
+              return false;
+            case FrameStatus::kTooLong:
+            case FrameStatus::kMalformed:  // A 4-byte header always has a length.
+              CountAnomaly(anomalies, tls_anomaly::kHandshakeTooLong);
+              status_ = Status::kFailed;
+              return false;
+          }
           return false;
-        }
-      }
-      pos += 5u + len;
+        });
+    switch (records) {
+      case FrameStatus::kNeedMore:
+      case FrameStatus::kStopped:  // status_ says why.
+        break;
+      case FrameStatus::kMalformed:
+        CountAnomaly(anomalies, tls_anomaly::kBadRecordVersion);
+        status_ = Status::kFailed;
+        break;
+      case FrameStatus::kTooLong:
+        CountAnomaly(anomalies, tls_anomaly::kRecordTooLong);
+        status_ = Status::kFailed;
+        break;
     }
-    pending_.erase(pending_.begin(), pending_.begin() + static_cast<ptrdiff_t>(pos));
-    if (pending_.size() > kMaxTlsHandshakeBytes + 5) {
-      CountAnomaly(anomalies, "tls_record_too_long");
-      failed_ = true;
-      return false;
+    if (status_ == Status::kStopped || status_ == Status::kFailed) {
+      // Nothing more is read from this direction: give its buffers back.
+      records_ = {};
+      handshake_ = {};
     }
-    return true;
+    return status_;
   }
-  // The next complete handshake message (type, body), consumed.
-  bool Next(uint8_t* type, std::vector<uint8_t>* body) {
-    if (handshake_.size() < 4) return false;
-    const uint32_t len = (uint32_t{handshake_[1]} << 16) | (uint32_t{handshake_[2]} << 8) |
-                         handshake_[3];
-    if (handshake_.size() < 4u + len) return false;
-    *type = handshake_[0];
-    body->assign(handshake_.begin() + 4, handshake_.begin() + 4 + len);
-    handshake_.erase(handshake_.begin(), handshake_.begin() + 4 + len);
-    return true;
-  }
+  // A ChangeCipherSpec or application data record was seen.
   bool encrypted() const { return encrypted_; }
-  bool failed() const { return failed_; }
-  size_t size() const { return pending_.capacity() + handshake_.capacity(); }
+  size_t MemoryUsage() const { return records_.MemoryUsage() + handshake_.MemoryUsage(); }
 
  private:
-  std::vector<uint8_t> pending_;    // Record bytes not yet complete.
-  std::vector<uint8_t> handshake_;  // Handshake-layer bytes.
+  StreamBuffer records_;    // An unfinished record.
+  StreamBuffer handshake_;  // An unfinished handshake message.
   bool encrypted_ = false;
-  bool failed_ = false;
+  Status status_ = Status::kOk;
 };
 
-bool ParseServerHello(std::span<const uint8_t> body, TlsFacts* tls, DpiAnomalies* anomalies) {
-  ByteReader r(body);
+struct ServerHello {
+  uint16_t version = 0;  // Negotiated: supported_versions' if present.
+  uint16_t cipher_suite = 0;
+};
+
+// RFC 8446 §4.1.3 (and RFC 5246 §7.4.1.3). Nullopt if the message is
+// malformed (counted): nothing half-read reaches the record.
+std::optional<ServerHello> ParseServerHello(ByteReader r, DpiAnomalies* anomalies) {
   auto legacy = r.U16();
-  if (!legacy || !r.Skip(32)) {
-    CountAnomaly(anomalies, "tls_server_hello_truncated");
-    return false;
+  const bool random = legacy && r.Skip(32);
+  auto session_id = random ? r.PrefixedU8() : std::nullopt;
+  auto cipher = session_id ? r.U16() : std::nullopt;
+  if (!cipher || !r.Skip(1)) {  // The compression method after it.
+    CountAnomaly(anomalies, tls_anomaly::kServerHelloTruncated);
+    return std::nullopt;
   }
-  auto sid_len = r.U8();
-  if (!sid_len || !r.Skip(*sid_len)) {
-    CountAnomaly(anomalies, "tls_server_hello_truncated");
-    return false;
-  }
-  auto cipher = r.U16();
-  if (!cipher || !r.Skip(1)) {
-    CountAnomaly(anomalies, "tls_server_hello_truncated");
-    return false;
-  }
-  uint16_t version = *legacy;
-  if (auto ext_len = r.U16()) {
-    auto exts = r.Sub(*ext_len);
-    while (exts && exts->remaining() >= 4) {
-      const uint16_t type = *exts->U16();
-      const uint16_t len = *exts->U16();
-      auto data = exts->Sub(len);
-      if (!data) {
-        CountAnomaly(anomalies, "tls_extension_past_end");
-        break;
-      }
-      if (type == kExtSupportedVersions && len == 2) version = *data->U16();
-    }
-  }
-  tls->version = TlsVersionName(version);
-  tls->cipher_suite = "0x" + Hex4(*cipher);
-  return true;
+  ServerHello hello{*legacy, *cipher};
+  bool versions_ok = true;
+  const bool extensions_ok =
+      ForEachTlsExtension(r, anomalies, [&](uint16_t type, ByteReader data) {
+        if (type != kExtSupportedVersions) return;
+        // RFC 8446 §4.2.1: the ServerHello carries one selected version.
+        auto selected = data.U16();
+        if (!selected || !data.empty()) {
+          versions_ok = false;
+          return;
+        }
+        hello.version = *selected;
+      });
+  if (!versions_ok) CountAnomaly(anomalies, tls_anomaly::kSupportedVersionsMalformed);
+  if (!extensions_ok || !versions_ok) return std::nullopt;
+  return hello;
 }
 
 class TlsSession final : public Session {
  public:
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
                   DpiAnomalies* anomalies) override {
-    HandshakeStream& s = from_client ? client_ : server_;
-    if (!s.Append(data, anomalies)) {
-      return record->tls.client_hello_seen ? ParseState::kDone : ParseState::kNotMine;
+    TlsDirection& side = from_client ? client_ : server_;
+    const TlsDirection::Status status =
+        side.Feed(data, anomalies, [&](const TlsHandshakeMessage& m) {
+          if (from_client) {
+            if (m.type != kTlsClientHello || record->tls.client_hello_seen) return true;
+            record->protocol = AppProtocol::kTls;
+            if (!ParseClientHello(m.body.rest(), false, &record->tls, anomalies)) {
+              client_hello_failed_ = true;
+            }
+            return false;  // All the client's side has to tell.
+          }
+          if (m.type != kTlsServerHello) return true;
+          if (record->tls.version.empty()) {
+            // A malformed ServerHello is counted and sets nothing; either
+            // way the server's side has told all it will.
+            if (auto hello = ParseServerHello(m.body, anomalies)) {
+              record->tls.version = TlsVersionName(hello->version);
+              record->tls.cipher_suite = "0x" + Hex4(hello->cipher_suite);
+            }
+          }
+          return false;
+        });
+    if (client_hello_failed_) return ParseState::kNotMine;
+    if (!from_client && status == TlsDirection::Status::kStopped) server_done_ = true;
+    const bool hello = record->tls.client_hello_seen;
+    if (status == TlsDirection::Status::kFailed) {
+      return hello ? ParseState::kDone : ParseState::kNotMine;
     }
-    uint8_t type = 0;
-    std::vector<uint8_t> body;
-    while (s.Next(&type, &body)) {
-      if (from_client && type == kClientHello && !record->tls.client_hello_seen) {
-        record->protocol = AppProtocol::kTls;
-        if (!ParseClientHello(body, false, &record->tls, anomalies)) return ParseState::kNotMine;
-      } else if (!from_client && type == kServerHello && record->tls.version.empty()) {
-        ParseServerHello(body, &record->tls, anomalies);
-      }
+    if (!hello) {
+      return from_client && client_.encrypted() ? ParseState::kNotMine : ParseState::kNeedMore;
     }
-    if (!record->tls.client_hello_seen && from_client && s.encrypted()) return ParseState::kNotMine;
-    if (record->tls.client_hello_seen && !record->tls.version.empty()) return ParseState::kDone;
-    if (record->tls.client_hello_seen && server_.encrypted()) return ParseState::kDone;
-    return ParseState::kNeedMore;
+    // The server's side is over: its hello was read (or failed), or it
+    // went encrypted without one.
+    return !record->tls.version.empty() || server_done_ || server_.encrypted()
+               ? ParseState::kDone
+               : ParseState::kNeedMore;
   }
-  size_t MemoryUsage() const override { return client_.size() + server_.size(); }
+  size_t MemoryUsage() const override { return client_.MemoryUsage() + server_.MemoryUsage(); }
 
  private:
-  HandshakeStream client_;
-  HandshakeStream server_;
+  TlsDirection client_;
+  TlsDirection server_;
+  bool client_hello_failed_ = false;
+  bool server_done_ = false;
 };
 
 class TlsDissector final : public Dissector {
@@ -290,11 +330,14 @@ class TlsDissector final : public Dissector {
   std::string_view name() const override { return "tls"; }
   bool Probe(const FlowInfo& flow, bool from_client,
              std::span<const uint8_t> data) const override {
-    if (flow.transport != kIpProtoTcp || !from_client || data.empty()) return false;
-    if (data[0] != kContentHandshake) return false;
-    if (data.size() >= 2 && data[1] != 3) return false;
-    if (data.size() >= 6 && data[5] != kClientHello) return false;
-    return true;
+    if (flow.transport != kIpProtoTcp || !from_client) return false;
+    // As much of a record header and a ClientHello's type as has arrived.
+    const ByteReader r(data);
+    const auto type = r.PeekU8(0);
+    const auto major = r.PeekU8(1);
+    const auto message = r.PeekU8(kRecordHeaderBytes);
+    return type == kContentHandshake && (!major || *major == 3) &&
+           (!message || *message == kTlsClientHello);
   }
   bool PortHint(const FlowInfo& flow) const override {
     switch (flow.server_port) {
@@ -328,27 +371,24 @@ bool ParseClientHello(std::span<const uint8_t> body, bool quic, TlsFacts* tls,
   ByteReader r(body);
   auto legacy = r.U16();
   if (!legacy || !r.Skip(32)) {
-    CountAnomaly(anomalies, "tls_client_hello_truncated");
+    CountAnomaly(anomalies, tls_anomaly::kClientHelloTruncated);
     return false;
   }
-  auto sid_len = r.U8();
-  if (!sid_len || *sid_len > 32 || !r.Skip(*sid_len)) {
-    CountAnomaly(anomalies, "tls_client_hello_bad_session_id");
-    return false;
-  }
-  auto cs_len = r.U16();
-  auto suites = cs_len ? r.Sub(*cs_len) : std::nullopt;
-  if (!suites || *cs_len % 2 != 0) {
-    CountAnomaly(anomalies, "tls_client_hello_bad_cipher_suites");
+  auto session_id = r.PrefixedU8();
+  if (!session_id || session_id->remaining() > 32) {
+    CountAnomaly(anomalies, tls_anomaly::kClientHelloBadSessionId);
     return false;
   }
   U16List ciphers;
-  while (auto c = suites->U16()) {
-    if (!IsGrease(*c)) ciphers.push_back(*c);
+  auto suites = r.PrefixedU16();
+  if (!suites || !ForEachU16(*suites, [&ciphers](uint16_t c) {
+        if (!IsGrease(c)) ciphers.push_back(c);
+      })) {
+    CountAnomaly(anomalies, tls_anomaly::kClientHelloBadCipherSuites);
+    return false;
   }
-  auto comp_len = r.U8();
-  if (!comp_len || !r.Skip(*comp_len)) {
-    CountAnomaly(anomalies, "tls_client_hello_truncated");
+  if (!r.PrefixedU8()) {  // compression_methods
+    CountAnomaly(anomalies, tls_anomaly::kClientHelloTruncated);
     return false;
   }
   tls->client_hello_seen = true;
@@ -357,85 +397,63 @@ bool ParseClientHello(std::span<const uint8_t> body, bool quic, TlsFacts* tls,
   U16List versions;
   std::string first_alpn;
   bool has_sni = false;
-  if (auto ext_len = r.U16()) {
-    auto exts = r.Sub(*ext_len);
-    if (!exts) {
-      CountAnomaly(anomalies, "tls_extensions_past_end");
-      exts = ByteReader(r.rest());
-    }
-    while (exts->remaining() >= 4) {
-      const uint16_t type = *exts->U16();
-      const uint16_t len = *exts->U16();
-      auto data = exts->Sub(len);
-      if (!data) {
-        CountAnomaly(anomalies, "tls_extension_past_end");
+  // A malformed extension block is counted; what could be read is kept.
+  (void)ForEachTlsExtension(r, anomalies, [&](uint16_t type, ByteReader data) {
+    if (!IsGrease(type)) extensions.push_back(type);
+    switch (type) {
+      case kExtServerName: {
+        has_sni = true;  // JA4: the extension, even if empty.
+        // RFC 6066 §3: a list of (name_type, name); host_name is type 0.
+        auto list = data.PrefixedU16();
+        if (!list || !ForEachItem(*list, [tls](ByteReader& entry) {
+              auto name_type = entry.U8();
+              auto name = name_type ? entry.PrefixedU16() : std::nullopt;
+              if (!name) return false;
+              if (*name_type == 0 && tls->sni.empty()) {
+                tls->sni = TlsPrintable(name->rest(), kMaxSniBytes);
+              }
+              return true;
+            })) {
+          CountAnomaly(anomalies, tls_anomaly::kSniLengthPastExtension);
+        }
         break;
       }
-      if (!IsGrease(type)) extensions.push_back(type);
-      if (type == kExtServerName) has_sni = true;  // JA4: the extension, even if empty.
-      switch (type) {
-        case kExtServerName: {
-          // RFC 6066 §3: list of (type, name); host_name is type 0.
-          auto list_len = data->U16();
-          auto list = list_len ? data->Sub(*list_len) : std::nullopt;
-          while (list && list->remaining() >= 3) {
-            const uint8_t name_type = *list->U8();
-            auto name_len = list->U16();
-            auto name = name_len ? list->Bytes(*name_len) : std::nullopt;
-            if (!name) {
-              CountAnomaly(anomalies, "tls_sni_length_past_extension");
-              break;
-            }
-            if (name_type == 0 && tls->sni.empty()) {
-              tls->sni = Printable(name->subspan(0, std::min(name->size(), kMaxSniBytes)));
-            }
-          }
-          break;
+      case kExtAlpn: {
+        // RFC 7301 §3.1: a list of 1-byte-length protocol names.
+        auto list = data.PrefixedU16();
+        if (!list || !ForEachPrefixedU8(*list, [&](ByteReader proto) {
+              if (first_alpn.empty()) first_alpn.assign(proto.rest().begin(), proto.rest().end());
+              if (tls->alpn.size() < kMaxAlpnKept) tls->alpn.push_back(TlsPrintable(proto.rest()));
+            })) {
+          CountAnomaly(anomalies, tls_anomaly::kAlpnLengthPastExtension);
         }
-        case kExtAlpn: {
-          // RFC 7301 §3.1.
-          auto list_len = data->U16();
-          auto list = list_len ? data->Sub(*list_len) : std::nullopt;
-          while (list && !list->empty()) {
-            auto n = list->U8();
-            auto proto = n ? list->Bytes(*n) : std::nullopt;
-            if (!proto) {
-              CountAnomaly(anomalies, "tls_alpn_length_past_extension");
-              break;
-            }
-            if (first_alpn.empty()) first_alpn.assign(proto->begin(), proto->end());
-            if (tls->alpn.size() < kMaxAlpnKept) tls->alpn.push_back(Printable(*proto));
-          }
-          break;
-        }
-        case kExtSupportedVersions: {
-          auto n = data->U8();
-          auto list = n ? data->Sub(*n) : std::nullopt;
-          while (list) {
-            auto v = list->U16();
-            if (!v) break;
-            if (!IsGrease(*v)) versions.push_back(*v);
-          }
-          break;
-        }
-        case kExtSignatureAlgorithms: {
-          auto n = data->U16();
-          auto list = n ? data->Sub(*n) : std::nullopt;
-          while (list) {
-            auto v = list->U16();
-            if (!v) break;
-            sigalgs.push_back(*v);
-          }
-          break;
-        }
-        case kExtEch:
-          tls->ech_offered = true;
-          break;
-        default:
-          break;
+        break;
       }
+      case kExtSupportedVersions: {
+        // RFC 8446 §4.2.1: a 1-byte-length list of versions.
+        auto list = data.PrefixedU8();
+        if (!list || !ForEachU16(*list, [&versions](uint16_t v) {
+              if (!IsGrease(v)) versions.push_back(v);
+            })) {
+          CountAnomaly(anomalies, tls_anomaly::kSupportedVersionsMalformed);
+        }
+        break;
+      }
+      case kExtSignatureAlgorithms: {
+        // RFC 8446 §4.2.3: a 2-byte-length list of schemes.
+        auto list = data.PrefixedU16();
+        if (!list || !ForEachU16(*list, [&sigalgs](uint16_t v) { sigalgs.push_back(v); })) {
+          CountAnomaly(anomalies, tls_anomaly::kSignatureAlgorithmsMalformed);
+        }
+        break;
+      }
+      case kExtEch:
+        tls->ech_offered = true;
+        break;
+      default:
+        break;
     }
-  }
+  });
   uint16_t best = *legacy;
   tls->offered_versions.clear();
   if (!versions.empty()) {

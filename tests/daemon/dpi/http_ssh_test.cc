@@ -96,5 +96,59 @@ TEST_CASE("ssh: a server may greet with other lines first; limits are counted",
   CHECK(a["ssh_identification_too_long"] == 1);
 }
 
+TEST_CASE("http: malformed and overlong lines are counted by name", "[dpi][http]") {
+  auto d = MakeHttpDissector();
+  const FlowInfo flow{kIpProtoTcp, 40000, 80};
+  struct Case {
+    std::vector<Chunk> chunks;
+    const char* anomaly;
+  };
+  const std::vector<Case> cases = {
+      {{{true, Text("GET /only-one-space\r\n\r\n")}}, "http_bad_request_line"},
+      {{{true, Text("GET /" + std::string(17000, 'a'))}}, "http_request_line_too_long"},
+      {{{true, Text("GET / HTTP/1.1\r\n\r\n")}, {false, Text("HTTP/1.1 2x0 Odd\r\n")}},
+       "http_bad_status_line"},
+      {{{true, Text("GET / HTTP/1.1\r\n\r\n")}, {false, Text("HTTP/1.1 " + std::string(600, '9'))}},
+       "http_status_line_too_long"},
+  };
+  for (const Case& c : cases) {
+    for (Split split : {Split::kWhole, Split::kByteByByte, Split::kRandom}) {
+      INFO(c.anomaly);
+      AppRecord r;
+      DpiAnomalies a;
+      testing::FeedSession(*d, flow, c.chunks, split, &r, &a);
+      CHECK(a == DpiAnomalies{{c.anomaly, 1}});
+      CHECK(r.http.status == 0);
+    }
+  }
+}
+
+TEST_CASE("http: lines may end in a bare LF (RFC 9112 §2.2)", "[dpi][http]") {
+  auto d = MakeHttpDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, FlowInfo{kIpProtoTcp, 1, 80},
+                             {{true, Text("GET /lf HTTP/1.0\nHost: lf.test\n\n")},
+                              {false, Text("HTTP/1.0 200 OK\n\n")}},
+                             Split::kRandom, &r, &a) == ParseState::kDone);
+  CHECK(r.http.path == "/lf");
+  CHECK(r.http.host == "lf.test");
+  CHECK(r.http.version == "HTTP/1.0");
+  CHECK(r.http.status == 200);
+  CHECK(a.empty());
+}
+
+TEST_CASE("ssh: a client that opens with another line is ssh_no_identification", "[dpi][ssh]") {
+  auto d = MakeSshDissector();
+  for (Split split : {Split::kWhole, Split::kByteByByte}) {
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(testing::FeedSession(*d, FlowInfo{kIpProtoTcp, 50000, 22},
+                               {{true, Text("hello\r\nSSH-2.0-late\r\n")}}, split, &r,
+                               &a) == ParseState::kNotMine);
+    CHECK(a == DpiAnomalies{{"ssh_no_identification", 1}});
+  }
+}
+
 }  // namespace
 }  // namespace rustnet

@@ -75,7 +75,7 @@ Bytes ProtectedInitial(uint32_t version, uint32_t pn, Bytes frames) {
   const size_t pn_len = 4;
   if (frames.size() < 1100) frames.resize(1100, 0);  // PADDING
   Bytes header;
-  Put8(header, static_cast<uint8_t>(0xc0 | ((v2 ? 1 : 0) << 4) | (pn_len - 1)));
+  Put8(header, static_cast<uint8_t>(0xc0u | (v2 ? 0x10u : 0u) | (pn_len - 1)));
   Put32(header, version);
   Put8(header, static_cast<uint8_t>(kDcid.size()));
   PutBytes(header, kDcid);
@@ -213,6 +213,103 @@ TEST_CASE("quic: damaged packets are counted, never crash", "[dpi][quic]") {
   lying[1 + 4 + 1 + 8 + 1 + 1] = 0x7f;  // Length varint claims more than the datagram.
   lying[1 + 4 + 1 + 8 + 1 + 2] = 0xff;
   CHECK(DecryptClientInitials(lying, &version, &a).empty());
+}
+
+// Regression: the ClientHello parser's result was once ignored here. A
+// decrypted ClientHello that is malformed is counted (by TLS's name and
+// QUIC's), the flow stays QUIC, and no TLS facts are left behind.
+TEST_CASE("quic: quic_client_hello_malformed: the decrypted ClientHello fails to parse",
+          "[dpi][quic]") {
+  testing::HelloSpec spec;
+  spec.sni = "bad.example";
+  Bytes hello = testing::MakeClientHelloMessage(spec);
+  hello[4 + 2 + 32] = 33;  // A session id longer than 32 bytes.
+  const Bytes packet = ProtectedInitial(1, 0, CryptoFrame(0, hello));
+  auto d = MakeQuicDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kFlow, {{true, packet}}, testing::Split::kWhole, &r, &a) ==
+        ParseState::kDone);
+  CHECK(r.protocol == AppProtocol::kQuic);
+  CHECK(r.quic_version == "v1");
+  CHECK_FALSE(r.tls.client_hello_seen);
+  CHECK(r.tls.sni.empty());
+  CHECK(r.tls.ja4.empty());
+  CHECK(a == DpiAnomalies{{"quic_client_hello_malformed", 1},
+                          {"tls_client_hello_bad_session_id", 1}});
+}
+
+TEST_CASE("quic: quic_crypto_not_client_hello when CRYPTO starts with another message",
+          "[dpi][quic]") {
+  Bytes not_hello = testing::MakeClientHelloMessage(testing::HelloSpec{});
+  not_hello[0] = 2;
+  auto d = MakeQuicDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kFlow, {{true, ProtectedInitial(1, 0, CryptoFrame(0, not_hello))}},
+                             testing::Split::kWhole, &r, &a) == ParseState::kDone);
+  CHECK(r.protocol == AppProtocol::kQuic);
+  CHECK(r.tls.sni.empty());
+  CHECK(a == DpiAnomalies{{"quic_crypto_not_client_hello", 1}});
+}
+
+TEST_CASE("quic: quic_frame_malformed for a frame that runs past its packet", "[dpi][quic]") {
+  // CONNECTION_CLOSE whose reason claims 16,383 bytes.
+  const Bytes close = {0x1c, 0x00, 0x00, 0x7f, 0xff};
+  const Bytes packet = ProtectedInitial(1, 0, close);
+  auto d = MakeQuicDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kFlow, {{true, packet}}, testing::Split::kWhole, &r, &a) ==
+        ParseState::kNeedMore);
+  CHECK(r.protocol == AppProtocol::kQuic);
+  CHECK(a == DpiAnomalies{{"quic_frame_malformed", 1}});
+}
+
+TEST_CASE("quic: a CRYPTO frame past the packet is quic_crypto_frame_truncated", "[dpi][quic]") {
+  Bytes frame = {0x06, 0x00};
+  Put16(frame, 0x4000 | 2000);  // Longer than the 1,100 bytes of frames.
+  uint32_t version = 0;
+  DpiAnomalies a;
+  auto plains = DecryptClientInitials(ProtectedInitial(1, 0, frame), &version, &a);
+  REQUIRE(plains.size() == 1);
+  auto d = MakeQuicDissector();
+  AppRecord r;
+  testing::FeedSession(*d, kFlow, {{true, ProtectedInitial(1, 0, frame)}}, testing::Split::kWhole,
+                       &r, &a);
+  CHECK(a["quic_crypto_frame_truncated"] == 1);
+}
+
+// Google QUIC (Q043): public header, then the CHLO in clear.
+Bytes GquicChlo(uint32_t sni_end, const std::string& values) {
+  Bytes b = {0x09};
+  b.insert(b.end(), 8, 0x55);  // Connection id.
+  PutBytes(b, testing::Text("Q043"));
+  b.insert(b.end(), 10, 0);  // Packet number, hash and the rest before the CHLO.
+  PutBytes(b, testing::Text("CHLO"));
+  PutBytes(b, {1, 0, 0, 0});  // One entry (little-endian), padding.
+  PutBytes(b, {'S', 'N', 'I', 0});
+  PutBytes(b, {static_cast<uint8_t>(sni_end), static_cast<uint8_t>(sni_end >> 8), 0, 0});
+  PutBytes(b, testing::Text(values));
+  return b;
+}
+
+TEST_CASE("quic: gQUIC's CHLO gives the SNI; an offset past its values is gquic_chlo_bad_offset",
+          "[dpi][quic]") {
+  auto d = MakeQuicDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(d->Probe(kFlow, true, GquicChlo(6, "g.test")));
+  CHECK(testing::FeedSession(*d, kFlow, {{true, GquicChlo(6, "g.test")}}, testing::Split::kWhole,
+                             &r, &a) == ParseState::kDone);
+  CHECK(r.quic_version == "Q043");
+  CHECK(r.tls.sni == "g.test");
+  CHECK(a.empty());
+  AppRecord bad;
+  testing::FeedSession(*d, kFlow, {{true, GquicChlo(60, "g.test")}}, testing::Split::kWhole, &bad,
+                       &a);
+  CHECK(bad.tls.sni.empty());
+  CHECK(a == DpiAnomalies{{"gquic_chlo_bad_offset", 1}});
 }
 
 }  // namespace

@@ -15,23 +15,65 @@ using testing::Split;
 
 const FlowInfo kFlow{kIpProtoTcp, 51000, 443};
 
-Bytes ServerHello(uint16_t version, uint16_t cipher) {
+// A ServerHello body: legacy version 1.2, random, empty session id,
+// `cipher`, null compression, then `extensions` (a block with its length;
+// nothing if empty).
+Bytes ServerHelloBody(uint16_t cipher, const Bytes& extensions) {
   Bytes body;
   testing::Put16(body, 0x0303);
   body.insert(body.end(), 32, 0x44);
   testing::Put8(body, 0);
   testing::Put16(body, cipher);
   testing::Put8(body, 0);
-  Bytes ext;
-  testing::Put16(ext, 0x002b);
-  testing::Put16(ext, 2);
-  testing::Put16(ext, version);
-  testing::Put16(body, static_cast<uint16_t>(ext.size()));
-  testing::PutBytes(body, ext);
-  Bytes msg = {2, 0};
+  testing::PutBytes(body, extensions);
+  return body;
+}
+
+// A handshake message of `type` around `body`.
+Bytes Handshake(uint8_t type, const Bytes& body) {
+  Bytes msg = {type, static_cast<uint8_t>(body.size() >> 16)};
   testing::Put16(msg, static_cast<uint16_t>(body.size()));
   testing::PutBytes(msg, body);
-  return testing::TlsRecords(msg);
+  return msg;
+}
+
+// One extension (type, length, data).
+Bytes Extension(uint16_t type, const Bytes& data) {
+  Bytes ext;
+  testing::Put16(ext, type);
+  testing::Put16(ext, static_cast<uint16_t>(data.size()));
+  testing::PutBytes(ext, data);
+  return ext;
+}
+
+// An extensions block: its 2-byte length, then `entries`.
+Bytes ExtensionBlock(const Bytes& entries) {
+  Bytes block;
+  testing::Put16(block, static_cast<uint16_t>(entries.size()));
+  testing::PutBytes(block, entries);
+  return block;
+}
+
+Bytes ServerHello(uint16_t version, uint16_t cipher) {
+  Bytes selected;
+  testing::Put16(selected, version);
+  return testing::TlsRecords(
+      Handshake(2, ServerHelloBody(cipher, ExtensionBlock(Extension(0x002b, selected)))));
+}
+
+// A ClientHello body: TLS 1.2, one cipher suite, null compression, and
+// `extensions` (a block with its length).
+Bytes ClientHelloBody(const Bytes& extensions) {
+  Bytes body;
+  testing::Put16(body, 0x0303);
+  body.insert(body.end(), 32, 0x11);
+  testing::Put8(body, 0);  // Empty session id.
+  testing::Put16(body, 2);
+  testing::Put16(body, 0x1301);
+  testing::Put8(body, 1);
+  testing::Put8(body, 0);
+  testing::PutBytes(body, extensions);
+  return body;
 }
 
 TEST_CASE("tls: ClientHello and ServerHello whole, byte by byte and at random splits",
@@ -142,6 +184,151 @@ TEST_CASE("tls: probe accepts a ClientHello start and refuses other bytes", "[dp
   CHECK_FALSE(d->Probe(kFlow, false, hello));
   CHECK_FALSE(d->Probe(kFlow, true, testing::Text("GET / HTTP/1.1\r\n")));
   CHECK_FALSE(d->Probe(FlowInfo{kIpProtoUdp, 1, 443}, true, hello));
+}
+
+// Regression tests for results that were once ignored: a ServerHello that
+// fails to parse is counted, leaves no version or cipher behind, and ends
+// the session (the server's side has nothing more to tell).
+void CheckServerHelloRefused(const Bytes& server_records, std::string_view anomaly) {
+  auto d = MakeTlsDissector();
+  const std::vector<Chunk> chunks = {
+      {true, testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}))},
+      {false, server_records},
+  };
+  for (Split split : {Split::kWhole, Split::kByteByByte, Split::kRandom}) {
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(testing::FeedSession(*d, kFlow, chunks, split, &r, &a) == ParseState::kDone);
+    CHECK(r.tls.sni == "example.com");
+    CHECK(r.tls.version.empty());
+    CHECK(r.tls.cipher_suite.empty());
+    CHECK(a[std::string(anomaly)] == 1);
+  }
+}
+
+TEST_CASE("tls: tls_server_hello_truncated: a ServerHello cut inside its message",
+          "[dpi][tls]") {
+  Bytes body = ServerHelloBody(0x1301, {});
+  body.resize(2 + 32 + 1 + 1);  // Half the cipher suite: the message says so too.
+  CheckServerHelloRefused(testing::TlsRecords(Handshake(2, body)), "tls_server_hello_truncated");
+}
+
+TEST_CASE("tls: tls_extensions_past_end in a ServerHello sets no version from its legacy field",
+          "[dpi][tls]") {
+  Bytes selected;
+  testing::Put16(selected, 0x0304);
+  Bytes block = ExtensionBlock(Extension(0x002b, selected));
+  block[1] = 100;  // The block claims more than the message holds.
+  CheckServerHelloRefused(testing::TlsRecords(Handshake(2, ServerHelloBody(0x1301, block))),
+                          "tls_extensions_past_end");
+}
+
+TEST_CASE("tls: tls_extension_past_end and tls_supported_versions_malformed in a ServerHello",
+          "[dpi][tls]") {
+  Bytes entry = Extension(0x002b, {0x03, 0x04});
+  entry[3] = 9;  // The extension claims more than its block.
+  CheckServerHelloRefused(
+      testing::TlsRecords(Handshake(2, ServerHelloBody(0x1301, ExtensionBlock(entry)))),
+      "tls_extension_past_end");
+  CheckServerHelloRefused(testing::TlsRecords(Handshake(
+                              2, ServerHelloBody(0x1301, ExtensionBlock(Extension(
+                                                             0x002b, {0x03, 0x04, 0x00}))))),
+                          "tls_supported_versions_malformed");
+}
+
+TEST_CASE("tls: a ServerHello without extensions (TLS 1.2) is read", "[dpi][tls]") {
+  auto d = MakeTlsDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(
+            *d, kFlow,
+            {{true, testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}))},
+             {false, testing::TlsRecords(Handshake(2, ServerHelloBody(0xc02f, {})))}},
+            Split::kWhole, &r, &a) == ParseState::kDone);
+  CHECK(r.tls.version == "TLS 1.2");
+  CHECK(r.tls.cipher_suite == "0xc02f");
+  CHECK(a.empty());
+}
+
+TEST_CASE("tls: the server's messages after its hello are not read, however large",
+          "[dpi][tls]") {
+  // ServerHello and the start of a 100 KB Certificate in one record: the
+  // certificate is past what DPI wants, not tls_handshake_too_long.
+  Bytes messages = Handshake(2, ServerHelloBody(0x1301, {}));
+  testing::PutBytes(messages, {11, 0x01, 0x86, 0xa0, 0, 0, 0});
+  auto d = MakeTlsDissector();
+  for (Split split : {Split::kWhole, Split::kByteByByte}) {
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(testing::FeedSession(
+              *d, kFlow,
+              {{true, testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}))},
+               {false, testing::TlsRecords(messages)}},
+              split, &r, &a) == ParseState::kDone);
+    CHECK(r.tls.cipher_suite == "0x1301");
+    CHECK(a.empty());
+  }
+}
+
+TEST_CASE("tls: tls_bad_record_version and tls_record_too_long are not TLS", "[dpi][tls]") {
+  auto d = MakeTlsDissector();
+  Bytes records = testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}));
+  records[1] = 4;
+  for (Split split : {Split::kWhole, Split::kByteByByte}) {
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(testing::FeedSession(*d, kFlow, {{true, records}}, split, &r, &a) ==
+          ParseState::kNotMine);
+    CHECK(a["tls_bad_record_version"] == 1);
+  }
+  // RFC 5246 §6.2.3: a record's payload is at most 2^14 + 2048 bytes.
+  const Bytes big_record = {22, 3, 1, 0x50, 0x01, 1, 0, 0};
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kFlow, {{true, big_record}}, Split::kWhole, &r, &a) ==
+        ParseState::kNotMine);
+  CHECK(a["tls_record_too_long"] == 1);
+}
+
+TEST_CASE("tls: malformed ClientHello lists are counted by name, the rest still read",
+          "[dpi][tls]") {
+  Bytes sni_list;
+  testing::Put16(sni_list, 10);
+  testing::Put8(sni_list, 0);
+  testing::Put16(sni_list, 7);
+  testing::PutBytes(sni_list, testing::Text("a.test!"));
+  Bytes entries = Extension(0x0000, sni_list);
+  testing::PutBytes(entries, Extension(0x0010, {0, 4, 2, 'h', '2', 9}));  // ALPN: 2nd past end.
+  testing::PutBytes(entries, Extension(0x002b, {3, 0x03, 0x04, 0x03}));   // Odd versions.
+  testing::PutBytes(entries, Extension(0x000d, {0, 3, 0x04, 0x03, 0x08}));  // Odd sigalgs.
+  const Bytes body = ClientHelloBody(ExtensionBlock(entries));
+  TlsFacts t;
+  DpiAnomalies a;
+  CHECK(ParseClientHello(body, false, &t, &a));
+  CHECK(t.sni == "a.test!");
+  CHECK(t.alpn == std::vector<std::string>{"h2"});
+  CHECK(t.offered_versions == std::vector<std::string>{"TLS 1.3"});
+  CHECK(a == DpiAnomalies{{"tls_alpn_length_past_extension", 1},
+                          {"tls_supported_versions_malformed", 1},
+                          {"tls_signature_algorithms_malformed", 1}});
+  CHECK(t.ja4.substr(0, 10) == "t13d0104h2");
+}
+
+TEST_CASE("tls: tls_client_hello_bad_session_id and bad cipher suites leave no facts",
+          "[dpi][tls]") {
+  Bytes body = ClientHelloBody({});
+  body[34] = 33;  // A session id longer than 32.
+  TlsFacts t;
+  DpiAnomalies a;
+  CHECK_FALSE(ParseClientHello(body, false, &t, &a));
+  CHECK(a["tls_client_hello_bad_session_id"] == 1);
+  CHECK_FALSE(t.client_hello_seen);
+  CHECK(t.ja4.empty());
+  body = ClientHelloBody({});
+  body[36] = 3;  // An odd cipher suites length.
+  CHECK_FALSE(ParseClientHello(body, false, &t, &a));
+  CHECK(a["tls_client_hello_bad_cipher_suites"] == 1);
+  CHECK_FALSE(t.client_hello_seen);
 }
 
 }  // namespace
