@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "daemon/track/flow_table.h"
+#include "daemon/record/local_addresses.h"
 
 namespace rustnet {
 

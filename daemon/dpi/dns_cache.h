@@ -7,7 +7,10 @@
 // strings: every connection and entry naming the same host holds one copy
 // per insertion batch, never one per connection.
 //
-// Thread-safety: Insert and Lookup from any thread; 16 shards, each with its
+// Fed with the binary addresses of finished DNS exchanges (Learn), looked
+// up by the pipeline when a connection starts.
+//
+// Thread-safety: Learn, Insert and Lookup from any thread; 16 shards, each with its
 // own mutex held for a hash-map operation.
 #ifndef RUSTNET_DAEMON_DPI_DNS_CACHE_H_
 #define RUSTNET_DAEMON_DPI_DNS_CACHE_H_
@@ -22,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/flow_key.h"
+#include "daemon/record/app_record.h"
 
 namespace rustnet {
 
@@ -30,6 +34,9 @@ class DnsCache {
   static constexpr int64_t kTtlUs = 3600LL * 1'000'000;  // One hour.
   explicit DnsCache(size_t capacity = 262'144);
 
+  // Maps every address `dns` answered to its query name (one shared string
+  // for all of them). Nothing if the query or the addresses are missing.
+  void Learn(const DnsFacts& dns, int64_t now_us);
   void Insert(const IpAddress& address, std::shared_ptr<const std::string> name, int64_t now_us);
   // Null if unknown or expired.
   std::shared_ptr<const std::string> Lookup(const IpAddress& address, int64_t now_us) const;

@@ -5,7 +5,8 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/hash/hash.h"
-
+#include "common/flow_key.h"
+#include "daemon/decode/tcp_seq.h"
 #include "daemon/dpi/dns.h"
 #include "daemon/dpi/http.h"
 #include "daemon/dpi/quic.h"
@@ -14,12 +15,6 @@
 #include "daemon/dpi/tls.h"
 
 namespace rustnet {
-namespace {
-
-// Serial-number arithmetic (RFC 1982) on TCP sequence numbers.
-int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
-
-}  // namespace
 
 std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors() {
   std::vector<std::unique_ptr<Dissector>> d;
@@ -94,12 +89,12 @@ struct TcpStreams {
   TcpStream dir[2];  // By direction index of the key (0: A->B).
 };
 
-// One connection's pending inspection. Exists only while at least one
-// dissector still claims the connection.
+// One flow's pending inspection. Exists only while at least one dissector
+// still claims the flow.
 struct DpiEngine::FlowState {
-  uint64_t owner = 0;  // Connection::id (a slot is reused once freed).
-  uint32_t prev = kNoIndex;  // Pending list links (slots).
-  uint32_t next = kNoIndex;
+  uint64_t owner = 0;  // DpiFlow::id (its entry in slot_of_).
+  uint32_t prev = kNoSlot;  // Pending list links (slots).
+  uint32_t next = kNoSlot;
   uint32_t fed = 0;            // Bytes fed to the sessions.
   uint32_t counted_bytes = 0;  // What this state adds to stats_.state_bytes.
   absl::InlinedVector<std::unique_ptr<Session>, 1> sessions;
@@ -133,32 +128,26 @@ DpiStats DpiEngine::stats() const {
   return s;
 }
 
-DpiEngine::FlowState* DpiEngine::StateOf(const Connection& c) {
-  if (c.dpi_state >= slots_.size()) return nullptr;
-  FlowState* s = slots_[c.dpi_state].get();
-  return s != nullptr && s->owner == c.id ? s : nullptr;
-}
-
 void DpiEngine::Unlink(uint32_t slot) {
   FlowState& s = *slots_[slot];
-  if (s.prev != kNoIndex) {
+  if (s.prev != kNoSlot) {
     slots_[s.prev]->next = s.next;
   } else {
     head_ = s.next;
   }
-  if (s.next != kNoIndex) {
+  if (s.next != kNoSlot) {
     slots_[s.next]->prev = s.prev;
   } else {
     tail_ = s.prev;
   }
-  s.prev = s.next = kNoIndex;
+  s.prev = s.next = kNoSlot;
 }
 
 void DpiEngine::PushBack(uint32_t slot) {
   FlowState& s = *slots_[slot];
   s.prev = tail_;
-  s.next = kNoIndex;
-  if (tail_ != kNoIndex) {
+  s.next = kNoSlot;
+  if (tail_ != kNoSlot) {
     slots_[tail_]->next = slot;
   } else {
     head_ = slot;
@@ -168,6 +157,7 @@ void DpiEngine::PushBack(uint32_t slot) {
 
 void DpiEngine::Free(uint32_t slot) {
   Unlink(slot);
+  slot_of_.erase(slots_[slot]->owner);
   stats_.state_bytes -= std::min<uint64_t>(stats_.state_bytes, slots_[slot]->counted_bytes);
   slots_[slot].reset();
   free_slots_.push_back(slot);
@@ -175,11 +165,12 @@ void DpiEngine::Free(uint32_t slot) {
 
 void DpiEngine::DropForCap(uint32_t slot) {
   ++stats_.skipped_state_cap;
+  dropped_.insert(slots_[slot]->owner);
   Free(slot);
 }
 
 void DpiEngine::Account(FlowState& s) {
-  size_t bytes = sizeof(FlowState);
+  size_t bytes = sizeof(FlowState) + kIndexEntryBytes;
   if (s.tcp) {
     bytes += sizeof(TcpStreams) + s.tcp->dir[0].pending_bytes() + s.tcp->dir[1].pending_bytes();
   }
@@ -191,14 +182,14 @@ void DpiEngine::Account(FlowState& s) {
   s.counted_bytes = counted;
 }
 
-void DpiEngine::Forget(const Connection& c) {
-  if (StateOf(c) != nullptr) Free(c.dpi_state);
+void DpiEngine::Forget(uint64_t id) {
+  if (auto it = slot_of_.find(id); it != slot_of_.end()) Free(it->second);
+  if (!dropped_.empty()) dropped_.erase(id);
 }
 
-void DpiEngine::Finish(Connection& c, bool classified) {
-  if (StateOf(c) != nullptr) Free(c.dpi_state);
-  c.dpi_state = kNoIndex;
-  c.dpi_done = true;
+void DpiEngine::Finish(uint32_t slot, bool classified, DpiCallbacks& out) {
+  if (slot != kNoSlot) Free(slot);
+  out.Done();
   if (classified) {
     ++stats_.classified;
   } else {
@@ -223,45 +214,43 @@ std::shared_ptr<const AppRecord> DpiEngine::Share(const AppRecord& record) {
   return fresh;
 }
 
-bool DpiEngine::Publish(Connection& c, const AppRecord& record) {
-  if (record.protocol == AppProtocol::kUnknown) return false;
-  if (c.app != nullptr && *c.app == record) return false;
-  c.app = Share(record);
-  return true;
+void DpiEngine::Publish(const AppRecord& record, DpiCallbacks& out) {
+  if (record.protocol == AppProtocol::kUnknown) return;
+  if (const AppRecord* now = out.app(); now != nullptr && *now == record) return;
+  out.SetApp(Share(record));
 }
 
-DpiEngine::FlowState* DpiEngine::Start(Connection& c, bool from_client,
-                                       std::span<const uint8_t> payload) {
-  FlowInfo flow;
-  flow.transport = c.key.protocol;
-  flow.client_port = c.initiator == 0 ? c.key.port_a : c.key.port_b;
-  flow.server_port = c.initiator == 0 ? c.key.port_b : c.key.port_a;
+DpiEngine::StartResult DpiEngine::Start(const DpiFlow& flow, std::span<const uint8_t> payload,
+                                        uint32_t* slot_out) {
+  FlowInfo info;
+  info.transport = flow.transport;
+  info.client_port = flow.client_port;
+  info.server_port = flow.server_port;
   // Port-hinted dissectors first, then the rest, each only if the bytes
   // could be theirs.
   absl::InlinedVector<const Dissector*, 4> claimed;
   for (const bool hinted : {true, false}) {
     for (const auto& d : dissectors_) {
-      if (d->PortHint(flow) == hinted && d->Probe(flow, from_client, payload)) {
+      if (d->PortHint(info) == hinted && d->Probe(info, flow.from_client, payload)) {
         claimed.push_back(d.get());
       }
     }
   }
-  if (claimed.empty()) return nullptr;
+  if (claimed.empty()) return StartResult::kUnclaimed;
 
   // Make room: the state fed least recently goes first.
-  const size_t need = sizeof(FlowState) + claimed.size() * kSessionObjectBytes +
-                      (flow.transport == kIpProtoTcp ? sizeof(TcpStreams) : 0);
-  while (stats_.state_bytes + need > max_state_bytes_ && head_ != kNoIndex) DropForCap(head_);
+  const size_t need = sizeof(FlowState) + kIndexEntryBytes + claimed.size() * kSessionObjectBytes +
+                      (info.transport == kIpProtoTcp ? sizeof(TcpStreams) : 0);
+  while (stats_.state_bytes + need > max_state_bytes_ && head_ != kNoSlot) DropForCap(head_);
   if (stats_.state_bytes + need > max_state_bytes_) {
     ++stats_.skipped_state_cap;
-    c.dpi_done = true;
-    return nullptr;
+    return StartResult::kNoRoom;
   }
 
   auto state = std::make_unique<FlowState>();
-  state->owner = c.id;
-  for (const Dissector* d : claimed) state->sessions.push_back(d->NewSession(flow));
-  if (flow.transport == kIpProtoTcp) state->tcp = std::make_unique<TcpStreams>();
+  state->owner = flow.id;
+  for (const Dissector* d : claimed) state->sessions.push_back(d->NewSession(info));
+  if (info.transport == kIpProtoTcp) state->tcp = std::make_unique<TcpStreams>();
   uint32_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -271,47 +260,51 @@ DpiEngine::FlowState* DpiEngine::Start(Connection& c, bool from_client,
     slots_.emplace_back();
   }
   slots_[slot] = std::move(state);
-  c.dpi_state = slot;
+  slot_of_[flow.id] = slot;
   PushBack(slot);
   Account(*slots_[slot]);
-  return slots_[slot].get();
+  *slot_out = slot;
+  return StartResult::kStarted;
 }
 
-bool DpiEngine::Process(Connection& c, const DecodedPacket& p, std::span<const uint8_t> payload) {
-  if (c.key.protocol != kIpProtoTcp && c.key.protocol != kIpProtoUdp) {
-    c.dpi_done = true;
-    return false;
+void DpiEngine::Process(const DpiFlow& flow, std::span<const uint8_t> payload,
+                        DpiCallbacks& out) {
+  if (flow.transport != kIpProtoTcp && flow.transport != kIpProtoUdp) {
+    out.Done();
+    return;
   }
-  if (payload.empty()) return false;
-  const int dir = p.src_is_a ? 0 : 1;
-  const bool from_client = dir == c.initiator;
-  if (c.dpi_packets < UINT8_MAX) ++c.dpi_packets;
+  if (payload.empty()) return;
 
-  FlowState* s = StateOf(c);
-  if (s == nullptr) {
-    if (c.dpi_state != kNoIndex) {
-      // Its state was dropped at the cap (counted then): a stream missing
-      // bytes cannot be picked up again.
-      c.dpi_state = kNoIndex;
-      c.dpi_done = true;
-      return false;
-    }
-    s = Start(c, from_client, payload);
-    if (s == nullptr) {
-      // No dissector recognised this payload: try the next one, up to the limit.
-      if (!c.dpi_done && c.dpi_packets >= kMaxPayloadPackets) Finish(c, false);
-      return false;
-    }
+  uint32_t slot = kNoSlot;
+  if (auto it = slot_of_.find(flow.id); it != slot_of_.end()) {
+    slot = it->second;
+    Unlink(slot);
+    PushBack(slot);
+  } else if (!dropped_.empty() && dropped_.erase(flow.id) > 0) {
+    // Its state was dropped at the cap (counted then): a stream missing
+    // bytes cannot be picked up again.
+    out.Done();
+    return;
   } else {
-    Unlink(c.dpi_state);
-    PushBack(c.dpi_state);
+    switch (Start(flow, payload, &slot)) {
+      case StartResult::kStarted:
+        break;
+      case StartResult::kNoRoom:
+        out.Done();
+        return;
+      case StartResult::kUnclaimed:
+        // No dissector recognised this payload: try the next one, up to the limit.
+        if (flow.payload_packets >= kMaxPayloadPackets) Finish(kNoSlot, false, out);
+        return;
+    }
   }
+  FlowState* s = slots_[slot].get();
 
   // The facts so far: the published record, or those not publishable yet.
   if (s->unpublished) {
     scratch_ = *s->unpublished;
-  } else if (c.app) {
-    scratch_ = *c.app;
+  } else if (const AppRecord* published = out.app()) {
+    scratch_ = *published;
   } else {
     scratch_ = EmptyRecord();
   }
@@ -320,7 +313,8 @@ bool DpiEngine::Process(Connection& c, const DecodedPacket& p, std::span<const u
   auto feed = [&](std::span<const uint8_t> bytes) {
     s->fed += static_cast<uint32_t>(std::min<size_t>(bytes.size(), UINT32_MAX - s->fed));
     for (size_t i = 0; i < s->sessions.size() && !done;) {
-      const ParseState st = s->sessions[i]->Feed(from_client, bytes, &record, &anomalies_);
+      const ParseState st =
+          s->sessions[i]->Feed(flow.from_client, bytes, &record, &anomalies_);
       if (st == ParseState::kNotMine) {
         s->sessions.erase(s->sessions.begin() + static_cast<ptrdiff_t>(i));
         // Whatever it wrote is not to be trusted.
@@ -334,21 +328,21 @@ bool DpiEngine::Process(Connection& c, const DecodedPacket& p, std::span<const u
       ++i;
     }
   };
-  if (c.key.protocol == kIpProtoTcp) {
-    if (!s->tcp->dir[dir].Add(p.seq + ((p.tcp_flags & kTcpSyn) ? 1u : 0u), payload, feed)) {
-      CountAnomaly(&anomalies_, "dpi_out_of_order_overflow");
+  if (flow.transport == kIpProtoTcp) {
+    if (!s->tcp->dir[flow.direction & 1].Add(flow.stream_seq, payload, feed)) {
+      CountAnomaly(&anomalies_, dpi_anomaly::kOutOfOrderOverflow);
       done = true;
     }
   } else {
     feed(payload);
   }
 
-  const bool changed = Publish(c, record);
-  const bool exhausted =
-      c.dpi_packets >= kMaxPayloadPackets || s->fed >= kMaxFedBytes || s->sessions.empty();
+  Publish(record, out);
+  const bool exhausted = flow.payload_packets >= kMaxPayloadPackets || s->fed >= kMaxFedBytes ||
+                         s->sessions.empty();
   if (done || exhausted) {
-    Finish(c, record.protocol != AppProtocol::kUnknown);
-    return changed;
+    Finish(slot, record.protocol != AppProtocol::kUnknown, out);
+    return;
   }
   if (record.protocol == AppProtocol::kUnknown && !(record == EmptyRecord())) {
     if (s->unpublished) {
@@ -362,13 +356,12 @@ bool DpiEngine::Process(Connection& c, const DecodedPacket& p, std::span<const u
   Account(*s);
   // Growth counts against the cap too: states fed less recently make room,
   // and if this one alone is too big, it goes.
-  while (stats_.state_bytes > max_state_bytes_ && head_ != c.dpi_state) DropForCap(head_);
+  while (stats_.state_bytes > max_state_bytes_ && head_ != slot) DropForCap(head_);
   if (stats_.state_bytes > max_state_bytes_) {
-    DropForCap(c.dpi_state);
-    c.dpi_state = kNoIndex;
-    c.dpi_done = true;
+    ++stats_.skipped_state_cap;
+    Free(slot);
+    out.Done();
   }
-  return changed;
 }
 
 }  // namespace rustnet

@@ -1,7 +1,5 @@
 #include "daemon/pipeline/pipeline.h"
 
-#include <arpa/inet.h>
-
 #include <chrono>
 
 #include "absl/time/clock.h"
@@ -81,6 +79,34 @@ CloseReason ReasonFor(RemovalReason r) {
   return CloseReason::kNone;
 }
 
+// What DPI sees of a tracked connection at one of its packets.
+DpiFlow DpiFlowOf(const Connection& c, const DecodedPacket& p) {
+  DpiFlow f;
+  f.id = c.id;
+  f.transport = c.key.protocol;
+  f.client_port = c.initiator == 0 ? c.key.port_a : c.key.port_b;
+  f.server_port = c.initiator == 0 ? c.key.port_b : c.key.port_a;
+  f.direction = p.src_is_a ? 0 : 1;
+  f.from_client = f.direction == c.initiator;
+  f.stream_seq = p.seq + ((p.tcp_flags & kTcpSyn) != 0 ? 1u : 0u);
+  f.payload_packets = c.payload_packets;
+  return f;
+}
+static_assert(DpiEngine::kMaxPayloadPackets < UINT8_MAX,
+              "Connection::payload_packets saturates before DPI's limit");
+
+// Where DPI's results for a tracked connection go.
+class ConnectionDpiCallbacks final : public DpiCallbacks {
+ public:
+  explicit ConnectionDpiCallbacks(Connection& c) : c_(c) {}
+  const AppRecord* app() const override { return c_.app.get(); }
+  void SetApp(std::shared_ptr<const AppRecord> record) override { c_.app = std::move(record); }
+  void Done() override { c_.app_final = true; }
+
+ private:
+  Connection& c_;
+};
+
 }  // namespace
 
 Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
@@ -89,34 +115,23 @@ Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
       keep_removed(options.keep_removed),
       index(i),
       table([this, &table_options]() {
-        if (hub == nullptr) {
-          table_options.on_remove = [this](const Connection& c, RemovalReason) {
-            dpi.Forget(c);
-            if (keep_removed) removed.push_back(c);
-          };
-        } else {
-          // Runs on this worker's thread, inside FlowTable calls.
+        // Both run on this worker's thread, inside FlowTable calls.
+        table_options.on_remove = [this](const Connection& c, RemovalReason r) {
+          if (!c.app_final) dpi.Forget(c.id);  // (Done flows have no DPI state.)
+          if (keep_removed) removed.push_back(c);
+          if (!c.close_reported) {
+            AddEvent(FlowEventType::kClosed, ReasonFor(r), std::max(clock_us, c.last_seen_us), c);
+          }
+        };
+        // Without a hub, no close events: on_remove then never sees
+        // close_reported set.
+        if (hub != nullptr) {
           table_options.on_event = [this](const Connection& c, TableEvent e) {
-            if (!hub->wanted()) return;
-            if (events.size() >= kMaxPendingEvents) hub->Publish(&events);
-            FlowEvent& out = events.emplace_back();
-            out.type = e == TableEvent::kOpened ? FlowEventType::kOpened : FlowEventType::kClosed;
-            out.reason = e == TableEvent::kClosedFin     ? CloseReason::kFin
-                         : e == TableEvent::kClosedReset ? CloseReason::kReset
-                                                         : CloseReason::kNone;
-            out.time_us = c.last_seen_us;
-            out.connection = c;
-          };
-          table_options.on_remove = [this](const Connection& c, RemovalReason r) {
-            dpi.Forget(c);
-            if (keep_removed) removed.push_back(c);
-            if (c.close_reported || !hub->wanted()) return;
-            if (events.size() >= kMaxPendingEvents) hub->Publish(&events);
-            FlowEvent& out = events.emplace_back();
-            out.type = FlowEventType::kClosed;
-            out.reason = ReasonFor(r);
-            out.time_us = std::max(clock_us, c.last_seen_us);
-            out.connection = c;
+            AddEvent(e == TableEvent::kOpened ? FlowEventType::kOpened : FlowEventType::kClosed,
+                     e == TableEvent::kClosedFin     ? CloseReason::kFin
+                     : e == TableEvent::kClosedReset ? CloseReason::kReset
+                                                     : CloseReason::kNone,
+                     c.last_seen_us, c);
           };
         }
         return std::move(table_options);
@@ -133,6 +148,17 @@ Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
   }
   current = pool[0].get();
   for (size_t b = 1; b < pool.size(); ++b) returns.Push(pool[b].get());
+}
+
+void Pipeline::Worker::AddEvent(FlowEventType type, CloseReason reason, int64_t time_us,
+                                const Connection& c) {
+  if (hub == nullptr || !hub->wanted()) return;
+  if (events.size() >= kMaxPendingEvents) hub->Publish(&events);
+  FlowEvent& out = events.emplace_back();
+  out.type = type;
+  out.reason = reason;
+  out.time_us = time_us;
+  out.connection = c;
 }
 
 Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source)
@@ -327,18 +353,6 @@ void Pipeline::CaptureLoop() {
   for (auto& w : workers_) Send(w.get(), true);
 }
 
-void Pipeline::LearnDnsAnswers(const AppRecord& app, int64_t now_us) {
-  auto name = std::make_shared<const std::string>(app.dns.query);
-  for (const std::string& answer : app.dns.answers) {
-    uint8_t buf[16];
-    if (inet_pton(AF_INET, answer.c_str(), buf) == 1) {
-      dns_cache_.Insert(IpAddress::FromV4(buf), name, now_us);
-    } else if (inet_pton(AF_INET6, answer.c_str(), buf) == 1) {
-      dns_cache_.Insert(IpAddress::FromV6(buf), name, now_us);
-    }
-  }
-}
-
 void Pipeline::Publish(Worker* w, int64_t now_us) {
   auto snap = std::make_shared<WorkerSnapshot>();
   snap->time_us = now_us;
@@ -386,22 +400,19 @@ void Pipeline::WorkerLoop(Worker* w) {
         }
         ScheduleRefresh(w, *c, 0, p.timestamp_us);
       }
-      if (c->dpi_done || p.payload_captured == 0) continue;
+      if (c->app_final || p.payload_captured == 0) continue;
       const bool had_app = c->app != nullptr;
-      const bool changed = w->dpi.Process(
-          *c, p, std::span<const uint8_t>(batch->payload).subspan(p.payload_offset,
-                                                                 p.payload_captured));
-      if (changed && !had_app && w->hub != nullptr && w->hub->wanted()) {
-        FlowEvent& e = w->events.emplace_back();
-        e.type = FlowEventType::kClassified;
-        e.time_us = c->last_seen_us;
-        e.connection = *c;
+      ConnectionDpiCallbacks results(*c);
+      w->dpi.Process(DpiFlowOf(*c, p),
+                     std::span<const uint8_t>(batch->payload)
+                         .subspan(p.payload_offset, p.payload_captured),
+                     results);
+      if (!had_app && c->app != nullptr) {
+        w->AddEvent(FlowEventType::kClassified, CloseReason::kNone, c->last_seen_us, *c);
       }
-      if (c->dpi_done && c->app && !c->app->dns.answers.empty() &&
-          !c->app->dns.query.empty()) {
-        LearnDnsAnswers(*c->app, p.timestamp_us);
-      }
-      if (c->dpi_done) {
+      if (c->app_final) {
+        // A finished DNS exchange names the addresses it answered.
+        if (c->app != nullptr) dns_cache_.Learn(c->app->dns, p.timestamp_us);
         const uint64_t hash = c->key.Hash();
         dpi_hint_[hash & (kDpiHintSlots - 1)].store(HintTag(hash), std::memory_order_relaxed);
       }

@@ -134,6 +134,10 @@ class Pipeline {
   };
   struct Worker {
     Worker(size_t index, const PipelineOptions& options, FlowTable::Options table_options);
+    // Queues an event about `c` for the hub, only while someone listens;
+    // hands the queue over when it is full (an expiry sweep can close many
+    // connections at once). On this worker's thread.
+    void AddEvent(FlowEventType type, CloseReason reason, int64_t time_us, const Connection& c);
     // Events collected while processing a batch (only while someone
     // listens); published to the hub once per batch. Declared before the
     // table, whose callbacks append here.
@@ -183,8 +187,6 @@ class Pipeline {
   // Hands w->current to the worker; returns false if it was dropped.
   bool Send(Worker* w, bool final);
   void Publish(Worker* w, int64_t now_us);
-  // Feeds a finished DNS exchange's address answers to the cache.
-  void LearnDnsAnswers(const AppRecord& app, int64_t now_us);
   void PublishCaptureStats(const Decoder& decoder);
   // Attribution, on the worker: apply answers, ask again when due.
   void DeliverAttribution(std::vector<AttributionResult>&& results);

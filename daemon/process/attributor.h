@@ -22,7 +22,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/flow_key.h"
-#include "daemon/process/process_record.h"
+#include "daemon/record/process_record.h"
 
 namespace rustnet {
 

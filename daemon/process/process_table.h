@@ -26,7 +26,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "daemon/process/process_record.h"
+#include "daemon/record/process_record.h"
 
 namespace rustnet {
 

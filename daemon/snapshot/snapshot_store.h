@@ -18,7 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
-#include "daemon/dpi/engine.h"
+#include "daemon/record/dpi_stats.h"
 #include "daemon/track/connection.h"
 #include "daemon/track/connection_chunk.h"
 #include "daemon/track/flow_table.h"

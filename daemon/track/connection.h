@@ -5,6 +5,11 @@
 // holds connections in flat chunks and a snapshot is a cheap copy.
 // Direction index 0 is A->B of the canonical key, 1 is B->A.
 //
+// What later stages find (DPI's AppRecord, the process stage's
+// Attribution, the passive DNS name) is carried here as shared immutable
+// records from daemon/record/; those stages keep their working state
+// to themselves (the DPI engine indexes its own by Connection::id).
+//
 // Thread-safety: owned by one worker; snapshots are copies.
 #ifndef RUSTNET_DAEMON_TRACK_CONNECTION_H_
 #define RUSTNET_DAEMON_TRACK_CONNECTION_H_
@@ -14,8 +19,8 @@
 #include <string>
 
 #include "common/flow_key.h"
-#include "daemon/dpi/app_record.h"
-#include "daemon/process/process_record.h"
+#include "daemon/record/app_record.h"
+#include "daemon/record/process_record.h"
 #include "daemon/track/rate.h"
 
 namespace rustnet {
@@ -82,10 +87,6 @@ struct Connection {
   uint32_t zero_windows = 0;
   uint32_t fragments = 0;
 
-  // The worker's DpiEngine's slot for this connection's pending inspection
-  // state; kNoIndex if none. Only meaningful to that engine (not in copies).
-  uint32_t dpi_state = kNoIndex;
-
   MacAddress mac[2] = {};   // Source MAC seen per endpoint (A, B); zero if none.
   MacAddress arp_resolved{};  // ARP: the asked-for address's MAC.
   uint16_t arp_requests = 0;
@@ -94,9 +95,11 @@ struct Connection {
   uint8_t tcp_flags_seen = 0;
   uint8_t icmp_type = 0;
   uint8_t icmp_code = 0;
-  uint8_t dpi_packets = 0;  // Payload packets DPI has looked at (<= its limit).
+  // Packets that carried transport payload, saturating at 255 (DPI gives up
+  // on a connection no dissector recognised after a number of them).
+  uint8_t payload_packets = 0;
 
-  // Small fields as bit-fields: 3 bytes instead of 18 (sizeof is checked
+  // Small fields as bit-fields: 4 bytes instead of 16 (sizeof is checked
   // below; the whole struct is on every connection).
   ConnState state : 4 = ConnState::kUnspecified;
   TimeoutClass timeout_class : 3 = TimeoutClass::kUdp;
@@ -113,7 +116,9 @@ struct Connection {
   bool reset : 1 = false;
   bool in_use : 1 = false;
   bool close_reported : 1 = false;  // A close event went out (see FlowTable::Options::on_event).
-  bool dpi_done : 1 = false;        // DPI classified the connection or gave up.
+  // `app` is final: DPI classified the connection, gave up, or will not
+  // inspect it (set through DpiCallbacks::Done by the pipeline).
+  bool app_final : 1 = false;
   // Which of the flow table's idle lists holds it: the embryonic ones (see
   // FlowTable) or the rest. Set when it is linked, read when unlinked.
   bool lru_embryonic : 1 = false;
@@ -128,7 +133,7 @@ struct Connection {
   // the attribution thread answered. Immutable, shared.
   std::shared_ptr<const Attribution> attribution;
 };
-// 240 bytes: 189 of fields, 3 of padding, three shared pointers (48). The
+// 240 bytes: 186 of fields, 6 of padding, three shared pointers (48). The
 // whole struct is on every connection: grow it only on purpose.
 static_assert(sizeof(Connection) <= 240, "Connection grew; see the memory benchmark");
 

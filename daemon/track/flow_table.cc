@@ -3,12 +3,10 @@
 #include <algorithm>
 
 #include "common/services.h"
+#include "daemon/decode/tcp_seq.h"
 
 namespace rustnet {
 namespace {
-
-// Sequence-space comparison (RFC 9293 §3.4): a - b as a signed distance.
-inline int32_t SeqDiff(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
 
 // A port a server would listen on: a known service or a privileged port.
 bool LooksLikeServerPort(uint8_t protocol, uint16_t port) {
@@ -300,6 +298,7 @@ void FlowTable::Update(Connection& c, const DecodedPacket& p, int dir) {
   c.rate[dir].Add(p.timestamp_us, p.ip_length);
   if (p.has_macs) c.mac[dir] = p.src_mac;
   if (p.is_fragment) ++c.fragments;
+  if (p.payload_wire > 0 && c.payload_packets < UINT8_MAX) ++c.payload_packets;
 
   switch (p.key.protocol) {
     case kIpProtoTcp:

@@ -33,16 +33,13 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "daemon/decode/decoder.h"
+#include "daemon/record/local_addresses.h"
 #include "daemon/track/connection.h"
 #include "daemon/track/connection_chunk.h"
 #include "daemon/track/flow_index.h"
 
 namespace rustnet {
-
-// The machine's own addresses; decides which endpoint is "local".
-using LocalAddresses = absl::flat_hash_set<IpAddress>;
 
 enum class RemovalReason : uint8_t { kExpired, kEvicted, kReplaced };
 // Lifecycle moments reported through Options::on_event.
@@ -67,7 +64,8 @@ class FlowTable {
   struct Options {
     size_t max_connections = 1'000'000;
     bool no_localhost = false;
-    // Null: no local addresses known (replayed files): the initiator is local.
+    // The machine's own addresses; decide which endpoint is "local". Null: none
+    // known (replayed files): the initiator is local.
     std::shared_ptr<const LocalAddresses> local_addresses;
     // Connection ids are id_start, id_start + id_stride, ... so workers
     // hand out distinct ids without sharing a counter.

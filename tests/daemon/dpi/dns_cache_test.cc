@@ -101,5 +101,49 @@ TEST_CASE("dns_cache: inserts and lookups from several threads", "[dns_cache]") 
   CHECK(found.load() > 0);
 }
 
+TEST_CASE("dns_cache: Learn maps a DNS exchange's binary addresses to its query",
+          "[dns_cache]") {
+  DnsCache cache;
+  DnsFacts dns;
+  dns.query = "www.example.com";
+  dns.addresses = {V4(0xc0000207), V6(7)};
+  // The text is not read when the addresses are there.
+  dns.answers = {"www.cdn.example", "198.51.100.1"};
+  cache.Learn(dns, 1'000'000);
+  CHECK(cache.size() == 2);
+  const auto v4 = cache.Lookup(V4(0xc0000207), 1'000'001);
+  const auto v6 = cache.Lookup(V6(7), 1'000'001);
+  REQUIRE(v4 != nullptr);
+  CHECK(*v4 == "www.example.com");
+  CHECK(v4 == v6);  // One shared name for the exchange.
+  CHECK(cache.Lookup(V4(0xc6336401), 1'000'001) == nullptr);
+}
+
+TEST_CASE("dns_cache: Learn reads text answers when the record has no binary addresses",
+          "[dns_cache]") {
+  DnsCache cache;
+  DnsFacts dns;
+  dns.query = "www.example.com";
+  dns.answers = {"www.cdn.example", "192.0.2.7", "2001:db8::7"};
+  cache.Learn(dns, 1'000'000);
+  CHECK(cache.size() == 2);
+  REQUIRE(cache.Lookup(V4(0xc0000207), 1'000'000) != nullptr);
+  REQUIRE(cache.Lookup(V6(7), 1'000'000) != nullptr);
+  CHECK(*cache.Lookup(V6(7), 1'000'000) == "www.example.com");
+}
+
+TEST_CASE("dns_cache: Learn ignores exchanges without a query or without addresses",
+          "[dns_cache]") {
+  DnsCache cache;
+  DnsFacts no_query;
+  no_query.addresses = {V4(1)};
+  cache.Learn(no_query, 1);
+  DnsFacts cname_only;
+  cname_only.query = "a.example";
+  cname_only.answers = {"b.example"};
+  cache.Learn(cname_only, 1);
+  CHECK(cache.size() == 0);
+}
+
 }  // namespace
 }  // namespace rustnet

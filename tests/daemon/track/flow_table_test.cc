@@ -203,6 +203,23 @@ TEST_CASE("flow_table: counts packets and IP bytes per direction", "[flow_table]
   CHECK(c->rate[1 - client].Rate(1'020'000) == Approx(1080));
 }
 
+TEST_CASE("flow_table: packets with payload are counted, saturating", "[flow_table]") {
+  Harness h;
+  Tcp tcp;
+  Handshake(h, tcp, 1'000'000);
+  CHECK(h.Only()->payload_packets == 0);  // SYN, SYN+ACK, ACK carry none.
+  h.Feed(tcp.FromClient(kPshAck, 100), 1'010'000);
+  h.Feed(tcp.FromServer(kAck), 1'011'000);
+  h.Feed(tcp.FromServer(kPshAck, 1000), 1'020'000);
+  CHECK(h.Only()->payload_packets == 2);
+  for (int i = 0; i < 300; ++i) h.Feed(tcp.FromClient(kPshAck, 10), 1'030'000 + i);
+  CHECK(h.Only()->payload_packets == UINT8_MAX);
+  // Fresh connections start at zero, UDP counts too.
+  const Connection* udp = h.Feed(Udp("10.0.0.1", 40000, "10.0.0.2", 53, 30), 2'000'000);
+  REQUIRE(udp != nullptr);
+  CHECK(udp->payload_packets == 1);
+}
+
 TEST_CASE("flow_table: bytes are IP lengths, not frame lengths", "[flow_table]") {
   Harness h;
   // A 30-byte IPv4 UDP packet in a 60-byte (padded) Ethernet frame.

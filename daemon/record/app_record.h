@@ -1,18 +1,24 @@
 // AppRecord: what deep packet inspection learned about one connection.
 //
+// A record type below the stages that share it: DPI fills it, the tracker
+// carries it on each Connection, snapshots and the API read it.
+//
 // Immutable once published: a worker builds a new record whenever a
 // dissector adds facts (ClientHello, then ServerHello) and swaps the
 // connection's shared pointer, so snapshots share records without copying
 // strings and readers never see one half-written.
 //
 // Thread-safety: immutable after construction.
-#ifndef RUSTNET_DAEMON_DPI_APP_RECORD_H_
-#define RUSTNET_DAEMON_DPI_APP_RECORD_H_
+#ifndef RUSTNET_DAEMON_RECORD_APP_RECORD_H_
+#define RUSTNET_DAEMON_RECORD_APP_RECORD_H_
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "common/flow_key.h"
 
 namespace rustnet {
 
@@ -63,14 +69,18 @@ struct DnsFacts {
   std::string query;
   std::string query_type;
   std::string response_code;
+  // The answer section as text, in order: A/AAAA addresses and CNAME targets.
   std::vector<std::string> answers;
   bool over_tcp = false;
+  // The A/AAAA answers' addresses in binary, in order (what the passive DNS
+  // cache learns from; no text to parse again). Empty if there were none.
+  std::vector<IpAddress> addresses;
 
   bool operator==(const DnsFacts&) const = default;
   template <typename H>
   friend H AbslHashValue(H h, const DnsFacts& f) {
     return H::combine(std::move(h), f.query, f.query_type, f.response_code, f.answers,
-                      f.over_tcp);
+                      f.over_tcp, f.addresses);
   }
 };
 
@@ -114,4 +124,4 @@ std::string_view AppProtocolName(AppProtocol p);  // "http", "tls", ...
 
 }  // namespace rustnet
 
-#endif  // RUSTNET_DAEMON_DPI_APP_RECORD_H_
+#endif  // RUSTNET_DAEMON_RECORD_APP_RECORD_H_

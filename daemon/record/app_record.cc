@@ -1,4 +1,4 @@
-#include "daemon/dpi/app_record.h"
+#include "daemon/record/app_record.h"
 
 namespace rustnet {
 

@@ -1,10 +1,13 @@
 // ProcessRecord: who owns a socket on this host — one immutable record per
 // process (pid + start time), shared by every connection it owns.
 //
+// A record type below the stages that share it: the process stage makes
+// it, the tracker carries it on each Connection, snapshots read it.
+//
 // Thread-safety: written once by the attribution thread before it is
 // shared; afterwards only `exited` changes (atomically).
-#ifndef RUSTNET_DAEMON_PROCESS_PROCESS_RECORD_H_
-#define RUSTNET_DAEMON_PROCESS_PROCESS_RECORD_H_
+#ifndef RUSTNET_DAEMON_RECORD_PROCESS_RECORD_H_
+#define RUSTNET_DAEMON_RECORD_PROCESS_RECORD_H_
 
 #include <atomic>
 #include <cstdint>
@@ -53,4 +56,4 @@ struct Attribution {
 
 }  // namespace rustnet
 
-#endif  // RUSTNET_DAEMON_PROCESS_PROCESS_RECORD_H_
+#endif  // RUSTNET_DAEMON_RECORD_PROCESS_RECORD_H_
