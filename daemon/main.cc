@@ -11,7 +11,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -30,6 +29,8 @@
 #include "daemon/capture/interfaces.h"
 #include "daemon/capture/pcap_source.h"
 #include "daemon/config.h"
+#include "daemon/export/connection_sink.h"
+#include "daemon/export/json_dump/json_dump_sink.h"
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/rpc/monitor_service.h"
@@ -40,7 +41,6 @@
 #include "daemon/service/notify.h"
 #include "daemon/service/watchdog.h"
 #include "daemon/snapshot/event_hub.h"
-#include "daemon/snapshot/convert.h"
 #include "spdlog/sinks/systemd_sink.h"
 #include "spdlog/spdlog.h"
 
@@ -99,45 +99,6 @@ void LogStats(const Pipeline& pipeline) {
   }
 }
 
-// Prints the final table as JSON Lines, oldest connection first.
-// Formatting is most of the work, so `threads` threads format it at once
-// (the pipeline's capture and worker threads are idle by now: this uses
-// no more cores than the replay did), a block of rows each per round, and
-// the rounds are written in order. Output memory stays at one block per
-// thread however big the table.
-void DumpJson(const Pipeline& pipeline, size_t threads) {
-  std::vector<const Connection*> all;
-  pipeline.ForEachConnection([&all](const Connection& c) { all.push_back(&c); });
-  std::sort(all.begin(), all.end(), [](const Connection* a, const Connection* b) {
-    return a->first_seen_us != b->first_seen_us ? a->first_seen_us < b->first_seen_us
-                                                : a->id < b->id;
-  });
-  const int64_t now = pipeline.clock_us();
-  const std::string_view source = pipeline.source().name();
-  constexpr size_t kBlockRows = 2048;  // About 2 MB of JSON.
-  // At least one (std::clamp's bounds would cross for an empty table).
-  threads = std::max<size_t>(1, std::min(threads, (all.size() + kBlockRows - 1) / kBlockRows));
-  std::vector<std::string> blocks(threads);
-  for (size_t round = 0; round < all.size(); round += threads * kBlockRows) {
-    auto format = [&](size_t t) {
-      std::string& out = blocks[t];
-      out.clear();
-      const size_t begin = std::min(all.size(), round + t * kBlockRows);
-      const size_t end = std::min(all.size(), begin + kBlockRows);
-      for (size_t i = begin; i < end; ++i) {
-        AppendJsonLine(*all[i], now, source, &out);
-        out += '\n';
-      }
-    };
-    std::vector<std::thread> helpers;
-    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(format, t);
-    format(0);
-    for (std::thread& h : helpers) h.join();
-    for (const std::string& out : blocks) std::fwrite(out.data(), 1, out.size(), stdout);
-  }
-  std::fflush(stdout);
-}
-
 // What the watchdog looks at (daemon/service/watchdog.h).
 PipelineProgress Progress(const Pipeline& pipeline) {
   PipelineProgress p;
@@ -183,6 +144,190 @@ void Reload(const std::vector<std::string>& command_line, DaemonOptions* options
   notifier->Ready();
 }
 
+// --- Start-up ------------------------------------------------------------------
+
+// Signals are handled by one thread with sigwait; Run blocks them in every
+// thread before any starts.
+sigset_t BlockSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+struct Logging {
+  std::string path = "the journal";  // Where the log goes, in words.
+  std::shared_ptr<ReopenableFileSink> file;  // Reopened on SIGHUP; null: the journal only.
+};
+
+// Under systemd (stderr connected to the journal) logs to the journal with
+// proper priorities, and to a file only when --log-dir asks for one;
+// otherwise to a file in --log-dir. Start-up errors go to stderr by Fail().
+absl::StatusOr<Logging> SetUpLogging(const DaemonOptions& options) {
+  Logging logging;
+  const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+  if (journal && !options.log_dir_set) {
+    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+        "rustnetd", std::make_shared<spdlog::sinks::systemd_sink_mt>("rustnetd")));
+    spdlog::set_level(options.log_level);
+    return logging;
+  }
+  LoggingOptions log_options;
+  log_options.level = options.log_level;
+  log_options.dir = options.log_dir;
+  log_options.prefix = "rustnet";
+  log_options.to_stderr = false;
+  auto path = SetupLogging(log_options);
+  if (!path.ok()) return path.status();
+  logging.path = *path;
+  auto reopenable = MakeLogFileReopenable(logging.path);
+  if (!reopenable.ok()) return reopenable.status();
+  logging.file = *reopenable;
+  if (journal) {
+    spdlog::default_logger()->sinks().push_back(
+        std::make_shared<spdlog::sinks::systemd_sink_mt>("rustnetd"));
+  }
+  return logging;
+}
+
+void LogStart(const Logging& logging, const std::vector<std::string>& command_line) {
+  spdlog::info("rustnetd {} starting (pid {}), logging to {}", RUSTNET_VERSION, getpid(),
+               logging.path);
+  if (const ConfigChoice config = ChooseConfigFile(command_line);
+      config.explicit_path || access(config.path.c_str(), F_OK) == 0) {
+    spdlog::info("configuration file {}", config.path);
+  }
+}
+
+// Socket activation: rustnetd.socket (or systemd-socket-activate) may have
+// passed the API's listening socket. Taken before any thread starts; not
+// for one-shot dumps, which serve no API.
+absl::StatusOr<std::optional<PassedSocket>> TakeApiSocket(const DaemonOptions& options) {
+  if (!options.dump.empty()) return std::optional<PassedSocket>();
+  auto passed = TakePassedSocket();
+  if (!passed.ok()) spdlog::error("{}", std::string(passed.status().message()));
+  return passed;
+}
+
+struct Capture {
+  std::unique_ptr<PcapSource> source;
+  std::shared_ptr<const LocalAddresses> local;  // This machine's; null for files.
+};
+
+// --read FILE, or -i (default: the first interface that is up).
+absl::StatusOr<Capture> OpenCapture(const DaemonOptions& options) {
+  Capture capture;
+  if (!options.read_file.empty()) {
+    auto opened = PcapSource::OpenFile(options.read_file, options.bpf);
+    if (!opened.ok()) {
+      spdlog::error("{}", std::string(opened.status().message()));
+      return opened.status();
+    }
+    capture.source = std::move(*opened);
+    spdlog::info("reading {}", options.read_file);
+  } else {
+    LiveCaptureOptions live;
+    live.interface = options.interface;
+    if (live.interface.empty()) {
+      auto def = DefaultInterface();
+      if (!def.ok()) return def.status();
+      live.interface = *def;
+    }
+    live.bpf = options.bpf;
+    auto opened = PcapSource::OpenLive(live);
+    if (!opened.ok()) {
+      spdlog::error("{}", std::string(opened.status().message()));
+      return opened.status();
+    }
+    capture.source = std::move(*opened);
+    capture.local = MachineAddresses();
+    spdlog::info("capturing on {} ({} local addresses)", live.interface, capture.local->size());
+  }
+  if (!options.bpf.empty()) spdlog::info("BPF filter: {}", options.bpf);
+  return capture;
+}
+
+PipelineOptions PipelineOptionsFor(const DaemonOptions& options, const Capture& capture,
+                                   EventHub* events) {
+  if (options.no_dpi) spdlog::info("deep packet inspection disabled (--no-dpi)");
+  PipelineOptions p;
+  p.workers = options.threads;
+  p.max_connections = options.max_connections;
+  p.no_localhost = options.no_localhost;
+  p.local_addresses = capture.local;
+  p.publish_snapshots = options.dump.empty();
+  p.dpi = !options.no_dpi;
+  p.keep_removed = options.dump_expired;
+  // Sockets of this host only exist for live capture.
+  p.attribution = capture.source->live() && !options.no_process;
+  const char* socket_table = std::getenv("RUSTNET_SOCKET_TABLE");
+  p.attribution_procfs = socket_table != nullptr && std::string_view(socket_table) == "procfs";
+  if (options.no_process) spdlog::info("process attribution disabled (--no-process)");
+  p.snapshot_interval_us = options.snapshot_interval_ms * 1000;
+  p.events = events;
+  return p;
+}
+
+MonitorServiceOptions ServiceOptionsFor(const DaemonOptions& options, const PipelineOptions& p) {
+  MonitorServiceOptions service_options;
+  service_options.version = RUSTNET_VERSION;
+  service_options.max_streams = options.max_streams;
+  service_options.max_connections = p.max_connections;
+  service_options.workers = p.workers;
+  return service_options;
+}
+
+// The API (not for one-shot dumps). Started before the packets flow, so a
+// second daemon on the same socket fails before it captures anything.
+absl::StatusOr<std::unique_ptr<ApiServer>> StartApi(const DaemonOptions& options,
+                                                    const std::optional<PassedSocket>& passed,
+                                                    MonitorService* service) {
+  ApiServerOptions a;
+  a.socket_path = options.socket;
+  a.socket_group = options.socket_group;
+  a.socket_group_set = options.socket_group_set;
+  a.listen = options.listen;
+  a.tls_cert = options.tls_cert;
+  a.tls_key = options.tls_key;
+  a.tls_client_ca = options.tls_client_ca;
+  a.insecure_listen = options.insecure_listen;
+  a.max_streams = options.max_streams;
+  if (passed) {
+    a.listen_fd = passed->fd;
+    if (!passed->path.empty()) a.socket_path = passed->path;
+  }
+  auto started = ApiServer::Start(a, service);
+  if (!started.ok()) {
+    spdlog::error("{}", std::string(started.status().message()));
+    return started.status();
+  }
+  const ApiServer& api = **started;
+  spdlog::info("API listening on unix:{}{}{}", api.socket_path(),
+               passed ? " (socket passed by the service manager)" : "",
+               api.tcp_address().empty()
+                   ? ""
+                   : absl::StrCat(" and ", api.tcp_address(),
+                                  options.listen.empty() ? " (plaintext)" : " (TLS)"));
+  return started;
+}
+
+// Once everything privileged is done (the capture is open, the API
+// listens): keeps only what the running daemon needs.
+absl::Status DropStartupPrivileges(bool live) {
+  if (absl::Status s = DropCapabilities(RuntimeCapabilities(live)); !s.ok()) {
+    spdlog::error("{}", std::string(s.message()));
+    return absl::Status(s.code(), absl::StrCat(s.message(), "; rustnetd does not run with more "
+                                                            "privileges than it needs"));
+  }
+  if (auto caps = CurrentCapabilities(); caps.ok()) {
+    spdlog::info("capabilities: {}", caps->effective.ToString());
+  }
+  return absl::OkStatus();
+}
+
 // Shared with the signal thread, which outlives Run.
 struct Signals {
   std::atomic<int> got{0};
@@ -190,161 +335,9 @@ struct Signals {
   absl::Notification stop;
 };
 
-int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
-  // Signals are handled by one thread with sigwait; block them everywhere
-  // else before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ServiceNotifier notifier;
-
-  LoggingOptions log_options;
-  log_options.level = options.log_level;
-  log_options.dir = options.log_dir;
-  log_options.prefix = "rustnet";
-  log_options.to_stderr = false;  // Start-up errors are printed by Fail().
-  // Under systemd (stderr connected to the journal) log to the journal with
-  // proper priorities; a log file only when --log-dir asks for one.
-  const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
-  std::string log_path = "the journal";
-  std::shared_ptr<ReopenableFileSink> log_file;  // Reopened on SIGHUP.
-  if (journal && !options.log_dir_set) {
-    spdlog::set_default_logger(std::make_shared<spdlog::logger>(
-        "rustnetd", std::make_shared<spdlog::sinks::systemd_sink_mt>("rustnetd")));
-    spdlog::set_level(options.log_level);
-  } else {
-    auto path = SetupLogging(log_options);
-    if (!path.ok()) return Fail(std::string(path.status().message()));
-    log_path = *path;
-    auto reopenable = MakeLogFileReopenable(log_path);
-    if (!reopenable.ok()) return Fail(std::string(reopenable.status().message()));
-    log_file = *reopenable;
-    if (journal) {
-      spdlog::default_logger()->sinks().push_back(
-          std::make_shared<spdlog::sinks::systemd_sink_mt>("rustnetd"));
-    }
-  }
-  spdlog::info("rustnetd {} starting (pid {}), logging to {}", RUSTNET_VERSION, getpid(),
-               log_path);
-  if (const ConfigChoice config = ChooseConfigFile(command_line);
-      config.explicit_path || access(config.path.c_str(), F_OK) == 0) {
-    spdlog::info("configuration file {}", config.path);
-  }
-
-  // Socket activation: rustnetd.socket (or systemd-socket-activate) may have
-  // passed the API's listening socket. Taken before any thread starts.
-  std::optional<PassedSocket> passed_socket;
-  if (options.dump.empty()) {
-    auto passed = TakePassedSocket();
-    if (!passed.ok()) {
-      spdlog::error("{}", std::string(passed.status().message()));
-      return Fail(std::string(passed.status().message()));
-    }
-    passed_socket = *passed;
-  }
-
-  std::unique_ptr<PcapSource> source;
-  std::shared_ptr<const LocalAddresses> local;
-  if (!options.read_file.empty()) {
-    auto opened = PcapSource::OpenFile(options.read_file, options.bpf);
-    if (!opened.ok()) {
-      spdlog::error("{}", std::string(opened.status().message()));
-      return Fail(std::string(opened.status().message()));
-    }
-    source = std::move(*opened);
-    spdlog::info("reading {}", options.read_file);
-  } else {
-    LiveCaptureOptions live;
-    live.interface = options.interface;
-    if (live.interface.empty()) {
-      auto def = DefaultInterface();
-      if (!def.ok()) return Fail(std::string(def.status().message()));
-      live.interface = *def;
-    }
-    live.bpf = options.bpf;
-    auto opened = PcapSource::OpenLive(live);
-    if (!opened.ok()) {
-      spdlog::error("{}", std::string(opened.status().message()));
-      return Fail(std::string(opened.status().message()));
-    }
-    source = std::move(*opened);
-    local = MachineAddresses();
-    spdlog::info("capturing on {} ({} local addresses)", live.interface, local->size());
-  }
-  if (!options.bpf.empty()) spdlog::info("BPF filter: {}", options.bpf);
-  if (options.no_dpi) spdlog::info("deep packet inspection disabled (--no-dpi)");
-
-  PipelineOptions p;
-  p.workers = options.threads;
-  p.max_connections = options.max_connections;
-  p.no_localhost = options.no_localhost;
-  p.local_addresses = local;
-  p.publish_snapshots = options.dump.empty();
-  p.dpi = !options.no_dpi;
-  p.keep_removed = options.dump_expired;
-  // Sockets of this host only exist for live capture.
-  p.attribution = source->live() && !options.no_process;
-  p.attribution_procfs = std::getenv("RUSTNET_SOCKET_TABLE") != nullptr &&
-                         std::string_view(std::getenv("RUSTNET_SOCKET_TABLE")) == "procfs";
-  if (options.no_process) spdlog::info("process attribution disabled (--no-process)");
-  p.snapshot_interval_us = options.snapshot_interval_ms * 1000;
-  EventHub events;
-  p.events = &events;
-  const bool live = source->live();
-  Pipeline pipeline(p, std::move(source));
-  spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
-
-  // The API (not for one-shot dumps). Started before the packets flow, so
-  // a second daemon on the same socket fails before it captures anything.
-  MonitorServiceOptions service_options;
-  service_options.version = RUSTNET_VERSION;
-  service_options.max_streams = options.max_streams;
-  service_options.max_connections = p.max_connections;
-  service_options.workers = p.workers;
-  MonitorService service(service_options, &pipeline, &events);
-  std::unique_ptr<ApiServer> api;
-  if (options.dump.empty()) {
-    ApiServerOptions a;
-    a.socket_path = options.socket;
-    a.socket_group = options.socket_group;
-    a.socket_group_set = options.socket_group_set;
-    a.listen = options.listen;
-    a.tls_cert = options.tls_cert;
-    a.tls_key = options.tls_key;
-    a.tls_client_ca = options.tls_client_ca;
-    a.insecure_listen = options.insecure_listen;
-    a.max_streams = options.max_streams;
-    if (passed_socket) {
-      a.listen_fd = passed_socket->fd;
-      if (!passed_socket->path.empty()) a.socket_path = passed_socket->path;
-    }
-    auto started = ApiServer::Start(a, &service);
-    if (!started.ok()) {
-      spdlog::error("{}", std::string(started.status().message()));
-      return Fail(std::string(started.status().message()));
-    }
-    api = std::move(*started);
-    spdlog::info("API listening on unix:{}{}{}", api->socket_path(),
-                 passed_socket ? " (socket passed by the service manager)" : "",
-                 api->tcp_address().empty()
-                     ? ""
-                     : absl::StrCat(" and ", api->tcp_address(),
-                                    options.listen.empty() ? " (plaintext)" : " (TLS)"));
-  }
-
-  // Everything privileged is done: the capture is open, the API listens.
-  if (absl::Status s = DropCapabilities(RuntimeCapabilities(live)); !s.ok()) {
-    spdlog::error("{}", std::string(s.message()));
-    return Fail(absl::StrCat(s.message(),
-                             "; rustnetd does not run with more privileges than it needs"));
-  }
-  if (auto caps = CurrentCapabilities(); caps.ok()) {
-    spdlog::info("capabilities: {}", caps->effective.ToString());
-  }
-
+// The thread that waits for `signals` (blocked everywhere): SIGHUP asks for
+// a reload; SIGINT or SIGTERM stops the daemon.
+std::shared_ptr<Signals> StartSignalThread(sigset_t signals) {
   auto sig = std::make_shared<Signals>();
   std::thread([signals, sig] {
     while (true) {
@@ -359,119 +352,218 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
       return;
     }
   }).detach();
-  std::atomic<int>& got_signal = sig->got;
-  absl::Notification& stop = sig->stop;
+  return sig;
+}
 
-  pipeline.Start();
-  EnableStderrLogging(spdlog::level::warn);
+// --- One-shot dump -----------------------------------------------------------------
 
-  if (!options.dump.empty()) {
-    // One-shot: wait for the file to end (or a signal), then print.
-    while (!pipeline.capture_done()) {
-      if (stop.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
-        pipeline.Stop();
-        break;
-      }
+// Whether the replayed file was usable: an error (one sentence) when not
+// one record could be read; a warning in the log when it was damaged
+// part-way (the packets before the damage count).
+absl::Status CheckReplayedFile(const std::string& file, const Pipeline& pipeline) {
+  const std::string err = pipeline.source_error();
+  if (!err.empty() && pipeline.Stats().capture.received == 0) {
+    // Logged at info: stderr gets exactly the one sentence of the error.
+    spdlog::info("cannot read capture file {}: {}", file, err);
+    return absl::InvalidArgumentError(absl::StrCat("cannot read capture file ", file, ": ", err,
+                                                   "; check that it is a complete pcap or "
+                                                   "pcapng file"));
+  }
+  if (!err.empty()) {
+    spdlog::warn("capture file {} is damaged: {}; the packets before it were processed", file,
+                 err);
+  }
+  return absl::OkStatus();
+}
+
+// The final table, through the JSON dump sink, to stdout.
+absl::Status DumpFinalTable(const Pipeline& pipeline, size_t threads) {
+  std::vector<const Connection*> rows;
+  pipeline.ForEachConnection([&rows](const Connection& c) { rows.push_back(&c); });
+  SortOldestFirst(&rows);
+  JsonDumpSink sink(stdout, "standard output", threads);
+  sink.OnFinalTable(FinalTable{rows, pipeline.clock_us(), pipeline.source().name()});
+  return sink.Flush();
+}
+
+// --dump json: waits for the file to end (or a signal), then prints the
+// final table. Returns the exit code.
+int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig) {
+  while (!pipeline->capture_done()) {
+    if (sig.stop.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+      pipeline->Stop();
+      break;
     }
-    pipeline.Join();
-    LogStats(pipeline);
-    if (got_signal.load() != 0) {
-      spdlog::info("interrupted by signal {}", got_signal.load());
-      return 130;
+  }
+  pipeline->Join();
+  LogStats(*pipeline);
+  if (sig.got.load() != 0) {
+    spdlog::info("interrupted by signal {}", sig.got.load());
+    return 130;
+  }
+  if (absl::Status s = CheckReplayedFile(options.read_file, *pipeline); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  // As many threads as the replay ran: the capture thread and the workers.
+  if (absl::Status s = DumpFinalTable(*pipeline, options.threads + 1); !s.ok()) {
+    spdlog::info("{}", std::string(s.message()));  // (stderr: the one sentence of Fail.)
+    return Fail(std::string(s.message()));
+  }
+  return 0;
+}
+
+// --- Serving -------------------------------------------------------------------
+
+// What systemd hears while the daemon serves (Type=notify): a status line
+// every second, and WATCHDOG=1 only while the pipeline moves, so a wedged
+// capture thread or worker gets the daemon restarted.
+class ServiceReports {
+ public:
+  // After notifier->Ready().
+  ServiceReports(ServiceNotifier* notifier, const Pipeline* pipeline)
+      : notifier_(notifier),
+        pipeline_(pipeline),
+        ping_every_(notifier->watchdog_interval()),
+        watchdog_(StallLimitFor(ping_every_.value_or(absl::Seconds(10)))) {}
+
+  void UpdateStatus(absl::Time now, bool ended) {
+    if (!notifier_->enabled() || now - status_time_ < absl::Seconds(1)) return;
+    const PipelineStats s = pipeline_->Stats();
+    const double seconds = absl::ToDoubleSeconds(now - status_time_);
+    const double rate = status_time_ == absl::InfinitePast()
+                            ? 0
+                            : static_cast<double>(s.packets - status_packets_) / seconds;
+    std::string label = pipeline_->source().name();
+    if (ended) {
+      absl::StrAppend(&label, " (ended)");
+    } else if (s.capture.state == CaptureState::kWaiting) {
+      absl::StrAppend(&label, " (waiting: ", s.capture.waiting_for, ")");
     }
-    const std::string err = pipeline.source_error();
-    if (!err.empty() && pipeline.Stats().capture.received == 0) {
-      // Not one record could be read: the file is not usable at all.
-      // (Logged at info: stderr gets exactly the one sentence below.)
-      spdlog::info("cannot read capture file {}: {}", options.read_file, err);
-      return Fail(absl::StrCat("cannot read capture file ", options.read_file, ": ", err,
-                               "; check that it is a complete pcap or pcapng file"));
-    }
-    if (!err.empty()) {
-      spdlog::warn("capture file {} is damaged: {}; the packets before it were processed",
-                   options.read_file, err);
-    }
-    // As many threads as the replay ran: the capture thread and the workers.
-    DumpJson(pipeline, options.threads + 1);
-    return 0;
+    notifier_->Status(ServiceStatusLine(
+        label, rate, s.connections,
+        s.capture.dropped_kernel + s.capture.dropped_interface + s.queue_dropped));
+    status_time_ = now;
+    status_packets_ = s.packets;
   }
 
-  // Serving: tell systemd (Type=notify), then keep it informed.
-  notifier.Ready();
-  const std::optional<absl::Duration> ping_every = notifier.watchdog_interval();
-  ProgressWatchdog watchdog(StallLimitFor(ping_every.value_or(absl::Seconds(10))));
-  bool stalled = false;
-  absl::Time next_ping = absl::Now();
-  absl::Time status_time = absl::InfinitePast();
-  uint64_t status_packets = 0;
+  void PingWatchdog(absl::Time now) {
+    if (!ping_every_ || now < next_ping_) return;
+    next_ping_ = now + *ping_every_;
+    const std::string why = watchdog_.Check(Progress(*pipeline_), now);
+    if (why.empty()) {
+      notifier_->Watchdog();
+      if (stalled_) spdlog::info("watchdog: the pipeline moves again");
+    } else if (!stalled_) {
+      spdlog::error("watchdog: {}; not telling systemd we are alive", why);
+    }
+    stalled_ = !why.empty();
+  }
 
+ private:
+  ServiceNotifier* notifier_;
+  const Pipeline* pipeline_;
+  const std::optional<absl::Duration> ping_every_;
+  ProgressWatchdog watchdog_;
+  bool stalled_ = false;
+  absl::Time next_ping_ = absl::Now();
+  absl::Time status_time_ = absl::InfinitePast();
+  uint64_t status_packets_ = 0;
+};
+
+// The capture ended (a file's end, or a failure). Returns false when the
+// daemon should stop: a live capture failed (live sources do not fail,
+// they wait for their interface, so this is for good).
+bool AnnounceEnd(const Pipeline& pipeline, bool live) {
+  const std::string err = pipeline.source_error();
+  if (!err.empty()) {
+    spdlog::error("capture on {} failed: {}", pipeline.source().name(), err);
+    if (live) return false;
+  }
+  LogStats(pipeline);
+  spdlog::info("end of {}; keeping the final table until stopped", pipeline.source().name());
+  return true;
+}
+
+// Serves until SIGINT or SIGTERM (or a live capture that fails for good):
+// SIGHUP reloads, statistics every --stats-interval, systemd kept informed.
+void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
+           Pipeline* pipeline, bool live, Signals* sig, ReopenableFileSink* log_file,
+           ServiceNotifier* notifier) {
+  notifier->Ready();
+  ServiceReports reports(notifier, pipeline);
   bool announced_end = false;
-  absl::Duration stats_every = absl::Seconds(options.stats_interval_s);
+  absl::Duration stats_every = absl::Seconds(options->stats_interval_s);
   absl::Time next_stats = absl::Now() + stats_every;
-  while (!stop.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
+  while (!sig->stop.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
     if (sig->reload.exchange(false)) {
-      Reload(command_line, &options, log_file.get(), &notifier);
-      stats_every = absl::Seconds(options.stats_interval_s);
+      Reload(command_line, options, log_file, notifier);
+      stats_every = absl::Seconds(options->stats_interval_s);
       next_stats = absl::Now() + stats_every;
     }
-    if (pipeline.capture_done() && !announced_end) {
+    if (pipeline->capture_done() && !announced_end) {
       announced_end = true;
-      const std::string err = pipeline.source_error();
-      if (!err.empty()) {
-        // (Live sources do not fail: they wait for their interface.)
-        spdlog::error("capture on {} failed: {}", pipeline.source().name(), err);
-        if (live) break;
-      }
-      LogStats(pipeline);
-      spdlog::info("end of {}; keeping the final table until stopped",
-                   pipeline.source().name());
+      if (!AnnounceEnd(*pipeline, live)) break;
     }
     if (absl::Now() >= next_stats) {
       next_stats += stats_every;
-      if (!announced_end) LogStats(pipeline);
+      if (!announced_end) LogStats(*pipeline);
     }
     const absl::Time now = absl::Now();
-    if (notifier.enabled() && now - status_time >= absl::Seconds(1)) {
-      const PipelineStats s = pipeline.Stats();
-      const double seconds = absl::ToDoubleSeconds(now - status_time);
-      const double rate = status_time == absl::InfinitePast()
-                              ? 0
-                              : static_cast<double>(s.packets - status_packets) / seconds;
-      std::string label = pipeline.source().name();
-      if (announced_end) {
-        absl::StrAppend(&label, " (ended)");
-      } else if (s.capture.state == CaptureState::kWaiting) {
-        absl::StrAppend(&label, " (waiting: ", s.capture.waiting_for, ")");
-      }
-      notifier.Status(ServiceStatusLine(label, rate,
-          s.connections, s.capture.dropped_kernel + s.capture.dropped_interface + s.queue_dropped));
-      status_time = now;
-      status_packets = s.packets;
-    }
-    if (ping_every && now >= next_ping) {
-      // WATCHDOG=1 only while the pipeline moves: a wedged capture thread
-      // or worker gets the daemon restarted.
-      next_ping = now + *ping_every;
-      const std::string why = watchdog.Check(Progress(pipeline), now);
-      if (why.empty()) {
-        notifier.Watchdog();
-        if (stalled) spdlog::info("watchdog: the pipeline moves again");
-      } else if (!stalled) {
-        spdlog::error("watchdog: {}; not telling systemd we are alive", why);
-      }
-      stalled = !why.empty();
-    }
+    reports.UpdateStatus(now, announced_end);
+    reports.PingWatchdog(now);
   }
-  notifier.Stopping();
-  spdlog::info("shutting down (signal {})", got_signal.load());
+}
+
+// The API first (no new requests), then the pipeline; logging last.
+void ShutDown(int signal, std::unique_ptr<ApiServer> api, Pipeline* pipeline,
+              ServiceNotifier* notifier) {
+  notifier->Stopping();
+  spdlog::info("shutting down (signal {})", signal);
   if (api) api->Shutdown(absl::Seconds(2));
-  pipeline.Stop();
-  pipeline.Join();
-  LogStats(pipeline);
+  pipeline->Stop();
+  pipeline->Join();
+  LogStats(*pipeline);
   api.reset();
   spdlog::info("rustnetd stopped");
   StopLibraryLogging();
   spdlog::shutdown();
+}
+
+int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
+  const sigset_t signals = BlockSignals();
+  ServiceNotifier notifier;
+  auto logging = SetUpLogging(options);
+  if (!logging.ok()) return Fail(std::string(logging.status().message()));
+  LogStart(*logging, command_line);
+  auto passed_socket = TakeApiSocket(options);
+  if (!passed_socket.ok()) return Fail(std::string(passed_socket.status().message()));
+  auto capture = OpenCapture(options);
+  if (!capture.ok()) return Fail(std::string(capture.status().message()));
+
+  EventHub events;
+  const PipelineOptions p = PipelineOptionsFor(options, *capture, &events);
+  const bool live = capture->source->live();
+  Pipeline pipeline(p, std::move(capture->source));
+  spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
+
+  MonitorService service(ServiceOptionsFor(options, p), &pipeline, &events);
+  std::unique_ptr<ApiServer> api;
+  if (options.dump.empty()) {
+    auto started = StartApi(options, *passed_socket, &service);
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    api = std::move(*started);
+  }
+  if (absl::Status s = DropStartupPrivileges(live); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+
+  const std::shared_ptr<Signals> sig = StartSignalThread(signals);
+  pipeline.Start();
+  EnableStderrLogging(spdlog::level::warn);
+  if (!options.dump.empty()) return RunDump(options, &pipeline, *sig);
+
+  Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), &notifier);
+  ShutDown(sig->got.load(), std::move(api), &pipeline, &notifier);
   return 0;
 }
 
