@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <string>
 #include <thread>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/logging.h"
@@ -27,6 +29,212 @@ absl::Status ParseNumber(const std::string& flag, const std::string& text, T min
   }
   *out = static_cast<T>(v);
   return absl::OkStatus();
+}
+
+
+// --- The flags, by name ------------------------------------------------------
+
+using Arg = const std::string&;
+// Sets a flag's value (`flag` names it in errors).
+using ValueSetter = absl::Status (*)(Arg flag, Arg value, DaemonOptions* o);
+
+template <std::string DaemonOptions::*kField>
+absl::Status SetString(Arg /*flag*/, Arg value, DaemonOptions* o) {
+  o->*kField = value;
+  return absl::OkStatus();
+}
+
+// As SetString, and records that the flag was given.
+template <std::string DaemonOptions::*kField, bool DaemonOptions::*kSet>
+absl::Status SetStringMarked(Arg /*flag*/, Arg value, DaemonOptions* o) {
+  o->*kField = value;
+  o->*kSet = true;
+  return absl::OkStatus();
+}
+
+// Flags that take a value, by long name.
+using ValueFlagMap = std::map<std::string, ValueSetter, std::less<>>;
+const ValueFlagMap& FlagsWithValue() {
+  static const auto* const flags = new ValueFlagMap{
+      {"--interface", &SetString<&DaemonOptions::interface>},
+      {"--read", &SetString<&DaemonOptions::read_file>},
+      {"--bpf", &SetString<&DaemonOptions::bpf>},
+      {"--dump",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v != "json") return Invalid(f, absl::StrCat("unknown format \"", v, "\" (use json)"));
+         o->dump = v;
+         return absl::OkStatus();
+       }},
+      {"--threads",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<size_t>(f, v, 1, 64, &o->threads);
+       }},
+      {"--max-connections",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<size_t>(f, v, 1, 100'000'000, &o->max_connections);
+       }},
+      {"--log-level",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         auto level = ParseLogLevel(v);
+         if (!level) {
+           return Invalid(f, absl::StrCat("unknown level \"", v,
+                                          "\" (use error, warn, info, debug or trace)"));
+         }
+         o->log_level = *level;
+         return absl::OkStatus();
+       }},
+      {"--log-dir", &SetStringMarked<&DaemonOptions::log_dir, &DaemonOptions::log_dir_set>},
+      {"--stats-interval",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<int64_t>(f, v, 1, 86400, &o->stats_interval_s);
+       }},
+      {"--socket", &SetString<&DaemonOptions::socket>},
+      {"--socket-group",
+       &SetStringMarked<&DaemonOptions::socket_group, &DaemonOptions::socket_group_set>},
+      {"--listen", &SetString<&DaemonOptions::listen>},
+      {"--tls-cert", &SetString<&DaemonOptions::tls_cert>},
+      {"--tls-key", &SetString<&DaemonOptions::tls_key>},
+      {"--tls-client-ca", &SetString<&DaemonOptions::tls_client_ca>},
+      {"--insecure-listen", &SetString<&DaemonOptions::insecure_listen>},
+      {"--max-streams",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<int>(f, v, 1, 4096, &o->max_streams);
+       }},
+      {"--config",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v.empty()) return Invalid(f, "needs a path");
+         o->config = v;
+         return absl::OkStatus();
+       }},
+      {"--snapshot-interval-ms",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<int64_t>(f, v, 100, 60'000, &o->snapshot_interval_ms);
+       }},
+  };
+  return *flags;
+}
+
+// Flags without a value, by long name.
+using SwitchMap = std::map<std::string, bool DaemonOptions::*, std::less<>>;
+const SwitchMap& Switches() {
+  static const auto* const switches = new SwitchMap{
+      {"--list-interfaces", &DaemonOptions::list_interfaces},
+      {"--dump-expired", &DaemonOptions::dump_expired},
+      {"--no-localhost", &DaemonOptions::no_localhost},
+      {"--no-dpi", &DaemonOptions::no_dpi},
+      {"--no-process", &DaemonOptions::no_process},
+      {"--help", &DaemonOptions::help},
+      {"--version", &DaemonOptions::version},
+  };
+  return *switches;
+}
+
+const std::map<char, std::string>& ShortNames() {
+  static const auto* const names = new std::map<char, std::string>{
+      {'i', "--interface"}, {'f', "--bpf"}, {'t', "--threads"}, {'l', "--log-level"},
+      {'h', "--help"},      {'V', "--version"},
+  };
+  return *names;
+}
+
+// --- Parsing -----------------------------------------------------------------
+
+// One argument as a long flag name and the value written into it, if any
+// ("-ieth0", "--read=FILE").
+struct Argument {
+  std::string flag;
+  std::string value;
+  bool has_inline_value = false;
+};
+
+absl::StatusOr<Argument> SplitArgument(const std::string& arg) {
+  Argument a;
+  if (arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
+    auto it = ShortNames().find(arg[1]);
+    if (it == ShortNames().end()) return Invalid(arg, "unknown option");
+    a.flag = it->second;
+  } else if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-') {
+    // -ieth0 style.
+    auto it = ShortNames().find(arg[1]);
+    if (it == ShortNames().end() || !FlagsWithValue().contains(it->second)) {
+      return Invalid(arg, "unknown option");
+    }
+    a.flag = it->second;
+    a.value = arg.substr(2);
+    a.has_inline_value = true;
+  } else if (arg.rfind("--", 0) == 0) {
+    a.flag = arg;
+    if (auto eq = arg.find('='); eq != std::string::npos) {
+      a.flag = arg.substr(0, eq);
+      a.value = arg.substr(eq + 1);
+      a.has_inline_value = true;
+    }
+  } else {
+    return Invalid(arg, "unexpected argument (options start with - or --)");
+  }
+  return a;
+}
+
+// Applies args[*i] to `o`; a flag whose value is the next argument moves *i
+// past it.
+absl::Status ApplyArgument(const std::vector<std::string>& args, size_t* i, DaemonOptions* o) {
+  absl::StatusOr<Argument> a = SplitArgument(args[*i]);
+  if (!a.ok()) return a.status();
+  if (auto sw = Switches().find(a->flag); sw != Switches().end()) {
+    if (a->has_inline_value) return Invalid(a->flag, "takes no value");
+    o->*(sw->second) = true;
+    return absl::OkStatus();
+  }
+  auto setter = FlagsWithValue().find(a->flag);
+  if (setter == FlagsWithValue().end()) return Invalid(a->flag, "unknown option");
+  if (!a->has_inline_value) {
+    if (*i + 1 >= args.size()) return Invalid(a->flag, "needs a value");
+    a->value = args[++*i];
+  }
+  return setter->second(a->flag, a->value, o);
+}
+
+bool IsHostPort(const std::string& v) {
+  const size_t colon = v.rfind(':');
+  return colon != std::string::npos && colon > 0 && colon + 1 < v.size();
+}
+
+// The API's flags: addresses HOST:PORT, TLS only with --listen.
+absl::Status CheckApiFlags(const DaemonOptions& o) {
+  if (!o.listen.empty() && !IsHostPort(o.listen)) {
+    return Invalid("--listen", absl::StrCat("expected HOST:PORT, got \"", o.listen, "\""));
+  }
+  if (!o.insecure_listen.empty() && !IsHostPort(o.insecure_listen)) {
+    return Invalid("--insecure-listen",
+                   absl::StrCat("expected HOST:PORT, got \"", o.insecure_listen, "\""));
+  }
+  if (!o.listen.empty() && !o.insecure_listen.empty()) {
+    return Invalid("--listen", "cannot be combined with --insecure-listen; choose one");
+  }
+  if (!o.listen.empty() && (o.tls_cert.empty() || o.tls_key.empty())) {
+    return Invalid("--listen",
+                   "needs --tls-cert and --tls-key (plaintext TCP only with --insecure-listen)");
+  }
+  if (o.listen.empty() && (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_client_ca.empty())) {
+    return Invalid("--tls-cert",
+                   "--tls-cert, --tls-key and --tls-client-ca only work with --listen");
+  }
+  if (o.socket.empty()) return Invalid("--socket", "needs a path");
+  return absl::OkStatus();
+}
+
+// Flags that only work together, or not at all.
+absl::Status CheckCombinations(const DaemonOptions& o) {
+  if (o.dump_expired && o.dump.empty()) {
+    return Invalid("--dump-expired", "only works with --dump json");
+  }
+  if (!o.dump.empty() && o.read_file.empty()) {
+    return Invalid("--dump", "only works with --read FILE");
+  }
+  if (!o.read_file.empty() && !o.interface.empty()) {
+    return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
+  }
+  return CheckApiFlags(o);
 }
 
 }  // namespace
@@ -101,156 +309,10 @@ Configuration:
 
 absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>& args) {
   DaemonOptions o;
-  // Flags that take a value, by every name they answer to.
-  using Setter = std::function<absl::Status(const std::string& flag, const std::string& value)>;
-  std::map<std::string, Setter, std::less<>> with_value = {
-      {"--interface", [&](auto&, auto& v) { o.interface = v; return absl::OkStatus(); }},
-      {"--read", [&](auto&, auto& v) { o.read_file = v; return absl::OkStatus(); }},
-      {"--bpf", [&](auto&, auto& v) { o.bpf = v; return absl::OkStatus(); }},
-      {"--dump",
-       [&](auto& f, auto& v) {
-         if (v != "json") return Invalid(f, absl::StrCat("unknown format \"", v, "\" (use json)"));
-         o.dump = v;
-         return absl::OkStatus();
-       }},
-      {"--threads",
-       [&](auto& f, auto& v) { return ParseNumber<size_t>(f, v, 1, 64, &o.threads); }},
-      {"--max-connections",
-       [&](auto& f, auto& v) {
-         return ParseNumber<size_t>(f, v, 1, 100'000'000, &o.max_connections);
-       }},
-      {"--log-level",
-       [&](auto& f, auto& v) {
-         auto level = ParseLogLevel(v);
-         if (!level) {
-           return Invalid(f, absl::StrCat("unknown level \"", v,
-                                          "\" (use error, warn, info, debug or trace)"));
-         }
-         o.log_level = *level;
-         return absl::OkStatus();
-       }},
-      {"--log-dir",
-       [&](auto&, auto& v) {
-         o.log_dir = v;
-         o.log_dir_set = true;
-         return absl::OkStatus();
-       }},
-      {"--stats-interval",
-       [&](auto& f, auto& v) {
-         return ParseNumber<int64_t>(f, v, 1, 86400, &o.stats_interval_s);
-       }},
-      {"--socket", [&](auto&, auto& v) { o.socket = v; return absl::OkStatus(); }},
-      {"--socket-group",
-       [&](auto&, auto& v) {
-         o.socket_group = v;
-         o.socket_group_set = true;
-         return absl::OkStatus();
-       }},
-      {"--listen", [&](auto&, auto& v) { o.listen = v; return absl::OkStatus(); }},
-      {"--tls-cert", [&](auto&, auto& v) { o.tls_cert = v; return absl::OkStatus(); }},
-      {"--tls-key", [&](auto&, auto& v) { o.tls_key = v; return absl::OkStatus(); }},
-      {"--tls-client-ca", [&](auto&, auto& v) { o.tls_client_ca = v; return absl::OkStatus(); }},
-      {"--insecure-listen",
-       [&](auto&, auto& v) { o.insecure_listen = v; return absl::OkStatus(); }},
-      {"--max-streams",
-       [&](auto& f, auto& v) { return ParseNumber<int>(f, v, 1, 4096, &o.max_streams); }},
-      {"--config",
-       [&](auto& f, auto& v) {
-         if (v.empty()) return Invalid(f, "needs a path");
-         o.config = v;
-         return absl::OkStatus();
-       }},
-      {"--snapshot-interval-ms",
-       [&](auto& f, auto& v) {
-         return ParseNumber<int64_t>(f, v, 100, 60'000, &o.snapshot_interval_ms);
-       }},
-  };
-  const std::map<std::string, bool*, std::less<>> switches = {
-      {"--list-interfaces", &o.list_interfaces},
-      {"--dump-expired", &o.dump_expired},
-      {"--no-localhost", &o.no_localhost},
-      {"--no-dpi", &o.no_dpi},
-      {"--no-process", &o.no_process},
-      {"--help", &o.help},
-      {"--version", &o.version},
-  };
-  const std::map<char, std::string> short_names = {
-      {'i', "--interface"}, {'f', "--bpf"}, {'t', "--threads"}, {'l', "--log-level"},
-      {'h', "--help"},      {'V', "--version"},
-  };
-
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::string value;
-    bool has_inline_value = false;
-    if (arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
-      auto it = short_names.find(arg[1]);
-      if (it == short_names.end()) return Invalid(arg, "unknown option");
-      arg = it->second;
-    } else if (arg.size() > 2 && arg[0] == '-' && arg[1] != '-') {
-      // -ieth0 style.
-      auto it = short_names.find(arg[1]);
-      if (it == short_names.end() || !with_value.contains(it->second)) {
-        return Invalid(arg, "unknown option");
-      }
-      value = arg.substr(2);
-      has_inline_value = true;
-      arg = it->second;
-    } else if (arg.rfind("--", 0) == 0) {
-      if (auto eq = arg.find('='); eq != std::string::npos) {
-        value = arg.substr(eq + 1);
-        has_inline_value = true;
-        arg = arg.substr(0, eq);
-      }
-    } else {
-      return Invalid(arg, "unexpected argument (options start with - or --)");
-    }
-
-    if (auto sw = switches.find(arg); sw != switches.end()) {
-      if (has_inline_value) return Invalid(arg, "takes no value");
-      *sw->second = true;
-      continue;
-    }
-    auto setter = with_value.find(arg);
-    if (setter == with_value.end()) return Invalid(arg, "unknown option");
-    if (!has_inline_value) {
-      if (i + 1 >= args.size()) return Invalid(arg, "needs a value");
-      value = args[++i];
-    }
-    if (absl::Status s = setter->second(arg, value); !s.ok()) return s;
+    if (absl::Status s = ApplyArgument(args, &i, &o); !s.ok()) return s;
   }
-
-  if (o.dump_expired && o.dump.empty()) {
-    return Invalid("--dump-expired", "only works with --dump json");
-  }
-  if (!o.dump.empty() && o.read_file.empty()) {
-    return Invalid("--dump", "only works with --read FILE");
-  }
-  if (!o.read_file.empty() && !o.interface.empty()) {
-    return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
-  }
-  auto is_host_port = [](const std::string& v) {
-    const size_t colon = v.rfind(':');
-    return colon != std::string::npos && colon > 0 && colon + 1 < v.size();
-  };
-  if (!o.listen.empty() && !is_host_port(o.listen)) {
-    return Invalid("--listen", absl::StrCat("expected HOST:PORT, got \"", o.listen, "\""));
-  }
-  if (!o.insecure_listen.empty() && !is_host_port(o.insecure_listen)) {
-    return Invalid("--insecure-listen",
-                   absl::StrCat("expected HOST:PORT, got \"", o.insecure_listen, "\""));
-  }
-  if (!o.listen.empty() && !o.insecure_listen.empty()) {
-    return Invalid("--listen", "cannot be combined with --insecure-listen; choose one");
-  }
-  if (!o.listen.empty() && (o.tls_cert.empty() || o.tls_key.empty())) {
-    return Invalid("--listen",
-                   "needs --tls-cert and --tls-key (plaintext TCP only with --insecure-listen)");
-  }
-  if (o.listen.empty() && (!o.tls_cert.empty() || !o.tls_key.empty() || !o.tls_client_ca.empty())) {
-    return Invalid("--tls-cert", "--tls-cert, --tls-key and --tls-client-ca only work with --listen");
-  }
-  if (o.socket.empty()) return Invalid("--socket", "needs a path");
+  if (absl::Status s = CheckCombinations(o); !s.ok()) return s;
   if (o.threads == 0) o.threads = DefaultThreads();
   return o;
 }

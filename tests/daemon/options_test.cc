@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rustnet {
@@ -60,6 +61,78 @@ TEST_CASE("options mistakes are one sentence naming the flag") {
     CHECK(msg.find('\n') == std::string::npos);
     CHECK(msg.find("--help") != std::string::npos);
   }
+}
+
+// The exact sentence for each way a flag can be wrong, and every flag that
+// sets something: the parser's pieces (splitting an argument, applying it,
+// checking combinations) keep the behaviour they had as one function.
+TEST_CASE("options each mistake's exact sentence") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"-hx"}, "-hx: unknown option"},
+      {{"-zeth0"}, "-zeth0: unknown option"},
+      {{"-"}, "-: unexpected argument (options start with - or --)"},
+      {{"--"}, "--: unknown option"},
+      {{"--help=x"}, "--help: takes no value"},
+      {{"--bogus=1"}, "--bogus: unknown option"},
+      {{"--read"}, "--read: needs a value"},
+      {{"-t", "65"}, "--threads: expected a whole number from 1 to 64, got \"65\""},
+      {{"--config="}, "--config: needs a path"},
+      {{"--dump-expired"}, "--dump-expired: only works with --dump json"},
+      {{"--dump=json"}, "--dump: only works with --read FILE"},
+      {{"--listen", "nowhere"}, "--listen: expected HOST:PORT, got \"nowhere\""},
+      {{"--insecure-listen", ":1"}, "--insecure-listen: expected HOST:PORT, got \":1\""},
+      {{"--listen", "h:1", "--insecure-listen", "h:2"},
+       "--listen: cannot be combined with --insecure-listen; choose one"},
+      {{"--listen", "h:1", "--tls-cert", "c"},
+       "--listen: needs --tls-cert and --tls-key (plaintext TCP only with --insecure-listen)"},
+      {{"--tls-client-ca", "ca"},
+       "--tls-cert: --tls-cert, --tls-key and --tls-client-ca only work with --listen"},
+      {{"--socket="}, "--socket: needs a path"},
+  };
+  for (const auto& [args, sentence] : cases) {
+    INFO(args[0]);
+    auto o = Parse(args);
+    REQUIRE_FALSE(o.ok());
+    CHECK(std::string(o.status().message()) == sentence + "; see rustnetd --help");
+  }
+}
+
+TEST_CASE("options every flag sets its field") {
+  auto o = Parse({"--interface=any", "-f", "udp", "-l", "trace", "--log-dir", "/tmp/l",
+                  "--stats-interval", "5", "--socket", "/tmp/s.sock", "--socket-group=adm",
+                  "--listen", "[::1]:5000", "--tls-cert", "c.pem", "--tls-key", "k.pem",
+                  "--tls-client-ca", "ca.pem", "--max-streams", "7", "--config", "r.conf",
+                  "--snapshot-interval-ms", "250", "--list-interfaces", "--no-process", "-h",
+                  "-V"});
+  REQUIRE(o.ok());
+  CHECK(o->interface == "any");
+  CHECK(o->bpf == "udp");
+  CHECK(o->log_level == spdlog::level::trace);
+  CHECK(o->log_dir == "/tmp/l");
+  CHECK(o->log_dir_set);
+  CHECK(o->stats_interval_s == 5);
+  CHECK(o->socket == "/tmp/s.sock");
+  CHECK(o->socket_group == "adm");
+  CHECK(o->socket_group_set);
+  CHECK(o->listen == "[::1]:5000");
+  CHECK(o->tls_cert == "c.pem");
+  CHECK(o->tls_key == "k.pem");
+  CHECK(o->tls_client_ca == "ca.pem");
+  CHECK(o->max_streams == 7);
+  CHECK(o->config == "r.conf");
+  CHECK(o->snapshot_interval_ms == 250);
+  CHECK(o->list_interfaces);
+  CHECK(o->no_process);
+  CHECK(o->help);
+  CHECK(o->version);
+
+  auto d = Parse({"--read", "f.pcap", "--dump", "json", "--dump-expired", "--insecure-listen",
+                  "0.0.0.0:1"});
+  REQUIRE(d.ok());
+  CHECK(d->dump_expired);
+  CHECK(d->insecure_listen == "0.0.0.0:1");
+  CHECK_FALSE(d->log_dir_set);
+  CHECK_FALSE(d->socket_group_set);
 }
 
 }  // namespace
