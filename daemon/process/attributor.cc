@@ -40,6 +40,23 @@ constexpr int64_t kIdlePruneUs = 2'000'000;
 // more, and one dump of the whole table is cheaper.
 constexpr size_t kMaxExactLookups = 64;
 
+// One end of a connection, seen from `side` (0: addr_a's end, 1: addr_b's).
+struct End {
+  const IpAddress& addr;
+  uint16_t port;
+  const IpAddress& peer;
+  uint16_t peer_port;
+};
+
+End EndOf(const FlowKey& key, int side) {
+  return side == 0 ? End{key.addr_a, key.port_a, key.addr_b, key.port_b}
+                   : End{key.addr_b, key.port_b, key.addr_a, key.port_a};
+}
+
+bool HasSockets(const FlowKey& key) {
+  return key.protocol == kIpProtoTcp || key.protocol == kIpProtoUdp;
+}
+
 // The sockets that matter to `keys`, from one sock_diag lookup per end and
 // protocol (the connection's own socket, or the listener / bound socket the
 // kernel falls back to), plus the listener behind an own socket (the
@@ -49,14 +66,11 @@ absl::Status LookUpEach(SocketTableReader& sockets,
                         std::vector<SocketEntry>* out) {
   out->clear();
   for (const auto& [key, asked] : keys) {
-    if (key.protocol != kIpProtoTcp && key.protocol != kIpProtoUdp) continue;
+    if (!HasSockets(key)) continue;
     for (int side = 0; side < 2; ++side) {
-      const IpAddress& a = side == 0 ? key.addr_a : key.addr_b;
-      const IpAddress& b = side == 0 ? key.addr_b : key.addr_a;
-      const uint16_t pa = side == 0 ? key.port_a : key.port_b;
-      const uint16_t pb = side == 0 ? key.port_b : key.port_a;
+      const End e = EndOf(key, side);
       const size_t before = out->size();
-      absl::Status s = sockets.Lookup(key.protocol, a, pa, b, pb, out);
+      absl::Status s = sockets.Lookup(key.protocol, e.addr, e.port, e.peer, e.peer_port, out);
       if (!s.ok()) return s;
       const bool got = out->size() > before;
       const bool listening =
@@ -69,11 +83,85 @@ absl::Status LookUpEach(SocketTableReader& sockets,
         const uint8_t zero[4] = {};
         return IpAddress::FromV4(zero);
       }();
-      s = sockets.Lookup(key.protocol, a, pa, a.IsV4() ? kAny4 : IpAddress{}, 0, out);
+      s = sockets.Lookup(key.protocol, e.addr, e.port, e.addr.IsV4() ? kAny4 : IpAddress{}, 0,
+                         out);
       if (!s.ok()) return s;
     }
   }
   return absl::OkStatus();
+}
+
+// One connection's sockets, per side.
+struct Found {
+  const SocketEntry* entry[2] = {nullptr, nullptr};
+  AttributionMethod method[2] = {AttributionMethod::kNone, AttributionMethod::kNone};
+  // The listening / bound socket for the same local end: its owner
+  // answers when the connection's own socket is gone before its
+  // process was found (a request served in a millisecond).
+  const SocketEntry* fallback[2] = {nullptr, nullptr};
+  int64_t asked_us = 0;
+};
+
+// The socket of `key`'s end `side` in `index`, and the inodes whose
+// processes are wanted.
+void FindSide(const FlowKey& key, int side, const SocketIndex& index, Found* f,
+              std::vector<ProcessTable::Wanted>* wanted) {
+  const End end = EndOf(key, side);
+  const SocketEntry* e = index.Exact(key.protocol, end.addr, end.port, end.peer, end.peer_port);
+  // A connection in a listener's accept queue has a socket but no file yet
+  // (inode 0): it belongs to whoever owns the listener.
+  if (e != nullptr && (e->inode != 0 || key.protocol != kIpProtoTcp)) {
+    f->entry[side] = e;
+    f->method[side] = AttributionMethod::kSocket;
+  } else if (const SocketEntry* bound = index.Bound(key.protocol, end.addr, end.port)) {
+    f->entry[side] = bound;
+    f->method[side] =
+        key.protocol == kIpProtoTcp ? AttributionMethod::kListener : AttributionMethod::kBound;
+  } else if (e != nullptr) {
+    f->entry[side] = e;
+    f->method[side] = AttributionMethod::kSocket;
+  }
+  if (f->entry[side] && f->entry[side]->inode != 0) {
+    wanted->push_back({f->entry[side]->inode, f->entry[side]->uid});
+  }
+  if (f->method[side] == AttributionMethod::kSocket) {
+    const SocketEntry* bound = index.Bound(key.protocol, end.addr, end.port);
+    if (bound != nullptr && bound->inode != 0) {
+      f->fallback[side] = bound;
+      wanted->push_back({bound->inode, bound->uid});
+    }
+  }
+}
+
+using Owners = absl::flat_hash_map<uint64_t, std::shared_ptr<const ProcessRecord>>;
+
+// Who owns each side of a connection, from the processes found: the
+// socket's own process, else the listener's / bound socket's, else only
+// the socket's user. `any` / `any_pid`: a side had a socket / a process.
+std::shared_ptr<Attribution> OwnersOf(const FlowKey& key, const Found& f, const Owners& owners,
+                                      ProcessTable& processes, bool* any, bool* any_pid) {
+  auto a = std::make_shared<Attribution>();
+  for (int side = 0; side < 2; ++side) {
+    const SocketEntry* e = f.entry[side];
+    if (e == nullptr) continue;
+    *any = true;
+    auto it = owners.find(e->inode);
+    const SocketEntry* fb = f.fallback[side];
+    auto fb_it = fb != nullptr ? owners.find(fb->inode) : owners.end();
+    a->side[side].method = f.method[side];
+    if (e->inode != 0 && it != owners.end()) {
+      a->side[side].process = it->second;
+      *any_pid = true;
+    } else if (fb_it != owners.end()) {
+      a->side[side].process = fb_it->second;
+      a->side[side].method =
+          key.protocol == kIpProtoTcp ? AttributionMethod::kListener : AttributionMethod::kBound;
+      *any_pid = true;
+    } else {
+      a->side[side].process = processes.UserOnly(e->uid);
+    }
+  }
+  return a;
 }
 
 }  // namespace
@@ -145,160 +233,135 @@ AttributorStats Attributor::Stats() const {
   return s;
 }
 
-void Attributor::Loop() {
-  ProcessTable processes(options_.proc_root);
-  SocketTableReader sockets(options_.proc_root, options_.force_procfs);
+struct Attributor::ThreadState {
+  explicit ThreadState(const Options& options)
+      : processes(options.proc_root), sockets(options.proc_root, options.force_procfs) {}
+
+  ProcessTable processes;
+  SocketTableReader sockets;
   SocketIndex index;
-  std::vector<Pending> batch;
-  const int64_t cpu_start = ThreadCpuNs();
-  bool warned = false;
-  processes.Warm();
-  int64_t last_prune_us = MonotonicUs();
-  for (;;) {
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return stop_ || !pending_.empty();
-      };
-      mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(kIdlePruneUs));
-      if (stop_) break;
-      batch.swap(pending_);
+  int64_t cpu_start_ns = ThreadCpuNs();
+  bool warned = false;  // That the socket table cannot be read (said once).
+  int64_t last_prune_us = 0;
+};
+
+struct Attributor::Requests {
+  explicit Requests(const std::vector<Pending>& batch) {
+    for (const Pending& p : batch) {
+      auto [it, inserted] = first.try_emplace(p.key, p.asked_us);
+      if (!inserted) it->second = std::min(it->second, p.asked_us);
+      tcp |= p.key.protocol == kIpProtoTcp;
+      udp |= p.key.protocol == kIpProtoUdp;
     }
+  }
+
+  absl::flat_hash_map<FlowKey, int64_t> first;  // Each key's earliest request time.
+  bool tcp = false;  // Some TCP connection / some UDP one is asked about.
+  bool udp = false;
+};
+
+void Attributor::Loop() {
+  ThreadState state(options_);
+  state.processes.Warm();
+  state.last_prune_us = MonotonicUs();
+  std::vector<Pending> batch;
+  while (WaitForRequests(&batch)) {
     const int64_t start_us = MonotonicUs();
-    if (start_us - last_prune_us >= kIdlePruneUs) {
+    if (start_us - state.last_prune_us >= kIdlePruneUs) {
       // Mark exited processes as such even while requests keep coming.
-      processes.Prune();
-      last_prune_us = start_us;
+      state.processes.Prune();
+      state.last_prune_us = start_us;
     }
     if (!batch.empty()) {
-      // Deduplicate; keep each key's earliest request time.
-      absl::flat_hash_map<FlowKey, int64_t> first;
-      bool tcp = false, udp = false;
-      for (const Pending& p : batch) {
-        auto [it, inserted] = first.try_emplace(p.key, p.asked_us);
-        if (!inserted) it->second = std::min(it->second, p.asked_us);
-        tcp |= p.key.protocol == kIpProtoTcp;
-        udp |= p.key.protocol == kIpProtoUdp;
-      }
-      requests_.fetch_add(batch.size(), std::memory_order_relaxed);
-      std::vector<SocketEntry> entries;
-      absl::Status s = absl::UnknownError("");
-      if (first.size() <= kMaxExactLookups && sockets.source() == SocketSource::kNetlink) {
-        s = LookUpEach(sockets, first, &entries);
-        if (s.ok()) lookups_.fetch_add(1, std::memory_order_relaxed);
-      }
-      if (!s.ok()) {  // A big batch, /proc/net, or lookups refused: read it all.
-        s = sockets.Read(tcp, udp, &entries);
-        dumps_.fetch_add(1, std::memory_order_relaxed);
-      }
-      procfs_.store(sockets.source() == SocketSource::kProcfs, std::memory_order_relaxed);
-      if (!s.ok() && !warned) {
-        spdlog::warn("process attribution: cannot read the socket table: {}", s.ToString());
-        warned = true;
-      }
-      index.Build(std::move(entries));
-
-      struct Found {
-        const SocketEntry* entry[2] = {nullptr, nullptr};
-        AttributionMethod method[2] = {AttributionMethod::kNone, AttributionMethod::kNone};
-        // The listening / bound socket for the same local end: its owner
-        // answers when the connection's own socket is gone before its
-        // process was found (a request served in a millisecond).
-        const SocketEntry* fallback[2] = {nullptr, nullptr};
-        int64_t asked_us = 0;
-      };
-      std::vector<std::pair<FlowKey, Found>> looked;
-      looked.reserve(first.size());
-      std::vector<ProcessTable::Wanted> wanted;
-      for (const auto& [key, asked] : first) {
-        Found f;
-        f.asked_us = asked;
-        for (int side = 0; side < 2; ++side) {
-          const IpAddress& a = side == 0 ? key.addr_a : key.addr_b;
-          const IpAddress& b = side == 0 ? key.addr_b : key.addr_a;
-          const uint16_t pa = side == 0 ? key.port_a : key.port_b;
-          const uint16_t pb = side == 0 ? key.port_b : key.port_a;
-          if (key.protocol != kIpProtoTcp && key.protocol != kIpProtoUdp) break;
-          const SocketEntry* e = index.Exact(key.protocol, a, pa, b, pb);
-          // A connection in a listener's accept queue has a socket but no
-          // file yet (inode 0): it belongs to whoever owns the listener.
-          if (e != nullptr && (e->inode != 0 || key.protocol != kIpProtoTcp)) {
-            f.entry[side] = e;
-            f.method[side] = AttributionMethod::kSocket;
-          } else if (const SocketEntry* e2 = index.Bound(key.protocol, a, pa)) {
-            f.entry[side] = e2;
-            f.method[side] = key.protocol == kIpProtoTcp ? AttributionMethod::kListener
-                                                         : AttributionMethod::kBound;
-          } else if (e != nullptr) {
-            f.entry[side] = e;
-            f.method[side] = AttributionMethod::kSocket;
-          }
-          if (f.entry[side] && f.entry[side]->inode != 0) {
-            wanted.push_back({f.entry[side]->inode, f.entry[side]->uid});
-          }
-          if (f.method[side] == AttributionMethod::kSocket) {
-            const SocketEntry* b2 = index.Bound(key.protocol, a, pa);
-            if (b2 != nullptr && b2->inode != 0) {
-              f.fallback[side] = b2;
-              wanted.push_back({b2->inode, b2->uid});
-            }
-          }
-        }
-        looked.emplace_back(key, f);
-      }
-      absl::flat_hash_map<uint64_t, std::shared_ptr<const ProcessRecord>> owners;
-      processes.Resolve(wanted, &owners, MonotonicUs());
-
-      std::vector<AttributionResult> results;
-      results.reserve(looked.size());
-      const int64_t now = MonotonicUs();
-      for (auto& [key, f] : looked) {
-        auto a = std::make_shared<Attribution>();
-        bool any_pid = false, any = false;
-        for (int side = 0; side < 2; ++side) {
-          const SocketEntry* e = f.entry[side];
-          if (e == nullptr) continue;
-          any = true;
-          auto it = owners.find(e->inode);
-          const SocketEntry* fb = f.fallback[side];
-          auto fb_it = fb != nullptr ? owners.find(fb->inode) : owners.end();
-          a->side[side].method = f.method[side];
-          if (e->inode != 0 && it != owners.end()) {
-            a->side[side].process = it->second;
-            any_pid = true;
-          } else if (fb_it != owners.end()) {
-            a->side[side].process = fb_it->second;
-            a->side[side].method = key.protocol == kIpProtoTcp ? AttributionMethod::kListener
-                                                               : AttributionMethod::kBound;
-            any_pid = true;
-          } else {
-            a->side[side].process = processes.UserOnly(e->uid);
-          }
-        }
-        if (any_pid) {
-          attributed_.fetch_add(1, std::memory_order_relaxed);
-        } else if (any) {
-          user_only_.fetch_add(1, std::memory_order_relaxed);
-        } else {
-          misses_.fetch_add(1, std::memory_order_relaxed);
-        }
-        const uint64_t latency = static_cast<uint64_t>(std::max<int64_t>(0, now - f.asked_us));
-        latency_sum_.fetch_add(latency, std::memory_order_relaxed);
-        answered_.fetch_add(1, std::memory_order_relaxed);
-        if (latency > latency_max_.load(std::memory_order_relaxed)) {
-          latency_max_.store(latency, std::memory_order_relaxed);
-        }
-        if (any) results.push_back(AttributionResult{key, std::move(a)});
-      }
-      if (!results.empty() && options_.deliver) options_.deliver(std::move(results));
+      AnswerBatch(batch, &state);
       batch.clear();
     }
-    const ProcessTableStats& ps = processes.stats();
-    scanned_.store(ps.processes_scanned, std::memory_order_relaxed);
-    links_.store(ps.fd_links_read, std::memory_order_relaxed);
-    known_.store(processes.processes_known(), std::memory_order_relaxed);
-    cpu_ns_.store(static_cast<uint64_t>(ThreadCpuNs() - cpu_start), std::memory_order_relaxed);
+    PublishThreadStats(state);
   }
+}
+
+bool Attributor::WaitForRequests(std::vector<Pending>* batch) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !pending_.empty(); };
+  mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(kIdlePruneUs));
+  if (stop_) return false;
+  batch->swap(pending_);
+  return true;
+}
+
+void Attributor::AnswerBatch(const std::vector<Pending>& batch, ThreadState* state) {
+  const Requests requests(batch);
+  requests_.fetch_add(batch.size(), std::memory_order_relaxed);
+  std::vector<SocketEntry> entries;
+  ReadSockets(requests, state, &entries);
+  state->index.Build(std::move(entries));
+
+  std::vector<std::pair<FlowKey, Found>> looked;
+  looked.reserve(requests.first.size());
+  std::vector<ProcessTable::Wanted> wanted;
+  for (const auto& [key, asked] : requests.first) {
+    Found f;
+    f.asked_us = asked;
+    if (HasSockets(key)) {
+      for (int side = 0; side < 2; ++side) FindSide(key, side, state->index, &f, &wanted);
+    }
+    looked.emplace_back(key, f);
+  }
+  Owners owners;
+  state->processes.Resolve(wanted, &owners, MonotonicUs());
+
+  std::vector<AttributionResult> results;
+  results.reserve(looked.size());
+  const int64_t now = MonotonicUs();
+  for (const auto& [key, f] : looked) {
+    bool any = false, any_pid = false;
+    std::shared_ptr<Attribution> a = OwnersOf(key, f, owners, state->processes, &any, &any_pid);
+    CountAnswer(any_pid ? Answered::kProcess : any ? Answered::kUserOnly : Answered::kNothing,
+                static_cast<uint64_t>(std::max<int64_t>(0, now - f.asked_us)));
+    if (any) results.push_back(AttributionResult{key, std::move(a)});
+  }
+  if (!results.empty() && options_.deliver) options_.deliver(std::move(results));
+}
+
+void Attributor::ReadSockets(const Requests& requests, ThreadState* state,
+                             std::vector<SocketEntry>* entries) {
+  absl::Status s = absl::UnknownError("");
+  if (requests.first.size() <= kMaxExactLookups &&
+      state->sockets.source() == SocketSource::kNetlink) {
+    s = LookUpEach(state->sockets, requests.first, entries);
+    if (s.ok()) lookups_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!s.ok()) {  // A big batch, /proc/net, or lookups refused: read it all.
+    s = state->sockets.Read(requests.tcp, requests.udp, entries);
+    dumps_.fetch_add(1, std::memory_order_relaxed);
+  }
+  procfs_.store(state->sockets.source() == SocketSource::kProcfs, std::memory_order_relaxed);
+  if (!s.ok() && !state->warned) {
+    spdlog::warn("process attribution: cannot read the socket table: {}", s.ToString());
+    state->warned = true;
+  }
+}
+
+void Attributor::CountAnswer(Answered how, uint64_t latency_us) {
+  switch (how) {
+    case Answered::kProcess: attributed_.fetch_add(1, std::memory_order_relaxed); break;
+    case Answered::kUserOnly: user_only_.fetch_add(1, std::memory_order_relaxed); break;
+    case Answered::kNothing: misses_.fetch_add(1, std::memory_order_relaxed); break;
+  }
+  latency_sum_.fetch_add(latency_us, std::memory_order_relaxed);
+  answered_.fetch_add(1, std::memory_order_relaxed);
+  if (latency_us > latency_max_.load(std::memory_order_relaxed)) {
+    latency_max_.store(latency_us, std::memory_order_relaxed);
+  }
+}
+
+void Attributor::PublishThreadStats(const ThreadState& state) {
+  const ProcessTableStats& ps = state.processes.stats();
+  scanned_.store(ps.processes_scanned, std::memory_order_relaxed);
+  links_.store(ps.fd_links_read, std::memory_order_relaxed);
+  known_.store(state.processes.processes_known(), std::memory_order_relaxed);
+  cpu_ns_.store(static_cast<uint64_t>(ThreadCpuNs() - state.cpu_start_ns),
+                std::memory_order_relaxed);
 }
 
 }  // namespace rustnet

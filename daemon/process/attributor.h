@@ -26,6 +26,8 @@
 
 namespace rustnet {
 
+struct SocketEntry;
+
 struct AttributionResult {
   FlowKey key;
   std::shared_ptr<const Attribution> attribution;  // Never null.
@@ -73,7 +75,24 @@ class Attributor {
     FlowKey key;
     int64_t asked_us;  // Monotonic clock.
   };
+  struct ThreadState;  // The attribution thread's tables (attributor.cc).
+  struct Requests;     // A batch, each connection once (attributor.cc).
+  enum class Answered { kProcess, kUserOnly, kNothing };
+
+  // The attribution thread: waits for requests, answers them a batch at a
+  // time, publishes its statistics.
   void Loop();
+  // Moves the waiting requests into `batch` (empty when nothing came within
+  // the prune interval); false once Stop() was called.
+  bool WaitForRequests(std::vector<Pending>* batch);
+  // Socket table, then processes, then one delivery for the batch.
+  void AnswerBatch(const std::vector<Pending>& batch, ThreadState* state);
+  // The sockets that matter to `requests`: looked up one by one when they
+  // are few, else the whole table read.
+  void ReadSockets(const Requests& requests, ThreadState* state,
+                   std::vector<SocketEntry>* entries);
+  void CountAnswer(Answered how, uint64_t latency_us);
+  void PublishThreadStats(const ThreadState& state);
 
   Options options_;
   std::thread thread_;
