@@ -110,9 +110,235 @@ const v1::ProcessInfo* ShownProcess(const v1::Connection& c, bool* peer) {
   return nullptr;
 }
 
+// vi's keys as the keys they stand for: k j up / down, g G first / last.
+KeyCode WithViKeys(const Key& key) {
+  if (key.code != KeyCode::kChar) return key.code;
+  switch (key.ch) {
+    case U'k': return KeyCode::kUp;
+    case U'j': return KeyCode::kDown;
+    case U'g': return KeyCode::kHome;
+    case U'G': return KeyCode::kEnd;
+    default: return KeyCode::kChar;
+  }
+}
+
 std::string BaseName(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// --- The Details tab's items ----------------------------------------------------
+
+// The items, added section by section.
+class DetailList {
+ public:
+  explicit DetailList(const Glyphs& glyphs) : glyphs_(glyphs) {}
+
+  const Glyphs& glyphs() const { return glyphs_; }
+  std::string Clean(std::string_view text) const { return SanitizeText(text, glyphs_.unicode); }
+
+  void Heading(std::string title) { items_.push_back({{}, std::move(title), true}); }
+  // A row; an empty value shows as a dim dash.
+  void Add(std::string label, std::string value, Style style = Style::kNormal) {
+    if (value.empty()) {
+      value = std::string(glyphs_.Dash());
+      style = Style::kDim;
+    }
+    items_.push_back({std::move(label), std::move(value), false, style});
+  }
+  // A row only when there is a value; long values wrap onto `max_rows`.
+  void AddKnown(std::string label, std::string value, Style style = Style::kNormal,
+                size_t max_rows = 1) {
+    if (value.empty()) return;
+    Add(std::move(label), std::move(value), style);
+    items_.back().max_rows = max_rows;
+  }
+
+  std::vector<DetailItem> Take() { return std::move(items_); }
+
+ private:
+  const Glyphs& glyphs_;
+  std::vector<DetailItem> items_;
+};
+
+std::string Count(uint64_t n) { return FormatCount(n); }
+
+void AddConnectionDetails(const v1::Connection& c, DetailList* list) {
+  list->Heading("Connection");
+  list->Add("id", Cat(c.id()));
+  list->Add("protocol", Cat(ProtocolName(c.protocol()), " (IPv", c.ip_version(), ")"));
+  list->Add("state", AsString(StateName(c.state())), StateStyle(c.state()));
+  list->Add("direction", AsString(DirectionName(c.direction())));
+  list->Add("interface", list->Clean(c.interface()));
+  list->Add("service", list->Clean(c.service()));
+}
+
+void AddEndpointDetails(const v1::Connection& c, DetailList* list) {
+  list->Heading("Endpoints");
+  list->Add("local", list->Clean(FormatEndpoint(c.local())));
+  list->Add("local MAC", list->Clean(c.local().mac()));
+  list->Add("remote", list->Clean(FormatEndpoint(c.remote())));
+  list->Add("remote MAC", list->Clean(c.remote().mac()));
+  list->Add("host name",
+            c.hostname().empty()
+                ? std::string()
+                : Cat(list->Clean(c.hostname()),
+                      c.hostname_source().empty()
+                          ? ""
+                          : Cat(" (", list->Clean(c.hostname_source()), ")")),
+            Style::kAccent);
+}
+
+// Age and idle time as of the snapshot (`snapshot_us`; 0: none yet).
+void AddTimingDetails(const v1::Connection& c, int64_t snapshot_us, DetailList* list) {
+  list->Heading("Timing");
+  const int64_t first = ToMicros(c.first_seen());
+  const int64_t last = ToMicros(c.last_seen());
+  list->Add("first seen", c.has_first_seen() ? FormatTimestamp(c.first_seen()) : "");
+  list->Add("last seen", c.has_last_seen() ? FormatTimestamp(c.last_seen()) : "");
+  list->Add("age",
+            snapshot_us > 0 && c.has_first_seen() ? FormatDuration(snapshot_us - first) : "");
+  list->Add("idle",
+            snapshot_us > 0 && c.has_last_seen() ? FormatDuration(snapshot_us - last) : "");
+}
+
+void AddTrafficDetails(const v1::Connection& c, DetailList* list) {
+  list->Heading("Traffic");
+  const auto traffic = [](const v1::Counters& k) {
+    return Cat(Count(k.packets()), k.packets() == 1 ? " packet, " : " packets, ",
+               FormatBytes(k.bytes()));
+  };
+  list->Add("sent", traffic(c.sent()));
+  list->Add("received", traffic(c.received()));
+  list->Add("rate in", FormatRate(c.rate_in()),
+            c.rate_in() > 0 ? Style::kAccent : Style::kNormal);
+  list->Add("rate out", FormatRate(c.rate_out()),
+            c.rate_out() > 0 ? Style::kAccent : Style::kNormal);
+  list->Add("fragments", Count(c.fragments()));
+}
+
+// Each of the protocol sections only for its protocol (or when the
+// connection has its block).
+void AddTcpDetails(const v1::Connection& c, DetailList* list) {
+  if (c.protocol() != v1::PROTOCOL_TCP && !c.has_tcp()) return;
+  list->Heading("TCP health");
+  const v1::TcpHealth& t = c.tcp();
+  const auto warn_if = [](bool bad) { return bad ? Style::kWarn : Style::kNormal; };
+  list->Add("handshake RTT", t.has_handshake_rtt()
+                                 ? FormatRtt(ToMicros(t.handshake_rtt()), list->glyphs())
+                                 : "");
+  list->Add("retransmits", Count(t.retransmissions()), warn_if(t.retransmissions() > 0));
+  list->Add("out of order", Count(t.out_of_order()), warn_if(t.out_of_order() > 0));
+  list->Add("zero windows", Count(t.zero_windows()), warn_if(t.zero_windows() > 0));
+  list->Add("flags seen", TcpFlagsText(t.flags_seen()));
+}
+
+void AddIcmpDetails(const v1::Connection& c, DetailList* list) {
+  const bool v6 = c.protocol() == v1::PROTOCOL_ICMPV6;
+  if (c.protocol() != v1::PROTOCOL_ICMP && !v6 && !c.has_icmp()) return;
+  list->Heading(v6 ? "ICMPv6" : "ICMP");
+  const v1::IcmpInfo& i = c.icmp();
+  list->Add("echo id", i.echo_id() != 0 ? Cat(i.echo_id()) : "");
+  const std::string_view name = IcmpTypeName(v6, i.last_type());
+  list->Add("type/code",
+            Cat(i.last_type(), "/", i.last_code(), name.empty() ? "" : Cat(" (", name, ")")));
+}
+
+void AddArpDetails(const v1::Connection& c, DetailList* list) {
+  if (c.protocol() != v1::PROTOCOL_ARP && !c.has_arp()) return;
+  list->Heading("ARP");
+  list->Add("requests", Count(c.arp().requests()));
+  list->Add("replies", Count(c.arp().replies()));
+  list->Add("resolved MAC", list->Clean(c.arp().resolved_mac()));
+}
+
+void AddTlsDetails(const v1::TlsInfo& tls, DetailList* list) {
+  list->Add("SNI", list->Clean(tls.sni()), Style::kAccent);
+  list->Add("ALPN", list->Clean(absl::StrJoin(tls.alpn(), ", ")));
+  list->Add("offered", list->Clean(absl::StrJoin(tls.offered_versions(), ", ")));
+  list->Add("version", list->Clean(tls.version()));
+  list->Add("cipher suite", list->Clean(tls.cipher_suite()));
+  list->Add("ECH offered", tls.ech_offered() ? "yes" : "no");
+  list->Add("JA4", list->Clean(tls.ja4()));
+}
+
+void AddHttpDetails(const v1::HttpInfo& h, DetailList* list) {
+  list->Add("method", list->Clean(h.method()));
+  list->Add("host", list->Clean(h.host()), Style::kAccent);
+  list->Add("path", list->Clean(h.path()));
+  list->Add("user agent", list->Clean(h.user_agent()));
+  list->Add("status", h.status() != 0 ? Cat(h.status()) : "");
+  list->Add("HTTP version", list->Clean(h.version()));
+}
+
+void AddDnsDetails(const v1::DnsInfo& d, DetailList* list) {
+  list->Add("query", list->Clean(d.query()), Style::kAccent);
+  list->Add("type", list->Clean(d.query_type()));
+  list->Add("response", list->Clean(d.response_code()));
+  list->Add("answers", list->Clean(absl::StrJoin(d.answers(), ", ")));
+  list->Add("over TCP", d.over_tcp() ? "yes" : "no");
+}
+
+// What DPI found: the protocol and label, then each record it has.
+void AddAppDetails(const v1::AppInfo& app, DetailList* list) {
+  list->Heading("Application (DPI)");
+  list->Add("protocol", AsString(AppProtocolName(app.protocol())));
+  list->Add("label", list->Clean(app.label()), Style::kAccent);
+  if (app.has_tls()) AddTlsDetails(app.tls(), list);
+  if (app.has_quic()) {
+    list->Add("QUIC version", list->Clean(app.quic().version()));
+    AddTlsDetails(app.quic().tls(), list);
+  }
+  if (app.has_http()) AddHttpDetails(app.http(), list);
+  if (app.has_dns()) AddDnsDetails(app.dns(), list);
+  if (app.has_ssh()) {
+    list->Add("SSH client", list->Clean(app.ssh().client()));
+    list->Add("SSH server", list->Clean(app.ssh().server()));
+  }
+  if (!app.dhcp_hostname().empty()) list->Add("DHCP name", list->Clean(app.dhcp_hostname()));
+}
+
+// One process; rows that would be empty are left out.
+void AddProcessInfo(const v1::ProcessInfo& p, DetailList* list) {
+  if (p.pid() == 0) {
+    list->Add("name", "unknown (not readable, or gone)", Style::kDim);
+  } else {
+    list->AddKnown("name", list->Clean(p.name()), Style::kAccent);
+    list->Add("pid", Cat(p.pid()));
+  }
+  list->Add("user", p.user().empty() ? Cat("uid ", p.uid())
+                                     : Cat(list->Clean(p.user()), " (", p.uid(), ")"));
+  list->AddKnown("command line", FormatCommandLine(p, list->glyphs()), Style::kNormal,
+                 kCommandLineRows);
+  list->AddKnown("executable", list->Clean(p.executable()), Style::kNormal, kPathRows);
+  list->AddKnown("systemd unit", list->Clean(p.unit()));
+  list->AddKnown("user unit", list->Clean(p.user_unit()));
+  list->AddKnown("container", FormatContainer(p, list->glyphs()));
+  list->AddKnown("cgroup", list->Clean(p.cgroup()), Style::kNormal, kPathRows);
+  list->AddKnown("started", p.has_started() ? FormatTimestamp(p.started()) : "");
+  if (p.exited()) {
+    list->Add("state", "exited", Style::kWarn);
+  } else if (p.pid() != 0) {
+    list->Add("state", "running");
+  }
+  list->AddKnown("found via", AsString(AttributionMethodName(p.method())));
+}
+
+// The local process (or that none was found), and the remote one when the
+// other end is on this machine too.
+void AddProcessDetails(const v1::Connection& c, DetailList* list) {
+  list->Heading("Process");
+  if (c.has_process()) {
+    AddProcessInfo(c.process(), list);
+  } else {
+    // Replayed files, other network namespaces, sockets gone before the
+    // daemon looked.
+    list->Add("owner", "not found", Style::kDim);
+  }
+  if (c.has_remote_process()) {
+    list->Heading("Remote process");
+    AddProcessInfo(c.remote_process(), list);
+  }
 }
 
 }  // namespace
@@ -469,162 +695,171 @@ ViewModel::KeyResult ViewModel::HandleKey(const Key& key, absl::Time now) {
     return result;
   }
   if (edit_.active) return HandleEditKey(key, now);
+  if (ConfirmQuit(key, now, &result)) return result;
 
+  const KeyCode code = WithViKeys(key);
+  switch (code) {
+    case KeyCode::kUp:
+    case KeyCode::kDown: MoveKey(code == KeyCode::kUp ? -1 : 1); break;
+    case KeyCode::kPageUp:
+    case KeyCode::kPageDown: PageKey(code == KeyCode::kPageDown); break;
+    case KeyCode::kHome:
+    case KeyCode::kEnd: HomeEndKey(code == KeyCode::kEnd); break;
+    case KeyCode::kTab:
+    case KeyCode::kBackTab: SwitchTab(code == KeyCode::kTab); break;
+    case KeyCode::kEnter: EnterKey(now); break;
+    case KeyCode::kEscape: EscapeKey(); break;
+    case KeyCode::kSuspend: result.suspend = true; break;
+    case KeyCode::kRedraw: result.redraw = true; break;
+    case KeyCode::kChar: CharKey(key.ch, now, &result); break;
+    default: break;
+  }
+  return result;
+}
+
+bool ViewModel::ConfirmQuit(const Key& key, absl::Time now, KeyResult* result) {
   const bool is_q = key.code == KeyCode::kChar && key.ch == U'q';
   if (quit_armed_) {
     quit_armed_ = false;
     message_until_ = absl::InfinitePast();
-    if (is_q) {
-      result.quit = true;
-      return result;
-    }
+    result->quit = is_q;
     // Any other key cancels the quit and then does what it does.
-  } else if (is_q) {
-    quit_armed_ = true;
-    SetMessage("press q again to quit", Style::kWarn, now, absl::InfiniteDuration());
-    return result;
+    return is_q;
   }
+  if (!is_q) return false;
+  quit_armed_ = true;
+  SetMessage("press q again to quit", Style::kWarn, now, absl::InfiniteDuration());
+  return true;
+}
 
-  const bool list_tab = tab_ == Tab::kOverview || tab_ == Tab::kDetails;
-  const char32_t ch = key.code == KeyCode::kChar ? key.ch : 0;
-  KeyCode code = key.code;
-  if (ch == U'k') code = KeyCode::kUp;
-  if (ch == U'j') code = KeyCode::kDown;
-  if (ch == U'g') code = KeyCode::kHome;
-  if (ch == U'G') code = KeyCode::kEnd;
+void ViewModel::MoveKey(int64_t step) {
+  if (tab_ == Tab::kOverview || tab_ == Tab::kDetails) {
+    MoveBy(step);
+  } else if (step < 0) {
+    help_scroll_ = help_scroll_ > 0 ? help_scroll_ - 1 : 0;
+  } else {
+    help_scroll_ = std::min(help_scroll_ + 1, HelpMaxScroll());
+  }
+}
 
-  switch (code) {
-    case KeyCode::kUp:
-    case KeyCode::kDown: {
-      const int64_t step = code == KeyCode::kUp ? -1 : 1;
-      if (list_tab) {
-        MoveBy(step);
-      } else if (step < 0) {
-        help_scroll_ = help_scroll_ > 0 ? help_scroll_ - 1 : 0;
-      } else {
-        help_scroll_ = std::min(help_scroll_ + 1, HelpMaxScroll());
-      }
-      break;
-    }
-    case KeyCode::kPageUp:
-    case KeyCode::kPageDown: {
-      const bool down = code == KeyCode::kPageDown;
-      if (tab_ == Tab::kOverview) {
-        MoveBy(down ? static_cast<int64_t>(kPageStep) : -static_cast<int64_t>(kPageStep));
-      } else {
-        size_t& scroll = tab_ == Tab::kDetails ? details_scroll_ : help_scroll_;
-        const size_t max = tab_ == Tab::kDetails ? DetailsMaxScroll() : HelpMaxScroll();
-        const size_t page = std::max<size_t>(1, static_cast<size_t>(std::max(height_ - 6, 1)));
-        scroll = down ? std::min(scroll + page, max) : (scroll > page ? scroll - page : 0);
-      }
-      break;
-    }
-    case KeyCode::kHome:
-      if (list_tab) {
-        SelectIndex(0);
-      } else {
-        help_scroll_ = 0;
-      }
-      break;
-    case KeyCode::kEnd:
-      if (list_tab) {
-        if (matched_ > 0) SelectIndex(matched_ - 1);
-      } else {
-        help_scroll_ = HelpMaxScroll();
-      }
-      break;
-    case KeyCode::kTab:
-      tab_ = tab_ == Tab::kOverview  ? Tab::kDetails
-             : tab_ == Tab::kDetails ? Tab::kHelp
-                                     : Tab::kOverview;
-      if (tab_ == Tab::kHelp) tab_before_help_ = Tab::kDetails;
-      break;
-    case KeyCode::kBackTab:
-      tab_ = tab_ == Tab::kOverview  ? Tab::kHelp
-             : tab_ == Tab::kDetails ? Tab::kOverview
-                                     : Tab::kDetails;
-      if (tab_ == Tab::kHelp) tab_before_help_ = Tab::kOverview;
-      break;
-    case KeyCode::kEnter:
-      if (tab_ == Tab::kOverview) {
-        if (Selected() == nullptr) {
-          SetMessage("no connection selected", Style::kWarn, now);
-        } else {
-          tab_ = Tab::kDetails;
-          details_scroll_ = 0;
-        }
-      }
-      break;
-    case KeyCode::kEscape:
-      if (tab_ == Tab::kDetails) {
-        tab_ = Tab::kOverview;
-        if (selected_gone_) SelectIndex(selected_index_);
-      } else if (tab_ == Tab::kHelp) {
-        tab_ = tab_before_help_;
-      } else {
-        message_until_ = absl::InfinitePast();
-      }
-      break;
-    case KeyCode::kSuspend: result.suspend = true; break;
-    case KeyCode::kRedraw: result.redraw = true; break;
-    case KeyCode::kChar:
-      switch (ch) {
-        case U'h':
-          if (tab_ == Tab::kHelp) {
-            tab_ = tab_before_help_;
-          } else {
-            tab_before_help_ = tab_;
-            tab_ = Tab::kHelp;
-          }
-          break;
-        case U'c': {
-          const v1::Connection* c = Selected();
-          if (c == nullptr) {
-            SetMessage("no connection selected", Style::kWarn, now);
-            break;
-          }
-          result.copy = Clean(FormatEndpoint(c->remote()));
-          SetMessage(Cat("copied ", result.copy), Style::kGood, now);
-          break;
-        }
-        case U'/':
-          edit_.active = true;
-          edit_.text = filter_;
-          edit_.cursor = edit_.text.size();
-          Validate();
-          break;
-        case U's':
-        case U'S': {
-          if (ch == U's') {
-            const auto& cycle = SortCycle();
-            size_t pos = 0;
-            for (size_t i = 0; i < cycle.size(); ++i) {
-              if (cycle[i].field == sort_field_) pos = i;
-            }
-            const SortChoice& next = cycle[(pos + 1) % cycle.size()];
-            sort_field_ = next.field;
-            sort_order_ = next.order;
-          } else {
-            sort_order_ = sort_order_ == v1::SORT_ORDER_DESCENDING ? v1::SORT_ORDER_ASCENDING
-                                                                   : v1::SORT_ORDER_DESCENDING;
-          }
-          ShapeChanged();
-          SetMessage(Cat("sort: ", SortFieldName(sort_field_), " ",
-                         sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up()),
-                     Style::kNormal, now);
-          break;
-        }
-        case U'n':
-          show_names_ = !show_names_;
-          SetMessage(show_names_ ? "showing host names where known" : "showing raw addresses",
-                     Style::kNormal, now);
-          break;
-        default: break;
-      }
-      break;
+void ViewModel::PageKey(bool down) {
+  if (tab_ == Tab::kOverview) {
+    MoveBy(down ? static_cast<int64_t>(kPageStep) : -static_cast<int64_t>(kPageStep));
+    return;
+  }
+  size_t& scroll = tab_ == Tab::kDetails ? details_scroll_ : help_scroll_;
+  const size_t max = tab_ == Tab::kDetails ? DetailsMaxScroll() : HelpMaxScroll();
+  const size_t page = std::max<size_t>(1, static_cast<size_t>(std::max(height_ - 6, 1)));
+  scroll = down ? std::min(scroll + page, max) : (scroll > page ? scroll - page : 0);
+}
+
+void ViewModel::HomeEndKey(bool end) {
+  if (tab_ == Tab::kHelp) {
+    help_scroll_ = end ? HelpMaxScroll() : 0;
+  } else if (!end) {
+    SelectIndex(0);
+  } else if (matched_ > 0) {
+    SelectIndex(matched_ - 1);
+  }
+}
+
+void ViewModel::SwitchTab(bool forward) {
+  if (forward) {
+    tab_ = tab_ == Tab::kOverview  ? Tab::kDetails
+           : tab_ == Tab::kDetails ? Tab::kHelp
+                                   : Tab::kOverview;
+  } else {
+    tab_ = tab_ == Tab::kOverview  ? Tab::kHelp
+           : tab_ == Tab::kDetails ? Tab::kOverview
+                                   : Tab::kDetails;
+  }
+  // Esc in Help goes back to the tab it was reached from.
+  if (tab_ == Tab::kHelp) tab_before_help_ = forward ? Tab::kDetails : Tab::kOverview;
+}
+
+void ViewModel::EnterKey(absl::Time now) {
+  if (tab_ != Tab::kOverview) return;
+  if (Selected() == nullptr) {
+    SetMessage("no connection selected", Style::kWarn, now);
+    return;
+  }
+  tab_ = Tab::kDetails;
+  details_scroll_ = 0;
+}
+
+void ViewModel::EscapeKey() {
+  if (tab_ == Tab::kDetails) {
+    tab_ = Tab::kOverview;
+    if (selected_gone_) SelectIndex(selected_index_);
+  } else if (tab_ == Tab::kHelp) {
+    tab_ = tab_before_help_;
+  } else {
+    message_until_ = absl::InfinitePast();
+  }
+}
+
+void ViewModel::CharKey(char32_t ch, absl::Time now, KeyResult* result) {
+  switch (ch) {
+    case U'h': ToggleHelp(); break;
+    case U'c': CopyRemote(now, result); break;
+    case U'/': StartFilterEdit(); break;
+    case U's':
+    case U'S': ChangeSort(ch == U's', now); break;
+    case U'n': ToggleNames(now); break;
     default: break;
   }
-  return result;
+}
+
+void ViewModel::ToggleHelp() {
+  if (tab_ == Tab::kHelp) {
+    tab_ = tab_before_help_;
+  } else {
+    tab_before_help_ = tab_;
+    tab_ = Tab::kHelp;
+  }
+}
+
+void ViewModel::CopyRemote(absl::Time now, KeyResult* result) {
+  const v1::Connection* c = Selected();
+  if (c == nullptr) {
+    SetMessage("no connection selected", Style::kWarn, now);
+    return;
+  }
+  result->copy = Clean(FormatEndpoint(c->remote()));
+  SetMessage(Cat("copied ", result->copy), Style::kGood, now);
+}
+
+void ViewModel::StartFilterEdit() {
+  edit_.active = true;
+  edit_.text = filter_;
+  edit_.cursor = edit_.text.size();
+  Validate();
+}
+
+void ViewModel::ChangeSort(bool next_field, absl::Time now) {
+  if (next_field) {
+    const auto& cycle = SortCycle();
+    size_t pos = 0;
+    for (size_t i = 0; i < cycle.size(); ++i) {
+      if (cycle[i].field == sort_field_) pos = i;
+    }
+    const SortChoice& next = cycle[(pos + 1) % cycle.size()];
+    sort_field_ = next.field;
+    sort_order_ = next.order;
+  } else {
+    sort_order_ = sort_order_ == v1::SORT_ORDER_DESCENDING ? v1::SORT_ORDER_ASCENDING
+                                                           : v1::SORT_ORDER_DESCENDING;
+  }
+  ShapeChanged();
+  SetMessage(Cat("sort: ", SortFieldName(sort_field_), " ",
+                 sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up()),
+             Style::kNormal, now);
+}
+
+void ViewModel::ToggleNames(absl::Time now) {
+  show_names_ = !show_names_;
+  SetMessage(show_names_ ? "showing host names where known" : "showing raw addresses",
+             Style::kNormal, now);
 }
 
 // --- Rendering ------------------------------------------------------------------
@@ -925,172 +1160,21 @@ void ViewModel::RenderOverview(std::vector<Line>* out, size_t rows) const {
   }
 }
 
-std::vector<ViewModel::DetailItem> ViewModel::DetailItems(const v1::Connection& c) const {
-  std::vector<DetailItem> items;
-  const std::string dash(glyphs_.Dash());
-  const auto heading = [&](std::string title) { items.push_back({{}, std::move(title), true}); };
-  const auto add = [&](std::string label, std::string value, Style style = Style::kNormal) {
-    if (value.empty()) {
-      value = dash;
-      style = Style::kDim;
-    }
-    items.push_back({std::move(label), std::move(value), false, style});
-  };
-  const auto count = [](uint64_t n) { return FormatCount(n); };
-
-  heading("Connection");
-  add("id", Cat(c.id()));
-  add("protocol", Cat(ProtocolName(c.protocol()), " (IPv", c.ip_version(), ")"));
-  add("state", AsString(StateName(c.state())), StateStyle(c.state()));
-  add("direction", AsString(DirectionName(c.direction())));
-  add("interface", Clean(c.interface()));
-  add("service", Clean(c.service()));
-
-  heading("Endpoints");
-  add("local", Clean(FormatEndpoint(c.local())));
-  add("local MAC", Clean(c.local().mac()));
-  add("remote", Clean(FormatEndpoint(c.remote())));
-  add("remote MAC", Clean(c.remote().mac()));
-  add("host name",
-      c.hostname().empty()
-          ? std::string()
-          : Cat(Clean(c.hostname()),
-                c.hostname_source().empty() ? "" : Cat(" (", Clean(c.hostname_source()), ")")),
-      Style::kAccent);
-
-  heading("Timing");
-  const int64_t first = ToMicros(c.first_seen());
-  const int64_t last = ToMicros(c.last_seen());
-  add("first seen", c.has_first_seen() ? FormatTimestamp(c.first_seen()) : "");
-  add("last seen", c.has_last_seen() ? FormatTimestamp(c.last_seen()) : "");
-  add("age", snapshot_us_ > 0 && c.has_first_seen() ? FormatDuration(snapshot_us_ - first) : "");
-  add("idle", snapshot_us_ > 0 && c.has_last_seen() ? FormatDuration(snapshot_us_ - last) : "");
-
-  heading("Traffic");
-  const auto traffic = [&](const v1::Counters& k) {
-    return Cat(count(k.packets()), k.packets() == 1 ? " packet, " : " packets, ",
-               FormatBytes(k.bytes()));
-  };
-  add("sent", traffic(c.sent()));
-  add("received", traffic(c.received()));
-  add("rate in", FormatRate(c.rate_in()), c.rate_in() > 0 ? Style::kAccent : Style::kNormal);
-  add("rate out", FormatRate(c.rate_out()), c.rate_out() > 0 ? Style::kAccent : Style::kNormal);
-  add("fragments", count(c.fragments()));
-
-  if (c.protocol() == v1::PROTOCOL_TCP || c.has_tcp()) {
-    heading("TCP health");
-    const v1::TcpHealth& t = c.tcp();
-    add("handshake RTT",
-        t.has_handshake_rtt() ? FormatRtt(ToMicros(t.handshake_rtt()), glyphs_) : "");
-    add("retransmits", count(t.retransmissions()),
-        t.retransmissions() > 0 ? Style::kWarn : Style::kNormal);
-    add("out of order", count(t.out_of_order()),
-        t.out_of_order() > 0 ? Style::kWarn : Style::kNormal);
-    add("zero windows", count(t.zero_windows()),
-        t.zero_windows() > 0 ? Style::kWarn : Style::kNormal);
-    add("flags seen", TcpFlagsText(t.flags_seen()));
-  }
-  if (c.protocol() == v1::PROTOCOL_ICMP || c.protocol() == v1::PROTOCOL_ICMPV6 || c.has_icmp()) {
-    heading(c.protocol() == v1::PROTOCOL_ICMPV6 ? "ICMPv6" : "ICMP");
-    const v1::IcmpInfo& i = c.icmp();
-    add("echo id", i.echo_id() != 0 ? Cat(i.echo_id()) : "");
-    const std::string_view name = IcmpTypeName(c.protocol() == v1::PROTOCOL_ICMPV6, i.last_type());
-    add("type/code",
-        Cat(i.last_type(), "/", i.last_code(), name.empty() ? "" : Cat(" (", name, ")")));
-  }
-  if (c.protocol() == v1::PROTOCOL_ARP || c.has_arp()) {
-    heading("ARP");
-    add("requests", count(c.arp().requests()));
-    add("replies", count(c.arp().replies()));
-    add("resolved MAC", Clean(c.arp().resolved_mac()));
-  }
-
-  heading("Application (DPI)");
-  const v1::AppInfo& app = c.app();
-  add("protocol", AsString(AppProtocolName(app.protocol())));
-  add("label", Clean(app.label()), Style::kAccent);
-  const auto tls_fields = [&](const v1::TlsInfo& tls) {
-    add("SNI", Clean(tls.sni()), Style::kAccent);
-    add("ALPN", Clean(absl::StrJoin(tls.alpn(), ", ")));
-    add("offered", Clean(absl::StrJoin(tls.offered_versions(), ", ")));
-    add("version", Clean(tls.version()));
-    add("cipher suite", Clean(tls.cipher_suite()));
-    add("ECH offered", tls.ech_offered() ? "yes" : "no");
-    add("JA4", Clean(tls.ja4()));
-  };
-  if (app.has_tls()) tls_fields(app.tls());
-  if (app.has_quic()) {
-    add("QUIC version", Clean(app.quic().version()));
-    tls_fields(app.quic().tls());
-  }
-  if (app.has_http()) {
-    const v1::HttpInfo& h = app.http();
-    add("method", Clean(h.method()));
-    add("host", Clean(h.host()), Style::kAccent);
-    add("path", Clean(h.path()));
-    add("user agent", Clean(h.user_agent()));
-    add("status", h.status() != 0 ? Cat(h.status()) : "");
-    add("HTTP version", Clean(h.version()));
-  }
-  if (app.has_dns()) {
-    const v1::DnsInfo& d = app.dns();
-    add("query", Clean(d.query()), Style::kAccent);
-    add("type", Clean(d.query_type()));
-    add("response", Clean(d.response_code()));
-    add("answers", Clean(absl::StrJoin(d.answers(), ", ")));
-    add("over TCP", d.over_tcp() ? "yes" : "no");
-  }
-  if (app.has_ssh()) {
-    add("SSH client", Clean(app.ssh().client()));
-    add("SSH server", Clean(app.ssh().server()));
-  }
-  if (!app.dhcp_hostname().empty()) add("DHCP name", Clean(app.dhcp_hostname()));
-
-  // Process attribution: rows that would be empty are left out.
-  const auto add_known = [&](std::string label, std::string value, Style style = Style::kNormal,
-                             size_t max_rows = 1) {
-    if (value.empty()) return;
-    add(std::move(label), std::move(value), style);
-    items.back().max_rows = max_rows;
-  };
-  const auto process_fields = [&](const v1::ProcessInfo& p) {
-    if (p.pid() == 0) {
-      add("name", "unknown (not readable, or gone)", Style::kDim);
-    } else {
-      add_known("name", Clean(p.name()), Style::kAccent);
-      add("pid", Cat(p.pid()));
-    }
-    add("user", p.user().empty() ? Cat("uid ", p.uid()) : Cat(Clean(p.user()), " (", p.uid(), ")"));
-    add_known("command line", FormatCommandLine(p, glyphs_), Style::kNormal, kCommandLineRows);
-    add_known("executable", Clean(p.executable()), Style::kNormal, kPathRows);
-    add_known("systemd unit", Clean(p.unit()));
-    add_known("user unit", Clean(p.user_unit()));
-    add_known("container", FormatContainer(p, glyphs_));
-    add_known("cgroup", Clean(p.cgroup()), Style::kNormal, kPathRows);
-    add_known("started", p.has_started() ? FormatTimestamp(p.started()) : "");
-    if (p.exited()) {
-      add("state", "exited", Style::kWarn);
-    } else if (p.pid() != 0) {
-      add("state", "running");
-    }
-    add_known("found via", AsString(AttributionMethodName(p.method())));
-  };
-  heading("Process");
-  if (c.has_process()) {
-    process_fields(c.process());
-  } else {
-    // Replayed files, other network namespaces, sockets gone before the
-    // daemon looked.
-    add("owner", "not found", Style::kDim);
-  }
-  if (c.has_remote_process()) {
-    heading("Remote process");
-    process_fields(c.remote_process());
-  }
-  return items;
+std::vector<DetailItem> ViewModel::DetailItems(const v1::Connection& c) const {
+  DetailList list(glyphs_);
+  AddConnectionDetails(c, &list);
+  AddEndpointDetails(c, &list);
+  AddTimingDetails(c, snapshot_us_, &list);
+  AddTrafficDetails(c, &list);
+  AddTcpDetails(c, &list);
+  AddIcmpDetails(c, &list);
+  AddArpDetails(c, &list);
+  AddAppDetails(c.app(), &list);
+  AddProcessDetails(c, &list);
+  return list.Take();
 }
 
-std::vector<ViewModel::DetailItem> ViewModel::DetailRows(const v1::Connection& c,
+std::vector<DetailItem> ViewModel::DetailRows(const v1::Connection& c,
                                                          size_t value_width) const {
   std::vector<DetailItem> rows;
   for (DetailItem& item : DetailItems(c)) {

@@ -135,6 +135,17 @@ struct LinkProblem {
   std::string detail;               // gRPC's own message.
 };
 
+// One "label  value" row of the Details tab, or a section title.
+struct DetailItem {
+  std::string label;  // Empty label with heading set: a section title.
+  std::string value;
+  bool heading = false;
+  Style style = Style::kNormal;
+  // Long values (command lines, paths) wrap onto up to this many rows; the
+  // rows after the first have an empty label.
+  size_t max_rows = 1;
+};
+
 class ViewModel {
  public:
   struct Options {
@@ -225,6 +236,21 @@ class ViewModel {
   };
 
   KeyResult HandleEditKey(const Key& key, absl::Time now);
+  // HandleKey's jobs. `q q`: true when the key went to the confirmation
+  // (arming it, or quitting); any other key disarms it and goes on.
+  bool ConfirmQuit(const Key& key, absl::Time now, KeyResult* result);
+  void MoveKey(int64_t step);     // Up / down: the selection, or Help's scroll.
+  void PageKey(bool down);        // The selection by a page, or scroll.
+  void HomeEndKey(bool end);      // First / last connection, or Help's top / end.
+  void SwitchTab(bool forward);   // Tab / Shift+Tab.
+  void EnterKey(absl::Time now);  // Overview: the selected connection's details.
+  void EscapeKey();               // Back, or the message off.
+  void CharKey(char32_t ch, absl::Time now, KeyResult* result);
+  void ToggleHelp();
+  void CopyRemote(absl::Time now, KeyResult* result);
+  void StartFilterEdit();
+  void ChangeSort(bool next_field, absl::Time now);  // s: next field; S: reverse.
+  void ToggleNames(absl::Time now);
   void Validate();
   void SetMessage(std::string text, Style style, absl::Time now,
                   absl::Duration for_how_long = absl::Seconds(3));
@@ -252,15 +278,6 @@ class ViewModel {
   void RenderHelp(std::vector<Line>* out, size_t rows) const;
   void RenderUnreachable(std::vector<Line>* out, size_t rows) const;
 
-  struct DetailItem {
-    std::string label;  // Empty label with heading set: a section title.
-    std::string value;
-    bool heading = false;
-    Style style = Style::kNormal;
-    // Long values (command lines, paths) wrap onto up to this many rows; the
-    // rows after the first have an empty label.
-    size_t max_rows = 1;
-  };
   std::vector<DetailItem> DetailItems(const rustnet::v1::Connection& c) const;
   // The items one per screen row: wrapping values split at `value_width`.
   std::vector<DetailItem> DetailRows(const rustnet::v1::Connection& c, size_t value_width) const;

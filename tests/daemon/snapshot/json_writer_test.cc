@@ -359,7 +359,11 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
 
   Connection udp = make(kIpProtoUdp, true);
   auto dns = app(AppProtocol::kDns);
-  dns->dns = {"example.com", "AAAA", "NOERROR", {"2001:db8::5", hostile}, true};
+  dns->dns.query = "example.com";
+  dns->dns.query_type = "AAAA";
+  dns->dns.response_code = "NOERROR";
+  dns->dns.answers = {"2001:db8::5", hostile};
+  dns->dns.over_tcp = true;
   udp.app = dns;
   all.push_back(udp);
   dns->protocol = AppProtocol::kMdns;
