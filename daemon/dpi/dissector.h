@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "daemon/record/app_record.h"
+#include "daemon/record/dpi_stats.h"
 
 namespace rustnet {
 
@@ -32,8 +33,8 @@ enum class ParseState : uint8_t {
   kNotMine,   // This is not the protocol; try another.
 };
 
-// Named DPI anomaly counters ("tls_handshake_too_long": 3), per worker.
-using DpiAnomalies = std::map<std::string, uint64_t, std::less<>>;
+// DpiAnomalies, the named counters ("tls_handshake_too_long": 3) per
+// worker, is declared with the statistics in daemon/record/dpi_stats.h.
 
 struct FlowInfo {
   uint8_t transport = 0;        // kIpProtoTcp / kIpProtoUdp.

@@ -140,6 +140,9 @@ class DnsSession final : public Session {
       for (std::string& a : m->answers) {
         if (record->dns.answers.size() < kMaxDnsAnswersKept) record->dns.answers.push_back(a);
       }
+      for (const IpAddress& a : m->addresses) {
+        if (record->dns.addresses.size() < kMaxDnsAnswersKept) record->dns.addresses.push_back(a);
+      }
       return ParseState::kDone;
     }
     if (++messages_ >= kMaxMessages) return ParseState::kDone;
@@ -256,9 +259,10 @@ std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnoma
         if (*rdlength != 0) CountAnomaly(anomalies, dns_anomaly::kRdataBadLength);
         continue;
       }
-      m.answers.push_back((want == 4 ? IpAddress::FromV4(addr->data())
-                                     : IpAddress::FromV6(addr->data()))
-                              .ToString());
+      const IpAddress address =
+          want == 4 ? IpAddress::FromV4(addr->data()) : IpAddress::FromV6(addr->data());
+      m.answers.push_back(address.ToString());
+      m.addresses.push_back(address);
     } else if (*type == kTypeCname) {
       // The target may point back into the message but not past its RDATA.
       auto upto_rdata_end = ByteReader(msg).Sub(r.position());

@@ -44,6 +44,7 @@ struct DnsMessage {
   std::string query;
   uint16_t qtype = 0;
   std::vector<std::string> answers;  // A/AAAA text, CNAME targets.
+  std::vector<IpAddress> addresses;  // The A/AAAA answers in binary, in order.
 };
 
 // Parses one DNS message; nullopt if the header or a question is malformed

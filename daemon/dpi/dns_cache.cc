@@ -1,7 +1,5 @@
 #include "daemon/dpi/dns_cache.h"
 
-#include <arpa/inet.h>
-
 #include <cstdint>
 #include <vector>
 
@@ -16,25 +14,9 @@ DnsCache::Shard& DnsCache::ShardFor(const IpAddress& a) const {
 }
 
 void DnsCache::Learn(const DnsFacts& dns, int64_t now_us) {
-  if (dns.query.empty()) return;
-  const std::vector<IpAddress>* addresses = &dns.addresses;
-  // A DNS dissector that fills only the text answers: read them back.
-  // (Transitional; dns.cc fills `addresses` alongside `answers`.)
-  std::vector<IpAddress> parsed;
-  if (addresses->empty()) {
-    for (const std::string& answer : dns.answers) {
-      uint8_t buf[16];
-      if (inet_pton(AF_INET, answer.c_str(), buf) == 1) {
-        parsed.push_back(IpAddress::FromV4(buf));
-      } else if (inet_pton(AF_INET6, answer.c_str(), buf) == 1) {
-        parsed.push_back(IpAddress::FromV6(buf));
-      }
-    }
-    addresses = &parsed;
-  }
-  if (addresses->empty()) return;
+  if (dns.query.empty() || dns.addresses.empty()) return;
   auto name = std::make_shared<const std::string>(dns.query);
-  for (const IpAddress& a : *addresses) Insert(a, name, now_us);
+  for (const IpAddress& a : dns.addresses) Insert(a, name, now_us);
 }
 
 void DnsCache::Insert(const IpAddress& address, std::shared_ptr<const std::string> name,

@@ -90,6 +90,10 @@ TEST_CASE("dns: query and compressed answers over UDP", "[dpi][dns]") {
   CHECK(r.dns.answers ==
         std::vector<std::string>{"example.com", "93.184.215.14",
                                  "2606:2800:21f:cb07:6820:80da:af6b:8b2c"});
+  // The addresses also in binary, for the passive DNS cache (no CNAME).
+  REQUIRE(r.dns.addresses.size() == 2);
+  CHECK(r.dns.addresses[0].ToString() == "93.184.215.14");
+  CHECK(r.dns.addresses[1].ToString() == "2606:2800:21f:cb07:6820:80da:af6b:8b2c");
   CHECK(a.empty());
 }
 

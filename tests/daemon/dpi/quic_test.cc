@@ -61,7 +61,7 @@ Bytes CryptoFrame(uint64_t offset, const Bytes& data) {
   Bytes f = {0x06};
   // Two-byte varints for offset and length (values < 16384).
   Put16(f, static_cast<uint16_t>(0x4000 | offset));
-  Put16(f, static_cast<uint16_t>(0x4000 | data.size()));
+  Put16(f, static_cast<uint16_t>(0x4000u | data.size()));
   PutBytes(f, data);
   return f;
 }
@@ -81,7 +81,7 @@ Bytes ProtectedInitial(uint32_t version, uint32_t pn, Bytes frames) {
   PutBytes(header, kDcid);
   Put8(header, 0);  // SCID length
   Put8(header, 0);  // Token length
-  Put16(header, static_cast<uint16_t>(0x4000 | (pn_len + frames.size() + 16)));
+  Put16(header, static_cast<uint16_t>(0x4000u | (pn_len + frames.size() + 16)));
   const size_t pn_offset = header.size();
   Put32(header, pn);
 

@@ -789,43 +789,43 @@ TEST_CASE("flow_table: expiry follows each class's timeout", "[flow_table]") {
     // Builds one connection; returns the time of its last packet.
     std::function<int64_t(Harness&)> build;
   };
-  const int64_t t0 = 1'000'000'000;
+  static constexpr int64_t t0 = 1'000'000'000;
   const std::vector<Case> cases = {
       {"SYN_SENT", TimeoutClass::kTcpHandshake,
-       [t0](Harness& h) {
+       [](Harness& h) {
          Tcp tcp;
          h.Feed(tcp.FromClient(kSyn), t0);
          return t0;
        }},
       {"SYN_RECEIVED", TimeoutClass::kTcpHandshake,
-       [t0](Harness& h) {
+       [](Harness& h) {
          Tcp tcp;
          h.Feed(tcp.FromClient(kSyn), t0);
          h.Feed(tcp.FromServer(kSynAck), t0 + 5);
          return t0 + 5;
        }},
       {"ESTABLISHED", TimeoutClass::kTcpEstablished,
-       [t0](Harness& h) {
+       [](Harness& h) {
          Tcp tcp;
          Handshake(h, tcp, t0);
          return t0 + 3000;
        }},
       {"FIN_WAIT_1", TimeoutClass::kTcpClosing,
-       [t0](Harness& h) {
+       [](Harness& h) {
          Tcp tcp;
          Handshake(h, tcp, t0);
          h.Feed(tcp.FromClient(kFinAck), t0 + 4000);
          return t0 + 4000;
        }},
       {"CLOSE_WAIT", TimeoutClass::kTcpClosing,
-       [t0](Harness& h) {
+       [](Harness& h) {
          Tcp tcp;
          Handshake(h, tcp, t0);
          h.Feed(tcp.FromServer(kFinAck), t0 + 4000);
          return t0 + 4000;
        }},
       {"TIME_WAIT", TimeoutClass::kTcpClosed,
-       [t0](Harness& h) {
+       [](Harness& h) {
          Tcp tcp;
          Handshake(h, tcp, t0);
          h.Feed(tcp.FromClient(kFinAck), t0 + 4000);
@@ -833,29 +833,29 @@ TEST_CASE("flow_table: expiry follows each class's timeout", "[flow_table]") {
          return t0 + 5000;
        }},
       {"CLOSED by RST", TimeoutClass::kTcpClosed,
-       [t0](Harness& h) {
+       [](Harness& h) {
          Tcp tcp;
          Handshake(h, tcp, t0);
          h.Feed(tcp.FromServer(kTcpRst), t0 + 4000);
          return t0 + 4000;
        }},
       {"UDP", TimeoutClass::kUdp,
-       [t0](Harness& h) {
+       [](Harness& h) {
          h.Feed(Udp("10.0.0.1", 40000, "10.0.0.2", 53), t0);
          return t0;
        }},
       {"ICMP", TimeoutClass::kIcmp,
-       [t0](Harness& h) {
+       [](Harness& h) {
          h.Feed(Ipv4Packet("10.0.0.1", "10.0.0.2", 1, testing::IcmpEcho(true, 1, 1)), t0);
          return t0;
        }},
       {"ICMPv6", TimeoutClass::kIcmp,
-       [t0](Harness& h) {
+       [](Harness& h) {
          h.Feed(Ipv6Packet("fd00::1", "fd00::2", 58, testing::IcmpEcho(true, 1, 1, true)), t0);
          return t0;
        }},
       {"ARP", TimeoutClass::kArp,
-       [t0](Harness& h) {
+       [](Harness& h) {
          h.FeedEth(testing::EthernetFrame(0x0806, testing::ArpPacket(1, "10.0.0.1", "10.0.0.2")),
                    t0);
          return t0;
