@@ -36,6 +36,7 @@ constexpr OptionSpec kOptions[] = {
     {"no-process", true, true},
     {"threads", false, true},
     {"max-connections", false, true},
+    {"history-size", false, true},
     {"log-level", false, true},
     {"log-dir", false, true},
     {"stats-interval", false, true},
@@ -350,6 +351,7 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("no-process", before.no_process != after.no_process);
   check("threads", before.threads != after.threads);
   check("max-connections", before.max_connections != after.max_connections);
+  check("history-size", before.history_size != after.history_size);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));
   check("snapshot-interval-ms", before.snapshot_interval_ms != after.snapshot_interval_ms);

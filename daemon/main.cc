@@ -40,6 +40,7 @@
 #include "daemon/service/log_file.h"
 #include "daemon/service/notify.h"
 #include "daemon/service/watchdog.h"
+#include "daemon/snapshot/closed_history.h"
 #include "daemon/snapshot/event_hub.h"
 #include "spdlog/sinks/systemd_sink.h"
 #include "spdlog/spdlog.h"
@@ -541,12 +542,21 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   if (!capture.ok()) return Fail(std::string(capture.status().message()));
 
   EventHub events;
-  const PipelineOptions p = PipelineOptionsFor(options, *capture, &events);
+  PipelineOptions p = PipelineOptionsFor(options, *capture, &events);
+  // The API's recent history of closed connections (not for one-shot dumps,
+  // which have no API).
+  std::unique_ptr<ClosedHistory> history;
+  if (options.dump.empty() && options.history_size > 0) {
+    history = std::make_unique<ClosedHistory>(options.history_size);
+    p.sinks.push_back(history.get());
+  }
   const bool live = capture->source->live();
   Pipeline pipeline(p, std::move(capture->source));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
 
-  MonitorService service(ServiceOptionsFor(options, p), &pipeline, &events);
+  MonitorServiceOptions service_options = ServiceOptionsFor(options, p);
+  service_options.history = history.get();
+  MonitorService service(std::move(service_options), &pipeline, &events);
   std::unique_ptr<ApiServer> api;
   if (options.dump.empty()) {
     auto started = StartApi(options, *passed_socket, &service);

@@ -73,6 +73,10 @@ const ValueFlagMap& FlagsWithValue() {
        [](Arg f, Arg v, DaemonOptions* o) {
          return ParseNumber<size_t>(f, v, 1, 100'000'000, &o->max_connections);
        }},
+      {"--history-size",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<size_t>(f, v, 0, 10'000'000, &o->history_size);
+       }},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
          auto level = ParseLogLevel(v);
@@ -267,6 +271,9 @@ Tracking:
       --max-connections N    Connections tracked at most; past it the longest
                              idle are evicted, one-way and half-open ones
                              first (default: 1000000)
+      --history-size N       Closed connections kept in memory for the API's
+                             include_closed, oldest dropped first; 0: none
+                             (default: 10000)
 
 Output:
       --dump json            With --read: print the final connection table as

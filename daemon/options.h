@@ -29,6 +29,9 @@ struct DaemonOptions {
   std::string config;
   size_t threads = 0;           // 0: min(cores, 4).
   size_t max_connections = 1'000'000;
+  // --history-size: closed connections kept in memory for the API's
+  // include_closed (daemon/snapshot/closed_history.h); 0: none.
+  size_t history_size = 10'000;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

@@ -79,6 +79,16 @@ CloseReason ReasonFor(RemovalReason r) {
   return CloseReason::kNone;
 }
 
+// Why a removed connection closed: a TCP connection the table saw close
+// (TIME_WAIT or CLOSED: FINs or a RST, reported to the hub then) keeps that
+// reason, whether it then timed out, was evicted or replaced.
+CloseReason ClosedReasonFor(const Connection& c, RemovalReason r) {
+  if (c.state == ConnState::kTimeWait || c.state == ConnState::kClosed) {
+    return c.reset ? CloseReason::kReset : CloseReason::kFin;
+  }
+  return ReasonFor(r);
+}
+
 // What DPI sees of a tracked connection at one of its packets.
 DpiFlow DpiFlowOf(const Connection& c, const DecodedPacket& p) {
   DpiFlow f;
@@ -113,12 +123,17 @@ Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
                          FlowTable::Options table_options)
     : hub(options.events),
       keep_removed(options.keep_removed),
+      sinks(options.sinks),
       index(i),
       table([this, &table_options]() {
         // Both run on this worker's thread, inside FlowTable calls.
         table_options.on_remove = [this](const Connection& c, RemovalReason r) {
           if (!c.app_final) dpi.Forget(c.id);  // (Done flows have no DPI state.)
           if (keep_removed) removed.push_back(c);
+          if (!sinks.empty()) {
+            if (closed.size() >= kMaxPendingEvents) DeliverClosed();
+            closed.push_back(Removed{c, ClosedReasonFor(c, r), std::max(clock_us, c.last_seen_us)});
+          }
           if (!c.close_reported) {
             AddEvent(FlowEventType::kClosed, ReasonFor(r), std::max(clock_us, c.last_seen_us), c);
           }
@@ -161,6 +176,17 @@ void Pipeline::Worker::AddEvent(FlowEventType type, CloseReason reason, int64_t 
   out.connection = c;
 }
 
+void Pipeline::Worker::DeliverClosed() {
+  closed_view.clear();
+  closed_view.reserve(closed.size());
+  for (const Removed& r : closed) {
+    closed_view.push_back(ClosedConnection{&r.connection, r.reason, r.time_us});
+  }
+  for (ConnectionSink* sink : sinks) sink->OnClosed(closed_view, interface);
+  closed_view.clear();
+  closed.clear();
+}
+
 Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source)
     : options_(std::move(options)),
       source_(std::move(source)),
@@ -177,6 +203,7 @@ Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source
     t.id_start = i + 1;
     t.id_stride = options_.workers;
     workers_.push_back(std::make_unique<Worker>(i, options_, std::move(t)));
+    workers_.back()->interface = source_->name();
   }
   // Made here, started in Start(): the API may ask for statistics (and so
   // read attributor_) as soon as the pipeline exists.
@@ -432,6 +459,7 @@ void Pipeline::WorkerLoop(Worker* w) {
       next_expire = SaturatingAdd(clock, kExpireIntervalUs);
     }
     if (!w->events.empty()) w->hub->Publish(&w->events);
+    if (!w->closed.empty()) w->DeliverClosed();
     w->packets.store(packets, std::memory_order_relaxed);
     w->size.store(w->table.size(), std::memory_order_relaxed);
     if (options_.publish_snapshots && (clock >= next_publish || final)) {

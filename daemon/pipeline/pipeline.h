@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -33,6 +34,7 @@
 #include "daemon/dpi/engine.h"
 #include "daemon/pipeline/spsc_queue.h"
 #include "daemon/process/attributor.h"
+#include "daemon/snapshot/connection_sink.h"
 #include "daemon/snapshot/event_hub.h"
 #include "daemon/snapshot/snapshot_store.h"
 #include "daemon/track/flow_table.h"
@@ -62,6 +64,12 @@ struct PipelineOptions {
   bool attribution = false;
   std::string proc_root = "/proc";
   bool attribution_procfs = false;  // Tests: /proc/net instead of netlink.
+  // Sinks that hear of every connection removed from a table (OnClosed, on
+  // the worker that removed it, after each batch and expiry sweep; see
+  // connection_sink.h): the API's history, connection logs, stores. Not
+  // owned; they must outlive the pipeline. Empty: removals are not copied
+  // at all (one-shot dumps).
+  std::vector<ConnectionSink*> sinks;
 };
 
 struct PipelineStats {
@@ -138,6 +146,9 @@ class Pipeline {
     // hands the queue over when it is full (an expiry sweep can close many
     // connections at once). On this worker's thread.
     void AddEvent(FlowEventType type, CloseReason reason, int64_t time_us, const Connection& c);
+    // Hands the removed connections collected so far to every sink. On this
+    // worker's thread.
+    void DeliverClosed();
     // Events collected while processing a batch (only while someone
     // listens); published to the hub once per batch. Declared before the
     // table, whose callbacks append here.
@@ -147,6 +158,17 @@ class Pipeline {
     DpiEngine dpi;
     bool keep_removed = false;
     std::vector<Connection> removed;  // With keep_removed.
+    // Removals for the sinks (only when there are sinks), delivered by
+    // DeliverClosed after each batch.
+    struct Removed {
+      Connection connection;
+      CloseReason reason;
+      int64_t time_us;
+    };
+    std::vector<ConnectionSink*> sinks;
+    std::string_view interface;  // The source's name, for the sinks.
+    std::vector<Removed> closed;
+    std::vector<ClosedConnection> closed_view;  // DeliverClosed's, reused.
     size_t index;
     FlowTable table;
     SpscQueue<Batch*> inbox;

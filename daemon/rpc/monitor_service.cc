@@ -3,6 +3,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -37,7 +38,8 @@ std::string_view LinkTypeName(LinkType t) {
 
 template <typename Request>
 absl::StatusOr<ConnectionQuery> QueryFrom(const Request& r) {
-  return MakeQuery(r.filter(), r.sort(), r.order(), r.offset(), r.limit(), r.hide_loopback());
+  return MakeQuery(r.filter(), r.sort(), r.order(), r.offset(), r.limit(), r.hide_loopback(),
+                   r.include_closed());
 }
 
 }  // namespace
@@ -97,8 +99,19 @@ grpc::Status MonitorService::ListConnections(grpc::ServerContext* /*context*/,
                                              rustnet::v1::ListConnectionsResponse* response) {
   auto query = QueryFrom(*request);
   if (!query.ok()) return ToGrpc(query.status());
-  RunQuery(*query, pipeline_->snapshots().Current(), pipeline_->source().name(), response);
+  Query(*query, response);
   return grpc::Status::OK;
+}
+
+void MonitorService::Query(const ConnectionQuery& query,
+                           rustnet::v1::ListConnectionsResponse* out) const {
+  // The live snapshots first: a worker hands removals to the history before
+  // it publishes a snapshot without them, so a connection removed between
+  // the two reads is in both (returned once, live), never in neither.
+  const auto live = pipeline_->snapshots().Current();
+  std::optional<ClosedHistory::Snapshot> closed;
+  if (query.include_closed && options_.history != nullptr) closed = options_.history->Take();
+  RunQuery(query, live, pipeline_->source().name(), out, closed ? &*closed : nullptr);
 }
 
 grpc::Status MonitorService::WatchConnections(
@@ -125,8 +138,7 @@ grpc::Status MonitorService::WatchConnections(
   while (WaitUntil(context, next)) {
     update.set_sequence(++sequence);
     update.set_skipped(skipped);
-    RunQuery(*query, pipeline_->snapshots().Current(), pipeline_->source().name(),
-             update.mutable_page());
+    Query(*query, update.mutable_page());
     if (!writer->Write(update)) break;  // Client gone.
     // A slow reader: the ticks that passed while Write blocked are skipped,
     // and the next update carries the newest snapshot.
@@ -248,6 +260,12 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   c->set_evicted_established(s.flows.evicted_established);
   c->set_replaced(s.flows.replaced);
   c->set_localhost_skipped(s.flows.localhost_skipped);
+  if (options_.history != nullptr) {
+    const ClosedHistory::Stats h = options_.history->stats();
+    c->set_history_size(h.size);
+    c->set_history_capacity(h.capacity);
+    c->set_history_dropped(h.dropped);
+  }
   // Counted by protocol number, named once (not a map lookup per row).
   uint64_t per_protocol[256] = {};
   for (const auto& snap : pipeline_->snapshots().Current()) {

@@ -21,6 +21,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "daemon/pipeline/pipeline.h"
+#include "daemon/snapshot/closed_history.h"
+#include "daemon/rpc/query.h"
 #include "daemon/snapshot/event_hub.h"
 #include "rustnet/v1/monitor.grpc.pb.h"
 
@@ -33,6 +35,9 @@ struct MonitorServiceOptions {
   int default_interval_ms = 1000;
   size_t max_connections = 0;         // For Stats (the table's capacity).
   size_t workers = 0;
+  // The in-memory history of closed connections (include_closed and
+  // GetStats); null when off (--history-size 0, one-shot dumps). Not owned.
+  const ClosedHistory* history = nullptr;
 };
 
 class MonitorService final : public rustnet::v1::Monitor::Service {
@@ -65,6 +70,9 @@ class MonitorService final : public rustnet::v1::Monitor::Service {
   // stream should end.
   bool WaitUntil(grpc::ServerContext* context, absl::Time deadline);
   void FillStats(rustnet::v1::Stats* out) const;
+  // Fills a page from the live snapshots and, when asked and kept, the
+  // closed connections' history.
+  void Query(const ConnectionQuery& query, rustnet::v1::ListConnectionsResponse* out) const;
   void ReleaseMemorySoon();
 
   const MonitorServiceOptions options_;

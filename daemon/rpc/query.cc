@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/services.h"
@@ -21,6 +22,7 @@ constexpr std::string_view kStateNames[] = {
 struct Row {
   const Connection* c;
   double number;  // Numeric sort key, when the field is numeric.
+  const ClosedEntry* closed = nullptr;  // From the history: closed.
 };
 
 uint16_t PortOf(const Connection& c, int endpoint) {
@@ -184,7 +186,8 @@ std::string_view ConnectionSubject::Hosts() const {
 }
 
 absl::StatusOr<ConnectionQuery> MakeQuery(std::string_view filter, int sort, int order,
-                                          uint32_t offset, uint32_t limit, bool hide_loopback) {
+                                          uint32_t offset, uint32_t limit, bool hide_loopback,
+                                          bool include_closed) {
   ConnectionQuery q;
   auto parsed = ParseFilter(filter);
   if (!parsed.ok()) {
@@ -203,6 +206,7 @@ absl::StatusOr<ConnectionQuery> MakeQuery(std::string_view filter, int sort, int
   q.offset = offset;
   q.limit = limit;
   q.hide_loopback = hide_loopback;
+  q.include_closed = include_closed;
   return q;
 }
 
@@ -216,8 +220,10 @@ bool QueryMatches(const ConnectionQuery& query, const Connection& c, std::string
 
 void RunQuery(const ConnectionQuery& query,
               const std::vector<std::shared_ptr<const WorkerSnapshot>>& snapshots,
-              std::string_view interface, rustnet::v1::ListConnectionsResponse* out) {
+              std::string_view interface, rustnet::v1::ListConnectionsResponse* out,
+              const ClosedHistory::Snapshot* closed) {
   out->Clear();
+  if (!query.include_closed) closed = nullptr;
   int64_t now_us = 0;
   size_t total = 0;
   for (const auto& snap : snapshots) {
@@ -225,16 +231,43 @@ void RunQuery(const ConnectionQuery& query,
     now_us = std::max(now_us, snap->time_us);
     total += snap->size;
   }
+  // The history's ids, to return a connection still in a live snapshot
+  // once (live): marked when the live pass meets them.
+  absl::flat_hash_map<uint64_t, bool> closed_ids;
+  int64_t newest_closed_us = 0;
+  if (closed != nullptr) {
+    closed_ids.reserve(closed->size());
+    closed->ForEach([&](const ClosedEntry& e) {
+      closed_ids.emplace(e.connection.id, false);
+      newest_closed_us = std::max(newest_closed_us, e.closed_at_us);
+    });
+  }
+  if (now_us == 0) now_us = newest_closed_us;  // No snapshot yet: the history's clock.
   std::vector<Row> rows;
   rows.reserve(query.filter.empty() && !query.hide_loopback ? total : total / 4);
   const bool numeric = IsNumericSort(query.sort);
   for (const auto& snap : snapshots) {
     if (!snap) continue;
     snap->ForEach([&](const Connection& c) {
+      if (!closed_ids.empty()) {
+        auto it = closed_ids.find(c.id);
+        if (it != closed_ids.end()) it->second = true;
+      }
       if (!QueryMatches(query, c, interface)) return;
       // Rates as of the newest snapshot time: the same instant ToProto
       // reports them at, so the order matches the values returned.
       rows.push_back(Row{&c, numeric ? NumberOf(query.sort, c, now_us) : 0.0});
+    });
+  }
+  if (closed != nullptr) {
+    closed->ForEach([&](const ClosedEntry& e) {
+      if (closed_ids[e.connection.id]) return;  // Still in a live snapshot.
+      ++total;
+      if (!QueryMatches(query, e.connection, interface)) return;
+      // Rates as of the same instant as the live rows' (a snapshot may be
+      // older than the connection's last packet: then as of that).
+      const int64_t at = std::max(now_us, e.connection.last_seen_us);
+      rows.push_back(Row{&e.connection, numeric ? NumberOf(query.sort, e.connection, at) : 0.0, &e});
     });
   }
   const size_t matched = rows.size();
@@ -258,7 +291,15 @@ void RunQuery(const ConnectionQuery& query,
   }
   out->mutable_connections()->Reserve(static_cast<int>(end - begin));
   for (size_t i = begin; i < end; ++i) {
-    ToProto(*rows[i].c, now_us, interface, out->add_connections());
+    rustnet::v1::Connection* row = out->add_connections();
+    const ClosedEntry* e = rows[i].closed;
+    ToProto(*rows[i].c, e == nullptr ? now_us : std::max(now_us, e->connection.last_seen_us),
+            interface, row);
+    if (e != nullptr) {
+      row->set_closed(true);
+      SetTimestampUs(e->closed_at_us, row->mutable_closed_at());
+      row->set_close_reason(static_cast<rustnet::v1::CloseReason>(e->reason));
+    }
   }
   out->set_total(total);
   out->set_matched(matched);

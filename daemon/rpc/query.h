@@ -1,5 +1,6 @@
 // Connection queries: filter, sort and page the snapshot for
-// ListConnections and WatchConnections.
+// ListConnections and WatchConnections; with include_closed, the in-memory
+// history of closed connections (daemon/snapshot/closed_history.h) too.
 //
 // Works on the workers' compact snapshots and converts only the rows of the
 // requested window to API messages, so a 50-row page of a 100k-connection
@@ -17,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/filter.h"
+#include "daemon/snapshot/closed_history.h"
 #include "daemon/snapshot/snapshot_store.h"
 #include "daemon/track/connection.h"
 #include "rustnet/v1/monitor.pb.h"
@@ -30,12 +32,14 @@ struct ConnectionQuery {
   uint32_t offset = 0;
   uint32_t limit = 0;  // 0: no limit.
   bool hide_loopback = false;
+  bool include_closed = false;  // Also the history's closed connections.
 };
 
 // Validates the request's fields (InvalidArgument with the filter's column
 // on a bad filter or an unknown enum value).
 absl::StatusOr<ConnectionQuery> MakeQuery(std::string_view filter, int sort, int order,
-                                          uint32_t offset, uint32_t limit, bool hide_loopback);
+                                          uint32_t offset, uint32_t limit, bool hide_loopback,
+                                          bool include_closed = false);
 
 // The lowercase state name used by filters ("established", "time_wait").
 std::string_view StateName(ConnState state);
@@ -80,10 +84,15 @@ class ConnectionSubject final : public FilterSubject {
 };
 
 // Fills `out` with the window of matching connections from `snapshots`
-// (null entries are workers that have not published yet).
+// (null entries are workers that have not published yet) and, when the
+// query includes closed ones and `closed` is not null, from the history:
+// live and closed rows filtered, sorted and paged as one list, closed rows
+// marked (closed, closed_at, close_reason). A connection in both (removed
+// after its worker's last snapshot) is returned once, live.
 void RunQuery(const ConnectionQuery& query,
               const std::vector<std::shared_ptr<const WorkerSnapshot>>& snapshots,
-              std::string_view interface, rustnet::v1::ListConnectionsResponse* out);
+              std::string_view interface, rustnet::v1::ListConnectionsResponse* out,
+              const ClosedHistory::Snapshot* closed = nullptr);
 
 // True if `c` passes the query's filter and loopback setting.
 bool QueryMatches(const ConnectionQuery& query, const Connection& c, std::string_view interface);

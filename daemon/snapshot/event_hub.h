@@ -31,6 +31,9 @@ enum class CloseReason : uint8_t {
   kTimeout = 3,
   kEvicted = 4,
   kReplaced = 5,
+  // Still open when the daemon stopped or the replayed file ended (the
+  // connection log writes these; the table never removes one so).
+  kShutdown = 6,
 };
 
 struct FlowEvent {

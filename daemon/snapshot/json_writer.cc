@@ -444,6 +444,9 @@ bool AppendConnectionJson(const v1::Connection& m, std::string* out) {
     w.String("hostnameSource", m.hostname_source());
     if (m.has_process()) WriteProcessInfoJson(m.process(), w.Object("process"));
     if (m.has_remote_process()) WriteProcessInfoJson(m.remote_process(), w.Object("remoteProcess"));
+    w.Bool("closed", m.closed());
+    if (m.has_closed_at()) w.Timestamp("closedAt", m.closed_at().seconds(), m.closed_at().nanos());
+    w.Enum("closeReason", v1::CloseReason_descriptor(), m.close_reason());
   }
   if (!ok) out->resize(start);
   return ok;

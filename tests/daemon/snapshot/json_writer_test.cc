@@ -233,6 +233,10 @@ v1::Connection FullConnection() {
   c.set_hostname_source("sni");
   FillProcess(c.mutable_process(), "");
   FillProcess(c.mutable_remote_process(), "-peer");
+  c.set_closed(true);
+  c.mutable_closed_at()->set_seconds(1'700'000'123);
+  c.mutable_closed_at()->set_nanos(456'000);
+  c.set_close_reason(v1::CLOSE_REASON_TIMEOUT);
   return c;
 }
 

@@ -1,4 +1,4 @@
-#include "daemon/export/connection_sink.h"
+#include "daemon/snapshot/connection_sink.h"
 
 #include <algorithm>
 
