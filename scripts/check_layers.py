@@ -41,6 +41,7 @@ STAGES = {
     'snapshot': ['track', 'proto'],
     'pipeline': ['capture', 'dpi', 'track', 'process', 'snapshot'],
     'export': ['snapshot'],
+    'history_store': ['snapshot'],   # closed connections in SQLite (a sink)
     'options': ['common'],
     'service': ['options', 'systemd'],
     'rpc': ['pipeline', 'service', 'proto_grpc'],
@@ -71,6 +72,7 @@ TARGETS = {
     'rn_snapshot': 'snapshot',
     'rn_pipeline': 'pipeline',
     'rn_export': 'export',
+    'rn_history_store': 'history_store',
     'rn_daemon_options': 'options',
     'rn_service': 'service',
     'rn_rpc': 'rpc',
