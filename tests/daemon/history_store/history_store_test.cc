@@ -405,6 +405,8 @@ TEST_CASE("history_crash_loses_at_most_the_uncommitted_rows", "[history_store]")
 
   CHECK(IntegrityCheck(o.path) == "ok");
   const uint64_t stored = CountRows(o.path);
+  std::printf("history: killed mid-write: %llu rows confirmed by Flush, %llu stored\n",
+              static_cast<unsigned long long>(committed), static_cast<unsigned long long>(stored));
   // Every row a Flush confirmed is there; what was handed in after that
   // (at most four rounds of 50, i.e. two batches' worth) may be lost.
   CHECK(stored >= committed);
