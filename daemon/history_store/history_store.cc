@@ -133,19 +133,20 @@ void HistoryStore::OnClosed(std::span<const ClosedConnection> closed, std::strin
 }
 
 void HistoryStore::OnFinalTable(const FinalTable& table) {
-  // In chunks, so that the queue's bound holds only when the writer is
-  // really behind: the final table waits for room (this is not a worker).
+  // Not a worker: a table larger than the queue waits for room, so only a
+  // writer that makes no progress for 10 s has the rest dropped (counted).
   size_t i = 0;
   while (i < table.rows.size()) {
     absl::MutexLock lock(&mu_);
-    mu_.AwaitWithTimeout(absl::Condition(
-                             +[](HistoryStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-                               return s->queue_.size() < s->options_.queue_rows;
-                             },
-                             this),
-                         absl::Seconds(10));
-    const size_t room = options_.queue_rows > queue_.size() ? options_.queue_rows - queue_.size() : 1;
-    for (size_t n = 0; n < room && i < table.rows.size(); ++n, ++i) {
+    const bool room = mu_.AwaitWithTimeout(
+        absl::Condition(
+            +[](HistoryStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+              return s->queue_.size() < s->options_.queue_rows;
+            },
+            this),
+        absl::Seconds(10));
+    const size_t take = room ? options_.queue_rows - queue_.size() : table.rows.size() - i;
+    for (size_t n = 0; n < take && i < table.rows.size(); ++n, ++i) {
       Enqueue(*table.rows[i], history::kCloseReasonShutdown, table.now_us, table.interface);
     }
   }

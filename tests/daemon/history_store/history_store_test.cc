@@ -333,6 +333,22 @@ TEST_CASE("history_final_table_is_stored_as_shutdown", "[history_store]") {
   }
 }
 
+TEST_CASE("history_final_table_larger_than_the_queue_waits_for_room", "[history_store]") {
+  TempTree t;
+  HistoryStoreOptions o = Options(t.dir);
+  o.queue_rows = 16;
+  o.batch_rows = 8;
+  auto store = OpenStore(o);
+  std::vector<Connection> rows;
+  for (uint64_t i = 0; i < 500; ++i) rows.push_back(MakeConnection(i, kNowUs));
+  std::vector<const Connection*> ptrs;
+  for (const Connection& c : rows) ptrs.push_back(&c);
+  store->OnFinalTable(FinalTable{ptrs, kNowUs, "eth0"});
+  REQUIRE(store->Flush().ok());
+  CHECK(store->stats().rows_written == 500);
+  CHECK(store->stats().rows_dropped == 0);
+}
+
 TEST_CASE("history_batches_rows_in_transactions", "[history_store]") {
   TempTree t;
   HistoryStoreOptions o = Options(t.dir);
