@@ -37,6 +37,8 @@ constexpr OptionSpec kOptions[] = {
     {"threads", false, true},
     {"max-connections", false, true},
     {"history-size", false, true},
+    {"json-log", false, true},
+    {"json-log-events", false, true},
     {"log-level", false, true},
     {"log-dir", false, true},
     {"stats-interval", false, true},
@@ -352,6 +354,10 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("threads", before.threads != after.threads);
   check("max-connections", before.max_connections != after.max_connections);
   check("history-size", before.history_size != after.history_size);
+  check("json-log", before.json_log != after.json_log);
+  check("json-log-events", before.json_log_opened != after.json_log_opened ||
+                               before.json_log_classified != after.json_log_classified ||
+                               before.json_log_closed != after.json_log_closed);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));
   check("snapshot-interval-ms", before.snapshot_interval_ms != after.snapshot_interval_ms);

@@ -1,8 +1,9 @@
 // rustnetd: capture, decode, track; serve the table (API: see proto/).
 //
 // Threads: main (start-up, periodic statistics, service notifications,
-// SIGHUP reloads, shutdown), a signal thread (sigwait), the capture thread
-// and the workers (daemon/pipeline/).
+// SIGHUP reloads, shutdown), a signal thread (sigwait), the capture thread,
+// the workers (daemon/pipeline/) and, with --json-log, the connection
+// log's writer (daemon/export/json_log/).
 //
 // Privileges are needed only to start: once the capture is open and the API
 // listens, every thread drops the capabilities the running daemon does not
@@ -31,6 +32,7 @@
 #include "daemon/config.h"
 #include "daemon/export/connection_sink.h"
 #include "daemon/export/json_dump/json_dump_sink.h"
+#include "daemon/export/json_log/json_log_sink.h"
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/rpc/monitor_service.h"
@@ -116,7 +118,7 @@ PipelineProgress Progress(const Pipeline& pipeline) {
 // and the statistics interval. A broken file keeps the running
 // configuration.
 void Reload(const std::vector<std::string>& command_line, DaemonOptions* options,
-            ReopenableFileSink* log_file, ServiceNotifier* notifier) {
+            ReopenableFileSink* log_file, JsonLogSink* json_log, ServiceNotifier* notifier) {
   notifier->Reloading();
   std::string reopened;
   if (log_file != nullptr) {
@@ -124,6 +126,13 @@ void Reload(const std::vector<std::string>& command_line, DaemonOptions* options
       spdlog::error("SIGHUP: {}; still writing the old file", std::string(s.message()));
     } else {
       reopened = absl::StrCat("; reopened ", log_file->path());
+    }
+  }
+  if (json_log != nullptr) {
+    if (absl::Status s = json_log->Reopen(); !s.ok()) {
+      spdlog::error("SIGHUP: {}; still writing the old file", std::string(s.message()));
+    } else {
+      absl::StrAppend(&reopened, reopened.empty() ? "; reopened " : " and ", json_log->path());
     }
   }
   auto next = LoadDaemonOptions(command_line);
@@ -356,6 +365,47 @@ std::shared_ptr<Signals> StartSignalThread(sigset_t signals) {
   return sig;
 }
 
+// --- The connection log (--json-log) ------------------------------------------------
+
+// Opens it before the pipeline exists (it subscribes to `events` for opened
+// and classified events, and is listed among the pipeline's sinks for
+// closed ones). Null without --json-log.
+absl::StatusOr<std::unique_ptr<JsonLogSink>> OpenJsonLog(const DaemonOptions& options,
+                                                         const Capture& capture,
+                                                         EventHub* events) {
+  if (options.json_log.empty()) return std::unique_ptr<JsonLogSink>();
+  JsonLogOptions o;
+  o.path = options.json_log;
+  o.interface = capture.source->name();
+  o.opened = options.json_log_opened;
+  o.classified = options.json_log_classified;
+  o.closed = options.json_log_closed;
+  o.events = events;
+  o.final_table_repeats_closed = options.dump_expired;
+  auto sink = JsonLogSink::Open(std::move(o));
+  if (!sink.ok()) return sink.status();
+  std::vector<std::string> kinds;
+  if (options.json_log_opened) kinds.emplace_back("opened");
+  if (options.json_log_classified) kinds.emplace_back("classified");
+  if (options.json_log_closed) kinds.emplace_back("closed");
+  spdlog::info("connection log {} ({})", options.json_log, absl::StrJoin(kinds, ", "));
+  return sink;
+}
+
+// Once the pipeline stopped: the connections still open are written closed
+// (CLOSE_REASON_SHUTDOWN), and the log's thread ends.
+void CloseJsonLog(const Pipeline& pipeline, JsonLogSink* log) {
+  if (log == nullptr) return;
+  std::vector<const Connection*> rows;
+  pipeline.ForEachConnection([&rows](const Connection& c) { rows.push_back(&c); });
+  SortOldestFirst(&rows);
+  log->OnFinalTable(FinalTable{rows, pipeline.clock_us(), pipeline.source().name()});
+  if (absl::Status s = log->Flush(); !s.ok()) spdlog::error("{}", std::string(s.message()));
+  const JsonLogSink::Stats st = log->stats();
+  spdlog::info("connection log {}: {} lines written, {} events dropped", log->path(), st.written,
+               st.dropped);
+}
+
 // --- One-shot dump -----------------------------------------------------------------
 
 // Whether the replayed file was usable: an error (one sentence) when not
@@ -389,7 +439,8 @@ absl::Status DumpFinalTable(const Pipeline& pipeline, size_t threads) {
 
 // --dump json: waits for the file to end (or a signal), then prints the
 // final table. Returns the exit code.
-int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig) {
+int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig,
+            JsonLogSink* json_log) {
   while (!pipeline->capture_done()) {
     if (sig.stop.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
       pipeline->Stop();
@@ -398,6 +449,7 @@ int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig
   }
   pipeline->Join();
   LogStats(*pipeline);
+  CloseJsonLog(*pipeline, json_log);
   if (sig.got.load() != 0) {
     spdlog::info("interrupted by signal {}", sig.got.load());
     return 130;
@@ -489,7 +541,7 @@ bool AnnounceEnd(const Pipeline& pipeline, bool live) {
 // SIGHUP reloads, statistics every --stats-interval, systemd kept informed.
 void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
            Pipeline* pipeline, bool live, Signals* sig, ReopenableFileSink* log_file,
-           ServiceNotifier* notifier) {
+           JsonLogSink* json_log, ServiceNotifier* notifier) {
   notifier->Ready();
   ServiceReports reports(notifier, pipeline);
   bool announced_end = false;
@@ -497,7 +549,7 @@ void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
   absl::Time next_stats = absl::Now() + stats_every;
   while (!sig->stop.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
     if (sig->reload.exchange(false)) {
-      Reload(command_line, options, log_file, notifier);
+      Reload(command_line, options, log_file, json_log, notifier);
       stats_every = absl::Seconds(options->stats_interval_s);
       next_stats = absl::Now() + stats_every;
     }
@@ -517,13 +569,14 @@ void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
 
 // The API first (no new requests), then the pipeline; logging last.
 void ShutDown(int signal, std::unique_ptr<ApiServer> api, Pipeline* pipeline,
-              ServiceNotifier* notifier) {
+              JsonLogSink* json_log, ServiceNotifier* notifier) {
   notifier->Stopping();
   spdlog::info("shutting down (signal {})", signal);
   if (api) api->Shutdown(absl::Seconds(2));
   pipeline->Stop();
   pipeline->Join();
   LogStats(*pipeline);
+  CloseJsonLog(*pipeline, json_log);
   api.reset();
   spdlog::info("rustnetd stopped");
   StopLibraryLogging();
@@ -550,12 +603,23 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
     history = std::make_unique<ClosedHistory>(options.history_size);
     p.sinks.push_back(history.get());
   }
+  auto json_log = OpenJsonLog(options, *capture, &events);
+  if (!json_log.ok()) return Fail(std::string(json_log.status().message()));
+  if (*json_log && options.json_log_closed) p.sinks.push_back(json_log->get());
   const bool live = capture->source->live();
   Pipeline pipeline(p, std::move(capture->source));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
 
   MonitorServiceOptions service_options = ServiceOptionsFor(options, p);
   service_options.history = history.get();
+  if (JsonLogSink* log = json_log->get()) {
+    service_options.export_stats = [log](rustnet::v1::Stats* out) {
+      const JsonLogSink::Stats st = log->stats();
+      out->mutable_json_log()->set_path(log->path());
+      out->mutable_json_log()->set_written(st.written);
+      out->mutable_json_log()->set_dropped(st.dropped);
+    };
+  }
   MonitorService service(std::move(service_options), &pipeline, &events);
   std::unique_ptr<ApiServer> api;
   if (options.dump.empty()) {
@@ -570,10 +634,11 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   const std::shared_ptr<Signals> sig = StartSignalThread(signals);
   pipeline.Start();
   EnableStderrLogging(spdlog::level::warn);
-  if (!options.dump.empty()) return RunDump(options, &pipeline, *sig);
+  if (!options.dump.empty()) return RunDump(options, &pipeline, *sig, json_log->get());
 
-  Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), &notifier);
-  ShutDown(sig->got.load(), std::move(api), &pipeline, &notifier);
+  Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), json_log->get(),
+        &notifier);
+  ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), &notifier);
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/logging.h"
 
 namespace rustnet {
@@ -52,6 +53,25 @@ absl::Status SetStringMarked(Arg /*flag*/, Arg value, DaemonOptions* o) {
   return absl::OkStatus();
 }
 
+// --json-log-events opened,classified,closed (any of them, at least one).
+absl::Status SetJsonLogEvents(Arg flag, Arg value, DaemonOptions* o) {
+  o->json_log_opened = o->json_log_classified = o->json_log_closed = false;
+  for (const absl::string_view name : absl::StrSplit(value, ',')) {
+    if (name == "opened") {
+      o->json_log_opened = true;
+    } else if (name == "classified") {
+      o->json_log_classified = true;
+    } else if (name == "closed") {
+      o->json_log_closed = true;
+    } else {
+      return Invalid(flag, absl::StrCat("unknown event \"", name,
+                                        "\" (use a comma-separated list of opened, classified "
+                                        "and closed)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Flags that take a value, by long name.
 using ValueFlagMap = std::map<std::string, ValueSetter, std::less<>>;
 const ValueFlagMap& FlagsWithValue() {
@@ -77,6 +97,13 @@ const ValueFlagMap& FlagsWithValue() {
        [](Arg f, Arg v, DaemonOptions* o) {
          return ParseNumber<size_t>(f, v, 0, 10'000'000, &o->history_size);
        }},
+      {"--json-log",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v.empty()) return Invalid(f, "needs a path");
+         o->json_log = v;
+         return absl::OkStatus();
+       }},
+      {"--json-log-events", &SetJsonLogEvents},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
          auto level = ParseLogLevel(v);
@@ -235,6 +262,9 @@ absl::Status CheckCombinations(const DaemonOptions& o) {
   if (!o.dump.empty() && o.read_file.empty()) {
     return Invalid("--dump", "only works with --read FILE");
   }
+  if (!o.json_log_opened && !o.json_log_classified && !o.json_log_closed) {
+    return Invalid("--json-log-events", "needs at least one of opened, classified and closed");
+  }
   if (!o.read_file.empty() && !o.interface.empty()) {
     return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
   }
@@ -280,6 +310,12 @@ Output:
                              JSON Lines (rustnet.v1.Connection) and exit
       --dump-expired         With --dump: also print connections that expired
                              or closed before the end of the file
+      --json-log FILE        Append every connection event to FILE as JSON
+                             Lines (rustnet.v1.ConnectionEvent), mode 0600;
+                             reopened on SIGHUP. Connections still open at
+                             the end are written closed (CLOSE_REASON_SHUTDOWN)
+      --json-log-events LIST Which events: opened, classified, closed,
+                             comma-separated (default: all three)
 
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),

@@ -32,6 +32,12 @@ struct DaemonOptions {
   // --history-size: closed connections kept in memory for the API's
   // include_closed (daemon/snapshot/closed_history.h); 0: none.
   size_t history_size = 10'000;
+  // --json-log FILE: the connection log (daemon/export/json_log/); empty: none.
+  std::string json_log;
+  // --json-log-events: which events it writes.
+  bool json_log_opened = true;
+  bool json_log_classified = true;
+  bool json_log_closed = true;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

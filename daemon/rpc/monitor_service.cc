@@ -266,6 +266,7 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
     c->set_history_capacity(h.capacity);
     c->set_history_dropped(h.dropped);
   }
+  if (options_.export_stats) options_.export_stats(out);
   // Counted by protocol number, named once (not a map lookup per row).
   uint64_t per_protocol[256] = {};
   for (const auto& snap : pipeline_->snapshots().Current()) {

@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/synchronization/notification.h"
@@ -38,6 +39,9 @@ struct MonitorServiceOptions {
   // The in-memory history of closed connections (include_closed and
   // GetStats); null when off (--history-size 0, one-shot dumps). Not owned.
   const ClosedHistory* history = nullptr;
+  // Fills in the sinks' own statistics (Stats.json_log); the sinks are
+  // main's (daemon/export/, a stage the API does not link). Empty: none.
+  std::function<void(rustnet::v1::Stats*)> export_stats;
 };
 
 class MonitorService final : public rustnet::v1::Monitor::Service {

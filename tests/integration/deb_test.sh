@@ -111,7 +111,7 @@ for e in "${expect[@]}"; do
   check "dpkg-deb -c lists ${e##* } (${e% *})" grep -qxF -- "$e" "$work/contents"
 done
 strays=$(awk '$1 !~ /^d/ {print $3}' "$work/contents" | grep -vE \
-  '^/(usr/s?bin/rustnet|lib/systemd/system/rustnetd\.|etc/rustnet/|usr/share/(man/man[18]/rustnet|bash-completion/completions/rustnet|doc/rustnet/|lintian/overrides/rustnet$|rustnet/))')
+  '^/(usr/s?bin/rustnet|lib/systemd/system/rustnetd\.|etc/rustnet/|etc/logrotate\.d/rustnetd$|usr/share/(man/man[18]/rustnet|bash-completion/completions/rustnet|doc/rustnet/|lintian/overrides/rustnet$|rustnet/))')
 detail="$strays"
 check "dpkg-deb -c: nothing outside the expected places" test -z "$strays"
 
@@ -244,7 +244,7 @@ detail="exit code $rc; $(cat "$work/dump.err")"
 check "the installed daemon reads the installed configuration (all defaults) and dumps" \
   bash -c "[[ $rc == 0 && -s '$work/dump' ]]"
 sed -E 's/^#([a-z-]+ = )/\1/' /etc/rustnet/rustnetd.conf |
-  grep -vE '^(read|insecure-listen|listen|tls-[a-z-]+|socket-group) = ' >"$work/all.conf"
+  grep -vE '^(read|insecure-listen|listen|tls-[a-z-]+|socket-group|json-log) = ' >"$work/all.conf"
 timeout 20 /usr/sbin/rustnetd --config "$work/all.conf" --read "$FIXTURES/http.pcap" \
   --dump json --log-dir "$work/logs" >"$work/dump2" 2>"$work/dump2.err" </dev/null
 rc=$?
