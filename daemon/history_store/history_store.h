@@ -119,7 +119,8 @@ class HistoryStore final : public ConnectionSink {
   };
 
   explicit HistoryStore(HistoryStoreOptions options);
-  void Enqueue(const Connection& c, int reason, int64_t closed_at_us, std::string_view interface);
+  void Enqueue(const Connection& c, int reason, int64_t closed_at_us, std::string_view interface)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriterLoop();
 
   // Writer thread only.
