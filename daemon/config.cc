@@ -39,6 +39,10 @@ constexpr OptionSpec kOptions[] = {
     {"history-size", false, true},
     {"json-log", false, true},
     {"json-log-events", false, true},
+    {"history-db", false, true},
+    {"no-history-db", true, true},
+    {"history-retention", false, true},
+    {"history-max-size", false, true},
     {"log-level", false, true},
     {"log-dir", false, true},
     {"stats-interval", false, true},
@@ -358,6 +362,9 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("json-log-events", before.json_log_opened != after.json_log_opened ||
                                before.json_log_classified != after.json_log_classified ||
                                before.json_log_closed != after.json_log_closed);
+  check("history-db", before.history_db != after.history_db);
+  check("history-retention", before.history_retention_us != after.history_retention_us);
+  check("history-max-size", before.history_max_bytes != after.history_max_bytes);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));
   check("snapshot-interval-ms", before.snapshot_interval_ms != after.snapshot_interval_ms);

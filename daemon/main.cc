@@ -2,8 +2,10 @@
 //
 // Threads: main (start-up, periodic statistics, service notifications,
 // SIGHUP reloads, shutdown), a signal thread (sigwait), the capture thread,
-// the workers (daemon/pipeline/) and, with --json-log, the connection
-// log's writer (daemon/export/json_log/).
+// the workers (daemon/pipeline/), with --json-log the connection log's
+// writer (daemon/export/json_log/) and with --history-db the history
+// store's writer (daemon/history_store/); QueryHistory reads the store on
+// gRPC threads.
 //
 // Privileges are needed only to start: once the capture is open and the API
 // listens, every thread drops the capabilities the running daemon does not
@@ -33,6 +35,7 @@
 #include "daemon/export/connection_sink.h"
 #include "daemon/export/json_dump/json_dump_sink.h"
 #include "daemon/export/json_log/json_log_sink.h"
+#include "daemon/history_store/history_store.h"
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/rpc/monitor_service.h"
@@ -406,6 +409,93 @@ void CloseJsonLog(const Pipeline& pipeline, JsonLogSink* log) {
                st.dropped);
 }
 
+// --- The history store (--history-db) ---------------------------------------------
+
+// Opened before the pipeline (it is one of its sinks), with --read and
+// --dump too. Null without --history-db. Fails only for mistakes retrying
+// cannot fix (daemon/history_store/history_store.h); a store that cannot
+// write yet starts degraded, and capture and the API go on.
+absl::StatusOr<std::unique_ptr<HistoryStore>> OpenHistoryStore(const DaemonOptions& options) {
+  if (options.history_db.empty()) return std::unique_ptr<HistoryStore>();
+  HistoryStoreOptions o;
+  o.path = options.history_db;
+  o.max_age_us = options.history_retention_us;
+  o.max_bytes = options.history_max_bytes;
+  auto store = HistoryStore::Open(std::move(o));
+  if (!store.ok()) {
+    spdlog::info("{}", std::string(store.status().message()));  // (stderr: Fail's sentence.)
+    return store.status();
+  }
+  spdlog::info("history store {} (rows kept {}, at most {} bytes)", options.history_db,
+               options.history_retention_us == 0
+                   ? std::string("forever")
+                   : absl::StrCat("for ", options.history_retention_us / 1'000'000, " s"),
+               options.history_max_bytes);
+  return store;
+}
+
+// Once the pipeline stopped: the connections still open are stored closed
+// (CLOSE_REASON_SHUTDOWN), and what is queued is written.
+void CloseHistoryStore(const Pipeline& pipeline, HistoryStore* store) {
+  if (store == nullptr) return;
+  // Not the connections --dump-expired keeps: the store had them closed.
+  std::vector<const Connection*> rows;
+  pipeline.ForEachTrackedConnection([&rows](const Connection& c) { rows.push_back(&c); });
+  SortOldestFirst(&rows);
+  store->OnFinalTable(FinalTable{rows, pipeline.clock_us(), pipeline.source().name()});
+  // A failed Flush is the store's last_error, logged once already when it
+  // happened: here only in the summary.
+  const absl::Status flushed = store->Flush();
+  const HistoryStoreStats st = store->stats();
+  spdlog::info("history store {}: {} rows written, {} dropped, {} expired{}", store->path(),
+               st.rows_written, st.rows_dropped, st.rows_expired,
+               flushed.ok() ? "" : absl::StrCat(" (not healthy: ", flushed.message(), ")"));
+}
+
+int64_t TimestampUs(const google::protobuf::Timestamp& t) {
+  return t.seconds() * 1'000'000 + t.nanos() / 1'000;
+}
+
+// QueryHistory and GetStats's history_store, for the API.
+void ServeHistoryStore(const HistoryStore* store, MonitorServiceOptions* service_options) {
+  if (store == nullptr) return;
+  service_options->query_history = [store](const rustnet::v1::QueryHistoryRequest& r)
+      -> absl::StatusOr<rustnet::v1::QueryHistoryResponse> {
+    HistoryQuery q;
+    q.filter = r.filter();
+    if (r.has_since()) q.since_us = TimestampUs(r.since());
+    if (r.has_until()) q.until_us = TimestampUs(r.until());
+    q.sort = r.sort();
+    q.descending = r.order() == rustnet::v1::SORT_ORDER_DESCENDING;
+    q.offset = r.offset();
+    q.limit = r.limit();
+    auto page = store->Query(q);
+    if (!page.ok()) return page.status();
+    rustnet::v1::QueryHistoryResponse out;
+    out.set_total(page->total);
+    for (history::StoredRow& row : page->rows) {
+      *out.add_connections() = std::move(row.connection);
+    }
+    return out;
+  };
+  auto previous = std::move(service_options->export_stats);
+  service_options->export_stats = [store, previous](rustnet::v1::Stats* out) {
+    if (previous) previous(out);
+    const HistoryStoreStats st = store->stats();
+    rustnet::v1::HistoryStoreStats* h = out->mutable_history_store();
+    h->set_path(store->path());
+    h->set_healthy(st.healthy);
+    h->set_last_error(st.last_error);
+    h->set_rows_written(st.rows_written);
+    h->set_rows_dropped(st.rows_dropped);
+    h->set_rows_expired(st.rows_expired);
+    h->set_batches(st.batches);
+    h->set_reopens(st.reopens);
+    h->set_queued(st.queued);
+    h->set_db_bytes(st.db_bytes);
+  };
+}
+
 // --- One-shot dump -----------------------------------------------------------------
 
 // Whether the replayed file was usable: an error (one sentence) when not
@@ -440,7 +530,7 @@ absl::Status DumpFinalTable(const Pipeline& pipeline, size_t threads) {
 // --dump json: waits for the file to end (or a signal), then prints the
 // final table. Returns the exit code.
 int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig,
-            JsonLogSink* json_log) {
+            JsonLogSink* json_log, HistoryStore* history_store) {
   while (!pipeline->capture_done()) {
     if (sig.stop.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
       pipeline->Stop();
@@ -450,6 +540,7 @@ int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig
   pipeline->Join();
   LogStats(*pipeline);
   CloseJsonLog(*pipeline, json_log);
+  CloseHistoryStore(*pipeline, history_store);
   if (sig.got.load() != 0) {
     spdlog::info("interrupted by signal {}", sig.got.load());
     return 130;
@@ -569,7 +660,7 @@ void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
 
 // The API first (no new requests), then the pipeline; logging last.
 void ShutDown(int signal, std::unique_ptr<ApiServer> api, Pipeline* pipeline,
-              JsonLogSink* json_log, ServiceNotifier* notifier) {
+              JsonLogSink* json_log, HistoryStore* history_store, ServiceNotifier* notifier) {
   notifier->Stopping();
   spdlog::info("shutting down (signal {})", signal);
   if (api) api->Shutdown(absl::Seconds(2));
@@ -577,6 +668,7 @@ void ShutDown(int signal, std::unique_ptr<ApiServer> api, Pipeline* pipeline,
   pipeline->Join();
   LogStats(*pipeline);
   CloseJsonLog(*pipeline, json_log);
+  CloseHistoryStore(*pipeline, history_store);
   api.reset();
   spdlog::info("rustnetd stopped");
   StopLibraryLogging();
@@ -606,6 +698,9 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   auto json_log = OpenJsonLog(options, *capture, &events);
   if (!json_log.ok()) return Fail(std::string(json_log.status().message()));
   if (*json_log && options.json_log_closed) p.sinks.push_back(json_log->get());
+  auto history_store = OpenHistoryStore(options);
+  if (!history_store.ok()) return Fail(std::string(history_store.status().message()));
+  if (*history_store) p.sinks.push_back(history_store->get());
   const bool live = capture->source->live();
   Pipeline pipeline(p, std::move(capture->source));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
@@ -620,6 +715,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
       out->mutable_json_log()->set_dropped(st.dropped);
     };
   }
+  ServeHistoryStore(history_store->get(), &service_options);
   MonitorService service(std::move(service_options), &pipeline, &events);
   std::unique_ptr<ApiServer> api;
   if (options.dump.empty()) {
@@ -634,11 +730,14 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   const std::shared_ptr<Signals> sig = StartSignalThread(signals);
   pipeline.Start();
   EnableStderrLogging(spdlog::level::warn);
-  if (!options.dump.empty()) return RunDump(options, &pipeline, *sig, json_log->get());
+  if (!options.dump.empty()) {
+    return RunDump(options, &pipeline, *sig, json_log->get(), history_store->get());
+  }
 
   Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), json_log->get(),
         &notifier);
-  ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), &notifier);
+  ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), history_store->get(),
+           &notifier);
   return 0;
 }
 

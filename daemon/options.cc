@@ -72,6 +72,60 @@ absl::Status SetJsonLogEvents(Arg flag, Arg value, DaemonOptions* o) {
   return absl::OkStatus();
 }
 
+// --history-retention 30d: a whole number with s, m, h or d; 0 alone keeps
+// rows of any age.
+absl::Status SetHistoryRetention(Arg flag, Arg value, DaemonOptions* o) {
+  const auto bad = [&] {
+    return Invalid(flag, absl::StrCat("expected a duration such as 30d, 12h, 90m or 3600s (0: keep "
+                                      "forever), got \"", value, "\""));
+  };
+  if (value == "0") {
+    o->history_retention_us = 0;
+    return absl::OkStatus();
+  }
+  if (value.size() < 2) return bad();
+  int64_t unit_s = 0;
+  switch (value.back()) {
+    case 's': unit_s = 1; break;
+    case 'm': unit_s = 60; break;
+    case 'h': unit_s = 3600; break;
+    case 'd': unit_s = 86400; break;
+    default: return bad();
+  }
+  int64_t n = 0;
+  // Up to 100 years.
+  if (!absl::SimpleAtoi(value.substr(0, value.size() - 1), &n) || n < 0 ||
+      n > 36'500LL * 86400 / unit_s) {
+    return bad();
+  }
+  o->history_retention_us = n * unit_s * 1'000'000;
+  return absl::OkStatus();
+}
+
+// --history-max-size 2G: bytes, or a whole number with K, M or G (powers of
+// 1024); 0: no limit.
+absl::Status SetHistoryMaxSize(Arg flag, Arg value, DaemonOptions* o) {
+  const auto bad = [&] {
+    return Invalid(flag, absl::StrCat("expected a size such as 2G, 500M, 64K or a number of bytes "
+                                      "(0: no limit), got \"", value, "\""));
+  };
+  if (value.empty()) return bad();
+  uint64_t unit = 1;
+  std::string digits = value;
+  switch (value.back()) {
+    case 'K': case 'k': unit = 1ULL << 10; break;
+    case 'M': case 'm': unit = 1ULL << 20; break;
+    case 'G': case 'g': unit = 1ULL << 30; break;
+    case 'T': case 't': unit = 1ULL << 40; break;
+    default: break;
+  }
+  if (unit != 1) digits.pop_back();
+  uint64_t n = 0;
+  if (digits.empty() || !absl::SimpleAtoi(digits, &n) || n > (1ULL << 50) / unit) return bad();
+  o->history_max_bytes = n * unit;
+  return absl::OkStatus();
+}
+
 // Flags that take a value, by long name.
 using ValueFlagMap = std::map<std::string, ValueSetter, std::less<>>;
 const ValueFlagMap& FlagsWithValue() {
@@ -104,6 +158,14 @@ const ValueFlagMap& FlagsWithValue() {
          return absl::OkStatus();
        }},
       {"--json-log-events", &SetJsonLogEvents},
+      {"--history-db",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v.empty()) return Invalid(f, "needs a path");
+         o->history_db = v;
+         return absl::OkStatus();
+       }},
+      {"--history-retention", &SetHistoryRetention},
+      {"--history-max-size", &SetHistoryMaxSize},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
          auto level = ParseLogLevel(v);
@@ -154,6 +216,7 @@ const SwitchMap& Switches() {
       {"--no-localhost", &DaemonOptions::no_localhost},
       {"--no-dpi", &DaemonOptions::no_dpi},
       {"--no-process", &DaemonOptions::no_process},
+      {"--no-history-db", &DaemonOptions::no_history_db},
       {"--help", &DaemonOptions::help},
       {"--version", &DaemonOptions::version},
   };
@@ -316,6 +379,20 @@ Output:
                              the end are written closed (CLOSE_REASON_SHUTDOWN)
       --json-log-events LIST Which events: opened, classified, closed,
                              comma-separated (default: all three)
+      --history-db PATH      Store every closed connection in the SQLite
+                             database PATH (API: QueryHistory); connections
+                             still open at the end are stored closed
+                             (default: none; the service passes
+                             /var/lib/rustnet/history.db)
+      --no-history-db        No history store, whatever the configuration says
+      --history-retention DURATION
+                             Delete stored rows closed longer ago than
+                             DURATION: 30d, 12h, 90m, 3600s; 0: keep them
+                             (default: 30d)
+      --history-max-size SIZE
+                             Keep the database under SIZE by deleting the
+                             oldest rows: 2G, 500M, 64K, bytes; 0: no limit
+                             (default: 2G)
 
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),
@@ -357,6 +434,7 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
   }
   if (absl::Status s = CheckCombinations(o); !s.ok()) return s;
   if (o.threads == 0) o.threads = DefaultThreads();
+  if (o.no_history_db) o.history_db.clear();
   return o;
 }
 

@@ -38,6 +38,14 @@ struct DaemonOptions {
   bool json_log_opened = true;
   bool json_log_classified = true;
   bool json_log_closed = true;
+  // --history-db PATH: the SQLite history store (daemon/history_store/);
+  // empty: none. --no-history-db clears it (over the configuration file's).
+  std::string history_db;
+  bool no_history_db = false;
+  // --history-retention: rows closed longer ago are deleted; 0: kept.
+  int64_t history_retention_us = 30LL * 86'400'000'000;
+  // --history-max-size: the database is kept under it; 0: no limit.
+  uint64_t history_max_bytes = 2ULL << 30;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

@@ -45,7 +45,7 @@ STAGES = {
     'options': ['common'],
     'service': ['options', 'systemd'],
     'rpc': ['pipeline', 'service', 'proto_grpc'],
-    'main': ['rpc', 'export'],
+    'main': ['rpc', 'export', 'history_store'],
     'client': ['common', 'proto_grpc', 'ncurses'],
 }
 

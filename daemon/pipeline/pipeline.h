@@ -129,6 +129,12 @@ class Pipeline {
       for (const Connection& c : w->removed) f(c);
     }
   }
+  // After Join(): the tracked connections only (those still open at the
+  // end), never the removed ones keep_removed holds.
+  template <typename F>
+  void ForEachTrackedConnection(F&& f) const {
+    for (const auto& w : workers_) w->table.ForEach(f);
+  }
 
  private:
   struct Batch {

@@ -334,6 +334,39 @@ grpc::Status MonitorService::GetStats(grpc::ServerContext* /*context*/,
   return grpc::Status::OK;
 }
 
+grpc::Status MonitorService::QueryHistory(grpc::ServerContext* /*context*/,
+                                          const rustnet::v1::QueryHistoryRequest* request,
+                                          rustnet::v1::QueryHistoryResponse* response) {
+  if (!options_.query_history) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "no history store: start rustnetd with --history-db PATH");
+  }
+  if (!rustnet::v1::SortField_IsValid(request->sort())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("unknown sort field ", request->sort()));
+  }
+  if (!rustnet::v1::SortOrder_IsValid(request->order())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("unknown sort order ", request->order()));
+  }
+  if (request->limit() > kMaxHistoryLimit) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("limit ", request->limit(), " is over ", kMaxHistoryLimit,
+                                     "; page with offset"));
+  }
+  rustnet::v1::QueryHistoryRequest checked = *request;
+  if (checked.limit() == 0) checked.set_limit(kMaxHistoryLimit);
+  absl::StatusOr<rustnet::v1::QueryHistoryResponse> answer = options_.query_history(checked);
+  if (!answer.ok()) {
+    const auto code = answer.status().code() == absl::StatusCode::kInvalidArgument
+                          ? grpc::StatusCode::INVALID_ARGUMENT
+                          : grpc::StatusCode::UNAVAILABLE;
+    return grpc::Status(code, std::string(answer.status().message()));
+  }
+  *response = std::move(*answer);
+  return grpc::Status::OK;
+}
+
 grpc::Status MonitorService::ListInterfaces(grpc::ServerContext* /*context*/,
                                             const rustnet::v1::ListInterfacesRequest* /*request*/,
                                             rustnet::v1::ListInterfacesResponse* response) {

@@ -19,6 +19,7 @@
 #include <functional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "daemon/pipeline/pipeline.h"
@@ -42,7 +43,18 @@ struct MonitorServiceOptions {
   // Fills in the sinks' own statistics (Stats.json_log); the sinks are
   // main's (daemon/export/, a stage the API does not link). Empty: none.
   std::function<void(rustnet::v1::Stats*)> export_stats;
+  // Answers QueryHistory from the history store (main's: the API does not
+  // link daemon/history_store/). Called with a request already checked
+  // (sort and order known, limit 1 to kMaxHistoryLimit). Empty: no store,
+  // and QueryHistory is FAILED_PRECONDITION. InvalidArgument from it (a bad
+  // filter) is INVALID_ARGUMENT, anything else UNAVAILABLE.
+  std::function<absl::StatusOr<rustnet::v1::QueryHistoryResponse>(
+      const rustnet::v1::QueryHistoryRequest&)>
+      query_history;
 };
+
+// QueryHistory's largest page (and the page a limit of 0 gets).
+inline constexpr uint32_t kMaxHistoryLimit = 10'000;
 
 class MonitorService final : public rustnet::v1::Monitor::Service {
  public:
@@ -62,6 +74,10 @@ class MonitorService final : public rustnet::v1::Monitor::Service {
   grpc::Status ListInterfaces(grpc::ServerContext* context,
                               const rustnet::v1::ListInterfacesRequest* request,
                               rustnet::v1::ListInterfacesResponse* response) override;
+
+  grpc::Status QueryHistory(grpc::ServerContext* context,
+                            const rustnet::v1::QueryHistoryRequest* request,
+                            rustnet::v1::QueryHistoryResponse* response) override;
 
   // Makes every stream finish promptly (status OK) and refuses new ones.
   void BeginShutdown();

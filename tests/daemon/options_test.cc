@@ -88,6 +88,16 @@ TEST_CASE("options each mistake's exact sentence") {
       {{"--tls-client-ca", "ca"},
        "--tls-cert: --tls-cert, --tls-key and --tls-client-ca only work with --listen"},
       {{"--socket="}, "--socket: needs a path"},
+      {{"--history-db="}, "--history-db: needs a path"},
+      {{"--history-retention", "30"},
+       "--history-retention: expected a duration such as 30d, 12h, 90m or 3600s (0: keep "
+       "forever), got \"30\""},
+      {{"--history-retention", "-1d"},
+       "--history-retention: expected a duration such as 30d, 12h, 90m or 3600s (0: keep "
+       "forever), got \"-1d\""},
+      {{"--history-max-size", "2X"},
+       "--history-max-size: expected a size such as 2G, 500M, 64K or a number of bytes (0: no "
+       "limit), got \"2X\""},
   };
   for (const auto& [args, sentence] : cases) {
     INFO(args[0]);
@@ -95,6 +105,36 @@ TEST_CASE("options each mistake's exact sentence") {
     REQUIRE_FALSE(o.ok());
     CHECK(std::string(o.status().message()) == sentence + "; see rustnetd --help");
   }
+}
+
+TEST_CASE("options the history store's") {
+  auto d = Parse({});
+  REQUIRE(d.ok());
+  CHECK(d->history_db.empty());
+  CHECK(d->history_retention_us == 30LL * 86'400'000'000);
+  CHECK(d->history_max_bytes == 2ULL << 30);
+  auto o = Parse({"--history-db", "/tmp/h.db", "--history-retention", "12h",
+                  "--history-max-size", "500M"});
+  REQUIRE(o.ok());
+  CHECK(o->history_db == "/tmp/h.db");
+  CHECK(o->history_retention_us == 12LL * 3'600'000'000);
+  CHECK(o->history_max_bytes == 500ULL << 20);
+  for (const auto& [text, us] : std::vector<std::pair<std::string, int64_t>>{
+           {"0", 0}, {"90m", 5'400'000'000}, {"3600s", 3'600'000'000}, {"30d", 2'592'000'000'000}}) {
+    auto r = Parse({"--history-retention", text});
+    REQUIRE(r.ok());
+    CHECK(r->history_retention_us == us);
+  }
+  for (const auto& [text, bytes] : std::vector<std::pair<std::string, uint64_t>>{
+           {"0", 0}, {"64K", 65'536}, {"2G", 2ULL << 30}, {"12345", 12'345}}) {
+    auto r = Parse({"--history-max-size", text});
+    REQUIRE(r.ok());
+    CHECK(r->history_max_bytes == bytes);
+  }
+  // --no-history-db wins, wherever history-db came from.
+  auto off = Parse({"--history-db", "/tmp/h.db", "--no-history-db"});
+  REQUIRE(off.ok());
+  CHECK(off->history_db.empty());
 }
 
 TEST_CASE("options every flag sets its field") {

@@ -514,9 +514,11 @@ def replay_checks(c, g, work):
         "GetStats": (False, "rustnet.v1.GetStatsRequest", False, "rustnet.v1.Stats"),
         "ListInterfaces": (False, "rustnet.v1.ListInterfacesRequest", False,
                            "rustnet.v1.ListInterfacesResponse"),
+        "QueryHistory": (False, "rustnet.v1.QueryHistoryRequest", False,
+                         "rustnet.v1.QueryHistoryResponse"),
     }
     got = {m: (bool(cs), i, bool(ss), o) for m, cs, i, ss, o in rpcs}
-    c.check("describe %s shows its 5 methods with their types and streaming" % MONITOR,
+    c.check("describe %s shows its 6 methods with their types and streaming" % MONITOR,
             got == want, text)
     msg_text = ""
     try:

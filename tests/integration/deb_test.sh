@@ -244,7 +244,7 @@ detail="exit code $rc; $(cat "$work/dump.err")"
 check "the installed daemon reads the installed configuration (all defaults) and dumps" \
   bash -c "[[ $rc == 0 && -s '$work/dump' ]]"
 sed -E 's/^#([a-z-]+ = )/\1/' /etc/rustnet/rustnetd.conf |
-  grep -vE '^(read|insecure-listen|listen|tls-[a-z-]+|socket-group|json-log) = ' >"$work/all.conf"
+  grep -vE '^(read|insecure-listen|listen|tls-[a-z-]+|socket-group|json-log|history-db) = ' >"$work/all.conf"
 timeout 20 /usr/sbin/rustnetd --config "$work/all.conf" --read "$FIXTURES/http.pcap" \
   --dump json --log-dir "$work/logs" >"$work/dump2" 2>"$work/dump2.err" </dev/null
 rc=$?
