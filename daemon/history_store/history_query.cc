@@ -5,7 +5,6 @@
 #include <optional>
 #include <string_view>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -101,10 +100,21 @@ class RowSubject final : public FilterSubject {
   mutable std::optional<std::string> user_;
 };
 
+// One bound parameter: a number or a text. (Not a std::variant: GCC 12 at
+// -O3 reports a false -Wmaybe-uninitialized inside a variant's string.)
+struct SqlParam {
+  SqlParam() = default;
+  SqlParam(int64_t n) : number(n) {}  // NOLINT(google-explicit-constructor)
+  SqlParam(std::string t) : is_text(true), text(std::move(t)) {}  // NOLINT
+  bool is_text = false;
+  int64_t number = 0;
+  std::string text;
+};
+
 // A WHERE clause with its parameters (bound in order).
 struct Where {
   std::string sql;
-  std::vector<std::variant<int64_t, std::string>> params;
+  std::vector<SqlParam> params;
   bool exact = true;  // False: rows must still be matched against the filter.
 
   void Add(std::string clause) {
@@ -129,7 +139,7 @@ std::string PortClause(const std::string& column, size_t low, size_t high) {
 // SQL for one term: the clause, and whether it is exactly the term (else a
 // superset, usable only when not negated). nullopt: none.
 std::optional<std::pair<std::string, bool>> TermSql(const FilterTerm& t, Where* w) {
-  auto param = [w](std::variant<int64_t, std::string> v) {
+  auto param = [w](SqlParam v) {
     w->params.push_back(std::move(v));
     return w->params.size();
   };
@@ -237,10 +247,11 @@ absl::StatusOr<std::string> OrderBy(rustnet::v1::SortField sort, bool descending
 void Bind(sqlite3_stmt* s, const Where& w) {
   for (size_t i = 0; i < w.params.size(); ++i) {
     const int index = static_cast<int>(i + 1);
-    if (const auto* n = std::get_if<int64_t>(&w.params[i])) {
-      sqlite3_bind_int64(s, index, *n);
+    const SqlParam& p = w.params[i];
+    if (p.is_text) {
+      history::BindText(s, index, p.text);
     } else {
-      history::BindText(s, index, std::get<std::string>(w.params[i]));
+      sqlite3_bind_int64(s, index, p.number);
     }
   }
 }
