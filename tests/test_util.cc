@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <stdexcept>
 
 namespace rustnet::testing {
@@ -222,6 +224,18 @@ Bytes PppoeSession(uint16_t ppp, const Bytes& payload) {
   Put16(b, ppp);
   PutBytes(b, payload);
   return b;
+}
+
+std::vector<std::string> FixtureCaptures() {
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(RUSTNET_FIXTURES_DIR)) {
+    const std::string ext = e.path().extension().string();
+    if (e.is_regular_file() && (ext == ".pcap" || ext == ".pcapng")) {
+      files.push_back(e.path().string());
+    }
+  }
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 }  // namespace rustnet::testing

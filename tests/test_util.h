@@ -1,4 +1,4 @@
-// Helpers shared by the unit tests: hand-built wire bytes.
+// Helpers shared by the unit tests: hand-built wire bytes, the fixture list.
 #ifndef RUSTNET_TESTS_TEST_UTIL_H_
 #define RUSTNET_TESTS_TEST_UTIL_H_
 
@@ -74,6 +74,9 @@ Bytes Sll2Frame(uint16_t protocol, const Bytes& payload, uint16_t hatype = 1);
 Bytes NullFrame(uint32_t family, bool big_endian, const Bytes& payload);
 // PPPoE session frame payload (RFC 2516) carrying PPP protocol `ppp`.
 Bytes PppoeSession(uint16_t ppp, const Bytes& payload);
+
+// Every capture under tests/fixtures (also dpi/ and ndpi/pcap/), sorted.
+std::vector<std::string> FixtureCaptures();
 
 }  // namespace rustnet::testing
 

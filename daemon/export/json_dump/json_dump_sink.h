@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
-#include "daemon/export/connection_sink.h"
+#include "daemon/snapshot/connection_sink.h"
 
 namespace rustnet {
 

@@ -55,7 +55,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "daemon/export/connection_sink.h"
+#include "daemon/snapshot/connection_sink.h"
 #include "daemon/snapshot/event_hub.h"
 
 namespace rustnet {

@@ -17,7 +17,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <random>
@@ -27,6 +26,7 @@
 #include "daemon/capture/pcap_source.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/snapshot/convert.h"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
@@ -240,21 +240,8 @@ v1::Connection FullConnection() {
   return c;
 }
 
-// Every capture under tests/fixtures (also dpi/ and ndpi/pcap/).
-std::vector<std::string> FixtureCaptures() {
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(RUSTNET_FIXTURES_DIR)) {
-    const std::string ext = e.path().extension().string();
-    if (e.is_regular_file() && (ext == ".pcap" || ext == ".pcapng")) {
-      files.push_back(e.path().string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 TEST_CASE("json_writer_matches_protobuf_on_every_fixture_connection", "[json]") {
-  const auto files = FixtureCaptures();
+  const auto files = testing::FixtureCaptures();
   REQUIRE(files.size() >= 30);
   size_t total = 0;
   size_t with_app = 0;

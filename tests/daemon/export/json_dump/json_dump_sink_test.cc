@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "daemon/capture/pcap_source.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/snapshot/convert.h"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
@@ -49,20 +49,8 @@ std::string SinkDump(const FinalTable& table, size_t threads, size_t block_rows)
   return out;
 }
 
-std::vector<std::string> FixtureCaptures() {
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(RUSTNET_FIXTURES_DIR)) {
-    const std::string ext = e.path().extension().string();
-    if (e.is_regular_file() && (ext == ".pcap" || ext == ".pcapng")) {
-      files.push_back(e.path().string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 TEST_CASE("json_dump_sink_writes_what_the_dump_wrote_on_every_fixture", "[sink][json]") {
-  const auto files = FixtureCaptures();
+  const auto files = testing::FixtureCaptures();
   REQUIRE(files.size() >= 30);
   size_t rows_seen = 0;
   for (const std::string& file : files) {

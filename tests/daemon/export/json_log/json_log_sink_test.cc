@@ -25,6 +25,7 @@
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/snapshot/convert.h"
 #include "rustnet/v1/monitor.pb.h"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
@@ -74,18 +75,6 @@ std::string ProtobufEventJson(uint64_t sequence, FlowEventType type, CloseReason
   return json;
 }
 
-std::vector<std::string> FixtureCaptures() {
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(RUSTNET_FIXTURES_DIR)) {
-    const std::string ext = e.path().extension().string();
-    if (e.is_regular_file() && (ext == ".pcap" || ext == ".pcapng")) {
-      files.push_back(e.path().string());
-    }
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 Connection MakeConnection(uint64_t id) {
   Connection c;
   c.id = id;
@@ -117,7 +106,7 @@ void WaitForWritten(const JsonLogSink& sink, uint64_t n) {
 }
 
 TEST_CASE("json_log_line_matches_protobuf_on_every_fixture_connection", "[json_log]") {
-  const auto files = FixtureCaptures();
+  const auto files = testing::FixtureCaptures();
   REQUIRE(files.size() >= 30);
   size_t total = 0;
   for (const std::string& file : files) {

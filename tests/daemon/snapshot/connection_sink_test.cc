@@ -2,7 +2,7 @@
 // (SortOldestFirst), and a sink that records what it was told (closed
 // connections with their reasons, the final table, flushes) through a
 // ConnectionSink pointer, as the daemon holds its sinks.
-#include "daemon/export/connection_sink.h"
+#include "daemon/snapshot/connection_sink.h"
 
 #include <catch2/catch.hpp>
 #include <cstdint>
