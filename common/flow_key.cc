@@ -111,4 +111,15 @@ FlowKey MakeFlowKey(uint8_t protocol, uint8_t ip_version, const IpAddress& src,
   return k;
 }
 
+std::string_view ProtocolName(uint8_t protocol) {
+  switch (protocol) {
+    case kIpProtoTcp: return "tcp";
+    case kIpProtoUdp: return "udp";
+    case kIpProtoIcmp: return "icmp";
+    case kIpProtoIcmpv6: return "icmpv6";
+    case kPseudoProtoArp: return "arp";
+    default: return "other";
+  }
+}
+
 }  // namespace rustnet

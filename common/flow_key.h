@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace rustnet {
@@ -68,6 +69,9 @@ struct IpAddress {
 // A MAC address; all zero means "unknown".
 using MacAddress = std::array<uint8_t, 6>;
 std::string MacToString(const MacAddress& mac);
+
+// "tcp", "udp", "icmp", "icmpv6", "arp"; "other" for anything else.
+std::string_view ProtocolName(uint8_t protocol);
 // The same "aa:bb:cc:dd:ee:ff" written to `buf` (kMacTextSize bytes).
 inline constexpr size_t kMacTextSize = 17;
 void FormatMac(const MacAddress& mac, char* buf);

@@ -46,6 +46,7 @@
 #include "daemon/service/watchdog.h"
 #include "daemon/snapshot/closed_history.h"
 #include "daemon/snapshot/connection_sink.h"
+#include "daemon/snapshot/convert.h"
 #include "daemon/snapshot/event_hub.h"
 #include "spdlog/sinks/systemd_sink.h"
 #include "spdlog/spdlog.h"
@@ -452,10 +453,6 @@ void CloseHistoryStore(const Pipeline& pipeline, HistoryStore* store) {
                flushed.ok() ? "" : absl::StrCat(" (not healthy: ", flushed.message(), ")"));
 }
 
-int64_t TimestampUs(const google::protobuf::Timestamp& t) {
-  return t.seconds() * 1'000'000 + t.nanos() / 1'000;
-}
-
 // QueryHistory and GetStats's history_store, for the API.
 void ServeHistoryStore(const HistoryStore* store, MonitorServiceOptions* service_options) {
   if (store == nullptr) return;
@@ -463,8 +460,8 @@ void ServeHistoryStore(const HistoryStore* store, MonitorServiceOptions* service
       -> absl::StatusOr<rustnet::v1::QueryHistoryResponse> {
     HistoryQuery q;
     q.filter = r.filter();
-    if (r.has_since()) q.since_us = TimestampUs(r.since());
-    if (r.has_until()) q.until_us = TimestampUs(r.until());
+    if (r.has_since()) q.since_us = TimestampToUs(r.since());
+    if (r.has_until()) q.until_us = TimestampToUs(r.until());
     q.sort = r.sort();
     q.descending = r.order() == rustnet::v1::SORT_ORDER_DESCENDING;
     q.offset = r.offset();
@@ -688,10 +685,11 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
 
   EventHub events;
   PipelineOptions p = PipelineOptionsFor(options, *capture, &events);
-  // The API's recent history of closed connections (not for one-shot dumps,
-  // which have no API).
+  // The API's recent history of closed connections and the totals of all of
+  // them (not for one-shot dumps, which have no API). With --history-size 0
+  // only the totals (GroupConnections).
   std::unique_ptr<ClosedHistory> history;
-  if (options.dump.empty() && options.history_size > 0) {
+  if (options.dump.empty()) {
     history = std::make_unique<ClosedHistory>(options.history_size);
     p.sinks.push_back(history.get());
   }

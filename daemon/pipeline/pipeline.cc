@@ -128,6 +128,7 @@ Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
       table([this, &table_options]() {
         // Both run on this worker's thread, inside FlowTable calls.
         table_options.on_remove = [this](const Connection& c, RemovalReason r) {
+          timeline.AddClosed(std::max(clock_us, c.last_seen_us), c.key.protocol);
           if (!c.app_final) dpi.Forget(c.id);  // (Done flows have no DPI state.)
           if (keep_removed) removed.push_back(c);
           if (!sinks.empty()) {
@@ -380,6 +381,13 @@ void Pipeline::CaptureLoop() {
   for (auto& w : workers_) Send(w.get(), true);
 }
 
+std::vector<const TimelineRecorder*> Pipeline::timelines() const {
+  std::vector<const TimelineRecorder*> out;
+  out.reserve(workers_.size());
+  for (const auto& w : workers_) out.push_back(&w->timeline);
+  return out;
+}
+
 void Pipeline::Publish(Worker* w, int64_t now_us) {
   auto snap = std::make_shared<WorkerSnapshot>();
   snap->time_us = now_us;
@@ -410,6 +418,9 @@ void Pipeline::WorkerLoop(Worker* w) {
       if (c == nullptr) continue;
       const uint64_t seen = c->packets[0] + c->packets[1];
       const bool is_new = seen == 1;
+      if (is_new) w->timeline.AddOpened(p.timestamp_us, c->key.protocol);
+      w->timeline.AddPacket(p.timestamp_us, (p.src_is_a ? 0 : 1) != c->local, p.ip_length,
+                            c->app ? static_cast<uint8_t>(c->app->protocol) : 0);
       if (options_.dpi && c->dns_name == nullptr && DnsLookupDue(seen, workers_.size())) {
         // Name the remote end from earlier DNS answers.
         const IpAddress& remote = c->local == 0 ? c->key.addr_b : c->key.addr_a;
@@ -448,6 +459,10 @@ void Pipeline::WorkerLoop(Worker* w) {
     clock = std::max(clock, batch->clock_us);
     if (attributor_) ApplyAttribution(w, clock);
     w->clock_us = clock;
+    if (const uint64_t r = w->table.stats().retransmissions; r != w->retransmissions) {
+      w->timeline.AddRetransmissions(clock, r - w->retransmissions);
+      w->retransmissions = r;
+    }
     const bool final = batch->final;
     batch->packets.clear();
     batch->hashes.clear();

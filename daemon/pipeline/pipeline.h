@@ -37,6 +37,7 @@
 #include "daemon/snapshot/connection_sink.h"
 #include "daemon/snapshot/event_hub.h"
 #include "daemon/snapshot/snapshot_store.h"
+#include "daemon/snapshot/timeline.h"
 #include "daemon/track/flow_table.h"
 
 namespace rustnet {
@@ -115,6 +116,8 @@ class Pipeline {
 
   PipelineStats Stats() const;
   const SnapshotStore& snapshots() const { return snapshots_; }
+  // Each worker's timeline (daemon/snapshot/timeline.h), for the API.
+  std::vector<const TimelineRecorder*> timelines() const;
   const PacketSource& source() const { return *source_; }
   const DnsCache& dns_cache() const { return dns_cache_; }
   // The latest packet clock the capture thread handed out.
@@ -177,6 +180,8 @@ class Pipeline {
     std::vector<ClosedConnection> closed_view;  // DeliverClosed's, reused.
     size_t index;
     FlowTable table;
+    TimelineRecorder timeline;       // Written by this worker only.
+    uint64_t retransmissions = 0;    // table.stats().retransmissions already in timeline.
     SpscQueue<Batch*> inbox;
     SpscQueue<Batch*> returns;
     std::vector<std::unique_ptr<Batch>> pool;

@@ -8,8 +8,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/capture/interfaces.h"
+#include "daemon/rpc/group_query.h"
 #include "daemon/rpc/query.h"
 #include "daemon/snapshot/convert.h"
+#include "daemon/snapshot/timeline.h"
 
 namespace rustnet {
 namespace {
@@ -364,6 +366,68 @@ grpc::Status MonitorService::QueryHistory(grpc::ServerContext* /*context*/,
     return grpc::Status(code, std::string(answer.status().message()));
   }
   *response = std::move(*answer);
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::GroupConnections(
+    grpc::ServerContext* /*context*/, const rustnet::v1::GroupConnectionsRequest* request,
+    rustnet::v1::GroupConnectionsResponse* response) {
+  // The live snapshots first, then the history (see group_query.h).
+  const auto live = pipeline_->snapshots().Current();
+  auto answer = RunGroupQuery(*request, live, pipeline_->source().name(), options_.history);
+  if (!answer.ok()) return ToGrpc(answer.status());
+  *response = std::move(*answer);
+  return grpc::Status::OK;
+}
+
+grpc::Status MonitorService::GetTimeline(grpc::ServerContext* /*context*/,
+                                         const rustnet::v1::GetTimelineRequest* request,
+                                         rustnet::v1::GetTimelineResponse* response) {
+  if (!rustnet::v1::TimelineResolution_IsValid(request->resolution())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("unknown resolution ", request->resolution()));
+  }
+  const bool minutes = request->resolution() == rustnet::v1::TIMELINE_RESOLUTION_MINUTE;
+  // Live, the wall clock: the graph moves on while no packet comes. A file
+  // is on its packets' clock.
+  int64_t now_us = pipeline_->clock_us();
+  if (pipeline_->source().live()) now_us = std::max(now_us, absl::ToUnixMicros(absl::Now()));
+  const std::vector<const TimelineRecorder*> recorders = pipeline_->timelines();
+  const std::vector<TimelinePoint> points = ReadTimeline(
+      recorders, minutes ? TimelineResolution::kMinute : TimelineResolution::kSecond, now_us,
+      request->has_since() ? TimestampToUs(request->since()) : 0);
+  response->set_resolution(minutes ? rustnet::v1::TIMELINE_RESOLUTION_MINUTE
+                                   : rustnet::v1::TIMELINE_RESOLUTION_SECOND);
+  SetTimestampUs(now_us, response->mutable_now());
+  response->mutable_points()->Reserve(static_cast<int>(points.size()));
+  for (const TimelinePoint& p : points) {
+    rustnet::v1::TimelinePoint* out = response->add_points();
+    SetTimestampUs(p.start_us, out->mutable_time());
+    out->set_bytes_in(p.bytes_in);
+    out->set_bytes_out(p.bytes_out);
+    out->set_packets_in(p.packets_in);
+    out->set_packets_out(p.packets_out);
+    out->set_connections_opened(p.opened);
+    out->set_connections_closed(p.closed);
+    out->set_tcp_retransmissions(p.retransmissions);
+    static constexpr uint8_t kProtocols[kTimelineProtocols] = {
+        kIpProtoTcp, kIpProtoUdp, kIpProtoIcmp, kIpProtoIcmpv6, kPseudoProtoArp};
+    for (size_t i = 0; i < kTimelineProtocols; ++i) {
+      if (p.active[i] > 0) {
+        (*out->mutable_active_by_protocol())[std::string(ProtocolName(kProtocols[i]))] =
+            p.active[i];
+      }
+    }
+    for (size_t a = 0; a < kTimelineApps; ++a) {
+      if (p.app_bytes[a] == 0) continue;
+      const std::string name =
+          a == 0 ? std::string("unknown")
+          : a == kTimelineApps - 1
+              ? std::string("other")
+              : std::string(AppProtocolName(static_cast<AppProtocol>(a)));
+      (*out->mutable_bytes_by_application())[name] += p.app_bytes[a];
+    }
+  }
   return grpc::Status::OK;
 }
 

@@ -79,6 +79,13 @@ class MonitorService final : public rustnet::v1::Monitor::Service {
                             const rustnet::v1::QueryHistoryRequest* request,
                             rustnet::v1::QueryHistoryResponse* response) override;
 
+  grpc::Status GroupConnections(grpc::ServerContext* context,
+                                const rustnet::v1::GroupConnectionsRequest* request,
+                                rustnet::v1::GroupConnectionsResponse* response) override;
+  grpc::Status GetTimeline(grpc::ServerContext* context,
+                           const rustnet::v1::GetTimelineRequest* request,
+                           rustnet::v1::GetTimelineResponse* response) override;
+
   // Makes every stream finish promptly (status OK) and refuses new ones.
   void BeginShutdown();
   int active_streams() const { return active_streams_.load(); }

@@ -149,17 +149,6 @@ std::string_view StateName(ConnState state) {
   return i < std::size(kStateNames) ? kStateNames[i] : "unspecified";
 }
 
-std::string_view ProtocolName(uint8_t protocol) {
-  switch (protocol) {
-    case kIpProtoTcp: return "tcp";
-    case kIpProtoUdp: return "udp";
-    case kIpProtoIcmp: return "icmp";
-    case kIpProtoIcmpv6: return "icmpv6";
-    case kPseudoProtoArp: return "arp";
-    default: return "other";
-  }
-}
-
 const IpAddress& ConnectionSubject::Address(int side) const {
   return AddressOf(c_, side == 0 ? c_.local : 1 - c_.local);
 }

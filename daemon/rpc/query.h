@@ -43,8 +43,7 @@ absl::StatusOr<ConnectionQuery> MakeQuery(std::string_view filter, int sort, int
 
 // The lowercase state name used by filters ("established", "time_wait").
 std::string_view StateName(ConnState state);
-// "tcp", "udp", "icmp", "icmpv6", "arp".
-std::string_view ProtocolName(uint8_t protocol);
+// ProtocolName ("tcp", "udp", ...) is in common/flow_key.h.
 
 // The local socket's owner (null when unknown); the remote's with side 1.
 const ProcessRecord* OwnerOf(const Connection& c, int side = 0);

@@ -5,8 +5,8 @@
 //
 // A ConnectionSink (connection_sink.h) listed in PipelineOptions::sinks:
 // workers append through OnClosed; when full, the oldest entry goes first
-// and is counted (`dropped`). Capacity 0 is off (the daemon then does not
-// register it).
+// and is counted (`dropped`). With capacity 0 no entries are kept, only
+// the totals (below).
 //
 // Storage is a queue of fixed-size chunks, appended to in place and never
 // moved: a reader's Take() copies a pointer per chunk (40 for 10,000
@@ -21,6 +21,15 @@
 // and time) per entry, plus the shared records the connection points to
 // (DPI's AppRecord, the DNS name, the process attribution), now held by the
 // history alone; README.md gives the measured total for 10,000.
+//
+// Totals: besides the entries, the history sums every connection it is
+// given into one GroupTable per GroupDimension (group_totals.h), each at
+// most kMaxClosedGroups keys, so GroupConnections counts every connection
+// closed since the daemon started, also after the entries are dropped (or
+// with capacity 0, when none are kept). TakeWithTotals reads the entries
+// and one dimension's totals under the same lock, so a connection is in
+// both or in neither: that is how the group query tells closed connections
+// still in a worker's last live snapshot from the rest.
 //
 // Thread-safety: OnClosed from worker threads (several at once), Snapshot
 // and stats from any thread.
@@ -39,6 +48,7 @@
 #include "absl/synchronization/mutex.h"
 #include "daemon/snapshot/connection_sink.h"
 #include "daemon/snapshot/event_hub.h"
+#include "daemon/snapshot/group_totals.h"
 #include "daemon/track/connection.h"
 
 namespace rustnet {
@@ -61,6 +71,9 @@ struct ClosedHistoryChunk {
 class ClosedHistory final : public ConnectionSink {
  public:
   static constexpr size_t kDefaultCapacity = 10'000;
+  // Keys per dimension in the closed connections' totals (the rest sum
+  // into "(other)"): at most ~9 x 4096 groups of ~250 bytes.
+  static constexpr size_t kMaxClosedGroups = 4096;
 
   explicit ClosedHistory(size_t capacity);
 
@@ -94,6 +107,8 @@ class ClosedHistory final : public ConnectionSink {
     size_t capacity = 0;
     uint64_t added = 0;     // Entries ever appended.
     uint64_t dropped = 0;   // Oldest entries dropped to stay within capacity.
+    // The newest closing time among the dropped entries (0: none dropped).
+    int64_t dropped_newest_us = 0;
   };
 
   // Copies each connection into the history (drops the oldest when full).
@@ -103,6 +118,10 @@ class ClosedHistory final : public ConnectionSink {
   absl::Status Flush() override { return absl::OkStatus(); }
 
   Snapshot Take() const;
+  // The entries, one dimension's totals of every connection closed so far,
+  // and the stats, all as of one moment.
+  void TakeWithTotals(GroupDimension d, Snapshot* entries, GroupTable* totals,
+                      Stats* stats) const;
   Stats stats() const;
   size_t capacity() const { return capacity_; }
 
@@ -117,6 +136,8 @@ class ClosedHistory final : public ConnectionSink {
   size_t size_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t added_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t dropped_newest_us_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<GroupTable> totals_ ABSL_GUARDED_BY(mu_);  // [dimension - 1]
 };
 
 }  // namespace rustnet

@@ -100,23 +100,6 @@ void FillEndpoint(const Connection& c, int side, rustnet::v1::Endpoint* e) {
   if (text.mac_size > 0) e->mutable_mac()->assign(text.Mac());
 }
 
-struct Hostname {
-  std::string name;
-  std::string_view source;
-};
-
-// The connection's best name and where it came from ("sni", ...,
-// "dns-cache"); nullopt when none is known. A DNS-cache name may be empty
-// (a query for the root): then only the source shows.
-std::optional<Hostname> HostnameOf(const Connection& c) {
-  if (c.app) {
-    std::string name = c.app->Hostname();
-    if (!name.empty()) return Hostname{std::move(name), c.app->HostnameSource()};
-  }
-  if (c.dns_name) return Hostname{*c.dns_name, "dns-cache"};
-  return std::nullopt;
-}
-
 void FillTls(const TlsFacts& t, rustnet::v1::TlsInfo* out) {
   out->set_sni(t.sni);
   for (const std::string& a : t.alpn) out->add_alpn(a);
@@ -272,6 +255,14 @@ void WriteProcess(const SideAttribution& side, JsonObjectWriter w) {
 
 void SetTimestampUs(int64_t us, google::protobuf::Timestamp* out) {
   SetSecondsNanos(TimestampOfUs(us), out);
+}
+
+int64_t TimestampToUs(const google::protobuf::Timestamp& t) {
+  // A client's seconds may be anything: clamp before multiplying.
+  constexpr int64_t kMaxSeconds = INT64_MAX / 1'000'000 - 1;
+  const int64_t seconds = std::clamp<int64_t>(t.seconds(), -kMaxSeconds, kMaxSeconds);
+  const int64_t nanos = std::clamp<int64_t>(t.nanos(), 0, 999'999'999);
+  return seconds * 1'000'000 + nanos / 1'000;
 }
 
 void SetDurationUs(int64_t us, google::protobuf::Duration* out) {
@@ -453,5 +444,15 @@ void AppendJsonLine(const rustnet::v1::Connection& message, std::string* out) {
     absl::StrAppend(out, "{\"id\":\"", message.id(), "\",\"error\":\"not representable in JSON\"}");
   }
 }
+
+std::optional<Hostname> HostnameOf(const Connection& c) {
+  if (c.app) {
+    std::string name = c.app->Hostname();
+    if (!name.empty()) return Hostname{std::move(name), c.app->HostnameSource()};
+  }
+  if (c.dns_name) return Hostname{*c.dns_name, "dns-cache"};
+  return std::nullopt;
+}
+
 
 }  // namespace rustnet

@@ -3,6 +3,7 @@
 #define RUSTNET_DAEMON_SNAPSHOT_CONVERT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,11 +15,23 @@
 namespace rustnet {
 
 // Fills `out` from `c`; rates are computed as of `now_us`.
+// The connection's best name and where it came from ("sni", "http-host",
+// ..., "dns-cache"); nullopt when none is known. A DNS-cache name may be
+// empty (a query for the root): then only the source shows.
+struct Hostname {
+  std::string name;
+  std::string_view source;
+};
+std::optional<Hostname> HostnameOf(const Connection& c);
+
 void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
              rustnet::v1::Connection* out);
 
 // Microseconds since the epoch (clamped to Timestamp's range) / a duration.
 void SetTimestampUs(int64_t us, google::protobuf::Timestamp* out);
+// Microseconds since the epoch of a client's timestamp, clamped (never
+// overflows, whatever the seconds).
+int64_t TimestampToUs(const google::protobuf::Timestamp& t);
 void SetDurationUs(int64_t us, google::protobuf::Duration* out);
 
 // One line of JSON (protobuf's canonical JSON mapping, no trailing newline;

@@ -369,6 +369,7 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
       c.next_seq[dir] = seg_end;
     } else if (gap < 0 && !keepalive) {
       ++c.retransmissions;
+      ++stats_.retransmissions;
       if (SeqDiff(seg_end, c.next_seq[dir]) > 0) c.next_seq[dir] = seg_end;
     } else if (gap == 0) {
       c.next_seq[dir] = seg_end;

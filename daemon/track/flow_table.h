@@ -57,6 +57,7 @@ struct FlowTableStats {
   uint64_t replaced = 0;           // Closed TCP connection whose ports were reused.
   uint64_t localhost_skipped = 0;  // Packets not tracked under --no-localhost.
   uint64_t chunks_copied = 0;      // Storage chunks copied on write (snapshots held them).
+  uint64_t retransmissions = 0;    // TCP retransmissions, all connections ever.
 };
 
 class FlowTable {
