@@ -94,8 +94,9 @@ def store_part(args, work):
     db = os.path.join(work, "big.db")
     t_off = replay(args.rustnetd, capture, work, ["--no-history-db", "--max-connections",
                                                  str(args.rows * 2)])
-    t_on = replay(args.rustnetd, capture, work, ["--history-db", db, "--history-max-size", "0", "--history-retention", "0",
-                                                "--max-connections", str(args.rows * 2)])
+    keep_all = ["--history-max-size", "0", "--history-retention", "0"]
+    t_on = replay(args.rustnetd, capture, work,
+                  ["--history-db", db, "--max-connections", str(args.rows * 2)] + keep_all)
     n = rows_in(db)
     print("\n2. A store of %d rows (%d distinct UDP flows, written at the end as shutdown)" %
           (n, args.rows))
@@ -106,8 +107,7 @@ def store_part(args, work):
     sock = os.path.join(work, "api.sock")
     daemon = subprocess.Popen([args.rustnetd, "--read", capture, "--socket", sock, "--log-dir",
                                os.path.join(work, "logs"), "--history-db", db,
-                               "--history-max-size", "0", "--history-retention", "0", "--max-connections",
-                               str(args.rows * 2)],
+                               "--max-connections", str(args.rows * 2)] + keep_all,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         ch = grpc.insecure_channel("unix:" + sock)
