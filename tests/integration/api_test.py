@@ -522,7 +522,8 @@ def replay_checks(c, g, work):
                         "rustnet.v1.GetTimelineResponse"),
     }
     got = {m: (bool(cs), i, bool(ss), o) for m, cs, i, ss, o in rpcs}
-    c.check("describe %s shows its %d methods with their types and streaming" % (MONITOR, len(want)),
+    c.check("describe %s shows its %d methods with their types and streaming" %
+            (MONITOR, len(want)),
             got == want, text)
     msg_text = ""
     try:
