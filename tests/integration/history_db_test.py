@@ -15,6 +15,11 @@
     and holds no more rows than the capture's connections;
   - a read-only directory at start: the daemon serves anyway, GetStats shows
     history_store.healthy false with last_error, the failure is logged once;
+  - the store's disk fills up mid-replay (a 1 MiB tmpfs): capture and the
+    API go on, GetStats shows the error and the rows dropped, it is logged
+    once; once the filesystem grows, the final table is stored;
+  - the database overwritten with garbage while serving: it is moved aside
+    and a fresh store holds the final table;
   - without --history-db: QueryHistory is FAILED_PRECONDITION with the
     sentence that says what to do.
 """
@@ -295,6 +300,94 @@ def read_only_checks(c, g, work):
         subprocess.run(["umount", ro])
 
 
+def log_text(logs):
+    return "".join(open(os.path.join(logs, f), errors="replace").read()
+                   for f in os.listdir(logs))
+
+
+def disk_full_checks(c, g, work):
+    """The store's disk fills up mid-replay: capture and the API go on, the
+    failure is logged once and shown in GetStats, rows are dropped and
+    counted; given room, the store writes again (the final table at
+    shutdown)."""
+    mnt = os.path.join(work, "small")
+    os.mkdir(mnt)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]).returncode:
+        c.check("disk full: tmpfs mounted (needs root)", False)
+        return
+    try:
+        capture = os.path.join(work, "big.pcap")
+        if not os.path.exists(capture):
+            make_big_capture(capture, 60000)
+        db = os.path.join(mnt, "history.db")
+        d, r = serve(c, g, work, "diskfull", capture,
+                        ["--history-db", db, "--history-retention", "0",
+                         "--history-max-size", "0"])
+        if r is None:
+            return
+        try:
+            h = {}
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                h = r.call(MONITOR + "/GetStats", {}, timeout=10).get("historyStore", {})
+                if not h.get("healthy") and n64(h, "rowsDropped") > 0:
+                    break
+                time.sleep(0.2)
+            c.check("disk full: GetStats shows the store unhealthy, the error, rows dropped",
+                    not h.get("healthy") and "full" in h.get("lastError", "") and
+                    n64(h, "rowsDropped") > 0 and n64(h, "rowsWritten") > 0, h)
+            live = r.call(MONITOR + "/ListConnections", {"limit": 5}, timeout=10)
+            stats = r.call(MONITOR + "/GetStats", {}, timeout=10)
+            c.check("disk full: the capture went to its end and the API serves it",
+                    stats.get("captures", [{}])[0].get("finished") is True and
+                    len(live.get("connections", [])) == 5, stats.get("captures"))
+            # Room again (the filesystem grows): the shutdown's final table
+            # is written.
+            subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+            before = row_count(db)
+        finally:
+            d.stop()
+        logs = os.path.join(work, "diskfull-logs")
+        text = log_text(logs)
+        failures = [line for line in text.splitlines() if "full" in line and "[info]" not in line]
+        c.check("disk full: the failure is logged once", len(failures) == 1,
+                "\n".join(failures) or text[-2000:])
+        ok, err = integrity(db)
+        after = row_count(db)
+        c.check("disk full: after room came back, the final table was stored (%d -> %d rows), "
+                "integrity ok" % (before, after), ok == "ok" and after > before,
+                "%s %s\n%s" % (ok, err, text[-2000:]))
+    finally:
+        subprocess.run(["umount", "-l", mnt])
+
+
+def garbage_checks(c, g, work):
+    """The database file is overwritten with garbage while rustnetd serves:
+    the next write moves it aside and starts a fresh store."""
+    db = os.path.join(work, "garbage.db")
+    capture = os.path.join(FIXTURES, "http.pcap")
+    rc, rows, _ = dump_json(capture, work)
+    d, r = serve(c, g, work, "garbage", capture, ["--history-db", db,
+                                                     "--history-retention", "0"])
+    if r is None:
+        return
+    try:
+        with open(db, "r+b") as f:
+            f.write(os.urandom(64 * 1024))
+        live = r.call(MONITOR + "/ListConnections", {}, timeout=10)
+        c.check("garbage: the API still serves", len(live.get("connections", [])) == len(rows),
+                live)
+    finally:
+        d.stop()
+    aside = [f for f in os.listdir(work) if f.startswith("garbage.db.corrupt-")]
+    ok, err = integrity(db)
+    n = row_count(db) if ok == "ok" else -1
+    text = log_text(os.path.join(work, "garbage-logs"))
+    c.check("garbage: moved aside (%s), a fresh store holds the %d connections of the end" %
+            (aside, len(rows)), len(aside) == 1 and ok == "ok" and n == len(rows),
+            "%s %s rows %d\n%s" % (ok, err, n, text[-2000:]))
+
+
 def no_store_checks(c, g, work):
     d, r = serve(c, g, work, "nostore", os.path.join(FIXTURES, "http.pcap"), [])
     if r is None:
@@ -329,8 +422,13 @@ def main():
         no_store_checks(c, g, work)
         kill_checks(c, g, work)
         open_error_checks(c, work)
+        garbage_checks(c, g, work)
         if os.geteuid() == 0:
             read_only_checks(c, g, work)
+            disk_full_checks(c, g, work)
+        else:
+            c.check("read-only and disk-full checks need root (mounts); run the tests as root",
+                    False)
     finally:
         kill_children()
         shutil.rmtree(work, ignore_errors=True)
