@@ -422,6 +422,7 @@ absl::StatusOr<std::unique_ptr<HistoryStore>> OpenHistoryStore(const DaemonOptio
   o.path = options.history_db;
   o.max_age_us = options.history_retention_us;
   o.max_bytes = options.history_max_bytes;
+  o.wait_for_room = !options.read_file.empty();  // A file can wait for the disk.
   auto store = HistoryStore::Open(std::move(o));
   if (!store.ok()) {
     spdlog::info("{}", std::string(store.status().message()));  // (stderr: Fail's sentence.)

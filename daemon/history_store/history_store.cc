@@ -125,11 +125,35 @@ void HistoryStore::Enqueue(const Connection& c, int reason, int64_t closed_at_us
 
 void HistoryStore::OnClosed(std::span<const ClosedConnection> closed, std::string_view interface) {
   if (closed.empty()) return;
+  if (options_.wait_for_room) {
+    size_t i = 0;
+    while (i < closed.size()) {
+      absl::MutexLock lock(&mu_);
+      const size_t take = WaitForRoom(closed.size() - i);
+      for (size_t n = 0; n < take; ++n, ++i) {
+        Enqueue(*closed[i].connection, static_cast<int>(closed[i].reason), closed[i].time_us,
+                interface);
+      }
+    }
+    return;
+  }
   // Held only to append (the writer holds it only to take a batch).
   absl::MutexLock lock(&mu_);
   for (const ClosedConnection& row : closed) {
     Enqueue(*row.connection, static_cast<int>(row.reason), row.time_us, interface);
   }
+}
+
+size_t HistoryStore::WaitForRoom(size_t want) {
+  const bool room = mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](HistoryStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
+            return s->queue_.size() < s->options_.queue_rows;
+          },
+          this),
+      absl::Seconds(10));
+  // No room after 10 s: the writer is stuck; Enqueue drops (and counts).
+  return room ? std::min(want, options_.queue_rows - queue_.size()) : want;
 }
 
 void HistoryStore::OnFinalTable(const FinalTable& table) {
@@ -138,15 +162,8 @@ void HistoryStore::OnFinalTable(const FinalTable& table) {
   size_t i = 0;
   while (i < table.rows.size()) {
     absl::MutexLock lock(&mu_);
-    const bool room = mu_.AwaitWithTimeout(
-        absl::Condition(
-            +[](HistoryStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-              return s->queue_.size() < s->options_.queue_rows;
-            },
-            this),
-        absl::Seconds(10));
-    const size_t take = room ? options_.queue_rows - queue_.size() : table.rows.size() - i;
-    for (size_t n = 0; n < take && i < table.rows.size(); ++n, ++i) {
+    const size_t take = WaitForRoom(table.rows.size() - i);
+    for (size_t n = 0; n < take; ++n, ++i) {
       Enqueue(*table.rows[i], history::kCloseReasonShutdown, table.now_us, table.interface);
     }
   }

@@ -65,6 +65,11 @@ struct HistoryStoreOptions {
   int64_t max_age_us = 30LL * 86'400'000'000;  // 0: keep rows of any age.
   uint64_t max_bytes = 2ULL << 30;        // 0: no size limit.
   size_t queue_rows = 65'536;             // Rows waiting for the writer, at most.
+  // Replaying a file (--read): OnClosed waits for room in the queue like
+  // OnFinalTable (the workers, and so the file's reading, slow down to the
+  // writer's pace) instead of dropping; only a writer that makes no
+  // progress for 10 s has rows dropped. Live capture never waits.
+  bool wait_for_room = false;
   size_t batch_rows = 1'000;              // Rows per transaction, at most.
   absl::Duration batch_interval = absl::Seconds(1);
   absl::Duration retention_interval = absl::Seconds(5);
@@ -121,6 +126,9 @@ class HistoryStore final : public ConnectionSink {
   explicit HistoryStore(HistoryStoreOptions options);
   void Enqueue(const Connection& c, int reason, int64_t closed_at_us, std::string_view interface)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits up to 10 s for room in the queue; how many of `want` rows to
+  // enqueue now (all of them when no room came: Enqueue drops them).
+  size_t WaitForRoom(size_t want) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriterLoop();
 
   // Writer thread only.

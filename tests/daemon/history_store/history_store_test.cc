@@ -522,6 +522,22 @@ TEST_CASE("history_full_queue_drops_and_counts_without_blocking", "[history_stor
   CHECK(s.rows_written + s.rows_dropped == 1'010);
 }
 
+TEST_CASE("history_replay_waits_for_room_instead_of_dropping", "[history_store]") {
+  // --read: wait_for_room. A queue of 100 and 5,000 rows handed in 250 at a
+  // time while the writer writes 10 per batch: every row is stored.
+  TempTree t;
+  HistoryStoreOptions o = Options(t.dir);
+  o.queue_rows = 100;
+  o.batch_rows = 10;
+  o.wait_for_room = true;
+  auto store = OpenStore(o);
+  for (uint64_t i = 0; i < 20; ++i) Close(store.get(), i * 250, (i + 1) * 250);
+  REQUIRE(store->Flush().ok());
+  const HistoryStoreStats s = store->stats();
+  CHECK(s.rows_dropped == 0);
+  CHECK(s.rows_written == 5'000);
+}
+
 TEST_CASE("history_file_deleted_while_running_is_recreated", "[history_store]") {
   TempTree t;
   auto store = OpenStore(Options(t.dir));
