@@ -12,8 +12,9 @@ Measures side by side in one run:
      rounds interleaved so the machine's other load hits all alike; median
      wall times and the ratio to nothing kept; rows the store wrote.
   2. A store of --rows rows (default 1,000,000: one per distinct UDP flow of
-     a generated capture, written at the end of its replay, reason
-     shutdown): the time that takes (rows per second), then, with rustnetd
+     a generated capture, 100 us apart: written as they time out and, the
+     rest, at the end of the replay): the time that takes (rows per
+     second), then, with rustnetd
      serving that capture's table (--rows live connections) and
      the store over its Unix socket: QueryHistory 50-row pages (newest
      first, sorted by bytes, filtered), GroupConnections (by remote address,
@@ -98,8 +99,9 @@ def store_part(args, work):
     t_on = replay(args.rustnetd, capture, work,
                   ["--history-db", db, "--max-connections", str(args.rows * 2)] + keep_all)
     n = rows_in(db)
-    print("\n2. A store of %d rows (%d distinct UDP flows, written at the end as shutdown)" %
-          (n, args.rows))
+    print("\n2. A store of %d rows (%d distinct UDP flows over %d s: those past the 60 s UDP "
+          "timeout written as they expire, the rest at the end)" % (n, args.rows,
+                                                                    args.rows // 10000))
     print("replay without the store %.1f s, with it %.1f s: %.0f rows/s for the extra %.1f s"
           % (t_off, t_on, n / max(t_on - t_off, 1e-9), t_on - t_off))
     print("database file: %.0f MB" % (os.path.getsize(db) / 1e6))
@@ -119,10 +121,12 @@ def store_part(args, work):
                                   response_deserializer=resp_cls.FromString)
         stats = unary("GetStats", monitor_pb2.GetStatsRequest, monitor_pb2.Stats)
         deadline = time.time() + 600
+        last = -1
         while time.time() < deadline:
             s = stats(monitor_pb2.GetStatsRequest(), timeout=30)
-            if s.captures and s.captures[0].finished and s.connections.current >= args.rows:
+            if s.captures and s.captures[0].finished and s.connections.current == last:
                 break
+            last = s.connections.current
             time.sleep(1)
         live = s.connections.current
         qh = unary("QueryHistory", monitor_pb2.QueryHistoryRequest,
