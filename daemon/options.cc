@@ -366,6 +366,7 @@ Tracking:
                              first (default: 1000000)
       --history-size N       Closed connections kept in memory for the API's
                              include_closed, oldest dropped first; 0: none
+                             (per-group totals are kept either way)
                              (default: 10000)
 
 Output:
