@@ -152,7 +152,7 @@ def store_part(args, work):
             ("GroupConnections by protocol, live + closed",
              lambda: gc(m.GroupConnectionsRequest(group_by=m.GROUP_BY_PROTOCOL,
                                                   include_closed=True), timeout=120)),
-            ("GroupConnections by remote address (%d groups)" % live,
+            ("GroupConnections by remote address, top 50",
              lambda: gc(m.GroupConnectionsRequest(group_by=m.GROUP_BY_REMOTE_ADDRESS,
                                                   limit=50), timeout=120)),
             ("GroupConnections by protocol, filter proto:udp",
