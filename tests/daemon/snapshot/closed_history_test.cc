@@ -89,11 +89,14 @@ TEST_CASE("closed_history: capacity 1 and 0", "[history]") {
   CHECK(Ids(one.Take()) == std::vector<uint64_t>{600});
   CHECK(one.stats().dropped == 599);
 
+  // Capacity 0 keeps no entries (only the group totals): all are counted
+  // as given and dropped.
   ClosedHistory off(0);
   Add(&off, 1, 10);
   CHECK(off.Take().size() == 0);
   CHECK(off.stats().size == 0);
-  CHECK(off.stats().added == 0);
+  CHECK(off.stats().added == 10);
+  CHECK(off.stats().dropped == 10);
 }
 
 TEST_CASE("closed_history: across many chunks, every count and order", "[history]") {
