@@ -32,11 +32,13 @@ STAGES = {
     'openssl': [],
     'systemd': [],
     'ncurses': [],
+    'maxminddb': [],
     'decode': ['common'],
     'record': ['common'],            # records the stages hand each other
     'dpi': ['decode', 'record', 'openssl'],
     'track': ['decode', 'record'],
     'process': ['record'],
+    'enrich': ['common', 'maxminddb'],  # GeoIP/ASN, MAC vendors (for the API)
     'capture': ['decode', 'record', 'pcap'],
     'snapshot': ['track', 'proto'],
     'pipeline': ['capture', 'dpi', 'track', 'process', 'snapshot'],
@@ -44,7 +46,7 @@ STAGES = {
     'history_store': ['snapshot'],   # closed connections in SQLite (a sink)
     'options': ['common'],
     'service': ['options', 'systemd'],
-    'rpc': ['pipeline', 'service', 'proto_grpc'],
+    'rpc': ['pipeline', 'service', 'proto_grpc', 'enrich'],
     'main': ['rpc', 'export', 'history_store'],
     'client': ['common', 'proto_grpc', 'ncurses'],
 }
@@ -68,6 +70,7 @@ TARGETS = {
     'rn_dpi': 'dpi',
     'rn_track': 'track',
     'rn_process': 'process',
+    'rn_enrich': 'enrich',
     'rn_capture': 'capture',
     'rn_snapshot': 'snapshot',
     'rn_pipeline': 'pipeline',
@@ -83,6 +86,7 @@ TARGETS = {
     'OpenSSL::Crypto': 'openssl',
     'PkgConfig::SYSTEMD': 'systemd',
     'PkgConfig::NCURSESW': 'ncurses',
+    'PkgConfig::MAXMINDDB': 'maxminddb',
 }
 TARGET_PREFIXES = {'gRPC::': 'proto_grpc'}
 
@@ -93,6 +97,7 @@ EXTERNAL_HEADERS = [
     ('openssl/', 'openssl'),
     ('systemd/', 'systemd'),
     ('curses.h', 'ncurses'), ('ncurses', 'ncurses'),
+    ('maxminddb.h', 'maxminddb'),
 ]
 
 SOURCE_DIRS = ['common', 'daemon', 'client']
