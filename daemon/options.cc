@@ -126,6 +126,15 @@ absl::Status SetHistoryMaxSize(Arg flag, Arg value, DaemonOptions* o) {
   return absl::OkStatus();
 }
 
+// --geoip-country FILE and its siblings: a path (checked when opened: a
+// missing or broken file is logged and the daemon runs without it).
+template <std::string DaemonOptions::*kField>
+absl::Status SetGeoIpFile(Arg flag, Arg value, DaemonOptions* o) {
+  if (value.empty()) return Invalid(flag, "needs the path of a MaxMind database (.mmdb)");
+  o->*kField = value;
+  return absl::OkStatus();
+}
+
 // Flags that take a value, by long name.
 using ValueFlagMap = std::map<std::string, ValueSetter, std::less<>>;
 const ValueFlagMap& FlagsWithValue() {
@@ -165,6 +174,9 @@ const ValueFlagMap& FlagsWithValue() {
          return absl::OkStatus();
        }},
       {"--history-retention", &SetHistoryRetention},
+      {"--geoip-country", &SetGeoIpFile<&DaemonOptions::geoip_country>},
+      {"--geoip-city", &SetGeoIpFile<&DaemonOptions::geoip_city>},
+      {"--geoip-asn", &SetGeoIpFile<&DaemonOptions::geoip_asn>},
       {"--history-max-size", &SetHistoryMaxSize},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
@@ -217,6 +229,7 @@ const SwitchMap& Switches() {
       {"--no-dpi", &DaemonOptions::no_dpi},
       {"--no-process", &DaemonOptions::no_process},
       {"--no-history-db", &DaemonOptions::no_history_db},
+      {"--no-geoip", &DaemonOptions::no_geoip},
       {"--help", &DaemonOptions::help},
       {"--version", &DaemonOptions::version},
   };
@@ -393,6 +406,18 @@ Output:
                              Keep the database under SIZE by deleting the
                              oldest rows: 2G, 500M, 64K, bytes; 0: no limit
                              (default: 2G)
+
+Enrichment (shown by the API; never on the packet path):
+      --geoip-country FILE   GeoIP country database (MaxMind format, .mmdb)
+      --geoip-city FILE      GeoIP city database
+      --geoip-asn FILE       ASN database (AS number and organisation)
+                             Without them: GeoLite2-Country.mmdb,
+                             GeoLite2-City.mmdb, GeoLite2-ASN.mmdb (and the
+                             ip-location-db names) are searched in
+                             /usr/share/GeoIP, /var/lib/GeoIP and
+                             /var/lib/rustnet/geoip. Files are re-read when
+                             they change and on SIGHUP
+      --no-geoip             No GeoIP/ASN lookups at all
 
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),

@@ -46,6 +46,12 @@ struct DaemonOptions {
   int64_t history_retention_us = 30LL * 86'400'000'000;
   // --history-max-size: the database is kept under it; 0: no limit.
   uint64_t history_max_bytes = 2ULL << 30;
+  // GeoIP/ASN databases (daemon/enrich/geoip.h): files given, or empty to
+  // search the standard directories; --no-geoip: none at all.
+  std::string geoip_country;
+  std::string geoip_city;
+  std::string geoip_asn;
+  bool no_geoip = false;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

@@ -6,7 +6,6 @@
 #include "daemon/enrich/geoip.h"
 
 #include <arpa/inet.h>
-#include <stdlib.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -17,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
@@ -43,13 +43,8 @@ class TempDir {
   std::string path_;
 };
 
-// Writes a database of `type` with `json` (networks -> records; see
-// make_mmdb.pl) to `path`, renamed into place.
 void MakeDb(const std::string& path, const std::string& type, const std::string& json) {
-  const std::string command =
-      absl::StrCat("/usr/bin/perl " RUSTNET_FIXTURES_DIR "/../tools/make_mmdb.pl '", path, "' '",
-                   type, "' '", json, "'");
-  REQUIRE(std::system(command.c_str()) == 0);
+  REQUIRE(testing::MakeTestMmdb(path, type, json));
 }
 
 const char kCountryJson[] =
