@@ -34,6 +34,7 @@
 #include "daemon/config.h"
 #include "daemon/enrich/geoip.h"
 #include "daemon/enrich/mac_vendors.h"
+#include "daemon/enrich/reverse_dns.h"
 #include "daemon/export/json_dump/json_dump_sink.h"
 #include "daemon/export/json_log/json_log_sink.h"
 #include "daemon/history_store/history_store.h"
@@ -377,11 +378,24 @@ std::shared_ptr<Signals> StartSignalThread(sigset_t signals) {
 struct EnrichmentState {
   std::unique_ptr<GeoIp> geoip;                   // Null with --no-geoip.
   std::unique_ptr<MacVendorTable> mac_vendors;    // Null when ieee-data is missing.
+  std::unique_ptr<ReverseDns> reverse_dns;        // Null without --resolve-dns.
 };
 
-// Never fails: what is missing is logged (one line each) and left out.
-EnrichmentState StartEnrichment(const DaemonOptions& options) {
+// Fails only on a bad --resolve-dns-server; what is missing is logged (one
+// line each) and left out.
+absl::StatusOr<EnrichmentState> StartEnrichment(const DaemonOptions& options) {
   EnrichmentState e;
+  if (options.resolve_dns) {
+    ReverseDnsOptions r;
+    r.rate_per_second = options.resolve_dns_rate;
+    r.servers = options.resolve_dns_server;
+    auto started = ReverseDns::Start(std::move(r));
+    if (!started.ok()) return started.status();
+    e.reverse_dns = std::move(*started);
+    spdlog::info("reverse DNS on: at most {} PTR queries/s to {}", options.resolve_dns_rate,
+                 options.resolve_dns_server.empty() ? std::string("the resolv.conf servers")
+                                                    : options.resolve_dns_server);
+  }
   if (options.no_geoip) {
     spdlog::info("GeoIP off (--no-geoip)");
   } else {
@@ -755,8 +769,13 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   ServeHistoryStore(history_store->get(), &service_options);
   // GeoIP and MAC vendors, for the API only (a dump has no API).
   EnrichmentState enrichment;
-  if (options.dump.empty()) enrichment = StartEnrichment(options);
-  service_options.enrich = Enrichment{enrichment.geoip.get(), enrichment.mac_vendors.get()};
+  if (options.dump.empty()) {
+    auto started = StartEnrichment(options);
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    enrichment = std::move(*started);
+  }
+  service_options.enrich = Enrichment{enrichment.geoip.get(), enrichment.mac_vendors.get(),
+                                      enrichment.reverse_dns.get()};
   MonitorService service(std::move(service_options), &pipeline, &events);
   std::unique_ptr<ApiServer> api;
   if (options.dump.empty()) {

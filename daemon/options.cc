@@ -177,6 +177,18 @@ const ValueFlagMap& FlagsWithValue() {
       {"--geoip-country", &SetGeoIpFile<&DaemonOptions::geoip_country>},
       {"--geoip-city", &SetGeoIpFile<&DaemonOptions::geoip_city>},
       {"--geoip-asn", &SetGeoIpFile<&DaemonOptions::geoip_asn>},
+      {"--resolve-dns-rate",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         std::string number = v;
+         if (number.ends_with("/s")) number.resize(number.size() - 2);  // "20/s"
+         return ParseNumber<int>(f, number, 1, 10'000, &o->resolve_dns_rate);
+       }},
+      {"--resolve-dns-server",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v.empty()) return Invalid(f, "needs ADDRESS[:PORT] (comma-separated for more)");
+         o->resolve_dns_server = v;
+         return absl::OkStatus();
+       }},
       {"--history-max-size", &SetHistoryMaxSize},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
@@ -230,6 +242,8 @@ const SwitchMap& Switches() {
       {"--no-process", &DaemonOptions::no_process},
       {"--no-history-db", &DaemonOptions::no_history_db},
       {"--no-geoip", &DaemonOptions::no_geoip},
+      {"--resolve-dns", &DaemonOptions::resolve_dns},
+      {"--no-resolve-dns", &DaemonOptions::no_resolve_dns},
       {"--help", &DaemonOptions::help},
       {"--version", &DaemonOptions::version},
   };
@@ -418,6 +432,15 @@ Enrichment (shown by the API; never on the packet path):
                              /var/lib/rustnet/geoip. Files are re-read when
                              they change and on SIGHUP
       --no-geoip             No GeoIP/ASN lookups at all
+      --resolve-dns          Look up PTR names for remote addresses that SNI,
+                             HTTP or captured DNS did not name (off: each
+                             lookup tells the resolver whom this host talks
+                             to, and adds traffic to what is watched)
+      --no-resolve-dns       No reverse DNS, whatever the configuration says
+      --resolve-dns-rate N   At most N PTR queries per second (default: 20)
+      --resolve-dns-server ADDR[:PORT]
+                             Ask this server (comma-separated for more)
+                             rather than those of /etc/resolv.conf
 
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),
@@ -460,6 +483,7 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
   if (absl::Status s = CheckCombinations(o); !s.ok()) return s;
   if (o.threads == 0) o.threads = DefaultThreads();
   if (o.no_history_db) o.history_db.clear();
+  if (o.no_resolve_dns) o.resolve_dns = false;
   return o;
 }
 

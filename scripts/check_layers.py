@@ -33,12 +33,13 @@ STAGES = {
     'systemd': [],
     'ncurses': [],
     'maxminddb': [],
+    'cares': [],
     'decode': ['common'],
     'record': ['common'],            # records the stages hand each other
     'dpi': ['decode', 'record', 'openssl'],
     'track': ['decode', 'record'],
     'process': ['record'],
-    'enrich': ['common', 'maxminddb'],  # GeoIP/ASN, MAC vendors (for the API)
+    'enrich': ['common', 'maxminddb', 'cares'],  # GeoIP/ASN, MAC vendors (for the API)
     'capture': ['decode', 'record', 'pcap'],
     'snapshot': ['track', 'proto'],
     'pipeline': ['capture', 'dpi', 'track', 'process', 'snapshot'],
@@ -87,6 +88,7 @@ TARGETS = {
     'PkgConfig::SYSTEMD': 'systemd',
     'PkgConfig::NCURSESW': 'ncurses',
     'PkgConfig::MAXMINDDB': 'maxminddb',
+    'PkgConfig::CARES': 'cares',
 }
 TARGET_PREFIXES = {'gRPC::': 'proto_grpc'}
 
@@ -98,6 +100,7 @@ EXTERNAL_HEADERS = [
     ('systemd/', 'systemd'),
     ('curses.h', 'ncurses'), ('ncurses', 'ncurses'),
     ('maxminddb.h', 'maxminddb'),
+    ('ares.h', 'cares'), ('ares_', 'cares'),
 ]
 
 SOURCE_DIRS = ['common', 'daemon', 'client']

@@ -45,6 +45,14 @@ void AddEnrichment(const Enrichment& e, const Connection& c, rustnet::v1::Connec
     const auto l = e.geoip->Lookup(local_addr);
     if (!l->empty()) SetLocation(*l, out->mutable_local_location());
   }
+  // Only where SNI, HTTP Host, a captured DNS answer or DHCP gave no name.
+  if (e.reverse_dns != nullptr && out->hostname().empty()) {
+    std::string name = e.reverse_dns->Lookup(remote_addr);
+    if (!name.empty()) {
+      out->set_hostname(std::move(name));
+      out->set_hostname_source("ptr");
+    }
+  }
   if (e.mac_vendors != nullptr) {
     if (!IsZero(c.mac[local])) {
       SetVendor(*e.mac_vendors, c.mac[local], out->mutable_local_mac_vendor());
@@ -76,6 +84,18 @@ void FillEnrichStats(const Enrichment& e, rustnet::v1::EnrichStats* out) {
       const auto epoch = static_cast<int64_t>(std::min<uint64_t>(db.build_epoch, 100'000'000'000));
       SetTimestampUs(epoch * 1'000'000, d->mutable_built());
     }
+  }
+  out->set_reverse_dns_enabled(e.reverse_dns != nullptr);
+  if (e.reverse_dns != nullptr) {
+    const ReverseDns::Stats r = e.reverse_dns->stats();
+    out->set_ptr_queries(r.queries);
+    out->set_ptr_answered(r.answered);
+    out->set_ptr_not_found(r.not_found);
+    out->set_ptr_failed(r.failed);
+    out->set_ptr_dropped(r.dropped);
+    out->set_ptr_cache_hits(r.hits);
+    out->set_ptr_cache_entries(r.cache_entries);
+    out->set_ptr_queued(r.queued + r.in_flight);
   }
   if (e.mac_vendors != nullptr) {
     const MacVendorTable::Stats& m = e.mac_vendors->stats();

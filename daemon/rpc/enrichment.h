@@ -18,6 +18,7 @@
 
 #include "daemon/enrich/geoip.h"
 #include "daemon/enrich/mac_vendors.h"
+#include "daemon/enrich/reverse_dns.h"
 #include "daemon/track/connection.h"
 #include "rustnet/v1/connection.pb.h"
 #include "rustnet/v1/monitor.pb.h"
@@ -27,10 +28,13 @@ namespace rustnet {
 struct Enrichment {
   GeoIp* geoip = nullptr;                       // Null: --no-geoip.
   const MacVendorTable* mac_vendors = nullptr;  // Null: none loaded.
+  ReverseDns* reverse_dns = nullptr;            // Null: no --resolve-dns.
 };
 
 // Sets remote_location / local_location and the MAC vendors of `out`, the
-// message ToProto made from `c`.
+// message ToProto made from `c`; with reverse DNS, a remote end without a
+// host name gets its PTR name (hostname_source "ptr") once it is known
+// (the first request queues the lookup; a later one shows it).
 void AddEnrichment(const Enrichment& e, const Connection& c, rustnet::v1::Connection* out);
 
 // Stats.enrich.
