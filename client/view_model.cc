@@ -1328,6 +1328,7 @@ std::vector<Line> ViewModel::HelpLines() const {
       "  port:443  port:8000-8999  lport:  rport:     addr:10.0.0.0/8  laddr:  raddr:",
       "  state:established (a prefix is enough: state:fin)   service:https",
       "  app:tls  sni:TEXT  host:TEXT  process:TEXT  pid:N  user:TEXT  iface:eth0",
+      "  country:de (or country:germany, country:private)  asn:3320  org:TEXT (GeoIP)",
       "  -term or !term negates; \"a b\" quotes spaces.  Example: proto:tcp -port:22",
   };
   for (const char* text : kFilterHelp) lines.push_back({{{text, Style::kNormal}}});

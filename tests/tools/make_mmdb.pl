@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # Writes a MaxMind-format database for tests with Debian's
-# libmaxmind-db-writer-perl: make_mmdb.pl OUT TYPE JSON
+# libmaxmind-db-writer-perl: make_mmdb.pl OUT TYPE JSON (or @FILE)
 # where JSON maps networks to records in MaxMind's layout, e.g.
 #   {"81.2.69.0/24": {"country": {"iso_code": "GB", "names": {"en": "United Kingdom"}},
 #                     "city": {"names": {"en": "London"}}},
@@ -14,6 +14,12 @@ use MaxMind::DB::Writer::Tree;
 
 die "usage: make_mmdb.pl OUT TYPE JSON\n" unless @ARGV == 3;
 my ($out, $type, $json) = @ARGV;
+# "@FILE": the JSON is in FILE (large tables do not fit an argument).
+if ($json =~ /^@(.+)$/s) {
+    open my $in, '<:raw', $1 or die "cannot read $1: $!\n";
+    local $/;
+    $json = <$in>;
+}
 my $networks = JSON::PP->new->decode($json);
 
 my %types = (
