@@ -22,6 +22,8 @@ const std::vector<ColumnSpec>& AllColumns() {
       {Column::kRateIn, "Rate in", 9, 9, 9, 5, 0, true, v1::SORT_FIELD_RATE_IN},
       {Column::kRateOut, "Rate out", 9, 9, 9, 6, 0, true, v1::SORT_FIELD_RATE_OUT},
       {Column::kProcess, "Process", 16, 20, 30, 9, 4, false, v1::SORT_FIELD_PROCESS},
+      // Last: table rows keep their shape (scripts and tests read them).
+      {Column::kLocation, "Location", 14, 24, 36, 10, 6, false, v1::SORT_FIELD_LOCATION},
   };
   return kColumns;
 }

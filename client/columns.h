@@ -8,7 +8,8 @@
 // maximum width; what remains is blank at the right.
 //
 // At 80 columns: protocol, local, remote, state, rate in, rate out.
-// At 120: all but process. From 123: all nine.
+// At 120: all but process and location. From 123: all but location; from
+// 138 all ten (location is dropped first: it needs GeoIP databases).
 #ifndef RUSTNET_CLIENT_COLUMNS_H_
 #define RUSTNET_CLIENT_COLUMNS_H_
 
@@ -31,6 +32,7 @@ enum class Column : uint8_t {
   kRateIn,
   kRateOut,
   kProcess,
+  kLocation,  // The remote end's country and network (GeoIP, from the daemon).
 };
 
 struct ColumnSpec {

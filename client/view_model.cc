@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "client/location.h"
 #include "common/filter.h"
 
 namespace rustnet::client {
@@ -324,6 +325,21 @@ void AddProcessInfo(const v1::ProcessInfo& p, DetailList* list) {
   list->AddKnown("found via", AsString(AttributionMethodName(p.method())));
 }
 
+// Where each end is (GeoIP/ASN) and whose network cards they have (MAC
+// vendors); the section is left out when the daemon sent none of it.
+void AddLocationDetails(const v1::Connection& c, DetailList* list) {
+  if (!c.has_remote_location() && !c.has_local_location() && !c.has_local_mac_vendor() &&
+      !c.has_remote_mac_vendor()) {
+    return;
+  }
+  list->Heading("Location");
+  const std::string dot(list->glyphs().unicode ? "\u00b7" : "-");
+  list->Add("remote", list->Clean(LocationDetail(c.remote_location(), dot)), Style::kAccent);
+  list->AddKnown("local", list->Clean(LocationDetail(c.local_location(), dot)));
+  list->AddKnown("remote MAC vendor", list->Clean(MacVendorText(c.remote_mac_vendor())));
+  list->AddKnown("local MAC vendor", list->Clean(MacVendorText(c.local_mac_vendor())));
+}
+
 // The local process (or that none was found), and the remote one when the
 // other end is on this machine too.
 void AddProcessDetails(const v1::Connection& c, DetailList* list) {
@@ -371,6 +387,7 @@ const std::vector<SortChoice>& SortCycle() {
       {v1::SORT_FIELD_PROTOCOL, v1::SORT_ORDER_ASCENDING},
       {v1::SORT_FIELD_LOCAL_ADDRESS, v1::SORT_ORDER_ASCENDING},
       {v1::SORT_FIELD_REMOTE_ADDRESS, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_LOCATION, v1::SORT_ORDER_ASCENDING},
       {v1::SORT_FIELD_STATE, v1::SORT_ORDER_ASCENDING},
       {v1::SORT_FIELD_SERVICE, v1::SORT_ORDER_ASCENDING},
       {v1::SORT_FIELD_APPLICATION, v1::SORT_ORDER_ASCENDING},
@@ -402,6 +419,7 @@ std::string_view SortFieldName(v1::SortField field) {
     case v1::SORT_FIELD_BYTES_OUT: return "bytes out";
     case v1::SORT_FIELD_BYTES_TOTAL: return "total bytes";
     case v1::SORT_FIELD_PROCESS: return "process";
+    case v1::SORT_FIELD_LOCATION: return "location";
     default: return "?";
   }
 }
@@ -893,6 +911,7 @@ std::string ViewModel::CellText(const v1::Connection& c, Column column) const {
         return Clean(FormatNamedEndpoint(c.hostname(), c.remote().port()));
       }
       return Clean(FormatEndpoint(c.remote()));
+    case Column::kLocation: return Clean(LocationCell(c.remote_location()));
     case Column::kState: return AsString(StateName(c.state()));
     case Column::kService: return Clean(c.service());
     case Column::kApplication:
@@ -1044,6 +1063,9 @@ Line ViewModel::TableRow(const std::vector<PlacedColumn>& layout, uint64_t index
       case Column::kRemote:
         style = show_names_ && RemoteNameKnown(*c) ? Style::kAccent : Style::kNormal;
         break;
+      case Column::kLocation:
+        style = c->remote_location().special().empty() ? Style::kNormal : Style::kDim;
+        break;
       default: break;
     }
     if (process != nullptr && process->exited()) style = Style::kDim;
@@ -1164,6 +1186,7 @@ std::vector<DetailItem> ViewModel::DetailItems(const v1::Connection& c) const {
   DetailList list(glyphs_);
   AddConnectionDetails(c, &list);
   AddEndpointDetails(c, &list);
+  AddLocationDetails(c, &list);
   AddTimingDetails(c, snapshot_us_, &list);
   AddTrafficDetails(c, &list);
   AddTcpDetails(c, &list);
@@ -1305,6 +1328,7 @@ std::vector<Line> ViewModel::HelpLines() const {
       "  port:443  port:8000-8999  lport:  rport:     addr:10.0.0.0/8  laddr:  raddr:",
       "  state:established (a prefix is enough: state:fin)   service:https",
       "  app:tls  sni:TEXT  host:TEXT  process:TEXT  pid:N  user:TEXT  iface:eth0",
+      "  country:de (or country:germany, country:private)  asn:3320  org:TEXT (GeoIP)",
       "  -term or !term negates; \"a b\" quotes spaces.  Example: proto:tcp -port:22",
   };
   for (const char* text : kFilterHelp) lines.push_back({{{text, Style::kNormal}}});

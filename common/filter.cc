@@ -31,12 +31,13 @@ constexpr KeyName kKeys[] = {
     {"app", FilterKey::kApp},         {"sni", FilterKey::kSni},
     {"host", FilterKey::kHost},       {"process", FilterKey::kProcess},
     {"pid", FilterKey::kPid},         {"user", FilterKey::kUser},
-    {"iface", FilterKey::kIface},
+    {"iface", FilterKey::kIface},     {"country", FilterKey::kCountry},
+    {"asn", FilterKey::kAsn},         {"org", FilterKey::kOrg},
 };
 
 constexpr std::string_view kKeyList =
     "proto, ip, port, lport, rport, addr, laddr, raddr, state, dir, service, app, sni, host, "
-    "process, pid, user, iface";
+    "process, pid, user, iface, country, asn, org";
 
 absl::Status ErrorAt(size_t column, std::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("column ", column, ": ", std::string(message)));
@@ -148,6 +149,10 @@ absl::StatusOr<std::string> NextToken(std::string_view text, size_t* pos) {
   return out;
 }
 
+bool EqualsFolded(std::string_view field, std::string_view lowered) {
+  return field.size() == lowered.size() && ContainsFolded(field, lowered);
+}
+
 bool MatchText(std::string_view field, const FilterTerm& t) { return ContainsFolded(field, t.text); }
 
 bool MatchAddr(const FilterSubject& s, int side, const FilterTerm& t) {
@@ -193,6 +198,18 @@ bool MatchTerm(const FilterSubject& s, const FilterTerm& t) {
       return (s.Pid(0) != 0 && in_range(s.Pid(0))) || (s.Pid(1) != 0 && in_range(s.Pid(1)));
     case FilterKey::kUser: return MatchText(s.User(), t);
     case FilterKey::kIface: return MatchText(s.Interface(), t);
+    case FilterKey::kCountry: {
+      // Two letters: the ISO code, exactly (country:de is not "Sweden").
+      // Longer: a special range's name, or text in the country's name.
+      const FilterLocation l = s.RemoteLocation();
+      if (t.text.size() == 2) return EqualsFolded(l.country_code, t.text);
+      return EqualsFolded(l.special, t.text) || MatchText(l.country_name, t);
+    }
+    case FilterKey::kAsn: {
+      const uint32_t asn = s.RemoteLocation().asn;
+      return asn != 0 && in_range(asn);
+    }
+    case FilterKey::kOrg: return MatchText(s.RemoteLocation().as_org, t);
   }
   return false;
 }
@@ -286,6 +303,13 @@ absl::StatusOr<Filter> ParseFilter(std::string_view text) {
       case FilterKey::kPid:
         if (auto s = ParseRange(value, UINT32_MAX, value_column, &term); !s.ok()) return s;
         break;
+      case FilterKey::kAsn: {
+        // "AS3320" as whois and looking glasses write it, or the number.
+        std::string_view number = value;
+        if (number.starts_with("as")) number.remove_prefix(2);
+        if (auto s = ParseRange(number, UINT32_MAX, value_column, &term); !s.ok()) return s;
+        break;
+      }
       case FilterKey::kAddr:
       case FilterKey::kLocalAddr:
       case FilterKey::kRemoteAddr:

@@ -33,6 +33,15 @@ inline constexpr size_t kMaxFilterTerms = 64;
 // What a filter looks at. Text accessors return lowercase-insensitive
 // comparable text as-is (matching folds case); empty means unknown.
 // Side 0 is the local endpoint, side 1 the remote one.
+// Where an endpoint's address is (GeoIP/ASN), for country:, asn:, org:.
+struct FilterLocation {
+  std::string_view country_code;  // "DE"
+  std::string_view country_name;  // "Germany"
+  std::string_view special;       // "private", "CGNAT", ... (no GeoIP then)
+  uint32_t asn = 0;
+  std::string_view as_org;
+};
+
 class FilterSubject {
  public:
   virtual ~FilterSubject() = default;
@@ -52,6 +61,9 @@ class FilterSubject {
   virtual uint32_t Pid(int side) const = 0;       // 0 when unknown
   virtual std::string_view User() const = 0;
   virtual std::string_view Interface() const = 0;
+  // The remote end's location (country:, asn:, org:); a subject that knows
+  // none (no GeoIP, the history store's rows) matches no such term.
+  virtual FilterLocation RemoteLocation() const { return {}; }
 };
 
 enum class FilterKey : uint8_t {
@@ -74,6 +86,9 @@ enum class FilterKey : uint8_t {
   kPid,
   kUser,
   kIface,
+  kCountry,
+  kAsn,
+  kOrg,
 };
 
 struct FilterTerm {

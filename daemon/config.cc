@@ -41,6 +41,14 @@ constexpr OptionSpec kOptions[] = {
     {"json-log-events", false, true},
     {"history-db", false, true},
     {"no-history-db", true, true},
+    {"geoip-country", false, true},
+    {"geoip-city", false, true},
+    {"geoip-asn", false, true},
+    {"no-geoip", true, true},
+    {"resolve-dns", true, true},
+    {"no-resolve-dns", true, true},
+    {"resolve-dns-rate", false, true},
+    {"resolve-dns-server", false, true},
     {"history-retention", false, true},
     {"history-max-size", false, true},
     {"log-level", false, true},
@@ -365,6 +373,14 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("history-db", before.history_db != after.history_db);
   check("history-retention", before.history_retention_us != after.history_retention_us);
   check("history-max-size", before.history_max_bytes != after.history_max_bytes);
+  // SIGHUP re-opens the GeoIP files in use; other paths need a restart.
+  check("geoip-country", before.geoip_country != after.geoip_country);
+  check("geoip-city", before.geoip_city != after.geoip_city);
+  check("geoip-asn", before.geoip_asn != after.geoip_asn);
+  check("no-geoip", before.no_geoip != after.no_geoip);
+  check("resolve-dns", before.resolve_dns != after.resolve_dns);
+  check("resolve-dns-rate", before.resolve_dns_rate != after.resolve_dns_rate);
+  check("resolve-dns-server", before.resolve_dns_server != after.resolve_dns_server);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));
   check("snapshot-interval-ms", before.snapshot_interval_ms != after.snapshot_interval_ms);

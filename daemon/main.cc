@@ -32,6 +32,9 @@
 #include "daemon/capture/interfaces.h"
 #include "daemon/capture/pcap_source.h"
 #include "daemon/config.h"
+#include "daemon/enrich/geoip.h"
+#include "daemon/enrich/mac_vendors.h"
+#include "daemon/enrich/reverse_dns.h"
 #include "daemon/export/json_dump/json_dump_sink.h"
 #include "daemon/export/json_log/json_log_sink.h"
 #include "daemon/history_store/history_store.h"
@@ -122,8 +125,10 @@ PipelineProgress Progress(const Pipeline& pipeline) {
 // and the statistics interval. A broken file keeps the running
 // configuration.
 void Reload(const std::vector<std::string>& command_line, DaemonOptions* options,
-            ReopenableFileSink* log_file, JsonLogSink* json_log, ServiceNotifier* notifier) {
+            ReopenableFileSink* log_file, JsonLogSink* json_log, GeoIp* geoip,
+            ServiceNotifier* notifier) {
   notifier->Reloading();
+  if (geoip != nullptr) geoip->Reload();  // Logs each database it opens.
   std::string reopened;
   if (log_file != nullptr) {
     if (absl::Status s = log_file->Reopen(); !s.ok()) {
@@ -367,6 +372,52 @@ std::shared_ptr<Signals> StartSignalThread(sigset_t signals) {
     }
   }).detach();
   return sig;
+}
+
+// --- Enrichment (GeoIP, MAC vendors) -----------------------------------------------
+
+struct EnrichmentState {
+  std::unique_ptr<GeoIp> geoip;                   // Null with --no-geoip.
+  std::unique_ptr<MacVendorTable> mac_vendors;    // Null when ieee-data is missing.
+  std::unique_ptr<ReverseDns> reverse_dns;        // Null without --resolve-dns.
+};
+
+// Fails only on a bad --resolve-dns-server; what is missing is logged (one
+// line each) and left out.
+absl::StatusOr<EnrichmentState> StartEnrichment(const DaemonOptions& options) {
+  EnrichmentState e;
+  if (options.resolve_dns) {
+    ReverseDnsOptions r;
+    r.rate_per_second = options.resolve_dns_rate;
+    r.servers = options.resolve_dns_server;
+    auto started = ReverseDns::Start(std::move(r));
+    if (!started.ok()) return started.status();
+    e.reverse_dns = std::move(*started);
+    spdlog::info("reverse DNS on: at most {} PTR queries/s to {}", options.resolve_dns_rate,
+                 options.resolve_dns_server.empty() ? std::string("the resolv.conf servers")
+                                                    : options.resolve_dns_server);
+  }
+  if (options.no_geoip) {
+    spdlog::info("GeoIP off (--no-geoip)");
+  } else {
+    GeoIpOptions g;
+    g.files[static_cast<size_t>(GeoDbRole::kCountry)] = options.geoip_country;
+    g.files[static_cast<size_t>(GeoDbRole::kCity)] = options.geoip_city;
+    g.files[static_cast<size_t>(GeoDbRole::kAsn)] = options.geoip_asn;
+    e.geoip = GeoIp::Start(std::move(g));
+  }
+  auto table = MacVendorTable::LoadDirectory(kDefaultIeeeDataDir);
+  if (!table.ok()) {
+    spdlog::info("MAC vendors off: {}", std::string(table.status().message()));
+  } else {
+    const MacVendorTable::Stats& st = table->stats();
+    spdlog::info("MAC vendors: {} MA-L, {} MA-M, {} MA-S prefixes from {}{}", st.ma_l, st.ma_m,
+                 st.ma_s, kDefaultIeeeDataDir,
+                 st.bad_lines == 0 ? std::string()
+                                   : absl::StrCat(" (", st.bad_lines, " malformed lines skipped)"));
+    e.mac_vendors = std::make_unique<MacVendorTable>(std::move(*table));
+  }
+  return e;
 }
 
 // --- The connection log (--json-log) ------------------------------------------------
@@ -630,7 +681,7 @@ bool AnnounceEnd(const Pipeline& pipeline, bool live) {
 // SIGHUP reloads, statistics every --stats-interval, systemd kept informed.
 void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
            Pipeline* pipeline, bool live, Signals* sig, ReopenableFileSink* log_file,
-           JsonLogSink* json_log, ServiceNotifier* notifier) {
+           JsonLogSink* json_log, GeoIp* geoip, ServiceNotifier* notifier) {
   notifier->Ready();
   ServiceReports reports(notifier, pipeline);
   bool announced_end = false;
@@ -638,7 +689,7 @@ void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
   absl::Time next_stats = absl::Now() + stats_every;
   while (!sig->stop.WaitForNotificationWithTimeout(absl::Milliseconds(200))) {
     if (sig->reload.exchange(false)) {
-      Reload(command_line, options, log_file, json_log, notifier);
+      Reload(command_line, options, log_file, json_log, geoip, notifier);
       stats_every = absl::Seconds(options->stats_interval_s);
       next_stats = absl::Now() + stats_every;
     }
@@ -715,6 +766,15 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
     };
   }
   ServeHistoryStore(history_store->get(), &service_options);
+  // GeoIP and MAC vendors, for the API only (a dump has no API).
+  EnrichmentState enrichment;
+  if (options.dump.empty()) {
+    auto started = StartEnrichment(options);
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    enrichment = std::move(*started);
+  }
+  service_options.enrich = Enrichment{enrichment.geoip.get(), enrichment.mac_vendors.get(),
+                                      enrichment.reverse_dns.get()};
   MonitorService service(std::move(service_options), &pipeline, &events);
   std::unique_ptr<ApiServer> api;
   if (options.dump.empty()) {
@@ -734,7 +794,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   }
 
   Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), json_log->get(),
-        &notifier);
+        enrichment.geoip.get(), &notifier);
   ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), history_store->get(),
            &notifier);
   return 0;

@@ -126,6 +126,15 @@ absl::Status SetHistoryMaxSize(Arg flag, Arg value, DaemonOptions* o) {
   return absl::OkStatus();
 }
 
+// --geoip-country FILE and its siblings: a path (checked when opened: a
+// missing or broken file is logged and the daemon runs without it).
+template <std::string DaemonOptions::*kField>
+absl::Status SetGeoIpFile(Arg flag, Arg value, DaemonOptions* o) {
+  if (value.empty()) return Invalid(flag, "needs the path of a MaxMind database (.mmdb)");
+  o->*kField = value;
+  return absl::OkStatus();
+}
+
 // Flags that take a value, by long name.
 using ValueFlagMap = std::map<std::string, ValueSetter, std::less<>>;
 const ValueFlagMap& FlagsWithValue() {
@@ -165,6 +174,21 @@ const ValueFlagMap& FlagsWithValue() {
          return absl::OkStatus();
        }},
       {"--history-retention", &SetHistoryRetention},
+      {"--geoip-country", &SetGeoIpFile<&DaemonOptions::geoip_country>},
+      {"--geoip-city", &SetGeoIpFile<&DaemonOptions::geoip_city>},
+      {"--geoip-asn", &SetGeoIpFile<&DaemonOptions::geoip_asn>},
+      {"--resolve-dns-rate",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         std::string number = v;
+         if (number.ends_with("/s")) number.resize(number.size() - 2);  // "20/s"
+         return ParseNumber<int>(f, number, 1, 10'000, &o->resolve_dns_rate);
+       }},
+      {"--resolve-dns-server",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v.empty()) return Invalid(f, "needs ADDRESS[:PORT] (comma-separated for more)");
+         o->resolve_dns_server = v;
+         return absl::OkStatus();
+       }},
       {"--history-max-size", &SetHistoryMaxSize},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
@@ -217,6 +241,9 @@ const SwitchMap& Switches() {
       {"--no-dpi", &DaemonOptions::no_dpi},
       {"--no-process", &DaemonOptions::no_process},
       {"--no-history-db", &DaemonOptions::no_history_db},
+      {"--no-geoip", &DaemonOptions::no_geoip},
+      {"--resolve-dns", &DaemonOptions::resolve_dns},
+      {"--no-resolve-dns", &DaemonOptions::no_resolve_dns},
       {"--help", &DaemonOptions::help},
       {"--version", &DaemonOptions::version},
   };
@@ -395,6 +422,27 @@ Output:
                              oldest rows: 2G, 500M, 64K, bytes; 0: no limit
                              (default: 2G)
 
+Enrichment (shown by the API; never on the packet path):
+      --geoip-country FILE   GeoIP country database (MaxMind format, .mmdb)
+      --geoip-city FILE      GeoIP city database
+      --geoip-asn FILE       ASN database (AS number and organisation)
+                             Without them: GeoLite2-Country.mmdb,
+                             GeoLite2-City.mmdb, GeoLite2-ASN.mmdb (and the
+                             ip-location-db names) are searched in
+                             /usr/share/GeoIP, /var/lib/GeoIP and
+                             /var/lib/rustnet/geoip. Files are re-read when
+                             they change and on SIGHUP
+      --no-geoip             No GeoIP/ASN lookups at all
+      --resolve-dns          Look up PTR names for remote addresses that SNI,
+                             HTTP or captured DNS did not name (off: each
+                             lookup tells the resolver whom this host talks
+                             to, and adds traffic to what is watched)
+      --no-resolve-dns       No reverse DNS, whatever the configuration says
+      --resolve-dns-rate N   At most N PTR queries per second (default: 20)
+      --resolve-dns-server ADDR[:PORT]
+                             Ask this server (comma-separated for more)
+                             rather than those of /etc/resolv.conf
+
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),
                              created 0660; its group is the access control
@@ -436,6 +484,7 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
   if (absl::Status s = CheckCombinations(o); !s.ok()) return s;
   if (o.threads == 0) o.threads = DefaultThreads();
   if (o.no_history_db) o.history_db.clear();
+  if (o.no_resolve_dns) o.resolve_dns = false;
   return o;
 }
 

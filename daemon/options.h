@@ -46,6 +46,18 @@ struct DaemonOptions {
   int64_t history_retention_us = 30LL * 86'400'000'000;
   // --history-max-size: the database is kept under it; 0: no limit.
   uint64_t history_max_bytes = 2ULL << 30;
+  // GeoIP/ASN databases (daemon/enrich/geoip.h): files given, or empty to
+  // search the standard directories; --no-geoip: none at all.
+  std::string geoip_country;
+  std::string geoip_city;
+  std::string geoip_asn;
+  bool no_geoip = false;
+  // Reverse DNS (daemon/enrich/reverse_dns.h): off unless --resolve-dns;
+  // --no-resolve-dns turns it off over the configuration file's.
+  bool resolve_dns = false;
+  bool no_resolve_dns = false;
+  int resolve_dns_rate = 20;       // --resolve-dns-rate N (queries per second)
+  std::string resolve_dns_server;  // --resolve-dns-server ADDR[:PORT],...; empty: resolv.conf
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

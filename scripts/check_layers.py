@@ -32,11 +32,14 @@ STAGES = {
     'openssl': [],
     'systemd': [],
     'ncurses': [],
+    'maxminddb': [],
+    'cares': [],
     'decode': ['common'],
     'record': ['common'],            # records the stages hand each other
     'dpi': ['decode', 'record', 'openssl'],
     'track': ['decode', 'record'],
     'process': ['record'],
+    'enrich': ['common', 'maxminddb', 'cares'],  # GeoIP/ASN, MAC vendors (for the API)
     'capture': ['decode', 'record', 'pcap'],
     'snapshot': ['track', 'proto'],
     'pipeline': ['capture', 'dpi', 'track', 'process', 'snapshot'],
@@ -44,7 +47,7 @@ STAGES = {
     'history_store': ['snapshot'],   # closed connections in SQLite (a sink)
     'options': ['common'],
     'service': ['options', 'systemd'],
-    'rpc': ['pipeline', 'service', 'proto_grpc'],
+    'rpc': ['pipeline', 'service', 'proto_grpc', 'enrich'],
     'main': ['rpc', 'export', 'history_store'],
     'client': ['common', 'proto_grpc', 'ncurses'],
 }
@@ -68,6 +71,7 @@ TARGETS = {
     'rn_dpi': 'dpi',
     'rn_track': 'track',
     'rn_process': 'process',
+    'rn_enrich': 'enrich',
     'rn_capture': 'capture',
     'rn_snapshot': 'snapshot',
     'rn_pipeline': 'pipeline',
@@ -83,6 +87,8 @@ TARGETS = {
     'OpenSSL::Crypto': 'openssl',
     'PkgConfig::SYSTEMD': 'systemd',
     'PkgConfig::NCURSESW': 'ncurses',
+    'PkgConfig::MAXMINDDB': 'maxminddb',
+    'PkgConfig::CARES': 'cares',
 }
 TARGET_PREFIXES = {'gRPC::': 'proto_grpc'}
 
@@ -93,6 +99,8 @@ EXTERNAL_HEADERS = [
     ('openssl/', 'openssl'),
     ('systemd/', 'systemd'),
     ('curses.h', 'ncurses'), ('ncurses', 'ncurses'),
+    ('maxminddb.h', 'maxminddb'),
+    ('ares.h', 'cares'), ('ares_', 'cares'),
 ]
 
 SOURCE_DIRS = ['common', 'daemon', 'client']

@@ -12,7 +12,7 @@ build_pkgs=(
   cmake ninja-build g++ pkg-config
   libpcap-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libsystemd-dev catch2 libssl-dev libncurses-dev
-  libsqlite3-dev
+  libsqlite3-dev libmaxminddb-dev libc-ares-dev ieee-data
 )
 package_pkgs=(dpkg-dev file gzip)
 test_pkgs=(
@@ -20,7 +20,7 @@ test_pkgs=(
   python3 python3-grpcio python3-protobuf iputils-ping procps psmisc util-linux time
   clang libclang-rt-14-dev
   tmux
-  sqlite3
+  sqlite3 libmaxmind-db-writer-perl
   systemd lintian bash-completion adduser init-system-helpers
 )
 pkgs=("${build_pkgs[@]}")

@@ -2,7 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <stdexcept>
 
@@ -236,6 +240,23 @@ std::vector<std::string> FixtureCaptures() {
   }
   std::sort(files.begin(), files.end());
   return files;
+}
+
+bool MakeTestMmdb(const std::string& path, const std::string& type, const std::string& json) {
+  // fork + exec (no shell: the JSON is an argument as it is).
+  const std::string script = RUSTNET_FIXTURES_DIR "/../tools/make_mmdb.pl";
+  const pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    execl("/usr/bin/perl", "perl", script.c_str(), path.c_str(), type.c_str(), json.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return false;
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace rustnet::testing

@@ -78,6 +78,11 @@ Bytes PppoeSession(uint16_t ppp, const Bytes& payload);
 // Every capture under tests/fixtures (also dpi/ and ndpi/pcap/), sorted.
 std::vector<std::string> FixtureCaptures();
 
+// Writes a MaxMind-format database of `type` ("GeoLite2-Country") to `path`
+// (renamed into place) with tests/tools/make_mmdb.pl; `json` maps networks
+// to records in MaxMind's layout. False if the writer failed.
+bool MakeTestMmdb(const std::string& path, const std::string& type, const std::string& json);
+
 }  // namespace rustnet::testing
 
 #endif  // RUSTNET_TESTS_TEST_UTIL_H_

@@ -39,9 +39,11 @@ std::string_view LinkTypeName(LinkType t) {
 }
 
 template <typename Request>
-absl::StatusOr<ConnectionQuery> QueryFrom(const Request& r) {
-  return MakeQuery(r.filter(), r.sort(), r.order(), r.offset(), r.limit(), r.hide_loopback(),
-                   r.include_closed());
+absl::StatusOr<ConnectionQuery> QueryFrom(const Request& r, const Enrichment& enrich) {
+  auto q = MakeQuery(r.filter(), r.sort(), r.order(), r.offset(), r.limit(), r.hide_loopback(),
+                     r.include_closed());
+  if (q.ok()) q->enrich = enrich;
+  return q;
 }
 
 }  // namespace
@@ -99,7 +101,7 @@ bool MonitorService::WaitUntil(grpc::ServerContext* context, absl::Time deadline
 grpc::Status MonitorService::ListConnections(grpc::ServerContext* /*context*/,
                                              const rustnet::v1::ListConnectionsRequest* request,
                                              rustnet::v1::ListConnectionsResponse* response) {
-  auto query = QueryFrom(*request);
+  auto query = QueryFrom(*request, options_.enrich);
   if (!query.ok()) return ToGrpc(query.status());
   Query(*query, response);
   return grpc::Status::OK;
@@ -125,7 +127,7 @@ grpc::Status MonitorService::WatchConnections(
                         absl::StrCat("too many streams (limit ", options_.max_streams,
                                      "); close one or raise --max-streams"));
   }
-  auto query = QueryFrom(*request);
+  auto query = QueryFrom(*request, options_.enrich);
   if (!query.ok()) return ToGrpc(query.status());
   const int interval_ms =
       request->interval_ms() == 0
@@ -167,6 +169,7 @@ grpc::Status MonitorService::WatchEvents(grpc::ServerContext* context,
   }
   auto query = MakeQuery(request->filter(), 0, 0, 0, 0, false);
   if (!query.ok()) return ToGrpc(query.status());
+  query->enrich = options_.enrich;
   uint32_t type_mask = 0;
   for (int t : request->types()) {
     if (!rustnet::v1::EventType_IsValid(t) || t == rustnet::v1::EVENT_TYPE_UNSPECIFIED) {
@@ -199,6 +202,7 @@ grpc::Status MonitorService::WatchEvents(grpc::ServerContext* context,
       message.set_type(static_cast<rustnet::v1::EventType>(type));
       SetTimestampUs(e.time_us, message.mutable_time());
       ToProto(e.connection, e.time_us, interface, message.mutable_connection());
+      AddEnrichment(options_.enrich, e.connection, message.mutable_connection());
       message.set_close_reason(static_cast<rustnet::v1::CloseReason>(e.reason));
       message.set_lost(cursor.lost);
       if (!writer->Write(message)) return grpc::Status::OK;
@@ -269,6 +273,7 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
     c->set_history_dropped(h.dropped);
   }
   if (options_.export_stats) options_.export_stats(out);
+  FillEnrichStats(options_.enrich, out->mutable_enrich());
   // Counted by protocol number, named once (not a map lookup per row).
   uint64_t per_protocol[256] = {};
   for (const auto& snap : pipeline_->snapshots().Current()) {

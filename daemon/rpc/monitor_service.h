@@ -40,6 +40,8 @@ struct MonitorServiceOptions {
   // The in-memory history of closed connections (include_closed and
   // GetStats); null when off (--history-size 0, one-shot dumps). Not owned.
   const ClosedHistory* history = nullptr;
+  // GeoIP and MAC vendors for the rows returned (enrichment.h); main's.
+  Enrichment enrich;
   // Fills in the sinks' own statistics (Stats.json_log); the sinks are
   // main's (daemon/export/, a stage the API does not link). Empty: none.
   std::function<void(rustnet::v1::Stats*)> export_stats;

@@ -23,7 +23,19 @@ struct Row {
   const Connection* c;
   double number;  // Numeric sort key, when the field is numeric.
   const ClosedEntry* closed = nullptr;  // From the history: closed.
+  // The remote end's location, when sorting by it.
+  std::shared_ptr<const GeoLocation> location;
 };
+
+// SORT_FIELD_LOCATION: located addresses (by country code, then AS
+// organisation), then special ranges (by name), then unknown ones.
+auto LocationKey(const GeoLocation* l) {
+  if (l == nullptr || l->empty()) {
+    return std::make_tuple(2, std::string_view(), std::string_view());
+  }
+  if (!l->special.empty()) return std::make_tuple(1, l->special, std::string_view());
+  return std::make_tuple(0, std::string_view(l->country_code), std::string_view(l->as_org));
+}
 
 uint16_t PortOf(const Connection& c, int endpoint) {
   return endpoint == 0 ? c.key.port_a : c.key.port_b;
@@ -101,10 +113,20 @@ int CompareField(rustnet::v1::SortField f, const Row& a, const Row& b) {
       return cmp(std::make_tuple(std::string_view(p->name), p->pid),
                  std::make_tuple(std::string_view(q->name), q->pid));
     }
+    case rustnet::v1::SORT_FIELD_LOCATION:
+      return cmp(LocationKey(a.location.get()), LocationKey(b.location.get()));
     default:
       if (IsNumericSort(f)) return cmp(a.number, b.number);
       return 0;
   }
+}
+
+// The remote end's location when the query sorts by it; null otherwise.
+std::shared_ptr<const GeoLocation> LocationOf(const ConnectionQuery& query, const Connection& c) {
+  if (query.sort != rustnet::v1::SORT_FIELD_LOCATION || query.enrich.geoip == nullptr) {
+    return nullptr;
+  }
+  return query.enrich.geoip->Lookup(AddressOf(c, 1 - c.local));
 }
 
 }  // namespace
@@ -160,6 +182,13 @@ uint16_t ConnectionSubject::Port(int side) const {
 
 std::string_view ConnectionSubject::Service() const { return ServiceOf(c_); }
 
+FilterLocation ConnectionSubject::RemoteLocation() const {
+  if (enrich_ == nullptr || enrich_->geoip == nullptr) return {};
+  if (!location_) location_ = enrich_->geoip->Lookup(AddressOf(c_, 1 - c_.local));
+  return FilterLocation{location_->country_code, location_->country_name, location_->special,
+                        location_->asn, location_->as_org};
+}
+
 std::string_view ConnectionSubject::Hosts() const {
   if (!c_.app) return c_.dns_name ? std::string_view(*c_.dns_name) : std::string_view();
   if (hosts_.empty()) {
@@ -204,7 +233,7 @@ bool QueryMatches(const ConnectionQuery& query, const Connection& c, std::string
     return false;
   }
   if (query.filter.empty()) return true;
-  return query.filter.Matches(ConnectionSubject(c, interface));
+  return query.filter.Matches(ConnectionSubject(c, interface, &query.enrich));
 }
 
 void RunQuery(const ConnectionQuery& query,
@@ -245,7 +274,8 @@ void RunQuery(const ConnectionQuery& query,
       if (!QueryMatches(query, c, interface)) return;
       // Rates as of the newest snapshot time: the same instant ToProto
       // reports them at, so the order matches the values returned.
-      rows.push_back(Row{&c, numeric ? NumberOf(query.sort, c, now_us) : 0.0});
+      rows.push_back(Row{&c, numeric ? NumberOf(query.sort, c, now_us) : 0.0, nullptr,
+                         LocationOf(query, c)});
     });
   }
   if (closed != nullptr) {
@@ -256,7 +286,8 @@ void RunQuery(const ConnectionQuery& query,
       // Rates as of the same instant as the live rows' (a snapshot may be
       // older than the connection's last packet: then as of that).
       const int64_t at = std::max(now_us, e.connection.last_seen_us);
-      rows.push_back(Row{&e.connection, numeric ? NumberOf(query.sort, e.connection, at) : 0.0, &e});
+      rows.push_back(Row{&e.connection, numeric ? NumberOf(query.sort, e.connection, at) : 0.0, &e,
+                         LocationOf(query, e.connection)});
     });
   }
   const size_t matched = rows.size();
@@ -284,6 +315,7 @@ void RunQuery(const ConnectionQuery& query,
     const ClosedEntry* e = rows[i].closed;
     ToProto(*rows[i].c, e == nullptr ? now_us : std::max(now_us, e->connection.last_seen_us),
             interface, row);
+    AddEnrichment(query.enrich, *rows[i].c, row);
     if (e != nullptr) {
       row->set_closed(true);
       SetTimestampUs(e->closed_at_us, row->mutable_closed_at());

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "common/filter.h"
+#include "daemon/rpc/enrichment.h"
 #include "daemon/snapshot/closed_history.h"
 #include "daemon/snapshot/snapshot_store.h"
 #include "daemon/track/connection.h"
@@ -33,6 +34,10 @@ struct ConnectionQuery {
   uint32_t limit = 0;  // 0: no limit.
   bool hide_loopback = false;
   bool include_closed = false;  // Also the history's closed connections.
+  // Locations and MAC vendors for the rows returned and for country:,
+  // asn:, org: terms and the location sort (the service's; see
+  // enrichment.h). Empty: none.
+  Enrichment enrich;
 };
 
 // Validates the request's fields (InvalidArgument with the filter's column
@@ -51,8 +56,9 @@ const ProcessRecord* OwnerOf(const Connection& c, int side = 0);
 // FilterSubject over a tracked connection.
 class ConnectionSubject final : public FilterSubject {
  public:
-  ConnectionSubject(const Connection& c, std::string_view interface)
-      : c_(c), interface_(interface) {}
+  ConnectionSubject(const Connection& c, std::string_view interface,
+                    const Enrichment* enrich = nullptr)
+      : c_(c), interface_(interface), enrich_(enrich) {}
   std::string_view Protocol() const override { return ProtocolName(c_.key.protocol); }
   int IpVersion() const override { return c_.key.ip_version; }
   const IpAddress& Address(int side) const override;
@@ -73,10 +79,14 @@ class ConnectionSubject final : public FilterSubject {
   uint32_t Pid(int side) const override;
   std::string_view User() const override;
   std::string_view Interface() const override { return interface_; }
+  // From GeoIP (looked up on first use); empty without it.
+  FilterLocation RemoteLocation() const override;
 
  private:
   const Connection& c_;
   std::string_view interface_;
+  const Enrichment* enrich_;
+  mutable std::shared_ptr<const GeoLocation> location_;
   mutable std::string hosts_;  // Built on first use.
   mutable std::string process_;
   mutable std::string user_;

@@ -167,6 +167,21 @@ void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
 
 }  // namespace
 
+void WriteLocation(const v1::Location& l, JsonObjectWriter w) {
+  w.String("countryCode", l.country_code());
+  w.String("countryName", l.country_name());
+  w.String("city", l.city());
+  w.Uint32("asn", l.asn());
+  w.String("asOrg", l.as_org());
+  w.String("special", l.special());
+}
+
+void WriteMacVendor(const v1::MacVendor& v, JsonObjectWriter w) {
+  w.String("vendor", v.vendor());
+  w.Bool("locallyAdministered", v.locally_administered());
+  w.Bool("multicast", v.multicast());
+}
+
 void WriteProcessInfoJson(const v1::ProcessInfo& p, JsonObjectWriter w) {
   w.Uint32("pid", p.pid());
   w.String("name", p.name());
@@ -447,6 +462,15 @@ bool AppendConnectionJson(const v1::Connection& m, std::string* out) {
     w.Bool("closed", m.closed());
     if (m.has_closed_at()) w.Timestamp("closedAt", m.closed_at().seconds(), m.closed_at().nanos());
     w.Enum("closeReason", v1::CloseReason_descriptor(), m.close_reason());
+    // Enrichment (the API's; see daemon/rpc/enrichment.h).
+    if (m.has_remote_location()) WriteLocation(m.remote_location(), w.Object("remoteLocation"));
+    if (m.has_local_location()) WriteLocation(m.local_location(), w.Object("localLocation"));
+    if (m.has_local_mac_vendor()) {
+      WriteMacVendor(m.local_mac_vendor(), w.Object("localMacVendor"));
+    }
+    if (m.has_remote_mac_vendor()) {
+      WriteMacVendor(m.remote_mac_vendor(), w.Object("remoteMacVendor"));
+    }
   }
   if (!ok) out->resize(start);
   return ok;

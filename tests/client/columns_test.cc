@@ -52,7 +52,7 @@ TEST_CASE("columns: 120 adds service and application", "[client][columns]") {
   }
 }
 
-TEST_CASE("columns: 250 shows all nine, grown", "[client][columns]") {
+TEST_CASE("columns: 250 shows all ten, grown", "[client][columns]") {
   const auto layout = LayoutColumns(250);
   CheckGeometry(layout, 250);
   CHECK(layout.size() == AllColumns().size());

@@ -783,7 +783,7 @@ TEST_CASE("view model: a narrow Process column cuts the name, not the pid",
   FakeDaemon d = Table(1);
   *d.rows[0].mutable_process() = MakeProcess(4194304, "averyverylongprocessname");
   d.rows[0].mutable_process()->set_exited(true);
-  // 123 columns: all nine show, the process column at its minimum (16).
+  // 123 columns: all but location show, the process column at its minimum (16).
   ViewModel vm = MakeVm(123, 30);
   d.Serve(&vm);
   size_t width = 0;

@@ -54,6 +54,8 @@ struct FakeSubject final : FilterSubject {
   uint32_t Pid(int side) const override { return side == 0 ? pid : 0; }
   std::string_view User() const override { return user; }
   std::string_view Interface() const override { return iface; }
+  FilterLocation location{"US", "United States", "", 15133, "Edgecast Inc."};
+  FilterLocation RemoteLocation() const override { return location; }
 };
 
 // An IPv6 UDP flow with nothing known but the basics.
@@ -531,7 +533,7 @@ TEST_CASE("filter: values and words are lowercased when parsed", "[filter]") {
 TEST_CASE("filter: unknown key names the key's column", "[filter]") {
   const std::string keys =
       "keys are: proto, ip, port, lport, rport, addr, laddr, raddr, state, dir, service, app, "
-      "sni, host, process, pid, user, iface";
+      "sni, host, process, pid, user, iface, country, asn, org";
   CHECK(ErrorOf("prot:tcp") == "column 1: unknown key 'prot'; " + keys);
   CHECK(ErrorOf("proto:tcp  Foo:bar") == "column 12: unknown key 'foo'; " + keys);
   CHECK(ErrorOf("x:") == "column 1: unknown key 'x'; " + keys);
@@ -702,6 +704,40 @@ TEST_CASE("filter: random bytes parse or fail with a column", "[filter]") {
   // Both outcomes were exercised.
   CHECK(parsed > 100);
   CHECK(failed > 100);
+}
+
+TEST_CASE("filter: country, asn and org match the remote end's location", "[filter]") {
+  FakeSubject s;
+  CHECK(Match("country:us", s));
+  CHECK(Match("country:US", s));
+  CHECK(Match("country:united", s));       // Text in the name.
+  CHECK(Match("country:\"united states\"", s));
+  CHECK_FALSE(Match("country:de", s));
+  CHECK(Match("-country:de", s));
+  s.location.country_name = "Sweden";
+  s.location.country_code = "SE";
+  CHECK_FALSE(Match("country:de", s));     // Two letters are the code, not "swe-de-n".
+  CHECK(Match("country:swe", s));
+  CHECK(Match("asn:15133", s));
+  CHECK(Match("asn:AS15133", s));
+  CHECK(Match("asn:15000-16000", s));
+  CHECK_FALSE(Match("asn:15134", s));
+  CHECK(Match("org:edgecast", s));
+  CHECK(Match("org:\"edgecast inc\"", s));
+  CHECK_FALSE(Match("org:google", s));
+  // A special range: named by country:, no ASN.
+  s.location = FilterLocation{"", "", "CGNAT", 0, ""};
+  CHECK(Match("country:cgnat", s));
+  CHECK_FALSE(Match("country:private", s));
+  CHECK_FALSE(Match("asn:0", s));          // Unknown is not AS 0.
+  CHECK_FALSE(Match("asn:0-4294967295", s));
+  // Without GeoIP every such term fails (and its negation matches).
+  s.location = FilterLocation{};
+  CHECK_FALSE(Match("country:us", s));
+  CHECK(Match("-org:x", s));
+  CHECK(ErrorOf("asn:google").starts_with("column 5: 'google' is not a number"));
+  CHECK(ErrorOf("asn:AS").starts_with("column 5:"));
+  CHECK(ErrorOf("asn:99999999999").starts_with("column 5:"));
 }
 
 }  // namespace

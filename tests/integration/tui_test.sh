@@ -398,7 +398,7 @@ keys main S
 if wait_for main "sort: protocol ↓" 3 && wait_for main "Proto↓" 3; then ok "S reverses the order"; else bad "S reverses the order" "$(screen main)"; fi
 keys main g
 expect_selected main "reversed: UDP first" "UDP"
-for _ in $(seq 12); do keys main s; done  # Full cycle back to first seen.
+for _ in $(seq 13); do keys main s; done  # Full cycle back to first seen.
 if wait_for main "sort: first seen ↑" 3; then ok "s cycles back to first seen"; else bad "s cycles back to first seen" "$(screen main)"; fi
 
 # --- Copy (OSC 52) --------------------------------------------------------------------
@@ -511,8 +511,8 @@ fi
 new_pane s250 250 60
 run_tui s250 NO_COLOR=1 --
 if wait_for s250 "www.example.test:80"; then
-  check_screen s250 "250x60 shows all nine columns" "Proto" "Local address" "Remote address" "State" \
-    "Service" "Application" "Rate in" "Rate out" "Process"
+  check_screen s250 "250x60 shows all ten columns" "Proto" "Local address" "Remote address" "State" \
+    "Service" "Application" "Rate in" "Rate out" "Process" "Location"
   check_rows s250 "250x60 rows are clean" 250
   keys s250 C-c
   expect_exit s250 "250x60: quits cleanly" 0

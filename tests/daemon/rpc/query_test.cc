@@ -528,6 +528,7 @@ Snapshots RandomTable(uint32_t seed, int workers, int per_worker) {
 TEST_CASE("query: every sort field orders by its key, then first seen, then id", "[query]") {
   const Snapshots snaps = RandomTable(7, 2, 40);
   for (int f = v1::SortField_MIN; f <= v1::SortField_MAX; ++f) {
+    if (!v1::SortField_IsValid(f)) continue;  // The enum has gaps (LOCATION = 200).
     const auto field = static_cast<v1::SortField>(f);
     for (bool desc : {false, true}) {
       INFO("sort " << v1::SortField_Name(field) << (desc ? " descending" : " ascending"));
@@ -591,6 +592,7 @@ TEST_CASE("query: offset and limit select a window of the sorted rows", "[query]
 TEST_CASE("query: pages concatenate to the full order for every sort", "[query]") {
   const Snapshots snaps = RandomTable(11, 2, 25);
   for (int f = v1::SortField_MIN; f <= v1::SortField_MAX; ++f) {
+    if (!v1::SortField_IsValid(f)) continue;
     for (int order : {v1::SORT_ORDER_ASCENDING, v1::SORT_ORDER_DESCENDING}) {
       INFO("sort " << f << " order " << order);
       const std::vector<uint64_t> full = Ids(Run(Query("", f, order), snaps));

@@ -237,6 +237,19 @@ v1::Connection FullConnection() {
   c.mutable_closed_at()->set_seconds(1'700'000'123);
   c.mutable_closed_at()->set_nanos(456'000);
   c.set_close_reason(v1::CLOSE_REASON_TIMEOUT);
+  for (v1::Location* l : {c.mutable_remote_location(), c.mutable_local_location()}) {
+    l->set_country_code("DE");
+    l->set_country_name("Germany \u00fc \"x\"");
+    l->set_city("K\u00f6ln");
+    l->set_asn(4'294'967'295u);
+    l->set_as_org("Org \"q\" \\ \x01 \xe2\x80\xa8");
+    l->set_special("private");
+  }
+  for (v1::MacVendor* v : {c.mutable_local_mac_vendor(), c.mutable_remote_mac_vendor()}) {
+    v->set_vendor("Acme, \"Inc.\"");
+    v->set_locally_administered(true);
+    v->set_multicast(true);
+  }
   return c;
 }
 

@@ -1,0 +1,196 @@
+"""Reverse DNS (--resolve-dns) end to end, with dnsmasq answering PTR
+records inside a network namespace of the test's own.
+
+dnsmasq (Debian's dnsmasq-base) listens on 127.0.0.1:5353 in the namespace
+with PTR records for two of the capture's remote addresses and answers
+NXDOMAIN for every other reverse name; rustnetd runs in the same namespace,
+replays the capture geoip_test.py writes, and asks that server
+(--resolve-dns-server). ListConnections must show the two names with
+hostname_source "ptr", none for the others; dnsmasq's query log must show
+one query per address however often the table is listed; GetStats counts
+answered and not-found lookups. Without --resolve-dns no name appears and
+no query is sent. Then a resolver that never answers (a UDP socket this
+test binds on loopback and never reads): the API answers, rows carry no
+names, failures are counted and the queue stays bounded.
+
+Needs root (network namespaces): otherwise prints SKIPPED and exits 77
+(CTest: Skipped). Prints one line per check and "N passed, M failed".
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from api_test import (MONITOR, RUSTNETD, Checker, Daemon, import_grpc,  # noqa: E402
+                      kill_children, stop_and_delete, wait_replayed, wait_serving)
+from geoip_test import V6_SERVER, by_remote, make_capture, rows, wait_for  # noqa: E402
+
+PTRS = {"81.2.69.142": "host.example.test", "1.1.1.1": "one.example.test"}
+
+
+def reverse(addr):
+    return ".".join(reversed(addr.split("."))) + ".in-addr.arpa"
+
+
+def serve(c, g, work, name, capture, extra, netns=None):
+    sock = os.path.join(work, name + ".sock")
+    d = Daemon(work, ["--read", capture, "--socket", sock, "--log-dir",
+                      os.path.join(work, name + "-logs"), "--no-geoip"] + list(extra), name,
+               netns=netns)
+    up = wait_serving(g, d, "unix:" + sock)
+    c.check("%s: rustnetd is serving" % name, up, "rc %s, stderr: %s" % (d.proc.poll(), d.stderr()))
+    if not up:
+        d.stop()
+        return d, None
+    r = g.Reflector("unix:" + sock)
+    c.check("%s: the file is replayed" % name, wait_replayed(r) is not None)
+    return d, r
+
+
+def dnsmasq_checks(c, g, work, capture):
+    ns = "rnrdns-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    procs = []
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        log = os.path.join(work, "dnsmasq.log")
+        args = ["ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                "--no-resolv", "--no-hosts", "--port=5353", "--listen-address=127.0.0.1",
+                "--bind-interfaces", "--log-queries", "--log-facility=-", "--user=root",
+                "--local=/in-addr.arpa/", "--local=/ip6.arpa/", "--pid-file="]
+        args += ["--ptr-record=%s,%s" % (reverse(a), n) for a, n in PTRS.items()]
+        with open(log, "wb") as out:
+            dnsmasq = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        procs.append(dnsmasq)
+        time.sleep(0.3)
+        c.check("dnsmasq runs in the namespace", dnsmasq.poll() is None, open(log).read())
+
+        # Off by default: no names, no queries.
+        d, r = serve(c, g, work, "off", capture, [], netns=ns)
+        if r is not None:
+            listing = rows(r)
+            c.check("without --resolve-dns: no ptr names",
+                    len(listing) == 5 and all(row.get("hostnameSource") != "ptr"
+                                              for row in listing), listing)
+            stats = r.call(MONITOR + "/GetStats", {}, timeout=10).get("enrich", {})
+            c.check("without --resolve-dns: GetStats says off", not stats.get("reverseDnsEnabled"),
+                    stats)
+            d.stop()
+        time.sleep(0.2)
+        c.check("without --resolve-dns: dnsmasq saw no query",
+                "query[PTR]" not in open(log).read(), open(log).read())
+
+        d, r = serve(c, g, work, "on", capture,
+                     ["--resolve-dns", "--resolve-dns-server", "127.0.0.1:5353",
+                      "--resolve-dns-rate", "50"], netns=ns)
+        if r is None:
+            return
+        try:
+            def named():
+                table = by_remote(rows(r))
+                return all(table.get(a, {}).get("hostname") == n for a, n in PTRS.items())
+            c.check("PTR names appear within 30 s", wait_for(named))
+            table = by_remote(rows(r))
+            for addr, name in PTRS.items():
+                row = table.get(addr, {})
+                c.check("%s: hostname %s, source ptr" % (addr, name),
+                        row.get("hostname") == name and row.get("hostnameSource") == "ptr", row)
+            for addr in ("8.8.4.4", "100.64.7.9", V6_SERVER):
+                row = table.get(addr, {})
+                c.check("%s (NXDOMAIN): no name" % addr, not row.get("hostname"), row)
+            for _ in range(5):
+                rows(r)
+
+            def all_settled():
+                s = r.call(MONITOR + "/GetStats", {}, timeout=10).get("enrich", {})
+                return s if int(s.get("ptrNotFound", 0)) >= 3 else None
+            stats = wait_for(all_settled) or {}
+            c.check("GetStats.enrich: 2 answered, 3 not found, nothing dropped or failed",
+                    stats.get("reverseDnsEnabled") and int(stats.get("ptrAnswered", 0)) == 2 and
+                    int(stats.get("ptrNotFound", 0)) == 3 and int(stats.get("ptrFailed", 0)) == 0
+                    and int(stats.get("ptrDropped", 0)) == 0 and
+                    int(stats.get("ptrCacheHits", 0)) > 0, stats)
+            text = open(log).read()
+            counts = {}
+            for m in re.finditer(r"query\[PTR\] (\S+) from", text):
+                counts[m.group(1)] = counts.get(m.group(1), 0) + 1
+            c.check("dnsmasq: one query per address, however often the table was listed",
+                    counts.get(reverse("81.2.69.142")) == 1 and
+                    counts.get(reverse("1.1.1.1")) == 1 and
+                    all(v == 1 for v in counts.values()) and len(counts) == 5, counts)
+            c.check("the local end (192.168.1.20, 2001:db8::20) is not looked up",
+                    reverse("192.168.1.20") not in counts, counts)
+        finally:
+            rc = d.stop()
+            c.check("on: SIGTERM stops it with exit 0", rc == 0, d.stderr())
+    finally:
+        stop_and_delete(procs, [ns])
+
+
+def silent_checks(c, g, work, capture):
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    port = silent.getsockname()[1]
+    try:
+        d, r = serve(c, g, work, "silent", capture,
+                     ["--resolve-dns", "--resolve-dns-server", "127.0.0.1:%d" % port])
+        if r is None:
+            return
+        try:
+            listing = rows(r)
+            c.check("a resolver that never answers: the API answers, no names",
+                    len(listing) == 5 and not any(row.get("hostname") for row in listing),
+                    listing)
+
+            def failed():
+                s = r.call(MONITOR + "/GetStats", {}, timeout=10).get("enrich", {})
+                return s if int(s.get("ptrFailed", 0)) >= 5 else None
+            stats = wait_for(failed, timeout=60) or {}
+            c.check("a resolver that never answers: failures counted, nothing queued",
+                    int(stats.get("ptrFailed", 0)) == 5 and int(stats.get("ptrQueued", 0)) == 0,
+                    stats)
+            c.check("a resolver that never answers: still no names, still answering",
+                    not any(row.get("hostname") for row in rows(r)))
+        finally:
+            d.stop()
+    finally:
+        silent.close()
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIPPED: reverse_dns_test needs root for its network namespace", flush=True)
+        return 77
+    c = Checker()
+    if not RUSTNETD or not os.access(RUSTNETD, os.X_OK):
+        c.check("RUSTNETD points to the rustnetd binary (%r)" % RUSTNETD, False)
+        return c.finish()
+    if not c.check("dnsmasq is installed (dnsmasq-base)", shutil.which("dnsmasq") is not None):
+        return c.finish()
+    g = import_grpc(c)
+    if g is None:
+        return c.finish()
+    work = tempfile.mkdtemp(prefix="rnrdns.")
+    os.chmod(work, 0o755)
+    try:
+        capture = os.path.join(work, "geo.pcap")
+        make_capture(capture)
+        dnsmasq_checks(c, g, work, capture)
+        silent_checks(c, g, work, capture)
+    finally:
+        kill_children()
+        shutil.rmtree(work, ignore_errors=True)
+    return c.finish()
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    sys.exit(main())
