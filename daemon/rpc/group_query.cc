@@ -1,11 +1,14 @@
 #include "daemon/rpc/group_query.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <string>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "daemon/enrich/special_ranges.h"
 #include "daemon/rpc/query.h"
 #include "daemon/snapshot/convert.h"
 
@@ -33,17 +36,37 @@ void FillGroup(const std::string& key, const GroupTotals& g, rustnet::v1::Connec
   }
 }
 
+// The key of a remote-address group along country or AS.
+std::string LocationKey(const Enrichment& enrich, const std::string& address, bool asn) {
+  uint8_t bytes[16];
+  IpAddress a;
+  if (inet_pton(AF_INET, address.c_str(), bytes) == 1) {
+    a = IpAddress::FromV4(bytes);
+  } else if (inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
+    a = IpAddress::FromV6(bytes);
+  } else {
+    return address;  // "(other)" or "".
+  }
+  if (enrich.geoip == nullptr) return std::string(SpecialRangeName(a));
+  const std::shared_ptr<const GeoLocation> g = enrich.geoip->Lookup(a);
+  if (!asn) return g->country_code.empty() ? std::string(g->special) : g->country_code;
+  if (g->asn == 0) return std::string(g->special);
+  return g->as_org.empty() ? absl::StrCat("AS", g->asn) : absl::StrCat("AS", g->asn, " ", g->as_org);
+}
+
 }  // namespace
 
 absl::StatusOr<rustnet::v1::GroupConnectionsResponse> RunGroupQuery(
     const rustnet::v1::GroupConnectionsRequest& request,
     const std::vector<std::shared_ptr<const WorkerSnapshot>>& live,
-    std::string_view interface, const ClosedHistory* history) {
+    std::string_view interface, const ClosedHistory* history, const Enrichment& enrich) {
   if (request.group_by() == rustnet::v1::GROUP_BY_UNSPECIFIED) {
     return absl::InvalidArgumentError(
         "group_by is required (GROUP_BY_PROCESS, GROUP_BY_REMOTE_HOST, ...)");
   }
-  if (!IsGroupDimension(request.group_by())) {
+  const bool by_location = request.group_by() == rustnet::v1::GROUP_BY_COUNTRY ||
+                           request.group_by() == rustnet::v1::GROUP_BY_ASN;
+  if (!IsGroupDimension(request.group_by()) && !by_location) {
     return absl::InvalidArgumentError(absl::StrCat("unknown group_by ", request.group_by()));
   }
   if (request.limit() > kMaxGroupLimit) {
@@ -53,7 +76,10 @@ absl::StatusOr<rustnet::v1::GroupConnectionsResponse> RunGroupQuery(
   absl::StatusOr<ConnectionQuery> query =
       MakeQuery(request.filter(), 0, 0, 0, 0, request.hide_loopback());
   if (!query.ok()) return query.status();
-  const auto dim = static_cast<GroupDimension>(request.group_by());
+  query->enrich = enrich;
+  // Country and AS: by remote address first, renamed below.
+  const auto dim = by_location ? GroupDimension::kRemoteAddress
+                               : static_cast<GroupDimension>(request.group_by());
   const int64_t since_us = request.has_since() ? TimestampToUs(request.since()) : 0;
   // The totals of every closed connection answer only an unrestricted query.
   const bool restricted = !request.filter().empty() || since_us > 0 || request.hide_loopback();
@@ -100,6 +126,15 @@ absl::StatusOr<rustnet::v1::GroupConnectionsResponse> RunGroupQuery(
       if (restricted && !QueryMatches(*query, c, interface)) return;
       groups.At(GroupKeyOf(c, dim)).Add(c, RemotePeerOf(c), /*open=*/true, now_us);
     });
+  }
+
+  if (by_location) {
+    GroupTable renamed(kMaxQueryGroups);
+    const bool asn = request.group_by() == rustnet::v1::GROUP_BY_ASN;
+    for (const auto& [key, g] : groups.groups()) {
+      renamed.At(LocationKey(enrich, key, asn)).Merge(g);
+    }
+    groups = std::move(renamed);
   }
 
   std::vector<std::pair<const std::string*, const GroupTotals*>> order;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "daemon/rpc/enrichment.h"
 #include "daemon/snapshot/closed_history.h"
 #include "daemon/snapshot/group_totals.h"
 #include "daemon/snapshot/snapshot_store.h"
@@ -43,10 +44,14 @@ inline constexpr size_t kMaxQueryGroups = 100'000;
 // Checks the request (InvalidArgument naming what is wrong) and answers it
 // from `live` (read first) and `history` (null: none kept; then closed
 // connections are not counted and `complete` is false if asked for).
+// `enrich` answers country:/asn:/org: filters and the country and AS
+// groupings (which are the remote-address groups, renamed by GeoIP and
+// merged); without GeoIP they have only special ranges and "".
 absl::StatusOr<rustnet::v1::GroupConnectionsResponse> RunGroupQuery(
     const rustnet::v1::GroupConnectionsRequest& request,
     const std::vector<std::shared_ptr<const WorkerSnapshot>>& live,
-    std::string_view interface, const ClosedHistory* history);
+    std::string_view interface, const ClosedHistory* history,
+    const Enrichment& enrich = Enrichment());
 
 }  // namespace rustnet
 

@@ -379,7 +379,8 @@ grpc::Status MonitorService::GroupConnections(
     rustnet::v1::GroupConnectionsResponse* response) {
   // The live snapshots first, then the history (see group_query.h).
   const auto live = pipeline_->snapshots().Current();
-  auto answer = RunGroupQuery(*request, live, pipeline_->source().name(), options_.history);
+  auto answer = RunGroupQuery(*request, live, pipeline_->source().name(), options_.history,
+                              options_.enrich);
   if (!answer.ok()) return ToGrpc(answer.status());
   *response = std::move(*answer);
   return grpc::Status::OK;
