@@ -40,9 +40,10 @@ TimelineRecorder::Slot& TimelineRecorder::SlotFor(Ring& ring, int64_t unit_us, i
   if (ring.newest >= 0 && interval <= ring.newest - n) interval = ring.newest;
   Slot& slot = ring.slots[static_cast<size_t>(interval % n)];
   if (slot.interval.load(std::memory_order_relaxed) == interval) return slot;
-  // A new interval (or one after a gap) takes the slot over.
-  slot.interval.store(-1, std::memory_order_relaxed);
-  std::atomic_thread_fence(std::memory_order_release);
+  // A new interval (or one after a gap) takes the slot over. The exchange
+  // is a read-modify-write with acquire: the zeroing below cannot move
+  // before it (no fences: TSan does not model them).
+  slot.interval.exchange(-1, std::memory_order_acq_rel);
   for (auto& v : slot.v) v.store(0, std::memory_order_relaxed);
   for (size_t p = 0; p < kTimelineProtocols; ++p) {
     slot.v[kActive0 + p].store(active_[p], std::memory_order_relaxed);
@@ -130,6 +131,13 @@ void TimelineRecorder::AddRetransmissions(int64_t time_us, uint64_t n) {
   if (n > 0) Add(time_us, kRetrans, n);
 }
 
+bool TimelineRecorder::Unchanged(const Slot& s, int64_t interval) {
+  // A read-modify-write with release: the counter loads before it cannot
+  // move after it. (The slot is written only by its worker; adding 0 leaves
+  // it as it is.)
+  return s.interval.fetch_add(0, std::memory_order_acq_rel) == interval;
+}
+
 void TimelineRecorder::AddFrom(const Ring& ring, int64_t first, std::span<TimelinePoint> out) {
   const auto n = static_cast<int64_t>(ring.slots.size());
   // `active` before the window: from the latest interval before it.
@@ -142,8 +150,7 @@ void TimelineRecorder::AddFrom(const Ring& ring, int64_t first, std::span<Timeli
     for (size_t p = 0; p < kTimelineProtocols; ++p) {
       a[p] = s.v[kActive0 + p].load(std::memory_order_relaxed);
     }
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (s.interval.load(std::memory_order_relaxed) != iv) continue;
+    if (!Unchanged(s, iv)) continue;
     latest = iv;
     carry = a;
   }
@@ -154,8 +161,7 @@ void TimelineRecorder::AddFrom(const Ring& ring, int64_t first, std::span<Timeli
     bool have = s.interval.load(std::memory_order_acquire) == interval;
     if (have) {
       for (size_t f = 0; f < kFields; ++f) v[f] = s.v[f].load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
-      have = s.interval.load(std::memory_order_relaxed) == interval;
+      have = Unchanged(s, interval);
     }
     TimelinePoint& p = out[i];
     if (have) {

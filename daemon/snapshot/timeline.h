@@ -11,10 +11,12 @@
 // Concurrency: every counter is a relaxed atomic written by one thread
 // (a load and a store, no read-modify-write: as cheap as a plain add on
 // x86). Reusing a ring slot for a new interval is guarded like a seqlock:
-// the slot's interval is set to -1, the counters zeroed, then the new
-// interval published with release; a reader that sees the same interval
-// before and after reading the counters has a consistent-enough point (an
-// interval still filling is read as it stands).
+// the slot's interval is swapped to -1 (an acquire-release exchange), the
+// counters zeroed, then the new interval published with release; a reader
+// that sees the same interval before and after reading the counters (the
+// second read an acquire-release read-modify-write) has a consistent-enough
+// point (an interval still filling is read as it stands). No fences: TSan
+// does not model them.
 //
 // Memory: (3,600 + 1,440) slots of 61 counters (8 bytes each) = 2.5 MB
 // per worker, allocated once.
@@ -85,7 +87,8 @@ class TimelineRecorder {
     kActive0, kApp0 = kActive0 + kTimelineProtocols, kFields = kApp0 + kTimelineApps,
   };
   struct Slot {
-    std::atomic<int64_t> interval{-1};
+    // (mutable: readers' Unchanged() adds 0 to it.)
+    mutable std::atomic<int64_t> interval{-1};
     std::array<std::atomic<uint64_t>, kFields> v{};
   };
   struct Ring {
@@ -103,6 +106,8 @@ class TimelineRecorder {
   void Add(int64_t time_us, Field f, uint64_t n);
   void SetActive(int64_t time_us, size_t p);
   static void AddFrom(const Ring& ring, int64_t first, std::span<TimelinePoint> out);
+  // After reading a slot's counters: true if it still holds `interval`.
+  static bool Unchanged(const Slot& s, int64_t interval);
 
   Ring seconds_{kSeconds};
   Ring minutes_{kMinutes};
