@@ -38,7 +38,9 @@
 #ifndef RUSTNET_DAEMON_SNAPSHOT_CONNECTION_SINK_H_
 #define RUSTNET_DAEMON_SNAPSHOT_CONNECTION_SINK_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -68,6 +70,8 @@ struct FinalTable {
   std::string_view interface;   // The source's name: the interface, or the file read.
 };
 
+struct WorkerSnapshot;  // daemon/snapshot/snapshot_store.h
+
 class ConnectionSink {
  public:
   virtual ~ConnectionSink() = default;
@@ -80,6 +84,13 @@ class ConnectionSink {
   // Writes out what is buffered. An error says what could not be written
   // where, in one sentence (the caller reports it and exits non-zero).
   virtual absl::Status Flush() = 0;
+  // A worker published `snapshot` of its table (PipelineOptions::
+  // publish_snapshots), after it handed over the connections it removed
+  // before: a sink that wants the live table (IPFIX's active timeout)
+  // keeps the pointer and reads it on its own thread. On the worker: must
+  // not block. Most sinks ignore it.
+  virtual void OnSnapshot(size_t /*worker*/,
+                          const std::shared_ptr<const WorkerSnapshot>& /*snapshot*/) {}
 };
 
 // Orders rows as FinalTable wants them: first seen, then id.
