@@ -95,7 +95,7 @@ class Nfcapd:
         self.out = os.path.join(work, name + ".out")
         with open(self.out, "wb") as out:
             self.proc = subprocess.Popen(
-                ["nfcapd", "-b", "127.0.0.1", "-p", str(self.port), "-w", self.dir, "-t", "3600",
+                ["stdbuf", "-oL", "nfcapd", "-b", "127.0.0.1", "-p", str(self.port), "-w", self.dir, "-t", "3600",
                  "-E"], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.up = wait_for(lambda: udp_bound(self.port), 15)
 
@@ -125,7 +125,9 @@ class Nfcapd:
                 if len(f) != 9 or not f[0].isdigit():
                     continue
                 proto = PROTO_NAMES.get(int(f[0]), f[0])
-                out.append((proto, (tc.addr(f[1]), int(f[2])), (tc.addr(f[3]), int(f[4])),
+                # ICMP's "ports" print as type.code.
+                port = lambda t: int(t) if t.isdigit() else t  # noqa: E731
+                out.append((proto, (tc.addr(f[1]), port(f[2])), (tc.addr(f[3]), port(f[4])),
                             int(f[5]), int(f[6]), f[7], f[8]))
         return out
 
@@ -377,7 +379,7 @@ def check_late_collector(c, work, capture, refresh, name, expect_decoded, want_f
     n.port = port
     n.out = os.path.join(work, name + "-nf.out")
     with open(n.out, "wb") as out:
-        n.proc = subprocess.Popen(["nfcapd", "-b", "127.0.0.1", "-p", str(port), "-w", n.dir,
+        n.proc = subprocess.Popen(["stdbuf", "-oL", "nfcapd", "-b", "127.0.0.1", "-p", str(port), "-w", n.dir,
                                    "-t", "3600", "-E"], stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL)
     n.up = wait_for(lambda: udp_bound(port), 15)

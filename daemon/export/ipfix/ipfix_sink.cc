@@ -88,6 +88,11 @@ void MakeFlowRecords(const Connection& c, const ExportedCounters& base, ipfix::E
     rec->src_port = d == 0 ? c.key.port_a : c.key.port_b;
     rec->dst_port = d == 0 ? c.key.port_b : c.key.port_a;
     rec->src_mac = c.mac[d];
+    if (c.key.protocol == kIpProtoIcmp || c.key.protocol == kIpProtoIcmpv6) {
+      // The key's "ports" are the echo identifier, not transport ports:
+      // collectors would read them as ICMP type and code.
+      rec->src_port = rec->dst_port = 0;
+    }
   };
   const int first = c.initiator;  // The initiator's direction first.
   if (biflow) {

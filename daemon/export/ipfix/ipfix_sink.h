@@ -25,7 +25,8 @@
 // source/destination), or with `biflow` one per connection (RFC 5103: the
 // initiator's direction forward, the other reverse). tcpControlBits is the
 // union of the flags seen on the connection (the table keeps no per-
-// direction flags).
+// direction flags). ICMP and ICMPv6 records carry ports 0 (rustnet keys
+// echo sessions by identifier; collectors read ports as type and code).
 //
 // Bounded, never a wait on the packet path: OnClosed copies the records
 // into a queue of at most `queue_capacity` and OnSnapshot queues a pointer
