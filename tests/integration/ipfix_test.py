@@ -258,10 +258,17 @@ def check_nfacctd(c, work, path, nfdump_flows):
                 "print_output_file_append: true\nprint_refresh_time: 1\n"
                 "aggregate: proto, src_host, dst_host, src_port, dst_port\n" % (port, csv))
     with open(os.path.join(d, "log"), "wb") as log:
-        proc = subprocess.Popen(["nfacctd", "-f", conf], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, cwd=d)
+        proc = subprocess.Popen(["stdbuf", "-oL", "nfacctd", "-f", conf], stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=d)
+
+    def plugin_running():
+        # The core binds the port before its print plugin runs; records
+        # that come before are lost. The plugin's first purge shows it runs.
+        with open(os.path.join(d, "log"), "rb") as f:
+            return b"Purging cache - END" in f.read()
+
     try:
-        bound = wait_for(lambda: udp_bound(port), 15)
+        bound = wait_for(lambda: udp_bound(port), 15) and wait_for(plugin_running, 15)
         rc, rows, _, err = replay_to(work, path, ["udp://127.0.0.1:%d" % port], (),
                                      "nfacctd-r-" + base)
         want_packets = sum(f[3] for f in nfdump_flows)
