@@ -129,6 +129,6 @@ for name in "${ORDER[@]}"; do
     "$(awk -v a="$med" -v b="$off" 'BEGIN {print a / b}')" "$rec" \
     "$(awk -v a="$rec" -v b="$med" 'BEGIN {print (a > 0 ? a / b : 0)}')"
 done
-EXPECTED=$(cat "$WORK"/ipfix "$WORK"/active1s "$WORK"/v9 | awk '{s += $2} END {print s}')
+EXPECTED=$(cat "$WORK"/ipfix "$WORK"/active0 "$WORK"/active1s "$WORK"/v9 | awk '{s += $2} END {print s}')
 echo "  nfcapd stored $STORED of the $EXPECTED records sent (UDP: a collector that falls"
 echo "  behind drops; rustnetd never waits for it)"

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "daemon/snapshot/snapshot_store.h"
 
 namespace rustnet {
@@ -169,7 +170,7 @@ TEST_CASE("ipfix sink end to end over UDP: active deltas, end of flow, forced en
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
   IpfixSinkOptions o;
-  o.collectors = {"udp://127.0.0.1:" + std::to_string(ntohs(sa.sin_port))};
+  o.collectors = {absl::StrCat("udp://127.0.0.1:", ntohs(sa.sin_port))};
   o.active_timeout_us = 10'000'000;
   auto sink = IpfixSink::Open(o);
   REQUIRE(sink.ok());
