@@ -7,6 +7,8 @@ nfdump's nfcapd and pmacct's nfacctd, from Debian's packages.
    same packets and IP bytes (tshark_conv_test's oracle: its per-frame pass);
    over all flows (ICMP included) the packets and bytes add up exactly to
    rustnetd's own dump of the same file; IPv6 flows are among them.
+   With --ipfix-biflow (RFC 5103), nfdump's in/out counters of each
+   connection's one record are the per-direction records' counts.
 2. The same through --netflow-v9: the same flows, counts and first/last
    times as the IPFIX export (v9 carries times relative to sysUptime).
 3. pmacct's nfacctd (print plugin, CSV) decodes the IPFIX export too, with
@@ -241,6 +243,40 @@ def check_fixture(c, work, path):
     c.check("%s: v9 gives the same flows, counts and first/last times as IPFIX" % base,
             a == b, "ipfix %s\nv9    %s" % (a[:3], b[:3]))
     return flows
+
+
+# --- biflows (RFC 5103) -----------------------------------------------------------
+
+def check_biflow(c, work, path, uni_flows):
+    """--ipfix-biflow: one record per connection whose forward and reverse
+    counters (nfdump's in and out) are the two per-direction records."""
+    base = os.path.basename(path)
+    n = Nfcapd(work, "biflow-" + base)
+    url = "udp://127.0.0.1:%d" % n.port
+    rc, _, log_dir, err = replay_to(work, path, [url], ["--ipfix-biflow"], "biflow-" + base)
+    sent, _ = export_log_line(log_dir, url)
+    wait_for(lambda: n.records_seen() >= (sent or 0), 30)
+    n.stop()
+    got = {}
+    for f in sorted(glob.glob(os.path.join(n.dir, "nfcapd.2*"))):
+        p = subprocess.run(["nfdump", "-r", f, "-q", "-N", "-o",
+                            "fmt:%pr|%sa|%sp|%da|%dp|%ipkt|%ibyt|%opkt|%obyt"],
+                           capture_output=True, text=True, timeout=60)
+        for line in p.stdout.splitlines():
+            x = [v.strip() for v in line.split("|")]
+            if len(x) != 9 or not x[0].isdigit() or PROTO_NAMES.get(int(x[0])) not in ("tcp", "udp"):
+                continue
+            proto = PROTO_NAMES[int(x[0])]
+            src, dst = (tc.addr(x[1]), int(x[2])), (tc.addr(x[3]), int(x[4]))
+            got[(proto, src, dst)] = (int(x[5]), int(x[6]))
+            if int(x[7]):
+                got[(proto, dst, src)] = (int(x[7]), int(x[8]))
+    want = {k: (v[0], v[1]) for k, v in by_direction(uni_flows).items()}
+    c.check("%s: biflow records (%s) carry both directions' counts as nfdump's in/out, the "
+            "same as the per-direction records" % (base, sent),
+            rc == 0 and sent and got == want,
+            "%s\ngot  %s\nwant %s" % (err[-200:], sorted(got.items())[:4],
+                                     sorted(want.items())[:4]))
 
 
 # --- 3: pmacct's nfacctd ------------------------------------------------------------
@@ -593,6 +629,8 @@ def main():
         nfdump_flows = {}
         for path in captures:
             nfdump_flows[os.path.basename(path)] = check_fixture(c, work, path)
+        for base in ("http.pcap", "ipv6.pcap", "dns.pcap"):
+            check_biflow(c, work, os.path.join(FIXTURES, base), nfdump_flows.get(base, []))
         for base in ("http.pcap", "ipv6.pcap"):
             check_nfacctd(c, work, os.path.join(FIXTURES, base), nfdump_flows.get(base, []))
         check_active_timeout(c, work)
