@@ -21,6 +21,10 @@ namespace {
 constexpr absl::Duration kFirstBackoff = absl::Milliseconds(100);
 constexpr int kConnectTimeoutMs = 2000;
 constexpr int kSendTimeoutS = 5;
+// UDP: templates also go out again after this many messages (RFC 7011
+// §8.4 allows refreshing by time, by messages, or both): a collector that
+// restarts under a steady stream decodes again without waiting a period.
+constexpr uint64_t kTemplateRefreshMessages = 4096;
 
 absl::Status BadUrl(std::string_view url) {
   return absl::InvalidArgumentError(absl::StrCat(
@@ -121,10 +125,15 @@ void Collector::Export(std::span<const FlowRecord> records, int64_t export_ms) {
   std::vector<FlowEncoder::Message> messages;
   if (!address_.tcp) {
     const absl::Time now = absl::Now();
-    const bool templates = now - last_templates_ >= options_.template_refresh;
+    const bool templates = now - last_templates_ >= options_.template_refresh ||
+                           messages_since_templates_ >= kTemplateRefreshMessages;
     if (records.empty() && !templates) return;
-    if (templates) last_templates_ = now;
+    if (templates) {
+      last_templates_ = now;
+      messages_since_templates_ = 0;
+    }
     encoder_.Encode(records, templates, export_ms, &messages);
+    messages_since_templates_ += messages.size();
     for (const FlowEncoder::Message& m : messages) SendUdp(m.bytes, m.records);
     return;
   }

@@ -7,8 +7,8 @@
 //    non-blocking socket; a datagram the kernel refuses (buffer full,
 //    ICMP port unreachable from a collector that is down) is dropped and
 //    its records counted. Templates go out in the first message and again
-//    every `template_refresh` (RFC 7011 §8.4), so a collector started late
-//    decodes within one refresh.
+//    every `template_refresh` and every 4,096 messages (RFC 7011 §8.4), so
+//    a collector started late decodes within one refresh.
 //  - TCP: Export encodes and queues; a thread of the collector's own
 //    connects, sends the templates first on every new connection (§8.3),
 //    then the queue. The queue is bounded (`queue_messages`); when full,
@@ -101,6 +101,7 @@ class Collector {
   std::string sockaddr_;
   int udp_fd_ = -1;
   absl::Time last_templates_ = absl::InfinitePast();  // UDP, exporter thread.
+  uint64_t messages_since_templates_ = 0;              // UDP, exporter thread.
 
   absl::Mutex mu_;
   std::deque<FlowEncoder::Message> queue_ ABSL_GUARDED_BY(mu_);

@@ -239,6 +239,38 @@ TEST_CASE("ipfix sink: a full queue drops closed connections and counts them") {
   CHECK((*sink)->stats().records == 0);
 }
 
+TEST_CASE("ipfix UDP collector resends templates after 4096 messages, whatever the period") {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+  socklen_t sl = sizeof(sa);
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &sl) == 0);
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto address = ipfix::ParseCollectorUrl(absl::StrCat("udp://127.0.0.1:", ntohs(sa.sin_port)));
+  REQUIRE(address.ok());
+  ipfix::CollectorOptions co;
+  co.template_refresh = absl::Hours(1);
+  auto collector = ipfix::Collector::Open(*address, co);
+  REQUIRE(collector.ok());
+  FlowRecord r;
+  r.packets = 1;
+  std::vector<size_t> with_templates;
+  uint8_t buf[2048];
+  for (size_t i = 0; i < 4097 + 10; ++i) {
+    (*collector)->Export({&r, 1}, 0);  // One message each; received before the next.
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    REQUIRE(n > 20);
+    if (Be(buf + 16, 2) == 2) with_templates.push_back(i);
+  }
+  close(fd);
+  CHECK(with_templates == std::vector<size_t>{0, 4096});
+  CHECK((*collector)->stats().records == 4107);
+}
+
 TEST_CASE("ipfix collector URLs: udp and tcp, IPv6 in brackets, mistakes explained") {
   auto a = ipfix::ParseCollectorUrl("udp://127.0.0.1:4739");
   REQUIRE(a.ok());
