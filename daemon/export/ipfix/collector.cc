@@ -84,14 +84,14 @@ absl::StatusOr<std::unique_ptr<Collector>> Collector::Open(const CollectorAddres
                      gai_strerror(rc), "; check the host name"));
   }
   std::unique_ptr<Collector> c(new Collector(address, std::move(options)));
-  c->sockaddr_.assign(reinterpret_cast<const char*>(found->ai_addr), found->ai_addrlen);
+  std::memcpy(&c->addr_, found->ai_addr, std::min<size_t>(found->ai_addrlen, sizeof(c->addr_)));
+  c->addr_len_ = static_cast<socklen_t>(std::min<size_t>(found->ai_addrlen, sizeof(c->addr_)));
   const int family = found->ai_family;
   freeaddrinfo(found);
   if (!address.tcp) {
     c->udp_fd_ = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->udp_fd_ < 0 ||
-        connect(c->udp_fd_, reinterpret_cast<const sockaddr*>(c->sockaddr_.data()),
-                static_cast<socklen_t>(c->sockaddr_.size())) != 0) {
+        connect(c->udp_fd_, reinterpret_cast<const sockaddr*>(&c->addr_), c->addr_len_) != 0) {
       return absl::InvalidArgumentError(absl::StrCat("--ipfix: cannot open a UDP socket to ",
                                                      address.url, ": ", std::strerror(errno)));
     }
@@ -165,10 +165,10 @@ bool Collector::WriteAll(int fd, std::string_view bytes) {
 }
 
 bool Collector::ConnectTcp() {
-  const auto* addr = reinterpret_cast<const sockaddr*>(sockaddr_.data());
-  const int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const auto* addr = reinterpret_cast<const sockaddr*>(&addr_);
+  const int fd = socket(addr_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  int rc = connect(fd, addr, static_cast<socklen_t>(sockaddr_.size()));
+  int rc = connect(fd, addr, addr_len_);
   if (rc != 0 && errno == EINPROGRESS) {
     pollfd p{fd, POLLOUT, 0};
     int err = 0;

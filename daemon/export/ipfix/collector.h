@@ -21,6 +21,8 @@
 #ifndef RUSTNET_DAEMON_EXPORT_IPFIX_COLLECTOR_H_
 #define RUSTNET_DAEMON_EXPORT_IPFIX_COLLECTOR_H_
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -97,8 +99,9 @@ class Collector {
   const CollectorAddress address_;
   const CollectorOptions options_;
   FlowEncoder encoder_;  // The exporter thread's.
-  // Resolved address (sockaddr_storage bytes).
-  std::string sockaddr_;
+  // The resolved address.
+  sockaddr_storage addr_{};
+  socklen_t addr_len_ = 0;
   int udp_fd_ = -1;
   absl::Time last_templates_ = absl::InfinitePast();  // UDP, exporter thread.
   uint64_t messages_since_templates_ = 0;              // UDP, exporter thread.
