@@ -7,13 +7,15 @@
 // order, because the pipeline's workers call OnClosed: a sink registers by
 // being listed in PipelineOptions::sinks (daemon/pipeline/pipeline.h).
 //
-// A sink hears of three things:
+// A sink hears of these things:
 //  - OnClosed: connections that left the table (FIN, RST, idle timeout,
 //    evicted at the table's limit, replaced by a reused 5-tuple), each as it
 //    was when it left, with why;
 //  - OnFinalTable: the whole table as it stands at the end: a replayed file
 //    ended, or the daemon shuts down;
-//  - Flush: write out what is buffered, and say whether writing failed.
+//  - Flush: write out what is buffered, and say whether writing failed;
+//  - OnSnapshot (optional): each table snapshot a worker publishes, for a
+//    sink that follows the live table (IPFIX's active timeout).
 //
 // Records are the tracked Connection (daemon/track/connection.h), not the
 // rustnet.v1 message: converting costs twice what writing JSON does, so
