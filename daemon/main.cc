@@ -10,6 +10,7 @@
 // Privileges are needed only to start: once the capture is open and the API
 // listens, every thread drops the capabilities the running daemon does not
 // need (daemon/service/capabilities.h).
+#include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -36,6 +37,7 @@
 #include "daemon/enrich/mac_vendors.h"
 #include "daemon/enrich/reverse_dns.h"
 #include "daemon/export/json_dump/json_dump_sink.h"
+#include "daemon/export/ipfix/ipfix_sink.h"
 #include "daemon/export/json_log/json_log_sink.h"
 #include "daemon/history_store/history_store.h"
 #include "daemon/options.h"
@@ -277,7 +279,9 @@ PipelineOptions PipelineOptionsFor(const DaemonOptions& options, const Capture& 
   p.max_connections = options.max_connections;
   p.no_localhost = options.no_localhost;
   p.local_addresses = capture.local;
-  p.publish_snapshots = options.dump.empty();
+  // Snapshots feed the API, and IPFIX's active timeout (with --dump too).
+  p.publish_snapshots =
+      options.dump.empty() || (!options.ipfix.empty() && options.ipfix_active_timeout_us > 0);
   p.dpi = !options.no_dpi;
   p.keep_removed = options.dump_expired;
   // Sockets of this host only exist for live capture.
@@ -461,6 +465,68 @@ void CloseJsonLog(const Pipeline& pipeline, JsonLogSink* log) {
                st.dropped);
 }
 
+// --- IPFIX / NetFlow v9 export (--ipfix) -------------------------------------------
+
+// Opened before the pipeline (it is one of its sinks). Null without --ipfix.
+absl::StatusOr<std::unique_ptr<IpfixSink>> OpenIpfix(const DaemonOptions& options) {
+  if (options.ipfix.empty()) return std::unique_ptr<IpfixSink>();
+  IpfixSinkOptions o;
+  o.collectors = options.ipfix;
+  o.format = options.netflow_v9 ? ipfix::Format::kNetflowV9 : ipfix::Format::kIpfix;
+  o.biflow = options.ipfix_biflow;
+  o.observation_domain = options.ipfix_domain;
+  o.active_timeout_us = options.ipfix_active_timeout_us;
+  o.template_refresh = absl::Microseconds(options.ipfix_template_refresh_us);
+  o.max_tracked = options.max_connections;
+  o.final_table_repeats_closed = options.dump_expired;
+  if (!options.interface.empty() && options.interface != "any") {
+    o.ingress_interface = if_nametoindex(options.interface.c_str());
+  }
+  auto sink = IpfixSink::Open(std::move(o));
+  if (!sink.ok()) return sink.status();
+  spdlog::info("exporting flows ({}) to {}", options.netflow_v9 ? "NetFlow v9" : "IPFIX",
+               absl::StrJoin(options.ipfix, ", "));
+  return sink;
+}
+
+void FillIpfixStats(const IpfixSink& sink, bool v9, rustnet::v1::IpfixStats* out) {
+  const IpfixSink::Stats st = sink.stats();
+  out->set_format(v9 ? "netflow-v9" : "ipfix");
+  out->set_records(st.records);
+  out->set_queue_dropped(st.queue_dropped);
+  out->set_snapshots_skipped(st.snapshots_skipped);
+  for (const ipfix::CollectorStats& c : st.collectors) {
+    rustnet::v1::IpfixCollectorStats* o = out->add_collectors();
+    o->set_url(c.url);
+    o->set_records(c.records);
+    o->set_messages(c.packets);
+    o->set_bytes(c.bytes);
+    o->set_dropped(c.dropped);
+    o->set_reconnects(c.reconnects);
+    o->set_connected(c.connected);
+  }
+}
+
+// Once the pipeline stopped: the flows still open are exported (forced
+// end) and the collectors closed; the totals are logged.
+void CloseIpfix(const Pipeline& pipeline, IpfixSink* sink) {
+  if (sink == nullptr) return;
+  std::vector<const Connection*> rows;
+  pipeline.ForEachConnection([&rows](const Connection& c) { rows.push_back(&c); });
+  SortOldestFirst(&rows);
+  sink->OnFinalTable(FinalTable{rows, pipeline.clock_us(), pipeline.source().name()});
+  const IpfixSink::Stats st = sink->stats();
+  for (const ipfix::CollectorStats& c : st.collectors) {
+    spdlog::info("flow export to {}: {} records in {} messages ({} bytes), {} dropped, "
+                 "{} reconnects",
+                 c.url, c.records, c.packets, c.bytes, c.dropped, c.reconnects);
+  }
+  if (st.queue_dropped > 0) {
+    spdlog::warn("flow export: {} closed connections dropped (the exporter fell behind)",
+                 st.queue_dropped);
+  }
+}
+
 // --- The history store (--history-db) ---------------------------------------------
 
 // Opened before the pipeline (it is one of its sinks), with --read and
@@ -579,7 +645,7 @@ absl::Status DumpFinalTable(const Pipeline& pipeline, size_t threads) {
 // --dump json: waits for the file to end (or a signal), then prints the
 // final table. Returns the exit code.
 int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig,
-            JsonLogSink* json_log, HistoryStore* history_store) {
+            JsonLogSink* json_log, HistoryStore* history_store, IpfixSink* ipfix) {
   while (!pipeline->capture_done()) {
     if (sig.stop.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
       pipeline->Stop();
@@ -590,6 +656,7 @@ int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig
   LogStats(*pipeline);
   CloseJsonLog(*pipeline, json_log);
   CloseHistoryStore(*pipeline, history_store);
+  CloseIpfix(*pipeline, ipfix);
   if (sig.got.load() != 0) {
     spdlog::info("interrupted by signal {}", sig.got.load());
     return 130;
@@ -709,7 +776,8 @@ void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
 
 // The API first (no new requests), then the pipeline; logging last.
 void ShutDown(int signal, std::unique_ptr<ApiServer> api, Pipeline* pipeline,
-              JsonLogSink* json_log, HistoryStore* history_store, ServiceNotifier* notifier) {
+              JsonLogSink* json_log, HistoryStore* history_store, IpfixSink* ipfix,
+              ServiceNotifier* notifier) {
   notifier->Stopping();
   spdlog::info("shutting down (signal {})", signal);
   if (api) api->Shutdown(absl::Seconds(2));
@@ -718,6 +786,7 @@ void ShutDown(int signal, std::unique_ptr<ApiServer> api, Pipeline* pipeline,
   LogStats(*pipeline);
   CloseJsonLog(*pipeline, json_log);
   CloseHistoryStore(*pipeline, history_store);
+  CloseIpfix(*pipeline, ipfix);
   api.reset();
   spdlog::info("rustnetd stopped");
   StopLibraryLogging();
@@ -751,19 +820,30 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   auto history_store = OpenHistoryStore(options);
   if (!history_store.ok()) return Fail(std::string(history_store.status().message()));
   if (*history_store) p.sinks.push_back(history_store->get());
+  auto ipfix_sink = OpenIpfix(options);
+  if (!ipfix_sink.ok()) return Fail(std::string(ipfix_sink.status().message()));
+  if (*ipfix_sink) p.sinks.push_back(ipfix_sink->get());
   const bool live = capture->source->live();
   Pipeline pipeline(p, std::move(capture->source));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
 
   MonitorServiceOptions service_options = ServiceOptionsFor(options, p);
   service_options.history = history.get();
-  if (JsonLogSink* log = json_log->get()) {
-    service_options.export_stats = [log](rustnet::v1::Stats* out) {
-      const JsonLogSink::Stats st = log->stats();
-      out->mutable_json_log()->set_path(log->path());
-      out->mutable_json_log()->set_written(st.written);
-      out->mutable_json_log()->set_dropped(st.dropped);
-    };
+  {
+    JsonLogSink* log = json_log->get();
+    IpfixSink* flows = ipfix_sink->get();
+    const bool v9 = options.netflow_v9;
+    if (log != nullptr || flows != nullptr) {
+      service_options.export_stats = [log, flows, v9](rustnet::v1::Stats* out) {
+        if (log != nullptr) {
+          const JsonLogSink::Stats st = log->stats();
+          out->mutable_json_log()->set_path(log->path());
+          out->mutable_json_log()->set_written(st.written);
+          out->mutable_json_log()->set_dropped(st.dropped);
+        }
+        if (flows != nullptr) FillIpfixStats(*flows, v9, out->mutable_ipfix());
+      };
+    }
   }
   ServeHistoryStore(history_store->get(), &service_options);
   // GeoIP and MAC vendors, for the API only (a dump has no API).
@@ -790,12 +870,14 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   pipeline.Start();
   EnableStderrLogging(spdlog::level::warn);
   if (!options.dump.empty()) {
-    return RunDump(options, &pipeline, *sig, json_log->get(), history_store->get());
+    return RunDump(options, &pipeline, *sig, json_log->get(), history_store->get(),
+                   ipfix_sink->get());
   }
 
   Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), json_log->get(),
         enrichment.geoip.get(), &notifier);
   ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), history_store->get(),
+           ipfix_sink->get(),
            &notifier);
   return 0;
 }

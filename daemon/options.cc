@@ -10,7 +10,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/ascii.h"
 #include "common/logging.h"
 
 namespace rustnet {
@@ -50,6 +53,45 @@ template <std::string DaemonOptions::*kField, bool DaemonOptions::*kSet>
 absl::Status SetStringMarked(Arg /*flag*/, Arg value, DaemonOptions* o) {
   o->*kField = value;
   o->*kSet = true;
+  return absl::OkStatus();
+}
+
+// A duration for --ipfix-active-timeout and --ipfix-template-refresh: a
+// whole number of seconds, or with s, m or h; `allow_zero` for "off".
+absl::Status SetDurationUs(Arg flag, Arg value, bool allow_zero, int64_t* out_us) {
+  const auto bad = [&] {
+    return Invalid(flag, absl::StrCat("expected a duration such as 60s, 5m or 1h",
+                                      allow_zero ? " (0: off)" : "", ", got \"", value, "\""));
+  };
+  std::string digits = value;
+  int64_t unit_s = 1;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 's': unit_s = 1; digits.pop_back(); break;
+      case 'm': unit_s = 60; digits.pop_back(); break;
+      case 'h': unit_s = 3600; digits.pop_back(); break;
+      default: break;
+    }
+  }
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(digits, &n) || n < 0 || n * unit_s > 86400 || (n == 0 && !allow_zero)) {
+    return bad();
+  }
+  *out_us = n * unit_s * 1'000'000;
+  return absl::OkStatus();
+}
+
+// --ipfix URL[,URL...], repeatable.
+absl::Status AddIpfixCollector(Arg flag, Arg value, DaemonOptions* o) {
+  for (const absl::string_view url : absl::StrSplit(value, ',', absl::SkipWhitespace())) {
+    const absl::string_view u = absl::StripAsciiWhitespace(url);
+    if (!absl::StartsWith(u, "udp://") && !absl::StartsWith(u, "tcp://")) {
+      return Invalid(flag, absl::StrCat("expected udp://HOST:PORT or tcp://HOST:PORT, got \"", u,
+                                        "\""));
+    }
+    o->ipfix.emplace_back(u);
+  }
+  if (o->ipfix.empty()) return Invalid(flag, "needs udp://HOST:PORT or tcp://HOST:PORT");
   return absl::OkStatus();
 }
 
@@ -188,6 +230,19 @@ const ValueFlagMap& FlagsWithValue() {
          if (v.empty()) return Invalid(f, "needs ADDRESS[:PORT] (comma-separated for more)");
          o->resolve_dns_server = v;
          return absl::OkStatus();
+        }},
+      {"--ipfix", &AddIpfixCollector},
+      {"--ipfix-active-timeout",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return SetDurationUs(f, v, true, &o->ipfix_active_timeout_us);
+       }},
+      {"--ipfix-template-refresh",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return SetDurationUs(f, v, false, &o->ipfix_template_refresh_us);
+       }},
+      {"--ipfix-domain",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<uint32_t>(f, v, 0, UINT32_MAX, &o->ipfix_domain);
        }},
       {"--history-max-size", &SetHistoryMaxSize},
       {"--log-level",
@@ -244,6 +299,8 @@ const SwitchMap& Switches() {
       {"--no-geoip", &DaemonOptions::no_geoip},
       {"--resolve-dns", &DaemonOptions::resolve_dns},
       {"--no-resolve-dns", &DaemonOptions::no_resolve_dns},
+      {"--netflow-v9", &DaemonOptions::netflow_v9},
+      {"--ipfix-biflow", &DaemonOptions::ipfix_biflow},
       {"--help", &DaemonOptions::help},
       {"--version", &DaemonOptions::version},
   };
@@ -355,6 +412,20 @@ absl::Status CheckCombinations(const DaemonOptions& o) {
   if (!o.json_log_opened && !o.json_log_classified && !o.json_log_closed) {
     return Invalid("--json-log-events", "needs at least one of opened, classified and closed");
   }
+  if (o.ipfix.empty() && (o.netflow_v9 || o.ipfix_biflow)) {
+    return Invalid(o.netflow_v9 ? "--netflow-v9" : "--ipfix-biflow",
+                   "only works with --ipfix udp://HOST:PORT (the collector to export to)");
+  }
+  if (o.netflow_v9 && o.ipfix_biflow) {
+    return Invalid("--ipfix-biflow", "is IPFIX only (RFC 5103); leave out --netflow-v9");
+  }
+  if (o.netflow_v9) {
+    for (const std::string& url : o.ipfix) {
+      if (absl::StartsWith(url, "tcp://")) {
+        return Invalid("--netflow-v9", "exports over UDP only; use udp://HOST:PORT");
+      }
+    }
+  }
   if (!o.read_file.empty() && !o.interface.empty()) {
     return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
   }
@@ -442,6 +513,23 @@ Enrichment (shown by the API; never on the packet path):
       --resolve-dns-server ADDR[:PORT]
                              Ask this server (comma-separated for more)
                              rather than those of /etc/resolv.conf
+
+Flow export (IPFIX, RFC 7011; NetFlow v9, RFC 3954):
+      --ipfix URL            Export flow records to the collector at URL,
+                             udp://HOST:PORT or tcp://HOST:PORT (IPv6 as
+                             [::1]:4739); repeat, or separate with commas,
+                             for several (default: none)
+      --netflow-v9           Export NetFlow v9 instead of IPFIX (UDP only)
+      --ipfix-biflow         One record per connection with RFC 5103 reverse
+                             counters instead of one per direction
+      --ipfix-active-timeout DURATION
+                             Export long-lived flows' counts every DURATION
+                             (60s, 5m; 0: only at their end) (default: 60s)
+      --ipfix-template-refresh DURATION
+                             Resend the templates over UDP every DURATION
+                             (default: 60s)
+      --ipfix-domain N       Observation Domain ID (NetFlow v9: Source ID)
+                             (default: 0)
 
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),

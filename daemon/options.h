@@ -58,6 +58,14 @@ struct DaemonOptions {
   bool no_resolve_dns = false;
   int resolve_dns_rate = 20;       // --resolve-dns-rate N (queries per second)
   std::string resolve_dns_server;  // --resolve-dns-server ADDR[:PORT],...; empty: resolv.conf
+  // IPFIX / NetFlow v9 export (daemon/export/ipfix/).
+  // --ipfix udp://HOST:PORT|tcp://HOST:PORT, repeatable (or comma-separated).
+  std::vector<std::string> ipfix;
+  bool netflow_v9 = false;                       // --netflow-v9
+  bool ipfix_biflow = false;                     // --ipfix-biflow (RFC 5103)
+  int64_t ipfix_active_timeout_us = 60'000'000;  // --ipfix-active-timeout; 0: off
+  int64_t ipfix_template_refresh_us = 60'000'000;  // --ipfix-template-refresh (UDP)
+  uint32_t ipfix_domain = 0;                     // --ipfix-domain: Observation Domain ID
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

@@ -397,7 +397,9 @@ void Pipeline::Publish(Worker* w, int64_t now_us) {
   snap->packets = w->packets.load(std::memory_order_relaxed);
   snap->dpi = w->dpi.stats();
   snap->dpi_anomalies = w->dpi.anomalies();
-  snapshots_.Publish(w->index, std::move(snap));
+  std::shared_ptr<const WorkerSnapshot> shared = std::move(snap);
+  for (ConnectionSink* sink : options_.sinks) sink->OnSnapshot(w->index, shared);
+  snapshots_.Publish(w->index, std::move(shared));
 }
 
 void Pipeline::WorkerLoop(Worker* w) {

@@ -7,13 +7,15 @@
 // order, because the pipeline's workers call OnClosed: a sink registers by
 // being listed in PipelineOptions::sinks (daemon/pipeline/pipeline.h).
 //
-// A sink hears of three things:
+// A sink hears of these things:
 //  - OnClosed: connections that left the table (FIN, RST, idle timeout,
 //    evicted at the table's limit, replaced by a reused 5-tuple), each as it
 //    was when it left, with why;
 //  - OnFinalTable: the whole table as it stands at the end: a replayed file
 //    ended, or the daemon shuts down;
-//  - Flush: write out what is buffered, and say whether writing failed.
+//  - Flush: write out what is buffered, and say whether writing failed;
+//  - OnSnapshot (optional): each table snapshot a worker publishes, for a
+//    sink that follows the live table (IPFIX's active timeout).
 //
 // Records are the tracked Connection (daemon/track/connection.h), not the
 // rustnet.v1 message: converting costs twice what writing JSON does, so
@@ -38,7 +40,9 @@
 #ifndef RUSTNET_DAEMON_SNAPSHOT_CONNECTION_SINK_H_
 #define RUSTNET_DAEMON_SNAPSHOT_CONNECTION_SINK_H_
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -68,6 +72,8 @@ struct FinalTable {
   std::string_view interface;   // The source's name: the interface, or the file read.
 };
 
+struct WorkerSnapshot;  // daemon/snapshot/snapshot_store.h
+
 class ConnectionSink {
  public:
   virtual ~ConnectionSink() = default;
@@ -80,6 +86,13 @@ class ConnectionSink {
   // Writes out what is buffered. An error says what could not be written
   // where, in one sentence (the caller reports it and exits non-zero).
   virtual absl::Status Flush() = 0;
+  // A worker published `snapshot` of its table (PipelineOptions::
+  // publish_snapshots), after it handed over the connections it removed
+  // before: a sink that wants the live table (IPFIX's active timeout)
+  // keeps the pointer and reads it on its own thread. On the worker: must
+  // not block. Most sinks ignore it.
+  virtual void OnSnapshot(size_t /*worker*/,
+                          const std::shared_ptr<const WorkerSnapshot>& /*snapshot*/) {}
 };
 
 // Orders rows as FinalTable wants them: first seen, then id.

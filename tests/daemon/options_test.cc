@@ -177,3 +177,59 @@ TEST_CASE("options every flag sets its field") {
 
 }  // namespace
 }  // namespace rustnet
+
+namespace rustnet {
+namespace {
+
+TEST_CASE("options ipfix: collectors repeated or comma-separated, durations, domain") {
+  auto o = Parse({"--ipfix", "udp://127.0.0.1:4739,tcp://[::1]:4739", "--ipfix=udp://h:2055",
+                  "--ipfix-active-timeout", "5m", "--ipfix-template-refresh", "30",
+                  "--ipfix-domain", "4294967295", "--ipfix-biflow"});
+  REQUIRE(o.ok());
+  CHECK(o->ipfix == std::vector<std::string>{"udp://127.0.0.1:4739", "tcp://[::1]:4739",
+                                             "udp://h:2055"});
+  CHECK(o->ipfix_active_timeout_us == 300'000'000);
+  CHECK(o->ipfix_template_refresh_us == 30'000'000);
+  CHECK(o->ipfix_domain == 4294967295u);
+  CHECK(o->ipfix_biflow);
+  CHECK_FALSE(o->netflow_v9);
+  auto d = Parse({});
+  REQUIRE(d.ok());
+  CHECK(d->ipfix.empty());
+  CHECK(d->ipfix_active_timeout_us == 60'000'000);
+  CHECK(d->ipfix_template_refresh_us == 60'000'000);
+  auto zero = Parse({"--ipfix", "udp://h:1", "--ipfix-active-timeout", "0"});
+  REQUIRE(zero.ok());
+  CHECK(zero->ipfix_active_timeout_us == 0);
+}
+
+TEST_CASE("options ipfix mistakes' sentences") {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--ipfix", "127.0.0.1:4739"},
+       "--ipfix: expected udp://HOST:PORT or tcp://HOST:PORT, got \"127.0.0.1:4739\""},
+      {{"--ipfix", ","}, "--ipfix: needs udp://HOST:PORT or tcp://HOST:PORT"},
+      {{"--netflow-v9"},
+       "--netflow-v9: only works with --ipfix udp://HOST:PORT (the collector to export to)"},
+      {{"--ipfix-biflow"},
+       "--ipfix-biflow: only works with --ipfix udp://HOST:PORT (the collector to export to)"},
+      {{"--ipfix", "udp://h:1", "--netflow-v9", "--ipfix-biflow"},
+       "--ipfix-biflow: is IPFIX only (RFC 5103); leave out --netflow-v9"},
+      {{"--ipfix", "tcp://h:1", "--netflow-v9"},
+       "--netflow-v9: exports over UDP only; use udp://HOST:PORT"},
+      {{"--ipfix-template-refresh", "0"},
+       "--ipfix-template-refresh: expected a duration such as 60s, 5m or 1h, got \"0\""},
+      {{"--ipfix-active-timeout", "2d"},
+       "--ipfix-active-timeout: expected a duration such as 60s, 5m or 1h (0: off), got \"2d\""},
+      {{"--ipfix-domain", "-1"},
+       "--ipfix-domain: expected a whole number from 0 to 4294967295, got \"-1\""},
+  };
+  for (const auto& [args, sentence] : cases) {
+    INFO(args[0]);
+    auto o = Parse(args);
+    REQUIRE_FALSE(o.ok());
+    CHECK(std::string(o.status().message()) == sentence + "; see rustnetd --help");
+  }
+}
+
+}  // namespace
+}  // namespace rustnet
