@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
@@ -34,6 +35,8 @@
 #include "daemon/config.h"
 #include "daemon/export/json_dump/json_dump_sink.h"
 #include "daemon/export/json_log/json_log_sink.h"
+#include "daemon/export/metrics/metrics_collector.h"
+#include "daemon/export/metrics/metrics_server.h"
 #include "daemon/history_store/history_store.h"
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
@@ -496,6 +499,88 @@ void ServeHistoryStore(const HistoryStore* store, MonitorServiceOptions* service
   };
 }
 
+// --- Prometheus metrics ------------------------------------------------------------
+
+// The metrics endpoint's parts: the collector is one of the pipeline's
+// sinks (made before it), the server starts once the API's statistics can
+// be read. `server` is read by GetStats and by scrapes on other threads,
+// hence atomic; the unique_ptr owns it.
+struct Metrics {
+  std::unique_ptr<MetricsCollector> collector;
+  std::unique_ptr<MetricsServer> owned;
+  std::atomic<MetricsServer*> server{nullptr};
+};
+
+// Null when --metrics-listen is not given.
+std::unique_ptr<Metrics> MakeMetrics(const DaemonOptions& options) {
+  if (options.metrics_listen.empty()) return nullptr;
+  auto m = std::make_unique<Metrics>();
+  MetricsCollectorOptions o;
+  o.version = RUSTNET_VERSION;
+  o.top_processes = options.metrics_top_processes;
+  Metrics* raw = m.get();
+  o.extra = [raw](ExpositionWriter* w) {
+    const MetricsServer* server = raw->server.load(std::memory_order_acquire);
+    if (server == nullptr) return;
+    const MetricsServer::Stats st = server->stats();
+    w->Single("rustnet_metrics_scrapes_total", "Scrapes of /metrics answered.",
+              MetricType::kCounter, st.scrapes);
+    w->Single("rustnet_metrics_http_errors_total",
+              "HTTP requests refused by the metrics endpoint (unknown path or method).",
+              MetricType::kCounter, st.errors);
+    w->Single("rustnet_metrics_http_connections_total",
+              "HTTP connections the metrics endpoint accepted.", MetricType::kCounter,
+              st.connections);
+  };
+  m->collector = std::make_unique<MetricsCollector>(std::move(o));
+  return m;
+}
+
+// Adds the endpoint's counters to GetStats.
+void ServeMetricsStats(Metrics* metrics, MonitorServiceOptions* service_options) {
+  if (metrics == nullptr) return;
+  auto previous = std::move(service_options->export_stats);
+  service_options->export_stats = [metrics, previous](rustnet::v1::Stats* out) {
+    if (previous) previous(out);
+    const MetricsServer* server = metrics->server.load(std::memory_order_acquire);
+    if (server == nullptr) return;
+    const MetricsServer::Stats st = server->stats();
+    rustnet::v1::MetricsServerStats* m = out->mutable_metrics();
+    m->set_listen(server->listen());
+    m->set_port(server->port());
+    m->set_scrapes(st.scrapes);
+    m->set_errors(st.errors);
+    m->set_connections(st.connections);
+    m->set_open_connections(st.open);
+  };
+}
+
+absl::Status StartMetrics(const DaemonOptions& options, const Pipeline& pipeline,
+                          MonitorService* service, Metrics* metrics) {
+  if (metrics == nullptr) return absl::OkStatus();
+  metrics->collector->Attach(&pipeline.snapshots(), [service](rustnet::v1::Stats* out) {
+    service->GetStats(nullptr, nullptr, out);
+  });
+  MetricsServerOptions o;
+  o.listen = options.metrics_listen;
+  MetricsCollector* collector = metrics->collector.get();
+  o.render = [collector](ExpositionFormat f) { return collector->Render(f); };
+  auto server = MetricsServer::Start(std::move(o));
+  if (!server.ok()) return server.status();
+  metrics->owned = std::move(*server);
+  metrics->server.store(metrics->owned.get(), std::memory_order_release);
+  spdlog::info("metrics on http://{}/metrics (port {})", options.metrics_listen,
+               metrics->owned->port());
+  return absl::OkStatus();
+}
+
+// Before the pipeline and the API go: no scrape runs after.
+void StopMetrics(Metrics* metrics) {
+  if (metrics == nullptr) return;
+  metrics->server.store(nullptr, std::memory_order_release);
+  metrics->owned.reset();
+}
+
 // --- One-shot dump -----------------------------------------------------------------
 
 // Whether the replayed file was usable: an error (one sentence) when not
@@ -701,6 +786,8 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   auto history_store = OpenHistoryStore(options);
   if (!history_store.ok()) return Fail(std::string(history_store.status().message()));
   if (*history_store) p.sinks.push_back(history_store->get());
+  const std::unique_ptr<Metrics> metrics = MakeMetrics(options);
+  if (metrics) p.sinks.push_back(metrics->collector.get());
   const bool live = capture->source->live();
   Pipeline pipeline(p, std::move(capture->source));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
@@ -716,7 +803,13 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
     };
   }
   ServeHistoryStore(history_store->get(), &service_options);
+  ServeMetricsStats(metrics.get(), &service_options);
   MonitorService service(std::move(service_options), &pipeline, &events);
+  if (absl::Status s = StartMetrics(options, pipeline, &service, metrics.get()); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  // On every way out, before the service it reads goes (normally earlier).
+  const absl::Cleanup stop_metrics = [&metrics] { StopMetrics(metrics.get()); };
   std::unique_ptr<ApiServer> api;
   if (options.dump.empty()) {
     auto started = StartApi(options, *passed_socket, &service);
@@ -736,6 +829,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
 
   Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), json_log->get(),
         &notifier);
+  StopMetrics(metrics.get());
   ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), history_store->get(),
            &notifier);
   return 0;

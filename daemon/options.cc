@@ -166,6 +166,11 @@ const ValueFlagMap& FlagsWithValue() {
        }},
       {"--history-retention", &SetHistoryRetention},
       {"--history-max-size", &SetHistoryMaxSize},
+      {"--metrics-listen", &SetString<&DaemonOptions::metrics_listen>},
+      {"--metrics-top-processes",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<size_t>(f, v, 0, 1000, &o->metrics_top_processes);
+       }},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
          auto level = ParseLogLevel(v);
@@ -328,6 +333,15 @@ absl::Status CheckCombinations(const DaemonOptions& o) {
   if (!o.json_log_opened && !o.json_log_classified && !o.json_log_closed) {
     return Invalid("--json-log-events", "needs at least one of opened, classified and closed");
   }
+  if (!o.metrics_listen.empty() && !IsHostPort(o.metrics_listen)) {
+    return Invalid("--metrics-listen",
+                   absl::StrCat("expected HOST:PORT (such as 127.0.0.1:9876), got \"",
+                                o.metrics_listen, "\""));
+  }
+  if (!o.metrics_listen.empty() && !o.dump.empty()) {
+    return Invalid("--metrics-listen", "does not work with --dump (which exits at the end); "
+                                       "replay without --dump to keep serving metrics");
+  }
   if (!o.read_file.empty() && !o.interface.empty()) {
     return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
   }
@@ -393,6 +407,14 @@ Output:
                              Keep the database under SIZE by deleting the
                              oldest rows: 2G, 500M, 64K, bytes; 0: no limit
                              (default: 2G)
+
+Metrics (Prometheus):
+      --metrics-listen HOST:PORT
+                             Serve GET /metrics over HTTP on HOST:PORT
+                             (default: off; 127.0.0.1:9876 keeps it local)
+      --metrics-top-processes N
+                             Processes named in rustnet_process_bytes_total,
+                             the rest summed as "other" (default: 20)
 
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),

@@ -46,6 +46,11 @@ struct DaemonOptions {
   int64_t history_retention_us = 30LL * 86'400'000'000;
   // --history-max-size: the database is kept under it; 0: no limit.
   uint64_t history_max_bytes = 2ULL << 30;
+  // --metrics-listen HOST:PORT: serve Prometheus metrics over HTTP
+  // (daemon/export/metrics/); empty: off.
+  std::string metrics_listen;
+  // --metrics-top-processes: processes named in rustnet_process_bytes_total.
+  size_t metrics_top_processes = 20;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

@@ -32,6 +32,7 @@ STAGES = {
     'openssl': [],
     'systemd': [],
     'ncurses': [],
+    'microhttpd': [],                # libmicrohttpd: the metrics endpoint's HTTP
     'decode': ['common'],
     'record': ['common'],            # records the stages hand each other
     'dpi': ['decode', 'record', 'openssl'],
@@ -40,7 +41,7 @@ STAGES = {
     'capture': ['decode', 'record', 'pcap'],
     'snapshot': ['track', 'proto'],
     'pipeline': ['capture', 'dpi', 'track', 'process', 'snapshot'],
-    'export': ['snapshot'],
+    'export': ['snapshot', 'microhttpd'],
     'history_store': ['snapshot'],   # closed connections in SQLite (a sink)
     'options': ['common'],
     'service': ['options', 'systemd'],
@@ -72,6 +73,7 @@ TARGETS = {
     'rn_snapshot': 'snapshot',
     'rn_pipeline': 'pipeline',
     'rn_export': 'export',
+    'rn_metrics': 'export',
     'rn_history_store': 'history_store',
     'rn_daemon_options': 'options',
     'rn_service': 'service',
@@ -83,6 +85,7 @@ TARGETS = {
     'OpenSSL::Crypto': 'openssl',
     'PkgConfig::SYSTEMD': 'systemd',
     'PkgConfig::NCURSESW': 'ncurses',
+    'PkgConfig::MHD': 'microhttpd',
 }
 TARGET_PREFIXES = {'gRPC::': 'proto_grpc'}
 
@@ -93,6 +96,7 @@ EXTERNAL_HEADERS = [
     ('openssl/', 'openssl'),
     ('systemd/', 'systemd'),
     ('curses.h', 'ncurses'), ('ncurses', 'ncurses'),
+    ('microhttpd.h', 'microhttpd'),
 ]
 
 SOURCE_DIRS = ['common', 'daemon', 'client']
