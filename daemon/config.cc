@@ -43,6 +43,8 @@ constexpr OptionSpec kOptions[] = {
     {"no-history-db", true, true},
     {"history-retention", false, true},
     {"history-max-size", false, true},
+    {"metrics-listen", false, true},
+    {"metrics-top-processes", false, true},
     {"log-level", false, true},
     {"log-dir", false, true},
     {"stats-interval", false, true},
@@ -365,6 +367,8 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("history-db", before.history_db != after.history_db);
   check("history-retention", before.history_retention_us != after.history_retention_us);
   check("history-max-size", before.history_max_bytes != after.history_max_bytes);
+  check("metrics-listen", before.metrics_listen != after.metrics_listen);
+  check("metrics-top-processes", before.metrics_top_processes != after.metrics_top_processes);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));
   check("snapshot-interval-ms", before.snapshot_interval_ms != after.snapshot_interval_ms);

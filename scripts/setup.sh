@@ -12,7 +12,7 @@ build_pkgs=(
   cmake ninja-build g++ pkg-config
   libpcap-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libsystemd-dev catch2 libssl-dev libncurses-dev
-  libsqlite3-dev
+  libsqlite3-dev libmicrohttpd-dev
 )
 package_pkgs=(dpkg-dev file gzip)
 test_pkgs=(
@@ -21,6 +21,7 @@ test_pkgs=(
   clang libclang-rt-14-dev
   tmux
   sqlite3
+  prometheus
   systemd lintian bash-completion adduser init-system-helpers
 )
 pkgs=("${build_pkgs[@]}")
