@@ -44,6 +44,7 @@ constexpr OptionSpec kOptions[] = {
     {"history-retention", false, true},
     {"history-max-size", false, true},
     {"metrics-listen", false, true},
+    {"metrics-web-config", false, true},
     {"metrics-top-processes", false, true},
     {"log-level", false, true},
     {"log-dir", false, true},
@@ -368,6 +369,7 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("history-retention", before.history_retention_us != after.history_retention_us);
   check("history-max-size", before.history_max_bytes != after.history_max_bytes);
   check("metrics-listen", before.metrics_listen != after.metrics_listen);
+  check("metrics-web-config", before.metrics_web_config != after.metrics_web_config);
   check("metrics-top-processes", before.metrics_top_processes != after.metrics_top_processes);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));

@@ -563,14 +563,22 @@ absl::Status StartMetrics(const DaemonOptions& options, const Pipeline& pipeline
   });
   MetricsServerOptions o;
   o.listen = options.metrics_listen;
+  if (!options.metrics_web_config.empty()) {
+    auto web = LoadWebConfig(options.metrics_web_config);
+    if (!web.ok()) return web.status();
+    o.web = std::move(*web);
+  }
+  const bool tls = !o.web.cert_pem.empty();
+  const size_t users = o.web.users.size();
   MetricsCollector* collector = metrics->collector.get();
   o.render = [collector](ExpositionFormat f) { return collector->Render(f); };
   auto server = MetricsServer::Start(std::move(o));
   if (!server.ok()) return server.status();
   metrics->owned = std::move(*server);
   metrics->server.store(metrics->owned.get(), std::memory_order_release);
-  spdlog::info("metrics on http://{}/metrics (port {})", options.metrics_listen,
-               metrics->owned->port());
+  spdlog::info("metrics on {}://{}/metrics (port {}{})", tls ? "https" : "http",
+               options.metrics_listen, metrics->owned->port(),
+               users == 0 ? "" : absl::StrCat(", basic authentication for ", users, " users"));
   return absl::OkStatus();
 }
 

@@ -167,6 +167,12 @@ const ValueFlagMap& FlagsWithValue() {
       {"--history-retention", &SetHistoryRetention},
       {"--history-max-size", &SetHistoryMaxSize},
       {"--metrics-listen", &SetString<&DaemonOptions::metrics_listen>},
+      {"--metrics-web-config",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v.empty()) return Invalid(f, "needs a path");
+         o->metrics_web_config = v;
+         return absl::OkStatus();
+       }},
       {"--metrics-top-processes",
        [](Arg f, Arg v, DaemonOptions* o) {
          return ParseNumber<size_t>(f, v, 0, 1000, &o->metrics_top_processes);
@@ -338,6 +344,9 @@ absl::Status CheckCombinations(const DaemonOptions& o) {
                    absl::StrCat("expected HOST:PORT (such as 127.0.0.1:9876), got \"",
                                 o.metrics_listen, "\""));
   }
+  if (!o.metrics_web_config.empty() && o.metrics_listen.empty()) {
+    return Invalid("--metrics-web-config", "only works with --metrics-listen HOST:PORT");
+  }
   if (!o.metrics_listen.empty() && !o.dump.empty()) {
     return Invalid("--metrics-listen", "does not work with --dump (which exits at the end); "
                                        "replay without --dump to keep serving metrics");
@@ -412,6 +421,11 @@ Metrics (Prometheus):
       --metrics-listen HOST:PORT
                              Serve GET /metrics over HTTP on HOST:PORT
                              (default: off; 127.0.0.1:9876 keeps it local)
+      --metrics-web-config FILE
+                             TLS and basic authentication for it, in the
+                             web configuration format of Prometheus'
+                             exporters (tls_server_config: cert_file,
+                             key_file; basic_auth_users: bcrypt hashes)
       --metrics-top-processes N
                              Processes named in rustnet_process_bytes_total,
                              the rest summed as "other" (default: 20)

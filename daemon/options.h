@@ -49,6 +49,9 @@ struct DaemonOptions {
   // --metrics-listen HOST:PORT: serve Prometheus metrics over HTTP
   // (daemon/export/metrics/); empty: off.
   std::string metrics_listen;
+  // --metrics-web-config FILE: TLS and basic authentication for it
+  // (daemon/export/metrics/web_config.h); empty: plain HTTP, no auth.
+  std::string metrics_web_config;
   // --metrics-top-processes: processes named in rustnet_process_bytes_total.
   size_t metrics_top_processes = 20;
   spdlog::level::level_enum log_level = spdlog::level::info;

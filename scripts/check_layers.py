@@ -33,6 +33,7 @@ STAGES = {
     'systemd': [],
     'ncurses': [],
     'microhttpd': [],                # libmicrohttpd: the metrics endpoint's HTTP
+    'crypt': [],                     # libxcrypt: bcrypt for the metrics endpoint
     'decode': ['common'],
     'record': ['common'],            # records the stages hand each other
     'dpi': ['decode', 'record', 'openssl'],
@@ -41,7 +42,7 @@ STAGES = {
     'capture': ['decode', 'record', 'pcap'],
     'snapshot': ['track', 'proto'],
     'pipeline': ['capture', 'dpi', 'track', 'process', 'snapshot'],
-    'export': ['snapshot', 'microhttpd'],
+    'export': ['snapshot', 'microhttpd', 'crypt'],
     'history_store': ['snapshot'],   # closed connections in SQLite (a sink)
     'options': ['common'],
     'service': ['options', 'systemd'],
@@ -86,6 +87,7 @@ TARGETS = {
     'PkgConfig::SYSTEMD': 'systemd',
     'PkgConfig::NCURSESW': 'ncurses',
     'PkgConfig::MHD': 'microhttpd',
+    'PkgConfig::CRYPT': 'crypt',
 }
 TARGET_PREFIXES = {'gRPC::': 'proto_grpc'}
 
@@ -96,7 +98,7 @@ EXTERNAL_HEADERS = [
     ('openssl/', 'openssl'),
     ('systemd/', 'systemd'),
     ('curses.h', 'ncurses'), ('ncurses', 'ncurses'),
-    ('microhttpd.h', 'microhttpd'),
+    ('microhttpd.h', 'microhttpd'), ('crypt.h', 'crypt'),
 ]
 
 SOURCE_DIRS = ['common', 'daemon', 'client']

@@ -20,6 +20,10 @@ real engines from Debian's packages.
   keeps serving /metrics (from another loopback address) and the gRPC API;
   idle connections are closed by the server's timeout; its memory comes
   back near where it started.
+- --metrics-web-config (exporter-toolkit's format): HTTPS with a test
+  certificate, basic authentication with a bcrypt hash (401 without, with
+  a wrong password, an unknown user), a real Prometheus scraping through
+  both, and a plain-text password refused at start.
 - packaging/prometheus/: `promtool check rules` accepts the alerting rules,
   `promtool check config` the scrape config, and the Grafana dashboard is
   JSON whose every metric name exists in the exposition.
@@ -225,20 +229,18 @@ def fixture_checks(c, g, work):
         d.stop()
 
 
-def prometheus_checks(c, work, port, want):
-    """Debian's Prometheus scrapes rustnetd; PromQL answers as the dump."""
-    if not c.check("%s is installed (Debian package prometheus)" % PROMETHEUS,
-                   os.access(PROMETHEUS, os.X_OK)):
-        return
+def start_prometheus(work, name, target, job_extra=""):
+    """Debian's Prometheus on loopback with a temporary database, scraping
+    `target` every second as job "rustnet". Returns (process, query(q))."""
     prom_port = free_port()
-    config = os.path.join(work, "prometheus.yml")
+    config = os.path.join(work, name + ".yml")
     with open(config, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                "scrape_configs:\n  - job_name: rustnet\n    static_configs:\n"
-                "      - targets: ['127.0.0.1:%d']\n" % port)
-    log = open(os.path.join(work, "prometheus.log"), "wb")
+                "scrape_configs:\n  - job_name: rustnet\n%s    static_configs:\n"
+                "      - targets: ['%s']\n" % (job_extra, target))
+    log = open(os.path.join(work, name + ".log"), "wb")
     prom = subprocess.Popen([PROMETHEUS, "--config.file", config, "--storage.tsdb.path",
-                             os.path.join(work, "tsdb"), "--web.listen-address",
+                             os.path.join(work, name + "-tsdb"), "--web.listen-address",
                              "127.0.0.1:%d" % prom_port], stdout=log, stderr=log,
                             stdin=subprocess.DEVNULL)
     api_test._children.append(prom)
@@ -254,6 +256,24 @@ def prometheus_checks(c, work, port, want):
         result = data.get("data", {}).get("result", [])
         return float(result[0]["value"][1]) if result else None
 
+    return prom, query
+
+
+def stop_prometheus(prom):
+    prom.send_signal(signal.SIGTERM)
+    try:
+        prom.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        prom.kill()
+        prom.wait()
+
+
+def prometheus_checks(c, work, port, want):
+    """Debian's Prometheus scrapes rustnetd; PromQL answers as the dump."""
+    if not c.check("%s is installed (Debian package prometheus)" % PROMETHEUS,
+                   os.access(PROMETHEUS, os.X_OK)):
+        return
+    prom, query = start_prometheus(work, "prometheus", "127.0.0.1:%d" % port)
     checks = {
         'sum(rustnet_bytes_total{job="rustnet"})': want["bytes"],
         'sum(rustnet_packets_total{job="rustnet"})': want["packets"],
@@ -276,12 +296,91 @@ def prometheus_checks(c, work, port, want):
     fires = query('(sum by (instance) (rate(rustnet_capture_dropped_total[1m]))) > 0')
     c.check("Prometheus: no capture drops on a replay (the drop alert's expression is empty)",
             fires is None, "got %r" % fires)
-    prom.send_signal(signal.SIGTERM)
+    stop_prometheus(prom)
+
+
+# "secret" as bcrypt (cost 4), as exporter-toolkit's web configs hold it.
+SECRET_HASH = "$2y$04$APXnD9Kp8cQdFKt8CdVxO.TXS1arzI9r3e4ReKFlY1a56OzW7XB1W"
+
+
+def https_get(port, ca, auth=None, path="/metrics"):
+    """(status, headers, body) over TLS, the certificate checked against ca."""
+    import base64
+    ctx = ssl.create_default_context(cafile=ca)
+    conn = http.client.HTTPSConnection("localhost", port, timeout=30, context=ctx)
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(auth.encode()).decode()
+    conn.request("GET", path, headers=headers)
+    r = conn.getresponse()
+    out = (r.status, {k.lower(): v for k, v in r.getheaders()}, r.read())
+    conn.close()
+    return out
+
+
+def web_config_checks(c, g, work, capture, want):
+    """--metrics-web-config: TLS and basic authentication, and a real
+    Prometheus scraping through both."""
+    cert, key = os.path.join(work, "metrics.crt"), os.path.join(work, "metrics.key")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out",
+                        cert], capture_output=True, text=True, timeout=60)
+    if not c.check("openssl makes a test certificate", p.returncode == 0, p.stderr):
+        return
+    web = os.path.join(work, "web.yml")
+    with open(web, "w") as f:
+        f.write("# as for node_exporter\ntls_server_config:\n  cert_file: metrics.crt\n"
+                "  key_file: %s\nbasic_auth_users:\n  prometheus: '%s'\n" % (key, SECRET_HASH))
+    port = free_port()
+    d, target = start_daemon(work, "tls", capture, port, ["--metrics-web-config", web])
+    up = api_test.wait_serving(g, d, target)
+    if not c.check("rustnetd --metrics-web-config starts", up, d.stderr()):
+        return
     try:
-        prom.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        prom.kill()
-        prom.wait()
+        status, headers, body = https_get(port, cert, "prometheus:secret")
+    except (OSError, ssl.SSLError) as e:
+        status, headers, body = None, {}, str(e).encode()
+    c.check("HTTPS with the right user and password: 200 and the exposition",
+            status == 200 and b"rustnet_bytes_total" in body, (status, body[:200]))
+    status, headers, _ = https_get(port, cert)
+    c.check("HTTPS without credentials: 401 with WWW-Authenticate: Basic",
+            status == 401 and headers.get("www-authenticate", "").startswith("Basic"),
+            (status, headers))
+    status, _, _ = https_get(port, cert, "prometheus:wrong")
+    c.check("HTTPS with a wrong password: 401", status == 401, status)
+    status, _, _ = https_get(port, cert, "nobody:secret")
+    c.check("HTTPS with an unknown user: 401", status == 401, status)
+    resp = raw_exchange(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    c.check("plain HTTP on the TLS port gets no metrics", b"rustnet_" not in resp, resp[:100])
+    if os.access(PROMETHEUS, os.X_OK):
+        prom, query = start_prometheus(
+            work, "prometheus-tls", "localhost:%d" % port,
+            "    scheme: https\n    tls_config:\n      ca_file: %s\n"
+            "    basic_auth:\n      username: prometheus\n      password: secret\n" % cert)
+        got = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and prom.poll() is None:
+            got = query('sum(rustnet_bytes_total{job="rustnet"})')
+            if got == want["bytes"]:
+                break
+            time.sleep(0.5)
+        c.check("Prometheus scrapes over TLS with basic auth: sum(rustnet_bytes_total) = %d"
+                % want["bytes"], got == want["bytes"], "got %r" % got)
+        stop_prometheus(prom)
+    m = metrics_stats(g, target)
+    c.check("GetStats.metrics counts the refused requests (>= 3)", int(m.get("errors", 0)) >= 3, m)
+    c.check("rustnetd with TLS stops cleanly", d.stop() == 0, d.stderr()[-2000:])
+    bad = os.path.join(work, "bad.yml")
+    with open(bad, "w") as f:
+        f.write("basic_auth_users:\n  prometheus: secret\n")
+    p = subprocess.run([RUSTNETD, "--read", capture, "--socket", os.path.join(work, "bad.sock"),
+                        "--log-dir", os.path.join(work, "bad-logs"), "--metrics-listen",
+                        "127.0.0.1:%d" % free_port(), "--metrics-web-config", bad],
+                       capture_output=True, text=True, timeout=30)
+    c.check("a plain-text password in the web config: exits non-zero naming the line and "
+            "how to hash it", p.returncode != 0 and "line 2" in p.stderr and
+            "htpasswd" in p.stderr, p.stderr)
 
 
 def raw_exchange(port, data, read_timeout=15, source="127.0.0.1"):
@@ -527,6 +626,7 @@ def run(c, g, work):
     packaging_checks(c, text)
     c.check("rustnetd stops cleanly on SIGTERM", d.stop() == 0, d.stderr()[-2000:])
 
+    web_config_checks(c, g, work, capture, want)
     fixture_checks(c, g, work)
 
     # A bad address is one clear sentence and exit 2.

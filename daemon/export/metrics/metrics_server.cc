@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -91,20 +92,37 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(MetricsServe
   std::unique_ptr<MetricsServer> server(new MetricsServer(std::move(options)));
   unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
   if (addr->ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  server->daemon_ = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, &Handle, server.get(),
-      MHD_OPTION_SOCK_ADDR, reinterpret_cast<const sockaddr*>(&*addr),
-      MHD_OPTION_CONNECTION_LIMIT, kConnectionLimit,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, kPerIpLimit,
-      MHD_OPTION_CONNECTION_TIMEOUT, kTimeoutSeconds,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, kMemoryLimit,
-      MHD_OPTION_NOTIFY_CONNECTION, &Notify, server.get(),
-      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-      MHD_OPTION_END);
+  std::vector<MHD_OptionItem> items = {
+      {MHD_OPTION_SOCK_ADDR, 0, &*addr},
+      {MHD_OPTION_CONNECTION_LIMIT, kConnectionLimit, nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, kPerIpLimit, nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, kTimeoutSeconds, nullptr},
+      {MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<intptr_t>(kMemoryLimit), nullptr},
+      {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&Notify), server.get()},
+      {MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, nullptr},
+  };
+  const WebConfig& web = server->options_.web;
+  if (!web.cert_pem.empty()) {
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+      return absl::FailedPreconditionError(
+          "--metrics-web-config: this libmicrohttpd was built without TLS; install Debian's "
+          "libmicrohttpd12 (built with GnuTLS) or drop tls_server_config");
+    }
+    flags |= MHD_USE_TLS;
+    items.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(web.key_pem.c_str())});
+    items.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(web.cert_pem.c_str())});
+  }
+  items.push_back({MHD_OPTION_END, 0, nullptr});
+  server->daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &Handle, server.get(),
+                                     MHD_OPTION_ARRAY, items.data(), MHD_OPTION_END);
   if (server->daemon_ == nullptr) {
     return absl::UnavailableError(absl::StrCat(
         "--metrics-listen: cannot listen on ", server->options_.listen,
-        " (address in use, or not one of this machine's); choose another address or port"));
+        web.cert_pem.empty() ? "" : " with the web configuration's certificate and key",
+        " (address in use, not one of this machine's",
+        web.cert_pem.empty() ? "" : ", or a certificate and key that do not load or match",
+        "); choose another address or port",
+        web.cert_pem.empty() ? "" : ", or check the PEM files"));
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(server->daemon_, MHD_DAEMON_INFO_BIND_PORT);
   if (info != nullptr) server->port_ = info->port;
@@ -133,10 +151,40 @@ void MetricsServer::Connected(bool opened) {
   }
 }
 
+bool MetricsServer::Authorized(MHD_Connection* connection) const {
+  const auto& users = options_.web.users;
+  if (users.empty()) return true;
+  char* password = nullptr;
+  char* user = MHD_basic_auth_get_username_password(connection, &password);
+  bool ok = false;
+  if (user != nullptr && password != nullptr) {
+    auto it = users.find(user);
+    ok = it != users.end() && CheckPassword(it->second, password);
+  }
+  if (user != nullptr) MHD_free(user);
+  if (password != nullptr) {
+    std::memset(password, 0, std::strlen(password));
+    MHD_free(password);
+  }
+  return ok;
+}
+
 bool MetricsServer::Answer(MHD_Connection* connection, std::string_view url,
                            std::string_view method) {
   const bool head = method == MHD_HTTP_METHOD_HEAD;
   constexpr std::string_view kText = "text/plain; charset=utf-8";
+  if (!Authorized(connection)) {
+    errors_.fetch_add(1, std::memory_order_relaxed);
+    constexpr std::string_view kDenied = "unauthorized: give the user and password of the "
+                                         "web configuration's basic_auth_users\n";
+    MHD_Response* response = MHD_create_response_from_buffer(
+        kDenied.size(), const_cast<char*>(kDenied.data()), MHD_RESPMEM_PERSISTENT);
+    if (response == nullptr) return false;
+    MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+    const MHD_Result r = MHD_queue_basic_auth_fail_response(connection, "rustnetd", response);
+    MHD_destroy_response(response);
+    return r == MHD_YES;
+  }
   if (method != MHD_HTTP_METHOD_GET && !head) {
     errors_.fetch_add(1, std::memory_order_relaxed);
     return Queue(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD are served\n", kText,

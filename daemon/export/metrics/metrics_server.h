@@ -9,7 +9,12 @@
 // (slowloris), and kMemoryLimit bytes for a request's line and headers
 // (more: 414 or 431 and closed). Garbage, or a TLS ClientHello on the plain
 // port, gets 400 and is closed. Only GET and HEAD of /metrics are served
-// (other paths 404, other methods 405); `/` names the endpoint.
+// (other paths 404, other methods 405); `/` names the endpoint. With
+// --metrics-web-config (web_config.h): TLS (GnuTLS, through
+// libmicrohttpd) and basic authentication, checked before anything else;
+// a failed check is 401 and counted in errors. A bcrypt check takes tens
+// of milliseconds on the server's thread: scrapes wait behind a client
+// that keeps guessing, capture does not.
 //
 // Threads: Start and the destructor on the owning thread; the render
 // callback and the counters on the server's thread; stats() from any.
@@ -25,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "daemon/export/metrics/exposition.h"
+#include "daemon/export/metrics/web_config.h"
 
 struct MHD_Daemon;
 struct MHD_Connection;
@@ -34,6 +40,10 @@ namespace rustnet {
 struct MetricsServerOptions {
   std::string listen;  // HOST:PORT; a numeric address or "localhost". Port 0: any.
   std::function<std::string(ExpositionFormat)> render;
+  // --metrics-web-config: TLS when web.cert_pem is set, basic
+  // authentication (401 without the right user and password) when
+  // web.users is not empty.
+  WebConfig web;
 };
 
 class MetricsServer {
@@ -45,7 +55,7 @@ class MetricsServer {
 
   struct Stats {
     uint64_t scrapes = 0;       // GET /metrics answered with 200.
-    uint64_t errors = 0;        // Requests answered with 4xx/5xx by us.
+    uint64_t errors = 0;        // Requests answered with 4xx/5xx by us (401 included).
     uint64_t connections = 0;   // Accepted since the start.
     uint64_t open = 0;          // Open now.
   };
@@ -62,6 +72,7 @@ class MetricsServer {
 
   // Called by libmicrohttpd on the server's thread (metrics_server.cc).
   bool Answer(MHD_Connection* connection, std::string_view url, std::string_view method);
+  bool Authorized(MHD_Connection* connection) const;
   void Connected(bool opened);
 
  private:
