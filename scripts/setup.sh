@@ -12,7 +12,7 @@ build_pkgs=(
   cmake ninja-build g++ pkg-config
   libpcap-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libsystemd-dev catch2 libssl-dev libncurses-dev
-  libsqlite3-dev libmicrohttpd-dev
+  libsqlite3-dev libmicrohttpd-dev libcrypt-dev
 )
 package_pkgs=(dpkg-dev file gzip)
 test_pkgs=(
