@@ -4,11 +4,13 @@
 // integration test, tests/integration/metrics_test.py, checks that part).
 #include "daemon/export/metrics/metrics_collector.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -270,6 +272,63 @@ TEST_CASE("metrics: statistics from GetStats become capture and attribution seri
   CHECK(text.find("# TYPE process_resident_memory_bytes gauge\n") != std::string::npos);
   CHECK(text.size() > 6);
   CHECK(text.substr(text.size() - 6) == "# EOF\n");
+}
+
+}  // namespace
+}  // namespace rustnet
+
+namespace rustnet {
+namespace {
+
+// Workers close connections and publish snapshots while scrapes run (the
+// TSan build runs this too): every counter only goes up, and at the end
+// the totals are exact.
+TEST_CASE("metrics: scrapes beside closing workers count every connection once",
+          "[metrics]") {
+  constexpr int kWorkers = 2;
+  constexpr uint64_t kPerWorker = 2000;
+  SnapshotStore store(kWorkers);
+  // The default pending list holds every close here: only scrapes move
+  // them to the totals (the overflow tests above cover the rest).
+  MetricsCollector m({});
+  m.Attach(&store, nullptr);
+  std::atomic<bool> done{false};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.emplace_back([&store, &m, w] {
+      std::vector<Connection> live;
+      int64_t clock = 1;
+      for (uint64_t i = 0; i < kPerWorker; ++i) {
+        const uint64_t id = static_cast<uint64_t>(w) * kPerWorker + i + 1;
+        live.push_back(Tcp(id, 10, 1));
+        if (live.size() > 8) {
+          // The oldest grows, then closes (handed over before the next publish).
+          Connection gone = live.front();
+          gone.bytes[0] += 5;
+          live.erase(live.begin());
+          const ClosedConnection closed{&gone, CloseReason::kFin, clock};
+          m.OnClosed(std::span<const ClosedConnection>(&closed, 1), "eth0");
+        }
+        ++clock;
+        if (i % 7 == 0) store.Publish(static_cast<size_t>(w), SnapshotOf(clock, live));
+      }
+      store.Publish(static_cast<size_t>(w), SnapshotOf(clock + 1, live));
+    });
+  }
+  std::thread scraper([&m, &done] {
+    MonotonicScraper s(&m);
+    while (!done.load()) s.Scrape();
+  });
+  for (auto& t : workers) t.join();
+  done.store(true);
+  scraper.join();
+  const auto s = Samples(m.Render(ExpositionFormat::kPrometheusText));
+  const uint64_t n = kWorkers * kPerWorker;
+  const uint64_t closed = n - kWorkers * 8;
+  CHECK(Get(s, kOpened) == n);
+  CHECK(Get(s, kClosedFin) == closed);
+  CHECK(Get(s, kTcpOut) == n * 10 + closed * 5);
+  CHECK(Get(s, kTcpIn) == n);
 }
 
 }  // namespace
