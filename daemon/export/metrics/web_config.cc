@@ -126,7 +126,9 @@ absl::StatusOr<WebConfig> ParseWebConfig(std::string_view text, const std::strin
     const std::string dir = path.rfind('/') == std::string::npos
                                 ? std::string(".")
                                 : path.substr(0, path.rfind('/'));
-    auto resolve = [&dir](const std::string& f) { return f.front() == '/' ? f : dir + "/" + f; };
+    auto resolve = [&dir](const std::string& f) {
+      return f.front() == '/' ? f : absl::StrCat(dir, "/", f);
+    };
     auto cert = ReadFile(resolve(cert_file), "certificate");
     if (!cert.ok()) return cert.status();
     auto key = ReadFile(resolve(key_file), "private key");
