@@ -25,9 +25,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "daemon/capture/interfaces.h"
@@ -503,12 +505,26 @@ void ServeHistoryStore(const HistoryStore* store, MonitorServiceOptions* service
 
 // The metrics endpoint's parts: the collector is one of the pipeline's
 // sinks (made before it), the server starts once the API's statistics can
-// be read. `server` is read by GetStats and by scrapes on other threads,
-// hence atomic; the unique_ptr owns it.
+// be read. GetStats (gRPC threads) and scrapes (the server's thread) read
+// the server's counters through ServerStats, under `mu`, so StopMetrics
+// cannot free the server under them: it clears `server` under the lock,
+// then stops it without the lock (stopping waits for a scrape in progress,
+// which takes the lock).
 struct Metrics {
   std::unique_ptr<MetricsCollector> collector;
   std::unique_ptr<MetricsServer> owned;
-  std::atomic<MetricsServer*> server{nullptr};
+  absl::Mutex mu;
+  const MetricsServer* server ABSL_GUARDED_BY(mu) = nullptr;
+
+  // False while the server is not running.
+  bool ServerStats(MetricsServer::Stats* stats, std::string* listen, uint16_t* port) {
+    absl::MutexLock lock(&mu);
+    if (server == nullptr) return false;
+    *stats = server->stats();
+    if (listen != nullptr) *listen = server->listen();
+    if (port != nullptr) *port = server->port();
+    return true;
+  }
 };
 
 // Null when --metrics-listen is not given.
@@ -520,9 +536,8 @@ std::unique_ptr<Metrics> MakeMetrics(const DaemonOptions& options) {
   o.top_processes = options.metrics_top_processes;
   Metrics* raw = m.get();
   o.extra = [raw](ExpositionWriter* w) {
-    const MetricsServer* server = raw->server.load(std::memory_order_acquire);
-    if (server == nullptr) return;
-    const MetricsServer::Stats st = server->stats();
+    MetricsServer::Stats st;
+    if (!raw->ServerStats(&st, nullptr, nullptr)) return;
     w->Single("rustnet_metrics_scrapes_total", "Scrapes of /metrics answered.",
               MetricType::kCounter, st.scrapes);
     w->Single("rustnet_metrics_http_errors_total",
@@ -542,12 +557,13 @@ void ServeMetricsStats(Metrics* metrics, MonitorServiceOptions* service_options)
   auto previous = std::move(service_options->export_stats);
   service_options->export_stats = [metrics, previous](rustnet::v1::Stats* out) {
     if (previous) previous(out);
-    const MetricsServer* server = metrics->server.load(std::memory_order_acquire);
-    if (server == nullptr) return;
-    const MetricsServer::Stats st = server->stats();
+    MetricsServer::Stats st;
+    std::string listen;
+    uint16_t port = 0;
+    if (!metrics->ServerStats(&st, &listen, &port)) return;
     rustnet::v1::MetricsServerStats* m = out->mutable_metrics();
-    m->set_listen(server->listen());
-    m->set_port(server->port());
+    m->set_listen(listen);
+    m->set_port(port);
     m->set_scrapes(st.scrapes);
     m->set_errors(st.errors);
     m->set_connections(st.connections);
@@ -575,7 +591,10 @@ absl::Status StartMetrics(const DaemonOptions& options, const Pipeline& pipeline
   auto server = MetricsServer::Start(std::move(o));
   if (!server.ok()) return server.status();
   metrics->owned = std::move(*server);
-  metrics->server.store(metrics->owned.get(), std::memory_order_release);
+  {
+    absl::MutexLock lock(&metrics->mu);
+    metrics->server = metrics->owned.get();
+  }
   spdlog::info("metrics on {}://{}/metrics (port {}{})", tls ? "https" : "http",
                options.metrics_listen, metrics->owned->port(),
                users == 0 ? "" : absl::StrCat(", basic authentication for ", users, " users"));
@@ -585,7 +604,10 @@ absl::Status StartMetrics(const DaemonOptions& options, const Pipeline& pipeline
 // Before the pipeline and the API go: no scrape runs after.
 void StopMetrics(Metrics* metrics) {
   if (metrics == nullptr) return;
-  metrics->server.store(nullptr, std::memory_order_release);
+  {
+    absl::MutexLock lock(&metrics->mu);
+    metrics->server = nullptr;
+  }
   metrics->owned.reset();
 }
 
