@@ -57,6 +57,9 @@ constexpr OptionSpec kOptions[] = {
     {"ipfix-active-timeout", false, true},
     {"ipfix-template-refresh", false, true},
     {"ipfix-domain", false, true},
+    {"metrics-listen", false, true},
+    {"metrics-web-config", false, true},
+    {"metrics-top-processes", false, true},
     {"log-level", false, true},
     {"log-dir", false, true},
     {"stats-interval", false, true},
@@ -387,6 +390,9 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("resolve-dns", before.resolve_dns != after.resolve_dns);
   check("resolve-dns-rate", before.resolve_dns_rate != after.resolve_dns_rate);
   check("resolve-dns-server", before.resolve_dns_server != after.resolve_dns_server);
+  check("metrics-listen", before.metrics_listen != after.metrics_listen);
+  check("metrics-web-config", before.metrics_web_config != after.metrics_web_config);
+  check("metrics-top-processes", before.metrics_top_processes != after.metrics_top_processes);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));
   check("snapshot-interval-ms", before.snapshot_interval_ms != after.snapshot_interval_ms);

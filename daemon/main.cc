@@ -26,8 +26,11 @@
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "common/logging.h"
 #include "daemon/capture/interfaces.h"
@@ -39,6 +42,8 @@
 #include "daemon/export/json_dump/json_dump_sink.h"
 #include "daemon/export/ipfix/ipfix_sink.h"
 #include "daemon/export/json_log/json_log_sink.h"
+#include "daemon/export/metrics/metrics_collector.h"
+#include "daemon/export/metrics/metrics_server.h"
 #include "daemon/history_store/history_store.h"
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
@@ -611,6 +616,116 @@ void ServeHistoryStore(const HistoryStore* store, MonitorServiceOptions* service
   };
 }
 
+// --- Prometheus metrics ------------------------------------------------------------
+
+// The metrics endpoint's parts: the collector is one of the pipeline's
+// sinks (made before it), the server starts once the API's statistics can
+// be read. GetStats (gRPC threads) and scrapes (the server's thread) read
+// the server's counters through ServerStats, under `mu`, so StopMetrics
+// cannot free the server under them: it clears `server` under the lock,
+// then stops it without the lock (stopping waits for a scrape in progress,
+// which takes the lock).
+struct Metrics {
+  std::unique_ptr<MetricsCollector> collector;
+  std::unique_ptr<MetricsServer> owned;
+  absl::Mutex mu;
+  const MetricsServer* server ABSL_GUARDED_BY(mu) = nullptr;
+
+  // False while the server is not running.
+  bool ServerStats(MetricsServer::Stats* stats, std::string* listen, uint16_t* port) {
+    absl::MutexLock lock(&mu);
+    if (server == nullptr) return false;
+    *stats = server->stats();
+    if (listen != nullptr) *listen = server->listen();
+    if (port != nullptr) *port = server->port();
+    return true;
+  }
+};
+
+// Null when --metrics-listen is not given.
+std::unique_ptr<Metrics> MakeMetrics(const DaemonOptions& options) {
+  if (options.metrics_listen.empty()) return nullptr;
+  auto m = std::make_unique<Metrics>();
+  MetricsCollectorOptions o;
+  o.version = RUSTNET_VERSION;
+  o.top_processes = options.metrics_top_processes;
+  Metrics* raw = m.get();
+  o.extra = [raw](ExpositionWriter* w) {
+    MetricsServer::Stats st;
+    if (!raw->ServerStats(&st, nullptr, nullptr)) return;
+    w->Single("rustnet_metrics_scrapes_total", "Scrapes of /metrics answered.",
+              MetricType::kCounter, st.scrapes);
+    w->Single("rustnet_metrics_http_errors_total",
+              "HTTP requests refused by the metrics endpoint (unknown path or method).",
+              MetricType::kCounter, st.errors);
+    w->Single("rustnet_metrics_http_connections_total",
+              "HTTP connections the metrics endpoint accepted.", MetricType::kCounter,
+              st.connections);
+  };
+  m->collector = std::make_unique<MetricsCollector>(std::move(o));
+  return m;
+}
+
+// Adds the endpoint's counters to GetStats.
+void ServeMetricsStats(Metrics* metrics, MonitorServiceOptions* service_options) {
+  if (metrics == nullptr) return;
+  auto previous = std::move(service_options->export_stats);
+  service_options->export_stats = [metrics, previous](rustnet::v1::Stats* out) {
+    if (previous) previous(out);
+    MetricsServer::Stats st;
+    std::string listen;
+    uint16_t port = 0;
+    if (!metrics->ServerStats(&st, &listen, &port)) return;
+    rustnet::v1::MetricsServerStats* m = out->mutable_metrics();
+    m->set_listen(listen);
+    m->set_port(port);
+    m->set_scrapes(st.scrapes);
+    m->set_errors(st.errors);
+    m->set_connections(st.connections);
+    m->set_open_connections(st.open);
+  };
+}
+
+absl::Status StartMetrics(const DaemonOptions& options, const Pipeline& pipeline,
+                          MonitorService* service, Metrics* metrics) {
+  if (metrics == nullptr) return absl::OkStatus();
+  metrics->collector->Attach(&pipeline.snapshots(), [service](rustnet::v1::Stats* out) {
+    service->GetStats(nullptr, nullptr, out);
+  });
+  MetricsServerOptions o;
+  o.listen = options.metrics_listen;
+  if (!options.metrics_web_config.empty()) {
+    auto web = LoadWebConfig(options.metrics_web_config);
+    if (!web.ok()) return web.status();
+    o.web = std::move(*web);
+  }
+  const bool tls = !o.web.cert_pem.empty();
+  const size_t users = o.web.users.size();
+  MetricsCollector* collector = metrics->collector.get();
+  o.render = [collector](ExpositionFormat f) { return collector->Render(f); };
+  auto server = MetricsServer::Start(std::move(o));
+  if (!server.ok()) return server.status();
+  metrics->owned = std::move(*server);
+  {
+    absl::MutexLock lock(&metrics->mu);
+    metrics->server = metrics->owned.get();
+  }
+  spdlog::info("metrics on {}://{}/metrics (port {}{})", tls ? "https" : "http",
+               options.metrics_listen, metrics->owned->port(),
+               users == 0 ? "" : absl::StrCat(", basic authentication for ", users, " users"));
+  return absl::OkStatus();
+}
+
+// Before the pipeline and the API go: no scrape runs after.
+void StopMetrics(Metrics* metrics) {
+  if (metrics == nullptr) return;
+  {
+    absl::MutexLock lock(&metrics->mu);
+    metrics->server = nullptr;
+  }
+  metrics->owned.reset();
+}
+
 // --- One-shot dump -----------------------------------------------------------------
 
 // Whether the replayed file was usable: an error (one sentence) when not
@@ -823,6 +938,8 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   auto ipfix_sink = OpenIpfix(options);
   if (!ipfix_sink.ok()) return Fail(std::string(ipfix_sink.status().message()));
   if (*ipfix_sink) p.sinks.push_back(ipfix_sink->get());
+  const std::unique_ptr<Metrics> metrics = MakeMetrics(options);
+  if (metrics) p.sinks.push_back(metrics->collector.get());
   const bool live = capture->source->live();
   Pipeline pipeline(p, std::move(capture->source));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
@@ -855,7 +972,13 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   }
   service_options.enrich = Enrichment{enrichment.geoip.get(), enrichment.mac_vendors.get(),
                                       enrichment.reverse_dns.get()};
+  ServeMetricsStats(metrics.get(), &service_options);
   MonitorService service(std::move(service_options), &pipeline, &events);
+  if (absl::Status s = StartMetrics(options, pipeline, &service, metrics.get()); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  // On every way out, before the service it reads goes (normally earlier).
+  const absl::Cleanup stop_metrics = [&metrics] { StopMetrics(metrics.get()); };
   std::unique_ptr<ApiServer> api;
   if (options.dump.empty()) {
     auto started = StartApi(options, *passed_socket, &service);
@@ -876,6 +999,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
 
   Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), json_log->get(),
         enrichment.geoip.get(), &notifier);
+  StopMetrics(metrics.get());
   ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), history_store->get(),
            ipfix_sink->get(),
            &notifier);

@@ -245,6 +245,17 @@ const ValueFlagMap& FlagsWithValue() {
          return ParseNumber<uint32_t>(f, v, 0, UINT32_MAX, &o->ipfix_domain);
        }},
       {"--history-max-size", &SetHistoryMaxSize},
+      {"--metrics-listen", &SetString<&DaemonOptions::metrics_listen>},
+      {"--metrics-web-config",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v.empty()) return Invalid(f, "needs a path");
+         o->metrics_web_config = v;
+         return absl::OkStatus();
+       }},
+      {"--metrics-top-processes",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<size_t>(f, v, 0, 1000, &o->metrics_top_processes);
+       }},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
          auto level = ParseLogLevel(v);
@@ -426,6 +437,18 @@ absl::Status CheckCombinations(const DaemonOptions& o) {
       }
     }
   }
+  if (!o.metrics_listen.empty() && !IsHostPort(o.metrics_listen)) {
+    return Invalid("--metrics-listen",
+                   absl::StrCat("expected HOST:PORT (such as 127.0.0.1:9876), got \"",
+                                o.metrics_listen, "\""));
+  }
+  if (!o.metrics_web_config.empty() && o.metrics_listen.empty()) {
+    return Invalid("--metrics-web-config", "only works with --metrics-listen HOST:PORT");
+  }
+  if (!o.metrics_listen.empty() && !o.dump.empty()) {
+    return Invalid("--metrics-listen", "does not work with --dump (which exits at the end); "
+                                       "replay without --dump to keep serving metrics");
+  }
   if (!o.read_file.empty() && !o.interface.empty()) {
     return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
   }
@@ -530,6 +553,19 @@ Flow export (IPFIX, RFC 7011; NetFlow v9, RFC 3954):
                              (default: 60s)
       --ipfix-domain N       Observation Domain ID (NetFlow v9: Source ID)
                              (default: 0)
+
+Metrics (Prometheus):
+      --metrics-listen HOST:PORT
+                             Serve GET /metrics over HTTP on HOST:PORT
+                             (default: off; 127.0.0.1:9876 keeps it local)
+      --metrics-web-config FILE
+                             TLS and basic authentication for it, in the
+                             web configuration format of Prometheus'
+                             exporters (tls_server_config: cert_file,
+                             key_file; basic_auth_users: bcrypt hashes)
+      --metrics-top-processes N
+                             Processes named in rustnet_process_bytes_total,
+                             the rest summed as "other" (default: 20)
 
 API (gRPC service rustnet.v1.Monitor, with reflection and health):
       --socket PATH          Unix socket (default: /run/rustnet/rustnetd.sock),

@@ -66,6 +66,14 @@ struct DaemonOptions {
   int64_t ipfix_active_timeout_us = 60'000'000;  // --ipfix-active-timeout; 0: off
   int64_t ipfix_template_refresh_us = 60'000'000;  // --ipfix-template-refresh (UDP)
   uint32_t ipfix_domain = 0;                     // --ipfix-domain: Observation Domain ID
+  // --metrics-listen HOST:PORT: serve Prometheus metrics over HTTP
+  // (daemon/export/metrics/); empty: off.
+  std::string metrics_listen;
+  // --metrics-web-config FILE: TLS and basic authentication for it
+  // (daemon/export/metrics/web_config.h); empty: plain HTTP, no auth.
+  std::string metrics_web_config;
+  // --metrics-top-processes: processes named in rustnet_process_bytes_total.
+  size_t metrics_top_processes = 20;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

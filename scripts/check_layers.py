@@ -34,6 +34,8 @@ STAGES = {
     'ncurses': [],
     'maxminddb': [],
     'cares': [],
+    'microhttpd': [],                # libmicrohttpd: the metrics endpoint's HTTP
+    'crypt': [],                     # libxcrypt: bcrypt for the metrics endpoint
     'decode': ['common'],
     'record': ['common'],            # records the stages hand each other
     'dpi': ['decode', 'record', 'openssl'],
@@ -43,7 +45,7 @@ STAGES = {
     'capture': ['decode', 'record', 'pcap'],
     'snapshot': ['track', 'proto'],
     'pipeline': ['capture', 'dpi', 'track', 'process', 'snapshot'],
-    'export': ['snapshot'],
+    'export': ['snapshot', 'microhttpd', 'crypt'],
     'history_store': ['snapshot'],   # closed connections in SQLite (a sink)
     'options': ['common'],
     'service': ['options', 'systemd'],
@@ -76,6 +78,7 @@ TARGETS = {
     'rn_snapshot': 'snapshot',
     'rn_pipeline': 'pipeline',
     'rn_export': 'export',
+    'rn_metrics': 'export',
     'rn_history_store': 'history_store',
     'rn_daemon_options': 'options',
     'rn_service': 'service',
@@ -89,6 +92,8 @@ TARGETS = {
     'PkgConfig::NCURSESW': 'ncurses',
     'PkgConfig::MAXMINDDB': 'maxminddb',
     'PkgConfig::CARES': 'cares',
+    'PkgConfig::MHD': 'microhttpd',
+    'PkgConfig::CRYPT': 'crypt',
 }
 TARGET_PREFIXES = {'gRPC::': 'proto_grpc'}
 
@@ -101,6 +106,7 @@ EXTERNAL_HEADERS = [
     ('curses.h', 'ncurses'), ('ncurses', 'ncurses'),
     ('maxminddb.h', 'maxminddb'),
     ('ares.h', 'cares'), ('ares_', 'cares'),
+    ('microhttpd.h', 'microhttpd'), ('crypt.h', 'crypt'),
 ]
 
 SOURCE_DIRS = ['common', 'daemon', 'client']

@@ -12,7 +12,7 @@ build_pkgs=(
   cmake ninja-build g++ pkg-config
   libpcap-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libsystemd-dev catch2 libssl-dev libncurses-dev
-  libsqlite3-dev libmaxminddb-dev libc-ares-dev ieee-data
+  libsqlite3-dev libmaxminddb-dev libc-ares-dev ieee-data libmicrohttpd-dev libcrypt-dev
 )
 package_pkgs=(dpkg-dev file gzip)
 test_pkgs=(
@@ -22,6 +22,7 @@ test_pkgs=(
   clang libclang-rt-14-dev
   tmux
   sqlite3 libmaxmind-db-writer-perl
+  prometheus
   systemd lintian bash-completion adduser init-system-helpers
 )
 pkgs=("${build_pkgs[@]}")

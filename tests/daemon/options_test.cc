@@ -229,6 +229,26 @@ TEST_CASE("options ipfix mistakes' sentences") {
     REQUIRE_FALSE(o.ok());
     CHECK(std::string(o.status().message()) == sentence + "; see rustnetd --help");
   }
+TEST_CASE("options metrics endpoint") {
+  auto off = ParseDaemonOptions({});
+  REQUIRE(off.ok());
+  CHECK(off->metrics_listen.empty());
+  CHECK(off->metrics_top_processes == 20);
+  auto on = ParseDaemonOptions({"--metrics-listen", "127.0.0.1:9876", "--metrics-top-processes",
+                                "5"});
+  REQUIRE(on.ok());
+  CHECK(on->metrics_listen == "127.0.0.1:9876");
+  CHECK(on->metrics_top_processes == 5);
+  auto bad = ParseDaemonOptions({"--metrics-listen", "9876"});
+  REQUIRE(!bad.ok());
+  CHECK(bad.status().message() ==
+        "--metrics-listen: expected HOST:PORT (such as 127.0.0.1:9876), got \"9876\"; see "
+        "rustnetd --help");
+  auto dump = ParseDaemonOptions(
+      {"--read", "f.pcap", "--dump", "json", "--metrics-listen", "127.0.0.1:1"});
+  REQUIRE(!dump.ok());
+  CHECK(std::string(dump.status().message()).find("--dump") != std::string::npos);
+  CHECK(!ParseDaemonOptions({"--metrics-top-processes", "1001"}).ok());
 }
 
 }  // namespace
