@@ -229,6 +229,8 @@ TEST_CASE("options ipfix mistakes' sentences") {
     REQUIRE_FALSE(o.ok());
     CHECK(std::string(o.status().message()) == sentence + "; see rustnetd --help");
   }
+}
+
 TEST_CASE("options metrics endpoint") {
   auto off = ParseDaemonOptions({});
   REQUIRE(off.ok());
