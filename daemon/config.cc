@@ -43,6 +43,9 @@ constexpr OptionSpec kOptions[] = {
     {"no-history-db", true, true},
     {"history-retention", false, true},
     {"history-max-size", false, true},
+    {"pcap-export", false, true},
+    {"pcap-export-size", false, true},
+    {"pcap-export-count", false, true},
     {"log-level", false, true},
     {"log-dir", false, true},
     {"stats-interval", false, true},
@@ -365,6 +368,9 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("history-db", before.history_db != after.history_db);
   check("history-retention", before.history_retention_us != after.history_retention_us);
   check("history-max-size", before.history_max_bytes != after.history_max_bytes);
+  check("pcap-export", before.pcap_export != after.pcap_export);
+  check("pcap-export-size", before.pcap_export_bytes != after.pcap_export_bytes);
+  check("pcap-export-count", before.pcap_export_count != after.pcap_export_count);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));
   check("snapshot-interval-ms", before.snapshot_interval_ms != after.snapshot_interval_ms);

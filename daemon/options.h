@@ -46,6 +46,12 @@ struct DaemonOptions {
   int64_t history_retention_us = 30LL * 86'400'000'000;
   // --history-max-size: the database is kept under it; 0: no limit.
   uint64_t history_max_bytes = 2ULL << 30;
+  // --pcap-export FILE: every captured frame as pcapng
+  // (daemon/export/pcap_export/); empty: none. Rotated past
+  // --pcap-export-size, --pcap-export-count files kept.
+  std::string pcap_export;
+  uint64_t pcap_export_bytes = 100ULL << 20;
+  size_t pcap_export_count = 5;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.
