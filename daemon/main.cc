@@ -438,7 +438,7 @@ absl::StatusOr<PcapExport> OpenPcapExport(const DaemonOptions& options, const Ca
   o.max_files = options.pcap_export_count;
   o.link_type = pcapng::LinkTypeNumber(capture.source->link_type());
   o.snaplen = capture.source->snaplen();
-  o.interface = capture.source->name();
+  if (capture.source->live()) o.interface = capture.source->name();  // (Not a file's path.)
   o.application = absl::StrCat("rustnetd ", RUSTNET_VERSION);
   // Replayed: every worker gets every batch, so a late note is only late.
   if (!capture.source->live()) o.annotation_wait = absl::Seconds(30);

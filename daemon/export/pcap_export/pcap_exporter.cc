@@ -279,8 +279,8 @@ void PcapExporter::AddFrame(const ExportFrame& f, const FrameBatch& batch) {
   }
   const size_t size = pcapng::EnhancedPacketSize(data.size(), comment.size());
   // A full file moves on (each file holds at least one frame).
-  if (file_frames_ > 0 &&
-      file_bytes_ + buffer_.size() + size > options_.max_file_bytes) {
+  const uint64_t pending = buffer_.size() + (need_headers_ ? headers_.size() : 0);
+  if (file_frames_ > 0 && file_bytes_ + pending + size > options_.max_file_bytes) {
     Rotate();
   }
   pcapng::AppendEnhancedPacket(f.timestamp_us, data, f.wire_length, comment, &buffer_);
