@@ -1,6 +1,7 @@
 #include "daemon/export/pcap_export/pcap_exporter.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,8 +132,12 @@ bool PcapExporter::Rotate() {
     fd_ = -1;
   }
   // Oldest first: FILE.(n-1) goes, FILE.k becomes FILE.(k+1), FILE becomes FILE.1.
+  // Only regular files: /dev/null or a FIFO stays where it is.
   const size_t n = options_.max_files;
-  if (access(options_.path.c_str(), F_OK) == 0) {
+  struct stat st {};
+  if (stat(options_.path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    rotating_ = false;
+  } else if (access(options_.path.c_str(), F_OK) == 0) {
     if (n == 1) {
       unlink(options_.path.c_str());
     } else {
@@ -159,15 +164,16 @@ void PcapExporter::DropBuffer() {
 bool PcapExporter::WriteAll(const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
-    const ssize_t n = pwrite(fd_, data.data() + done, data.size() - done,
-                             static_cast<off_t>(file_bytes_ + done));
+    const ssize_t n = write(fd_, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       const int err = n < 0 ? errno : ENOSPC;
-      // Cut the partial block off: the file stays a valid pcapng. (If even
-      // that fails, the next write still starts at file_bytes_.)
-      if (ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) {
-        // Nothing better to do.
+      // Cut the partial block off: the file stays a valid pcapng, and the
+      // next write starts where it ended. (A device or FIFO has no such
+      // thing.)
+      if (rotating_ && (ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0 ||
+                        lseek(fd_, static_cast<off_t>(file_bytes_), SEEK_SET) < 0)) {
+        spdlog::debug("pcap export: cannot cut {} back: {}", options_.path, std::strerror(errno));
       }
       Fail(absl::StrCat("write ", options_.path), err);
       return false;
@@ -280,7 +286,7 @@ void PcapExporter::AddFrame(const ExportFrame& f, const FrameBatch& batch) {
   const size_t size = pcapng::EnhancedPacketSize(data.size(), comment.size());
   // A full file moves on (each file holds at least one frame).
   const uint64_t pending = buffer_.size() + (need_headers_ ? headers_.size() : 0);
-  if (file_frames_ > 0 && file_bytes_ + pending + size > options_.max_file_bytes) {
+  if (rotating_ && file_frames_ > 0 && file_bytes_ + pending + size > options_.max_file_bytes) {
     Rotate();
   }
   pcapng::AppendEnhancedPacket(f.timestamp_us, data, f.wire_length, comment, &buffer_);

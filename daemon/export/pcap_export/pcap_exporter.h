@@ -15,7 +15,9 @@
 // oldest goes), FILE becomes FILE.1 and a new FILE starts, with its own
 // section and interface headers (each file opens on its own). An existing
 // FILE at start is rotated away the same way, never overwritten. Created
-// mode 0600 (packets are private).
+// mode 0600 (packets are private). A FILE that is not a regular file
+// (/dev/null, a FIFO a reader waits on) is written as it is, never rotated
+// or renamed.
 //
 // Errors: a failed write (disk full) is cut back off the file (it stays a
 // valid pcapng), logged once, and the frames are dropped and counted
@@ -125,6 +127,9 @@ class PcapExporter {
   uint64_t buffer_frames_ = 0;
   bool failing_ = false;
   int last_errno_ = 0;
+  // False when FILE is not a regular file (/dev/null, a FIFO): written
+  // without rotation, never renamed.
+  bool rotating_ = true;
   absl::Time retry_at_;
 
   std::atomic<bool> stop_{false};

@@ -6,7 +6,9 @@
 // frame of every fixture, each tracked one commented with its connection.
 #include "daemon/export/pcap_export/pcap_exporter.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -277,6 +279,89 @@ TEST_CASE("pcap export says which file it cannot write") {
   CHECK(message.find("/nonexistent/dir/out.pcapng") != std::string::npos);
   CHECK(message.find("No such file or directory") != std::string::npos);
   CHECK(message.find("check that its directory exists") != std::string::npos);
+}
+
+TEST_CASE("pcap export to a device: written as it is, never renamed") {
+  const std::string dir = TempDir();
+  const std::string link = dir + "/null";
+  std::filesystem::create_symlink("/dev/null", link);
+  PacketExport::Options qo;
+  PacketExport q(qo);
+  PcapExportOptions o;
+  o.path = link;
+  o.max_file_bytes = 1024;
+  auto writer = PcapExporter::Open(o, &q);
+  REQUIRE(writer.ok());
+  FrameBatch* b = q.WaitFrameBatch();
+  std::vector<uint8_t> data(600, 1);
+  for (uint64_t seq = 1; seq <= 10; ++seq) b->Add(1, seq, 600, data, -1);
+  b->final = true;
+  q.PutFrameBatch(b);
+  (*writer)->Finish();
+  CHECK((*writer)->stats().written == 10);
+  CHECK((*writer)->stats().rotations == 0);
+  CHECK(std::filesystem::is_symlink(link));
+  CHECK_FALSE(std::filesystem::exists(link + ".1"));
+  CHECK(std::filesystem::is_character_file("/dev/null"));
+  // A device that is full: the headers cannot be written.
+  const std::string full = dir + "/full";
+  std::filesystem::create_symlink("/dev/full", full);
+  PacketExport q2(qo);
+  o.path = full;
+  auto failed = PcapExporter::Open(o, &q2);
+  REQUIRE_FALSE(failed.ok());
+  CHECK(std::string(failed.status().message()).find("No space left on device") !=
+        std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("pcap export survives a failed write: cut back, counted, writing again") {
+  const std::string dir = TempDir();
+  PacketExport::Options qo;
+  PacketExport q(qo);
+  PcapExportOptions o;
+  o.path = dir + "/limited.pcapng";
+  o.retry_every = absl::Milliseconds(1);
+  auto writer = PcapExporter::Open(o, &q);
+  REQUIRE(writer.ok());
+  const uint64_t header_bytes = std::filesystem::file_size(o.path);
+  // The file may not grow past 4 KiB (EFBIG instead of SIGXFSZ): a full disk.
+  struct sigaction ignore {};
+  struct sigaction old_action {};
+  ignore.sa_handler = SIG_IGN;
+  REQUIRE(sigaction(SIGXFSZ, &ignore, &old_action) == 0);
+  rlimit old_limit{};
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  rlimit limit = old_limit;
+  limit.rlim_cur = 4096;
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &limit) == 0);
+  std::vector<uint8_t> data(500, 7);
+  FrameBatch* b = q.WaitFrameBatch();
+  for (uint64_t seq = 1; seq <= 20; ++seq) b->Add(1, seq, 500, data, -1);  // ~10 KB.
+  q.PutFrameBatch(b);
+  for (int i = 0; i < 10'000 && (*writer)->stats().write_errors == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const PcapExportStats failed = (*writer)->stats();
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+  REQUIRE(sigaction(SIGXFSZ, &old_action, nullptr) == 0);
+  CHECK(failed.write_errors == 20);
+  CHECK_FALSE(failed.healthy);
+  CHECK(failed.last_error.find("File too large") != std::string::npos);
+  CHECK(std::filesystem::file_size(o.path) == header_bytes);  // Cut back.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));  // Past retry_every.
+  b = q.WaitFrameBatch();
+  for (uint64_t seq = 21; seq <= 25; ++seq) b->Add(static_cast<int64_t>(seq), seq, 500, data, -1);
+  b->final = true;
+  q.PutFrameBatch(b);
+  (*writer)->Finish();
+  const PcapExportStats st = (*writer)->stats();
+  CHECK(st.healthy);
+  CHECK(st.written == 5);
+  const ParsedFile f = Parse(ReadFile(o.path));
+  REQUIRE(f.packets.size() == 5);
+  CHECK(f.packets.front().timestamp_us == 21);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("pcap export of a replay has every frame, tracked ones commented") {
