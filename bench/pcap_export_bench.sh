@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/pcap_export_bench.sh: what --pcap-export costs a replay. The mixed
 # bench capture (bench/make_capture.cc, 1M packets) is replayed with
-# `rustnetd --read MIXED --dump json --threads T >/dev/null`, without and
-# with `--pcap-export`, REPS rounds interleaved so load from other users
+# `rustnetd --read MIXED --dump json --threads T >/dev/null`, without
+# `--pcap-export`, with it to a file, and with it to /dev/null (the copies,
+# queues and block encoding without the file system), REPS rounds interleaved so load from other users
 # hits both alike; prints each side's median and best wall time, the ratio
 # of the medians, the export's throughput, and checks that the export holds
 # every packet (a replay loses nothing). Never a fixed threshold: only the
@@ -68,7 +69,7 @@ timed() {
   awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.6f\n", b - a}' >>"$file"
 }
 
-rm -f "$LOGS"/off.txt "$LOGS"/on.txt
+rm -f "$LOGS"/off.txt "$LOGS"/on.txt "$LOGS"/null.txt
 for ((r = 1; r <= REPS; ++r)); do
   echo "== round $r/$REPS =="
   timed "$LOGS/off.txt" "$RUSTNETD" --read "$MIXED" --dump json --threads "$THREADS" \
@@ -76,6 +77,8 @@ for ((r = 1; r <= REPS; ++r)); do
   rm -f "$EXPORT" "$EXPORT".*
   timed "$LOGS/on.txt" "$RUSTNETD" --read "$MIXED" --dump json --threads "$THREADS" \
     --log-dir "$LOGS/on" --pcap-export "$EXPORT" --pcap-export-size 4G --pcap-export-count 1
+  timed "$LOGS/null.txt" "$RUSTNETD" --read "$MIXED" --dump json --threads "$THREADS" \
+    --log-dir "$LOGS/null" --pcap-export /dev/null
 done
 
 # The export of the last round: every packet, and its size.
@@ -87,12 +90,16 @@ off_med=$(median <"$LOGS/off.txt")
 on_med=$(median <"$LOGS/on.txt")
 off_min=$(minimum <"$LOGS/off.txt")
 on_min=$(minimum <"$LOGS/on.txt")
+null_med=$(median <"$LOGS/null.txt")
+null_min=$(minimum <"$LOGS/null.txt")
 {
   echo
   echo "== pcap export: replay of $(basename "$MIXED") ($PACKETS packets, $capture_bytes bytes), --threads $THREADS, $REPS rounds, load $(cut -d' ' -f1-3 /proc/loadavg) =="
   printf "  %-34s median %8.3f s   best %8.3f s\n" "without --pcap-export" "$off_med" "$off_min"
   printf "  %-34s median %8.3f s   best %8.3f s\n" "with --pcap-export" "$on_med" "$on_min"
+  printf "  %-34s median %8.3f s   best %8.3f s\n" "with --pcap-export /dev/null" "$null_med" "$null_min"
   awk -v a="$on_med" -v b="$off_med" 'BEGIN {printf "  ratio (medians, with / without)     %.2fx\n", a / b}'
+  awk -v a="$null_med" -v b="$off_med" 'BEGIN {printf "  ratio (medians, /dev/null / without) %.2fx\n", a / b}'
   awk -v n="$written" -v s="$export_bytes" -v t="$on_med" \
     'BEGIN {printf "  export: %d packets written, %d bytes (%.1f MB/s, %.0f packets/s over the whole run)\n", n, s, s / t / 1e6, n / t}'
   echo "  log: $line"

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -159,34 +160,81 @@ void PcapExporter::DropBuffer() {
   file_frames_ -= std::min(file_frames_, buffer_frames_);
   buffer_frames_ = 0;
   buffer_.clear();
+  pieces_.clear();
+  buffered_bytes_ = 0;
+}
+
+void PcapExporter::AddPiece(const uint8_t* data, size_t offset, size_t len) {
+  if (len == 0) return;
+  buffered_bytes_ += len;
+  if (data == nullptr && !pieces_.empty() && pieces_.back().data == nullptr &&
+      pieces_.back().offset + pieces_.back().len == offset) {
+    pieces_.back().len += len;  // Contiguous in buffer_: one piece.
+    return;
+  }
+  pieces_.push_back(Piece{data, offset, len});
 }
 
 bool PcapExporter::WriteAll(const std::string& data) {
+  pieces_scratch_.clear();
+  pieces_scratch_.push_back(
+      iovec{const_cast<char*>(data.data()), data.size()});  // writev does not write to it.
+  return WriteVector(&pieces_scratch_, data.size());
+}
+
+bool PcapExporter::WritePieces() {
+  pieces_scratch_.clear();
+  pieces_scratch_.reserve(pieces_.size());
+  for (const Piece& p : pieces_) {
+    const char* base = p.data != nullptr ? reinterpret_cast<const char*>(p.data)
+                                         : buffer_.data() + p.offset;
+    pieces_scratch_.push_back(iovec{const_cast<char*>(base), p.len});
+  }
+  return WriteVector(&pieces_scratch_, buffered_bytes_);
+}
+
+bool PcapExporter::WriteVector(std::vector<iovec>* iov, size_t bytes) {
   size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = write(fd_, data.data() + done, data.size() - done);
+  size_t first = 0;  // The first iovec not yet written whole.
+  while (done < bytes) {
+    const int count = static_cast<int>(std::min<size_t>(iov->size() - first, 512));
+    const ssize_t n = writev(fd_, iov->data() + first, count);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int err = n < 0 ? errno : ENOSPC;
-      // Cut the partial block off: the file stays a valid pcapng, and the
-      // next write starts where it ended. (A device or FIFO has no such
-      // thing.)
-      if (rotating_ && (ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0 ||
-                        lseek(fd_, static_cast<off_t>(file_bytes_), SEEK_SET) < 0)) {
+    if (n > 0) {
+      done += static_cast<size_t>(n);
+      // Skip what was written: whole iovecs, then part of the next.
+      auto left = static_cast<size_t>(n);
+      while (first < iov->size() && left >= (*iov)[first].iov_len) {
+        left -= (*iov)[first].iov_len;
+        ++first;
+      }
+      if (left > 0) {
+        (*iov)[first].iov_base = static_cast<char*>((*iov)[first].iov_base) + left;
+        (*iov)[first].iov_len -= left;
+      }
+      continue;
+    }
+    const int err = n < 0 ? errno : ENOSPC;
+    // Cut the partial block off: the file stays a valid pcapng, and the
+    // next write starts where it ended. (A device or FIFO has no such
+    // thing.)
+    if (rotating_) {
+      const bool cut = ftruncate(fd_, static_cast<off_t>(file_bytes_)) == 0;
+      const bool moved = lseek(fd_, static_cast<off_t>(file_bytes_), SEEK_SET) >= 0;
+      if (!cut || !moved) {
         spdlog::debug("pcap export: cannot cut {} back: {}", options_.path, std::strerror(errno));
       }
-      Fail(absl::StrCat("write ", options_.path), err);
-      return false;
     }
-    done += static_cast<size_t>(n);
+    Fail(absl::StrCat("write ", options_.path), err);
+    return false;
   }
-  file_bytes_ += data.size();
-  bytes_.fetch_add(data.size(), std::memory_order_relaxed);
+  file_bytes_ += bytes;
+  bytes_.fetch_add(bytes, std::memory_order_relaxed);
   return true;
 }
 
 void PcapExporter::Flush() {
-  if (buffer_.empty() && (fd_ < 0 || !need_headers_)) return;
+  if (pieces_.empty() && (fd_ < 0 || !need_headers_)) return;
   if (failing_ && absl::Now() < retry_at_) {
     DropBuffer();
     return;
@@ -202,12 +250,14 @@ void PcapExporter::Flush() {
     }
     need_headers_ = false;
   }
-  if (!WriteAll(buffer_)) {
+  if (!WritePieces()) {
     DropBuffer();
     return;
   }
   written_.fetch_add(buffer_frames_, std::memory_order_relaxed);
   buffer_.clear();
+  pieces_.clear();
+  buffered_bytes_ = 0;
   buffer_frames_ = 0;
   if (failing_) {
     failing_ = false;
@@ -285,14 +335,23 @@ void PcapExporter::AddFrame(const ExportFrame& f, const FrameBatch& batch) {
   }
   const size_t size = pcapng::EnhancedPacketSize(data.size(), comment.size());
   // A full file moves on (each file holds at least one frame).
-  const uint64_t pending = buffer_.size() + (need_headers_ ? headers_.size() : 0);
+  const uint64_t pending = buffered_bytes_ + (need_headers_ ? headers_.size() : 0);
   if (rotating_ && file_frames_ > 0 && file_bytes_ + pending + size > options_.max_file_bytes) {
     Rotate();
   }
-  pcapng::AppendEnhancedPacket(f.timestamp_us, data, f.wire_length, comment, &buffer_);
+  // The frame's bytes are written from the batch, where they are (the
+  // batch goes back only after the Flush that ends it).
+  const auto captured = static_cast<uint32_t>(data.size());
+  const size_t head = buffer_.size();
+  pcapng::AppendEnhancedPacketHead(f.timestamp_us, captured, f.wire_length, comment, &buffer_);
+  AddPiece(nullptr, head, buffer_.size() - head);
+  AddPiece(data.data(), 0, data.size());
+  const size_t tail = buffer_.size();
+  pcapng::AppendEnhancedPacketTail(captured, comment, &buffer_);
+  AddPiece(nullptr, tail, buffer_.size() - tail);
   ++buffer_frames_;
   ++file_frames_;
-  if (buffer_.size() >= kFlushBytes) Flush();
+  if (buffered_bytes_ >= kFlushBytes) Flush();
 }
 
 void PcapExporter::Run() {
@@ -316,9 +375,9 @@ void PcapExporter::Run() {
     idle_us = 50;
     FrameBatch* batch = *got;
     for (const ExportFrame& f : batch->frames) AddFrame(f, *batch);
+    Flush();  // Before the batch goes back: pieces_ point into it.
     const bool final = batch->final;
     queues_->ReturnFrames(batch);
-    Flush();
     if (final) break;
   }
   Flush();

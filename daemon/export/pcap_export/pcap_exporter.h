@@ -28,6 +28,8 @@
 #ifndef RUSTNET_DAEMON_EXPORT_PCAP_EXPORT_PCAP_EXPORTER_H_
 #define RUSTNET_DAEMON_EXPORT_PCAP_EXPORT_PCAP_EXPORTER_H_
 
+#include <sys/uio.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -103,8 +105,13 @@ class PcapExporter {
   // Writes the headers (once per file) and buffer_ to the file, or drops
   // the buffered frames while failing.
   void Flush();
-  // Writes `data` at file_bytes_; on failure cuts the file back and fails.
+  // Write `data` / pieces_ / `iov` (`bytes` in all) at file_bytes_; on
+  // failure cut the file back and fail.
   bool WriteAll(const std::string& data);
+  bool WritePieces();
+  bool WriteVector(std::vector<iovec>* iov, size_t bytes);
+  // Appends a piece: `len` bytes at `data`, or (data null) at buffer_ + offset.
+  void AddPiece(const uint8_t* data, size_t offset, size_t len);
   // The buffered frames are lost (counted as write errors).
   void DropBuffer();
   // Moves the files up by one and opens a new FILE (its headers are
@@ -123,7 +130,18 @@ class PcapExporter {
   uint64_t file_bytes_ = 0;      // Written to the current file.
   uint64_t file_frames_ = 0;     // Frames in the current file, buffered ones included.
   bool need_headers_ = false;    // The current file has no SHB + IDB yet.
-  std::string buffer_;           // Enhanced packet blocks not yet written.
+  // Enhanced packet blocks not yet written: pieces_ in order, each either
+  // in buffer_ (block heads and tails) or in the frame batch being written
+  // (packet bytes, written where they are).
+  struct Piece {
+    const uint8_t* data;  // Null: in buffer_.
+    size_t offset;
+    size_t len;
+  };
+  std::string buffer_;
+  std::vector<Piece> pieces_;
+  size_t buffered_bytes_ = 0;
+  std::vector<iovec> pieces_scratch_;
   uint64_t buffer_frames_ = 0;
   bool failing_ = false;
   int last_errno_ = 0;

@@ -8,12 +8,14 @@ namespace {
 size_t Pad4(size_t n) { return (n + 3) & ~size_t{3}; }
 
 void U16(uint16_t v, std::string* out) {
-  out->push_back(static_cast<char>(v & 0xff));
-  out->push_back(static_cast<char>(v >> 8));
+  const char b[2] = {static_cast<char>(v & 0xff), static_cast<char>(v >> 8)};
+  out->append(b, 2);
 }
 
 void U32(uint32_t v, std::string* out) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  const char b[4] = {static_cast<char>(v & 0xff), static_cast<char>((v >> 8) & 0xff),
+                     static_cast<char>((v >> 16) & 0xff), static_cast<char>(v >> 24)};
+  out->append(b, 4);
 }
 
 void Zeros(size_t n, std::string* out) { out->append(n, '\0'); }
@@ -91,25 +93,37 @@ size_t EnhancedPacketSize(size_t captured, size_t comment_bytes) {
   return 32 + Pad4(captured) + (comment_bytes == 0 ? 0 : OptionSize(comment_bytes) + 4);
 }
 
-void AppendEnhancedPacket(int64_t timestamp_us, std::span<const uint8_t> data,
-                          uint32_t wire_length, std::string_view comment, std::string* out) {
+void AppendEnhancedPacketHead(int64_t timestamp_us, uint32_t captured, uint32_t wire_length,
+                              std::string_view comment, std::string* out) {
   comment = Cut(comment);
-  const auto total = static_cast<uint32_t>(EnhancedPacketSize(data.size(), comment.size()));
+  const auto total = static_cast<uint32_t>(EnhancedPacketSize(captured, comment.size()));
   const uint64_t ts = timestamp_us < 0 ? 0 : static_cast<uint64_t>(timestamp_us);
   U32(kEnhancedPacketType, out);
   U32(total, out);
   U32(0, out);  // Interface id.
   U32(static_cast<uint32_t>(ts >> 32), out);
   U32(static_cast<uint32_t>(ts & 0xFFFFFFFF), out);
-  U32(static_cast<uint32_t>(data.size()), out);
-  U32(std::max<uint32_t>(wire_length, static_cast<uint32_t>(data.size())), out);
-  out->append(reinterpret_cast<const char*>(data.data()), data.size());
-  Zeros(Pad4(data.size()) - data.size(), out);
+  U32(captured, out);
+  U32(std::max(wire_length, captured), out);
+}
+
+void AppendEnhancedPacketTail(uint32_t captured, std::string_view comment, std::string* out) {
+  comment = Cut(comment);
+  const auto total = static_cast<uint32_t>(EnhancedPacketSize(captured, comment.size()));
+  Zeros(Pad4(captured) - captured, out);
   if (!comment.empty()) {
     Option(kOptComment, comment, out);
     Option(kOptEndOfOpt, {}, out);
   }
   U32(total, out);
+}
+
+void AppendEnhancedPacket(int64_t timestamp_us, std::span<const uint8_t> data,
+                          uint32_t wire_length, std::string_view comment, std::string* out) {
+  const auto captured = static_cast<uint32_t>(data.size());
+  AppendEnhancedPacketHead(timestamp_us, captured, wire_length, comment, out);
+  out->append(reinterpret_cast<const char*>(data.data()), data.size());
+  AppendEnhancedPacketTail(captured, comment, out);
 }
 
 std::string SanitizeUtf8(std::string_view text) {

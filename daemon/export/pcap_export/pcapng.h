@@ -57,6 +57,13 @@ void AppendInterfaceDescription(uint16_t link_type, uint32_t snaplen, std::strin
 void AppendEnhancedPacket(int64_t timestamp_us, std::span<const uint8_t> data,
                           uint32_t wire_length, std::string_view comment, std::string* out);
 
+// The same block in three pieces, so that a writer can hand the packet's
+// bytes to writev(2) where they are: the 28 bytes before the data, then
+// (after `captured` bytes of data) the padding, options and length.
+void AppendEnhancedPacketHead(int64_t timestamp_us, uint32_t captured, uint32_t wire_length,
+                              std::string_view comment, std::string* out);
+void AppendEnhancedPacketTail(uint32_t captured, std::string_view comment, std::string* out);
+
 // The bytes AppendEnhancedPacket adds for these sizes.
 size_t EnhancedPacketSize(size_t captured, size_t comment_bytes);
 
