@@ -11,6 +11,10 @@
 // workers still expire connections and publish snapshots. Replayed files
 // never lose a packet (the capture thread waits for room); live capture
 // never blocks on a slow worker (the batch is dropped and counted).
+// With a packet export (--pcap-export), the capture thread also copies every
+// frame it reads to the export, and each worker says which connection each
+// of its packets belonged to (daemon/snapshot/packet_export.h), under the
+// same rule: replays wait, live capture drops and counts.
 //
 // Thread-safety: Start/Stop/Join/Stats from the owning thread (Stop also
 // from the signal thread); tables may be read directly only after Join.
@@ -28,11 +32,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/spsc_queue.h"
 #include "daemon/capture/packet_source.h"
 #include "daemon/decode/decoder.h"
 #include "daemon/dpi/dns_cache.h"
 #include "daemon/dpi/engine.h"
-#include "common/spsc_queue.h"
 #include "daemon/process/attributor.h"
 #include "daemon/snapshot/connection_sink.h"
 #include "daemon/snapshot/event_hub.h"
