@@ -60,6 +60,9 @@ constexpr OptionSpec kOptions[] = {
     {"metrics-listen", false, true},
     {"metrics-web-config", false, true},
     {"metrics-top-processes", false, true},
+    {"pcap-export", false, true},
+    {"pcap-export-size", false, true},
+    {"pcap-export-count", false, true},
     {"log-level", false, true},
     {"log-dir", false, true},
     {"stats-interval", false, true},
@@ -393,6 +396,9 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("metrics-listen", before.metrics_listen != after.metrics_listen);
   check("metrics-web-config", before.metrics_web_config != after.metrics_web_config);
   check("metrics-top-processes", before.metrics_top_processes != after.metrics_top_processes);
+  check("pcap-export", before.pcap_export != after.pcap_export);
+  check("pcap-export-size", before.pcap_export_bytes != after.pcap_export_bytes);
+  check("pcap-export-count", before.pcap_export_count != after.pcap_export_count);
   check("log-dir", before.log_dir_set != after.log_dir_set ||
                        (after.log_dir_set && before.log_dir != after.log_dir));
   check("snapshot-interval-ms", before.snapshot_interval_ms != after.snapshot_interval_ms);

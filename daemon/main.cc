@@ -3,9 +3,10 @@
 // Threads: main (start-up, periodic statistics, service notifications,
 // SIGHUP reloads, shutdown), a signal thread (sigwait), the capture thread,
 // the workers (daemon/pipeline/), with --json-log the connection log's
-// writer (daemon/export/json_log/) and with --history-db the history
-// store's writer (daemon/history_store/); QueryHistory reads the store on
-// gRPC threads.
+// writer (daemon/export/json_log/), with --history-db the history
+// store's writer (daemon/history_store/), with --pcap-export the pcap
+// export's writer (daemon/export/pcap_export/); QueryHistory reads the store
+// on gRPC threads.
 //
 // Privileges are needed only to start: once the capture is open and the API
 // listens, every thread drops the capabilities the running daemon does not
@@ -44,6 +45,8 @@
 #include "daemon/export/json_log/json_log_sink.h"
 #include "daemon/export/metrics/metrics_collector.h"
 #include "daemon/export/metrics/metrics_server.h"
+#include "daemon/export/pcap_export/pcap_exporter.h"
+#include "daemon/export/pcap_export/pcapng.h"
 #include "daemon/history_store/history_store.h"
 #include "daemon/options.h"
 #include "daemon/pipeline/pipeline.h"
@@ -58,6 +61,7 @@
 #include "daemon/snapshot/connection_sink.h"
 #include "daemon/snapshot/convert.h"
 #include "daemon/snapshot/event_hub.h"
+#include "daemon/snapshot/packet_export.h"
 #include "spdlog/sinks/systemd_sink.h"
 #include "spdlog/spdlog.h"
 
@@ -532,6 +536,74 @@ void CloseIpfix(const Pipeline& pipeline, IpfixSink* sink) {
   }
 }
 
+// --- The pcap export (--pcap-export) ------------------------------------------------
+
+// The queues the pipeline fills and the writer that empties them.
+struct PcapExport {
+  std::unique_ptr<PacketExport> queues;
+  std::unique_ptr<PcapExporter> writer;
+};
+
+// Opened before the pipeline exists (it is one of its options). Empty
+// without --pcap-export.
+absl::StatusOr<PcapExport> OpenPcapExport(const DaemonOptions& options, const Capture& capture,
+                                          size_t workers) {
+  PcapExport out;
+  if (options.pcap_export.empty()) return out;
+  PacketExport::Options q;
+  q.workers = workers == 0 ? 1 : workers;
+  q.lossless = !capture.source->live();  // Replayed files lose nothing.
+  out.queues = std::make_unique<PacketExport>(q);
+  PcapExportOptions o;
+  o.path = options.pcap_export;
+  o.max_file_bytes = options.pcap_export_bytes;
+  o.max_files = options.pcap_export_count;
+  o.link_type = pcapng::LinkTypeNumber(capture.source->link_type());
+  o.snaplen = capture.source->snaplen();
+  if (capture.source->live()) o.interface = capture.source->name();  // (Not a file's path.)
+  o.application = absl::StrCat("rustnetd ", RUSTNET_VERSION);
+  // Replayed: every worker gets every batch, so a late note is only late.
+  if (!capture.source->live()) o.annotation_wait = absl::Seconds(30);
+  auto writer = PcapExporter::Open(std::move(o), out.queues.get());
+  if (!writer.ok()) return writer.status();
+  out.writer = std::move(*writer);
+  spdlog::info("pcap export {} (rotated past {} bytes, {} files kept)", options.pcap_export,
+               options.pcap_export_bytes, options.pcap_export_count);
+  return out;
+}
+
+// Once the pipeline stopped: writes what is queued and closes the file.
+void ClosePcapExport(PcapExporter* writer) {
+  if (writer == nullptr) return;
+  writer->Finish();
+  const PcapExportStats st = writer->stats();
+  spdlog::info(
+      "pcap export {}: {} packets written ({} bytes, {} rotations), {} dropped, {} without their "
+      "comment, {} lost to write errors",
+      writer->path(), st.written, st.bytes, st.rotations, st.dropped, st.unannotated,
+      st.write_errors);
+}
+
+// GetStats's pcap_export.
+void ServePcapExport(const PcapExporter* writer, MonitorServiceOptions* service_options) {
+  if (writer == nullptr) return;
+  auto previous = std::move(service_options->export_stats);
+  service_options->export_stats = [writer, previous](rustnet::v1::Stats* out) {
+    if (previous) previous(out);
+    const PcapExportStats st = writer->stats();
+    rustnet::v1::PcapExportStats* p = out->mutable_pcap_export();
+    p->set_path(writer->path());
+    p->set_written(st.written);
+    p->set_dropped(st.dropped);
+    p->set_unannotated(st.unannotated);
+    p->set_bytes(st.bytes);
+    p->set_rotations(st.rotations);
+    p->set_write_errors(st.write_errors);
+    p->set_healthy(st.healthy);
+    p->set_last_error(st.last_error);
+  };
+}
+
 // --- The history store (--history-db) ---------------------------------------------
 
 // Opened before the pipeline (it is one of its sinks), with --read and
@@ -760,7 +832,8 @@ absl::Status DumpFinalTable(const Pipeline& pipeline, size_t threads) {
 // --dump json: waits for the file to end (or a signal), then prints the
 // final table. Returns the exit code.
 int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig,
-            JsonLogSink* json_log, HistoryStore* history_store, IpfixSink* ipfix) {
+            JsonLogSink* json_log, HistoryStore* history_store, IpfixSink* ipfix,
+            PcapExporter* pcap_export) {
   while (!pipeline->capture_done()) {
     if (sig.stop.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
       pipeline->Stop();
@@ -772,6 +845,7 @@ int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig
   CloseJsonLog(*pipeline, json_log);
   CloseHistoryStore(*pipeline, history_store);
   CloseIpfix(*pipeline, ipfix);
+  ClosePcapExport(pcap_export);
   if (sig.got.load() != 0) {
     spdlog::info("interrupted by signal {}", sig.got.load());
     return 130;
@@ -892,7 +966,7 @@ void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
 // The API first (no new requests), then the pipeline; logging last.
 void ShutDown(int signal, std::unique_ptr<ApiServer> api, Pipeline* pipeline,
               JsonLogSink* json_log, HistoryStore* history_store, IpfixSink* ipfix,
-              ServiceNotifier* notifier) {
+              PcapExporter* pcap_export, ServiceNotifier* notifier) {
   notifier->Stopping();
   spdlog::info("shutting down (signal {})", signal);
   if (api) api->Shutdown(absl::Seconds(2));
@@ -902,6 +976,7 @@ void ShutDown(int signal, std::unique_ptr<ApiServer> api, Pipeline* pipeline,
   CloseJsonLog(*pipeline, json_log);
   CloseHistoryStore(*pipeline, history_store);
   CloseIpfix(*pipeline, ipfix);
+  ClosePcapExport(pcap_export);
   api.reset();
   spdlog::info("rustnetd stopped");
   StopLibraryLogging();
@@ -940,6 +1015,9 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   if (*ipfix_sink) p.sinks.push_back(ipfix_sink->get());
   const std::unique_ptr<Metrics> metrics = MakeMetrics(options);
   if (metrics) p.sinks.push_back(metrics->collector.get());
+  auto pcap_export = OpenPcapExport(options, *capture, p.workers);
+  if (!pcap_export.ok()) return Fail(std::string(pcap_export.status().message()));
+  p.packet_export = pcap_export->queues.get();
   const bool live = capture->source->live();
   Pipeline pipeline(p, std::move(capture->source));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
@@ -973,6 +1051,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   service_options.enrich = Enrichment{enrichment.geoip.get(), enrichment.mac_vendors.get(),
                                       enrichment.reverse_dns.get()};
   ServeMetricsStats(metrics.get(), &service_options);
+  ServePcapExport(pcap_export->writer.get(), &service_options);
   MonitorService service(std::move(service_options), &pipeline, &events);
   if (absl::Status s = StartMetrics(options, pipeline, &service, metrics.get()); !s.ok()) {
     return Fail(std::string(s.message()));
@@ -994,15 +1073,14 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   EnableStderrLogging(spdlog::level::warn);
   if (!options.dump.empty()) {
     return RunDump(options, &pipeline, *sig, json_log->get(), history_store->get(),
-                   ipfix_sink->get());
+                   ipfix_sink->get(), pcap_export->writer.get());
   }
 
   Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), json_log->get(),
         enrichment.geoip.get(), &notifier);
   StopMetrics(metrics.get());
   ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), history_store->get(),
-           ipfix_sink->get(),
-           &notifier);
+           ipfix_sink->get(), pcap_export->writer.get(), &notifier);
   return 0;
 }
 

@@ -144,12 +144,12 @@ absl::Status SetHistoryRetention(Arg flag, Arg value, DaemonOptions* o) {
   return absl::OkStatus();
 }
 
-// --history-max-size 2G: bytes, or a whole number with K, M or G (powers of
-// 1024); 0: no limit.
-absl::Status SetHistoryMaxSize(Arg flag, Arg value, DaemonOptions* o) {
+// A size: bytes, or a whole number with K, M, G or T (powers of 1024), at
+// least `min`.
+absl::Status ParseSize(Arg flag, Arg value, uint64_t min, const char* zero_means, uint64_t* out) {
   const auto bad = [&] {
-    return Invalid(flag, absl::StrCat("expected a size such as 2G, 500M, 64K or a number of bytes "
-                                      "(0: no limit), got \"", value, "\""));
+    return Invalid(flag, absl::StrCat("expected a size such as 2G, 500M, 64K or a number of bytes",
+                                      zero_means, ", got \"", value, "\""));
   };
   if (value.empty()) return bad();
   uint64_t unit = 1;
@@ -164,7 +164,10 @@ absl::Status SetHistoryMaxSize(Arg flag, Arg value, DaemonOptions* o) {
   if (unit != 1) digits.pop_back();
   uint64_t n = 0;
   if (digits.empty() || !absl::SimpleAtoi(digits, &n) || n > (1ULL << 50) / unit) return bad();
-  o->history_max_bytes = n * unit;
+  if (n * unit < min) {
+    return Invalid(flag, absl::StrCat("must be at least ", min, " bytes, got \"", value, "\""));
+  }
+  *out = n * unit;
   return absl::OkStatus();
 }
 
@@ -175,6 +178,17 @@ absl::Status SetGeoIpFile(Arg flag, Arg value, DaemonOptions* o) {
   if (value.empty()) return Invalid(flag, "needs the path of a MaxMind database (.mmdb)");
   o->*kField = value;
   return absl::OkStatus();
+}
+
+// --history-max-size 2G: bytes, or a whole number with K, M or G (powers of
+// 1024); 0: no limit.
+absl::Status SetHistoryMaxSize(Arg flag, Arg value, DaemonOptions* o) {
+  return ParseSize(flag, value, 0, " (0: no limit)", &o->history_max_bytes);
+}
+
+// --pcap-export-size 100M: a file is rotated before it grows past it.
+absl::Status SetPcapExportSize(Arg flag, Arg value, DaemonOptions* o) {
+  return ParseSize(flag, value, 1024, "", &o->pcap_export_bytes);
 }
 
 // Flags that take a value, by long name.
@@ -255,6 +269,17 @@ const ValueFlagMap& FlagsWithValue() {
       {"--metrics-top-processes",
        [](Arg f, Arg v, DaemonOptions* o) {
          return ParseNumber<size_t>(f, v, 0, 1000, &o->metrics_top_processes);
+        }},
+      {"--pcap-export",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         if (v.empty()) return Invalid(f, "needs a path");
+         o->pcap_export = v;
+         return absl::OkStatus();
+       }},
+      {"--pcap-export-size", &SetPcapExportSize},
+      {"--pcap-export-count",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<size_t>(f, v, 1, 1000, &o->pcap_export_count);
        }},
       {"--log-level",
        [](Arg f, Arg v, DaemonOptions* o) {
@@ -515,6 +540,17 @@ Output:
                              Keep the database under SIZE by deleting the
                              oldest rows: 2G, 500M, 64K, bytes; 0: no limit
                              (default: 2G)
+      --pcap-export FILE     Write every captured packet to FILE as pcapng,
+                             mode 0600, each commented with its connection id
+                             and process (Wireshark shows them); packets are
+                             dropped from the export, never from capture,
+                             when the disk falls behind
+      --pcap-export-size SIZE
+                             Rotate FILE to FILE.1, FILE.1 to FILE.2, ...
+                             before it grows past SIZE: 100M, 1G, 64K, bytes
+                             (default: 100M)
+      --pcap-export-count N  Files kept, FILE included; the oldest is deleted
+                             (default: 5)
 
 Enrichment (shown by the API; never on the packet path):
       --geoip-country FILE   GeoIP country database (MaxMind format, .mmdb)

@@ -74,6 +74,12 @@ struct DaemonOptions {
   std::string metrics_web_config;
   // --metrics-top-processes: processes named in rustnet_process_bytes_total.
   size_t metrics_top_processes = 20;
+  // --pcap-export FILE: every captured frame as pcapng
+  // (daemon/export/pcap_export/); empty: none. Rotated past
+  // --pcap-export-size, --pcap-export-count files kept.
+  std::string pcap_export;
+  uint64_t pcap_export_bytes = 100ULL << 20;
+  size_t pcap_export_count = 5;
   spdlog::level::level_enum log_level = spdlog::level::info;
   std::string log_dir = "logs";
   bool log_dir_set = false;     // --log-dir given explicitly.

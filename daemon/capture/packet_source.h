@@ -61,6 +61,9 @@ class PacketSource {
   // Interface name, or the capture file's path.
   virtual const std::string& name() const = 0;
   virtual bool live() const = 0;
+  // The most bytes of a frame captured (the file's or the capture's
+  // snapshot length); 0 if unknown.
+  virtual uint32_t snaplen() const { return 0; }
   virtual CaptureStats Stats() = 0;
   // Makes a blocked Next() return kEnd soon. Async-signal-safe is not
   // required; it is called from the signal-handling thread.

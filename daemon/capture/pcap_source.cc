@@ -184,6 +184,7 @@ std::optional<LinkType> LinkTypeFromDlt(int dlt) {
 
 PcapSource::PcapSource(pcap_t* handle, LinkType link_type, std::string name, bool live)
     : handle_(handle), link_type_(link_type), name_(std::move(name)), live_(live) {
+  if (handle_ != nullptr) snaplen_ = static_cast<uint32_t>(std::max(pcap_snapshot(handle_), 0));
   if (live_) wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 

@@ -67,6 +67,7 @@ class PcapSource : public PacketSource {
   LinkType link_type() const override { return link_type_; }
   const std::string& name() const override { return name_; }
   bool live() const override { return live_; }
+  uint32_t snaplen() const override { return snaplen_; }
   CaptureStats Stats() override;
   void Interrupt() override;
   std::string error() const override;
@@ -97,6 +98,7 @@ class PcapSource : public PacketSource {
   LinkType link_type_;
   std::string name_;
   bool live_;
+  uint32_t snaplen_ = 0;  // Of the first handle (a reopened one asks for the same).
   std::atomic<bool> interrupted_{false};
   int wake_fd_ = -1;    // eventfd that Interrupt() signals (live only).
   int select_fd_ = -1;  // libpcap's pollable descriptor (live only).

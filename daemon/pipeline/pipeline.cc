@@ -251,6 +251,7 @@ bool Pipeline::Send(Worker* w, bool final) {
   Batch* batch = w->current;
   batch->final = final;
   batch->clock_us = clock_us_.load(std::memory_order_relaxed);
+  batch->last_seq = export_seq_;
   w->last_send_us = batch->clock_us;
   const bool wait = !source_->live() || final;
   if (!w->inbox.Push(batch)) {
@@ -267,6 +268,7 @@ bool Pipeline::Send(Worker* w, bool final) {
         batch->packets.clear();
         batch->hashes.clear();
         batch->payload.clear();
+        batch->seqs.clear();
         return false;
       }
     } else {
@@ -284,7 +286,40 @@ bool Pipeline::Send(Worker* w, bool final) {
   w->current->packets.clear();
   w->current->hashes.clear();
   w->current->payload.clear();
+  w->current->seqs.clear();
   return true;
+}
+
+void Pipeline::ExportFrame(const RawPacket& raw, uint64_t seq, int32_t worker) {
+  PacketExport* out = options_.packet_export;
+  if (export_batch_ == nullptr) {
+    export_batch_ = out->TakeFrameBatch();
+    if (export_batch_ == nullptr && out->lossless()) {
+      // Replay: wait for the writer. It may itself be waiting for the
+      // workers' annotations of frames it has, so first hand every worker
+      // the packets it holds.
+      for (auto& w : workers_) {
+        if (!w->current->packets.empty()) Send(w.get(), false);
+      }
+      export_batch_ = out->WaitFrameBatch();
+    }
+    if (export_batch_ == nullptr) {
+      out->CountDropped(1);  // Live: the writer is behind; capture goes on.
+      return;
+    }
+  }
+  export_batch_->Add(raw.timestamp_us, seq, raw.wire_length, raw.data, worker);
+  if (PacketExport::Full(*export_batch_)) HandFrames(false);
+}
+
+void Pipeline::HandFrames(bool final) {
+  PacketExport* out = options_.packet_export;
+  if (final && export_batch_ == nullptr) export_batch_ = out->WaitFrameBatch();
+  if (export_batch_ == nullptr) return;
+  export_batch_->final = final;
+  out->PutFrameBatch(export_batch_);
+  export_batch_ = nullptr;
+  export_sent_us_ = clock_us_.load(std::memory_order_relaxed);
 }
 
 void Pipeline::PublishCaptureStats(const Decoder& decoder) {
@@ -315,6 +350,8 @@ void Pipeline::CaptureLoop() {
     if (r == NextResult::kPacket) {
       ++packets;
       bytes += raw.wire_length;
+      int32_t sent_to = -1;  // The worker the packet went to (for the export).
+      if (options_.packet_export != nullptr) ++export_seq_;
       // The pipeline clock never runs backwards, even if a file's does.
       if (raw.timestamp_us > clock_us_.load(std::memory_order_relaxed)) {
         clock_us_.store(raw.timestamp_us, std::memory_order_relaxed);
@@ -346,6 +383,10 @@ void Pipeline::CaptureLoop() {
           }
           w->current->packets.push_back(decoded);
           w->current->hashes.push_back(hash);
+          if (options_.packet_export != nullptr) {
+            w->current->seqs.push_back(export_seq_);
+            sent_to = static_cast<int32_t>(hash % n);
+          }
           if (w->current->packets.size() >= options_.batch_size) Send(w, false);
           break;
         }
@@ -353,6 +394,7 @@ void Pipeline::CaptureLoop() {
         case DecodeResult::kUntracked: ++untracked; break;
         case DecodeResult::kNotIp: break;
       }
+      if (options_.packet_export != nullptr) ExportFrame(raw, export_seq_, sent_to);
       if ((packets & 0xffff) == 0) flush_counters();
       if (!source_->live()) continue;
       // Live: readers see counters at most a second old, busy link or not.
@@ -376,9 +418,15 @@ void Pipeline::CaptureLoop() {
     for (auto& w : workers_) {
       if (clock - w->last_send_us >= kTickUs) Send(w.get(), false);
     }
+    if (export_batch_ != nullptr && source_->live() && !export_batch_->frames.empty() &&
+        clock - export_sent_us_ >= kTickUs) {
+      HandFrames(false);
+    }
   }
   flush_counters();
   for (auto& w : workers_) Send(w.get(), true);
+  // After the workers' final batches, whose watermarks cover every frame.
+  if (options_.packet_export != nullptr) HandFrames(true);
 }
 
 std::vector<const TimelineRecorder*> Pipeline::timelines() const {
@@ -417,7 +465,10 @@ void Pipeline::WorkerLoop(Worker* w) {
     for (size_t i = 0; i < batch->packets.size(); ++i) {
       const DecodedPacket& p = batch->packets[i];
       Connection* c = w->table.Process(p, batch->hashes[i]);
-      if (c == nullptr) continue;
+      if (c == nullptr) {
+        if (options_.packet_export != nullptr) w->annotations.push_back({batch->seqs[i], 0, {}, 0});
+        continue;
+      }
       const uint64_t seen = c->packets[0] + c->packets[1];
       const bool is_new = seen == 1;
       if (is_new) w->timeline.AddOpened(p.timestamp_us, c->key.protocol);
@@ -439,6 +490,9 @@ void Pipeline::WorkerLoop(Worker* w) {
           attributor_->Request(c->key);  // (a bare SYN was asked about already)
         }
         ScheduleRefresh(w, *c, 0, p.timestamp_us);
+      }
+      if (options_.packet_export != nullptr) {
+        w->annotations.push_back({batch->seqs[i], c->id, c->attribution, c->local});
       }
       if (c->app_final || p.payload_captured == 0) continue;
       const bool had_app = c->app != nullptr;
@@ -465,10 +519,14 @@ void Pipeline::WorkerLoop(Worker* w) {
       w->timeline.AddRetransmissions(clock, r - w->retransmissions);
       w->retransmissions = r;
     }
+    if (options_.packet_export != nullptr) {
+      options_.packet_export->Annotate(w->index, &w->annotations, batch->last_seq);
+    }
     const bool final = batch->final;
     batch->packets.clear();
     batch->hashes.clear();
     batch->payload.clear();
+    batch->seqs.clear();
     w->returns.Push(batch);
 
     if (clock >= next_expire || final) {

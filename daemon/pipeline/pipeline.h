@@ -11,6 +11,10 @@
 // workers still expire connections and publish snapshots. Replayed files
 // never lose a packet (the capture thread waits for room); live capture
 // never blocks on a slow worker (the batch is dropped and counted).
+// With a packet export (--pcap-export), the capture thread also copies every
+// frame it reads to the export, and each worker says which connection each
+// of its packets belonged to (daemon/snapshot/packet_export.h), under the
+// same rule: replays wait, live capture drops and counts.
 //
 // Thread-safety: Start/Stop/Join/Stats from the owning thread (Stop also
 // from the signal thread); tables may be read directly only after Join.
@@ -28,14 +32,15 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/spsc_queue.h"
 #include "daemon/capture/packet_source.h"
 #include "daemon/decode/decoder.h"
 #include "daemon/dpi/dns_cache.h"
 #include "daemon/dpi/engine.h"
-#include "daemon/pipeline/spsc_queue.h"
 #include "daemon/process/attributor.h"
 #include "daemon/snapshot/connection_sink.h"
 #include "daemon/snapshot/event_hub.h"
+#include "daemon/snapshot/packet_export.h"
 #include "daemon/snapshot/snapshot_store.h"
 #include "daemon/snapshot/timeline.h"
 #include "daemon/track/flow_table.h"
@@ -71,6 +76,10 @@ struct PipelineOptions {
   // owned; they must outlive the pipeline. Empty: removals are not copied
   // at all (one-shot dumps).
   std::vector<ConnectionSink*> sinks;
+  // --pcap-export: every frame read goes there, and each tracked packet's
+  // connection and process (daemon/snapshot/packet_export.h). Not owned;
+  // must outlive the pipeline. Null: off (a branch per packet).
+  PacketExport* packet_export = nullptr;
 };
 
 struct PipelineStats {
@@ -146,6 +155,11 @@ class Pipeline {
     // Payload bytes for DPI: DecodedPacket::payload_offset indexes here
     // (the capture buffer is reused once the next packet is read).
     std::vector<uint8_t> payload;
+    // With packet_export: each packet's capture sequence number, and the
+    // last number handed out when the batch was sent (the worker's
+    // watermark once it has processed the batch).
+    std::vector<uint64_t> seqs;
+    uint64_t last_seq = 0;
     int64_t clock_us = 0;
     bool final = false;
   };
@@ -178,6 +192,8 @@ class Pipeline {
     std::string_view interface;  // The source's name, for the sinks.
     std::vector<Removed> closed;
     std::vector<ClosedConnection> closed_view;  // DeliverClosed's, reused.
+    // With packet_export: the annotations of the batch being processed.
+    std::vector<PacketAnnotation> annotations;
     size_t index;
     FlowTable table;
     TimelineRecorder timeline;       // Written by this worker only.
@@ -221,6 +237,11 @@ class Pipeline {
   bool Send(Worker* w, bool final);
   void Publish(Worker* w, int64_t now_us);
   void PublishCaptureStats(const Decoder& decoder);
+  // With packet_export, on the capture thread: copies one frame into the
+  // export's batch (or counts it dropped); HandFrames hands a partly filled
+  // batch over (`final`: the last one, waited for).
+  void ExportFrame(const RawPacket& raw, uint64_t seq, int32_t worker);
+  void HandFrames(bool final);
   // Attribution, on the worker: apply answers, ask again when due.
   void DeliverAttribution(std::vector<AttributionResult>&& results);
   void ApplyAttribution(Worker* w, int64_t now_us);
@@ -235,6 +256,11 @@ class Pipeline {
   std::atomic<bool> joined_{false};
   std::atomic<int64_t> clock_us_{0};
   std::atomic<uint64_t> queue_dropped_{0};
+  // The capture thread's, with packet_export: frames numbered so far, the
+  // batch being filled, and the clock when one was last handed over.
+  uint64_t export_seq_ = 0;
+  FrameBatch* export_batch_ = nullptr;
+  int64_t export_sent_us_ = 0;
   // DPI hint from workers to the capture thread: slot (flow hash) holds the
   // flow's tag once DPI is done with it, so its payload is no longer copied
   // into batches. Racy by design: a stale or missing hint only costs a copy

@@ -253,5 +253,35 @@ TEST_CASE("options metrics endpoint") {
   CHECK(!ParseDaemonOptions({"--metrics-top-processes", "1001"}).ok());
 }
 
+TEST_CASE("options the pcap export's") {
+  auto d = ParseDaemonOptions({});
+  REQUIRE(d.ok());
+  CHECK(d->pcap_export.empty());
+  CHECK(d->pcap_export_bytes == 100ULL << 20);
+  CHECK(d->pcap_export_count == 5);
+  auto o = ParseDaemonOptions(
+      {"--pcap-export", "/tmp/x.pcapng", "--pcap-export-size", "1G", "--pcap-export-count", "3"});
+  REQUIRE(o.ok());
+  CHECK(o->pcap_export == "/tmp/x.pcapng");
+  CHECK(o->pcap_export_bytes == 1ULL << 30);
+  CHECK(o->pcap_export_count == 3);
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--pcap-export="}, "--pcap-export: needs a path"},
+      {{"--pcap-export-size", "12Q"},
+       "--pcap-export-size: expected a size such as 2G, 500M, 64K or a number of bytes, got "
+       "\"12Q\""},
+      {{"--pcap-export-size", "100"}, "--pcap-export-size: must be at least 1024 bytes, got \"100\""},
+      {{"--pcap-export-count", "0"}, ""},
+  };
+  for (const auto& [args, sentence] : cases) {
+    INFO(args[0]);
+    auto r = ParseDaemonOptions(args);
+    REQUIRE_FALSE(r.ok());
+    const std::string message(r.status().message());
+    if (!sentence.empty()) CHECK(message == sentence + "; see rustnetd --help");
+    CHECK(message.find(args[0].substr(0, args[0].find('='))) == 0);
+  }
+}
+
 }  // namespace
 }  // namespace rustnet

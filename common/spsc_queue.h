@@ -1,13 +1,14 @@
 // SpscQueue: a bounded lock-free single-producer / single-consumer ring.
 //
 // Used to hand packet batches from the capture thread to one worker and
-// back. Push and Pop never block; callers decide whether to wait (replayed
+// back, and frames and annotations to the pcap export's writer
+// (daemon/snapshot/packet_export.h; in common/ so that both can use it). Push and Pop never block; callers decide whether to wait (replayed
 // files: nothing may be lost) or to drop (live capture: the kernel must be
 // drained). WaitForData / WaitForSpace sleep on C++20 atomic waits.
 //
 // Thread-safety: exactly one thread calls Push, exactly one calls Pop.
-#ifndef RUSTNET_DAEMON_PIPELINE_SPSC_QUEUE_H_
-#define RUSTNET_DAEMON_PIPELINE_SPSC_QUEUE_H_
+#ifndef RUSTNET_COMMON_SPSC_QUEUE_H_
+#define RUSTNET_COMMON_SPSC_QUEUE_H_
 
 #include <atomic>
 #include <bit>
@@ -77,4 +78,4 @@ class SpscQueue {
 
 }  // namespace rustnet
 
-#endif  // RUSTNET_DAEMON_PIPELINE_SPSC_QUEUE_H_
+#endif  // RUSTNET_COMMON_SPSC_QUEUE_H_
