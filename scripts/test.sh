@@ -11,6 +11,8 @@ scripts/setup.sh test || exit 1
 
 jobs=$(nproc)
 total_pass=0
+total_skipped=0
+skipped_names=""
 total_fail=0
 status=0
 
@@ -46,7 +48,15 @@ run_suite() {  # name build_dir cmake_args...
   local failed out_of
   failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$line")
   out_of=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$line")
-  total_pass=$((total_pass + out_of - failed))
+  # A test that skips (exit 77: a prerequisite this machine lacks) is not a
+  # pass: counted and named in the summary.
+  local skipped
+  skipped=$(grep -E '^[[:space:]]+[0-9]+ - .* \(Skipped\)$' "$log" | sed -E 's/^[[:space:]]+[0-9]+ - (.*) \(Skipped\)$/\1/' || true)
+  if [[ -n $skipped ]]; then
+    total_skipped=$((total_skipped + $(wc -l <<<"$skipped")))
+    skipped_names+=" $name:$(tr '\n' ' ' <<<"$skipped")"
+  fi
+  total_pass=$((total_pass + out_of - failed - $(grep -cE '^[[:space:]]+[0-9]+ - .* \(Skipped\)$' "$log" || true)))
   total_fail=$((total_fail + failed))
   ((rc != 0 || failed != 0)) && status=1
 }
@@ -106,5 +116,5 @@ else
   status=1
 fi
 
-echo "all suites: $total_pass passed, $total_fail failed"
+echo "all suites: $total_pass passed, $total_fail failed, $total_skipped skipped${skipped_names:+ (}${skipped_names# }${skipped_names:+)}"
 exit $status
