@@ -937,7 +937,7 @@ bool AnnounceEnd(const Pipeline& pipeline, bool live) {
 // SIGHUP reloads, statistics every --stats-interval, systemd kept informed.
 void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
            Pipeline* pipeline, bool live, Signals* sig, ReopenableFileSink* log_file,
-           JsonLogSink* json_log, GeoIp* geoip, ServiceNotifier* notifier) {
+           JsonLogSink* json_log, GeoIp* geoip, ApiServer* api, ServiceNotifier* notifier) {
   notifier->Ready();
   ServiceReports reports(notifier, pipeline);
   bool announced_end = false;
@@ -960,6 +960,7 @@ void Serve(const std::vector<std::string>& command_line, DaemonOptions* options,
     const absl::Time now = absl::Now();
     reports.UpdateStatus(now, announced_end);
     reports.PingWatchdog(now);
+    if (api != nullptr) api->service()->TrimIfPending();
   }
 }
 
@@ -1077,7 +1078,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   }
 
   Serve(command_line, &options, &pipeline, live, sig.get(), logging->file.get(), json_log->get(),
-        enrichment.geoip.get(), &notifier);
+        enrichment.geoip.get(), api.get(), &notifier);
   StopMetrics(metrics.get());
   ShutDown(sig->got.load(), std::move(api), &pipeline, json_log->get(), history_store->get(),
            ipfix_sink->get(), pcap_export->writer.get(), &notifier);

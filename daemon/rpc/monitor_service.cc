@@ -74,10 +74,18 @@ MonitorService::MonitorService(MonitorServiceOptions options, const Pipeline* pi
 
 void MonitorService::ReleaseMemorySoon() {
   // Streams build large replies; glibc keeps the freed pages in its arenas.
-  // Give them back when a stream ends, at most once a second.
+  // Give them back when a stream ends, at most once a second; a stream that
+  // ends sooner after the last trim leaves it pending (TrimIfPending).
+  trim_pending_.store(true, std::memory_order_relaxed);
+  TrimIfPending();
+}
+
+void MonitorService::TrimIfPending() {
+  if (!trim_pending_.load(std::memory_order_relaxed)) return;
   const int64_t now = absl::ToUnixMillis(absl::Now());
   int64_t last = last_trim_ms_.load(std::memory_order_relaxed);
   if (now - last < 1000 || !last_trim_ms_.compare_exchange_strong(last, now)) return;
+  trim_pending_.store(false, std::memory_order_relaxed);
   malloc_trim(0);
 }
 

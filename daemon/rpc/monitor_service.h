@@ -90,6 +90,11 @@ class MonitorService final : public rustnet::v1::Monitor::Service {
 
   // Makes every stream finish promptly (status OK) and refuses new ones.
   void BeginShutdown();
+  // Gives freed memory back to the system if a stream ended since the last
+  // time and a second has passed (ReleaseMemorySoon trims at most once a
+  // second; the streams that end within that second are trimmed here).
+  // rustnetd's main loop calls it every 200 ms.
+  void TrimIfPending();
   int active_streams() const { return active_streams_.load(); }
 
  private:
@@ -114,6 +119,7 @@ class MonitorService final : public rustnet::v1::Monitor::Service {
   std::atomic<uint64_t> events_lost_{0};
   std::atomic<uint64_t> streams_refused_{0};
   std::atomic<int64_t> last_trim_ms_{0};
+  std::atomic<bool> trim_pending_{false};
 };
 
 }  // namespace rustnet

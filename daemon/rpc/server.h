@@ -66,6 +66,8 @@ class ApiServer {
   // Ends streams, stops accepting, waits up to `grace` for calls in flight,
   // and removes the socket file (unless systemd passed it).
   void Shutdown(absl::Duration grace);
+  // The service it serves (not owned).
+  MonitorService* service() const { return service_; }
 
   // The socket file path and any TCP address actually bound (with the port
   // chosen when the option said :0).
