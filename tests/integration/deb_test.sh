@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian package, built by scripts/package.sh from the build under test:
 #   - its contents (dpkg-deb -c): binaries, units, the conffile, man pages,
-#     completions, copyright; nothing outside the expected directories;
+#     completions, copyright, the Prometheus examples (scrape config, alert
+#     rules, Grafana dashboard); nothing outside the expected directories;
 #   - Depends derived from the libraries the binaries link (every NEEDED
 #     library's package is listed), conffiles and maintainer scripts;
 #   - installed for real (this must run as root, in a throwaway machine or
@@ -96,6 +97,9 @@ expect=(
   "-rw-r--r-- root/root /usr/share/bash-completion/completions/rustnetd"
   "-rw-r--r-- root/root /usr/share/doc/rustnet/copyright"
   "-rw-r--r-- root/root /usr/share/doc/rustnet/changelog.Debian.gz"
+  "-rw-r--r-- root/root /usr/share/rustnet/prometheus/prometheus.yml"
+  "-rw-r--r-- root/root /usr/share/rustnet/prometheus/rustnet_alerts.yml"
+  "-rw-r--r-- root/root /usr/share/rustnet/prometheus/grafana_dashboard.json"
 )
 if ((tui_built)); then
   expect+=(
