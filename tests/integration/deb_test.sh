@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian package, built by scripts/package.sh from the build under test:
 #   - its contents (dpkg-deb -c): binaries, units, the conffile, man pages,
-#     completions, copyright; nothing outside the expected directories;
+#     completions, copyright, the Prometheus examples (scrape config, alert
+#     rules, Grafana dashboard); nothing outside the expected directories;
 #   - Depends derived from the libraries the binaries link (every NEEDED
 #     library's package is listed), conffiles and maintainer scripts;
 #   - installed for real (this must run as root, in a throwaway machine or
@@ -96,6 +97,9 @@ expect=(
   "-rw-r--r-- root/root /usr/share/bash-completion/completions/rustnetd"
   "-rw-r--r-- root/root /usr/share/doc/rustnet/copyright"
   "-rw-r--r-- root/root /usr/share/doc/rustnet/changelog.Debian.gz"
+  "-rw-r--r-- root/root /usr/share/rustnet/prometheus/prometheus.yml"
+  "-rw-r--r-- root/root /usr/share/rustnet/prometheus/rustnet_alerts.yml"
+  "-rw-r--r-- root/root /usr/share/rustnet/prometheus/grafana_dashboard.json"
 )
 if ((tui_built)); then
   expect+=(
@@ -243,8 +247,14 @@ rc=$?
 detail="exit code $rc; $(cat "$work/dump.err")"
 check "the installed daemon reads the installed configuration (all defaults) and dumps" \
   bash -c "[[ $rc == 0 && -s '$work/dump' ]]"
+# Left out: what contradicts --read/--dump or another key (metrics-listen
+# serves only without --dump; its web config file does not exist). What
+# writes or sends goes to this test's own places: the pcap export into
+# $work, IPFIX to a loopback port (traffic stays on this machine).
 sed -E 's/^#([a-z-]+ = )/\1/' /etc/rustnet/rustnetd.conf |
-  grep -vE '^(read|insecure-listen|listen|tls-[a-z-]+|socket-group|json-log|history-db) = ' >"$work/all.conf"
+  grep -vE '^(read|insecure-listen|listen|tls-[a-z-]+|socket-group|json-log|history-db|metrics-listen|metrics-web-config) = ' |
+  sed -E "s|^pcap-export = .*|pcap-export = $work/export.pcapng|; s|^ipfix = .*|ipfix = udp://127.0.0.1:9|" \
+    >"$work/all.conf"
 timeout 20 /usr/sbin/rustnetd --config "$work/all.conf" --read "$FIXTURES/http.pcap" \
   --dump json --log-dir "$work/logs" >"$work/dump2" 2>"$work/dump2.err" </dev/null
 rc=$?

@@ -24,6 +24,11 @@ real engines from Debian's packages.
   certificate, basic authentication with a bcrypt hash (401 without, with
   a wrong password, an unknown user), a real Prometheus scraping through
   both, and a plain-text password refused at start.
+- Exporters' statistics: with --ipfix to a UDP port nobody listens on,
+  --history-db, --json-log and --pcap-export, the rustnet_ipfix_*{collector},
+  rustnet_history_store_*, rustnet_json_log_* and rustnet_pcap_export_*
+  series appear (absent without them), promtool still accepts the
+  exposition, and their values equal GetStats'.
 - packaging/prometheus/: `promtool check rules` accepts the alerting rules,
   `promtool check config` the scrape config, and the Grafana dashboard is
   JSON whose every metric name exists in the exposition.
@@ -507,7 +512,19 @@ def abuse_checks(c, g, d, target, port):
     c.check("POST gets 405 with Allow: GET, HEAD",
             status == 405 and headers.get("allow") == "GET, HEAD", (status, headers))
     status, headers, body = http_get(port, "/metrics", method="HEAD")
-    c.check("HEAD /metrics: 200, no body", status == 200 and body == b"", (status, body[:50]))
+    length = headers.get("content-length", "")
+    # A GET's exposition differs by a few digits (scrape and CPU counters):
+    # HEAD's length is a whole exposition's, not 0 (the unit test checks it
+    # byte for byte).
+    _, _, got = http_get(port, "/metrics")
+    c.check("HEAD /metrics: 200, no body, Content-Length %s as a GET's (%d)" % (length, len(got)),
+            status == 200 and body == b"" and length.isdigit() and
+            abs(int(length) - len(got)) < 100 and len(got) > 1000, (status, headers, body[:50]))
+    status, headers, body = http_get(port, "/", method="HEAD")
+    _, _, index = http_get(port, "/")
+    c.check("HEAD /: Content-Length equals GET /'s body (%d)" % len(index),
+            status == 200 and body == b"" and headers.get("content-length") == str(len(index)),
+            headers)
     status, _, body = http_get(port, "/")
     c.check("/ links to /metrics", status == 200 and b'href="/metrics"' in body, body[:200])
 
@@ -527,6 +544,119 @@ def abuse_checks(c, g, d, target, port):
         rss_kb, baseline_kb, allowed_mb), 0 < rss_kb <= baseline_kb + allowed_mb * 1024)
     c.check("the daemon is still running and wrote no error", d.running() and
             "error" not in d.stderr().lower(), d.stderr()[-2000:])
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+EXPORTER_FAMILIES = ("rustnet_ipfix_", "rustnet_history_store_", "rustnet_json_log_",
+                     "rustnet_pcap_export_")
+
+
+def exporter_series(smp):
+    return {(n, tuple(sorted(l.items()))): v for n, l, v in smp
+            if n.startswith(EXPORTER_FAMILIES)}
+
+
+def exporter_want(stats):
+    """The series GetStats' statistics should give: {(name, labels): value}."""
+    want = {}
+    for col in stats.get("ipfix", {}).get("collectors", []):
+        lab = (("collector", col.get("url", "")),)
+        for key in ("records", "messages", "bytes", "dropped", "reconnects"):
+            want[("rustnet_ipfix_%s_total" % key, lab)] = float(col.get(key, 0))
+        want[("rustnet_ipfix_collector_connected", lab)] = 1.0 if col.get("connected") else 0.0
+    h = stats.get("historyStore")
+    if h is not None:
+        want[("rustnet_history_store_rows_written_total", ())] = float(h.get("rowsWritten", 0))
+        want[("rustnet_history_store_rows_dropped_total", ())] = float(h.get("rowsDropped", 0))
+        want[("rustnet_history_store_healthy", ())] = 1.0 if h.get("healthy") else 0.0
+    j = stats.get("jsonLog")
+    if j is not None:
+        want[("rustnet_json_log_lines_total", ())] = float(j.get("written", 0))
+        want[("rustnet_json_log_dropped_total", ())] = float(j.get("dropped", 0))
+    p = stats.get("pcapExport")
+    if p is not None:
+        want[("rustnet_pcap_export_packets_total", ())] = float(p.get("written", 0))
+        want[("rustnet_pcap_export_dropped_total", ())] = float(p.get("dropped", 0))
+    return want
+
+
+def exporter_checks(c, g, work, capture, plain_text):
+    """The exporters' counters in /metrics, equal to GetStats'."""
+    c.check("without exporters, no exporter series",
+            not exporter_series(samples(plain_text)) and
+            not any(f in plain_text for f in EXPORTER_FAMILIES))
+    port = free_port()
+    udp_port = free_udp_port()  # Nobody listens: sends fail or vanish, counted.
+    url = "udp://127.0.0.1:%d" % udp_port
+    d, target = start_daemon(work, "exporters", capture, port, [
+        "--ipfix", url, "--history-db", os.path.join(work, "exporters-history.db"),
+        # The capture's clock is years back: --history-retention 0 keeps its rows.
+        "--history-retention", "0",
+        "--json-log", os.path.join(work, "exporters.jsonl"),
+        "--pcap-export", os.path.join(work, "exporters-export.pcap")])
+    stats, text = wait_final(g, d, target, port)
+    if not c.check("rustnetd with --ipfix, --history-db, --json-log, --pcap-export serves "
+                   "/metrics", bool(text), d.stderr()[-2000:]):
+        d.stop()
+        return
+    rc, out = promtool_check(text)
+    c.check("with the exporters on, promtool check metrics still accepts the exposition",
+            rc == 0, out)
+    for family, kind in (("rustnet_ipfix_records_total", "counter"),
+                         ("rustnet_ipfix_messages_total", "counter"),
+                         ("rustnet_ipfix_bytes_total", "counter"),
+                         ("rustnet_ipfix_dropped_total", "counter"),
+                         ("rustnet_ipfix_reconnects_total", "counter"),
+                         ("rustnet_ipfix_collector_connected", "gauge"),
+                         ("rustnet_history_store_rows_written_total", "counter"),
+                         ("rustnet_history_store_rows_dropped_total", "counter"),
+                         ("rustnet_history_store_healthy", "gauge"),
+                         ("rustnet_json_log_lines_total", "counter"),
+                         ("rustnet_json_log_dropped_total", "counter"),
+                         ("rustnet_pcap_export_packets_total", "counter"),
+                         ("rustnet_pcap_export_dropped_total", "counter")):
+        c.check("%s has HELP and TYPE %s" % (family, kind),
+                ("# HELP %s " % family) in text and ("# TYPE %s %s\n" % (family, kind)) in text)
+    # The writers may still be finishing (the history store commits once a
+    # second): GetStats then a scrape, until the two agree (they read the
+    # same counters) with the history store's queue written, or 30 s pass.
+    deadline = time.monotonic() + 30
+    got, want = {}, {"never compared": 0}
+    while time.monotonic() < deadline:
+        with g.Reflector(target) as r:
+            code, st = api_test.grpc_error(lambda: r.call(MONITOR + "/GetStats", {}, timeout=10))
+        status, _, now = scrape(port)
+        if code is None and status == 200:
+            got, want = exporter_series(samples(now)), exporter_want(st or {})
+            h = (st or {}).get("historyStore", {})
+            if got == want and int(h.get("rowsWritten", 0)) > 0 and int(h.get("queued", 0)) == 0:
+                break
+        time.sleep(0.3)
+    c.check("the exporter series equal GetStats' statistics (%d series)" % len(want),
+            got == want and len(want) == 13, {"metrics": got, "GetStats": want})
+    lab = (("collector", url),)
+    c.check("IPFIX: records sent or dropped for the collector URL as given, %s connected (UDP)"
+            % url, got.get(("rustnet_ipfix_records_total", lab), 0) +
+            got.get(("rustnet_ipfix_dropped_total", lab), 0) > 0 and
+            got.get(("rustnet_ipfix_collector_connected", lab)) == 1.0, got)
+    c.check("history store: rows written (%s), healthy" %
+            got.get(("rustnet_history_store_rows_written_total", ())),
+            got.get(("rustnet_history_store_rows_written_total", ()), 0) > 0 and
+            got.get(("rustnet_history_store_healthy", ())) == 1.0, got)
+    c.check("JSON log lines (%s) and pcap export packets (%s) counted" % (
+        got.get(("rustnet_json_log_lines_total", ())),
+        got.get(("rustnet_pcap_export_packets_total", ()))),
+        got.get(("rustnet_json_log_lines_total", ()), 0) > 0 and
+        got.get(("rustnet_pcap_export_packets_total", ()), 0) > 0, got)
+    c.check("rustnetd with the exporters stops cleanly on SIGTERM", d.stop() == 0,
+            d.stderr()[-2000:])
 
 
 def packaging_checks(c, exposition):
@@ -628,6 +758,7 @@ def run(c, g, work):
     packaging_checks(c, text)
     c.check("rustnetd stops cleanly on SIGTERM", d.stop() == 0, d.stderr()[-2000:])
 
+    exporter_checks(c, g, work, capture, text)
     web_config_checks(c, g, work, capture, want)
     fixture_checks(c, g, work)
 

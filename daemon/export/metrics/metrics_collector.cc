@@ -432,10 +432,74 @@ std::string MetricsCollector::Render(ExpositionFormat format) {
            MetricType::kGauge,
            uint64_t{stats.captures_size() > 0 && !stats.captures(0).finished() ? 1u : 0u});
 
+  WriteExportMetrics(stats, &w);
   if (options_.extra) options_.extra(&w);
   WriteProcessMetrics(&w);
   last_.swap(seen_);
   return w.Finish();
+}
+
+void WriteExportMetrics(const rustnet::v1::Stats& stats, ExpositionWriter* w) {
+  if (stats.has_ipfix()) {
+    const auto& collectors = stats.ipfix().collectors();
+    struct Counter {
+      std::string_view name;
+      std::string_view help;
+      uint64_t (rustnet::v1::IpfixCollectorStats::*get)() const;
+    };
+    static constexpr Counter kCounters[] = {
+        {"rustnet_ipfix_records_total", "IPFIX / NetFlow v9 data records sent, by collector.",
+         &rustnet::v1::IpfixCollectorStats::records},
+        {"rustnet_ipfix_messages_total",
+         "IPFIX messages (NetFlow v9 packets) sent, templates included, by collector.",
+         &rustnet::v1::IpfixCollectorStats::messages},
+        {"rustnet_ipfix_bytes_total", "Bytes of the IPFIX / NetFlow v9 messages sent, by collector.",
+         &rustnet::v1::IpfixCollectorStats::bytes},
+        {"rustnet_ipfix_dropped_total",
+         "Flow records not sent to a collector: queue full, collector down or send failed.",
+         &rustnet::v1::IpfixCollectorStats::dropped},
+        {"rustnet_ipfix_reconnects_total",
+         "TCP connections to a collector made after the first.",
+         &rustnet::v1::IpfixCollectorStats::reconnects},
+    };
+    for (const Counter& c : kCounters) {
+      w->Family(c.name, c.help, MetricType::kCounter);
+      for (const auto& col : collectors) w->Sample(c.name, {{"collector", col.url()}}, (col.*c.get)());
+    }
+    w->Family("rustnet_ipfix_collector_connected",
+              "1 while the collector's TCP connection is up (UDP: always 1).", MetricType::kGauge);
+    for (const auto& col : collectors) {
+      w->Sample("rustnet_ipfix_collector_connected", {{"collector", col.url()}},
+                uint64_t{col.connected() ? 1u : 0u});
+    }
+  }
+  if (stats.has_history_store()) {
+    const auto& h = stats.history_store();
+    w->Single("rustnet_history_store_rows_written_total", "Rows the history store wrote.",
+              MetricType::kCounter, h.rows_written());
+    w->Single("rustnet_history_store_rows_dropped_total",
+              "Rows the history store did not store (queue full, or the store could not write).",
+              MetricType::kCounter, h.rows_dropped());
+    w->Single("rustnet_history_store_healthy",
+              "1 while the history store's writes succeed; 0 while it is failing and retrying.",
+              MetricType::kGauge, uint64_t{h.healthy() ? 1u : 0u});
+  }
+  if (stats.has_json_log()) {
+    w->Single("rustnet_json_log_lines_total", "Lines the JSON connection log wrote.",
+              MetricType::kCounter, stats.json_log().written());
+    w->Single("rustnet_json_log_dropped_total",
+              "Events the JSON connection log did not write (queue full, fell behind, write "
+              "failed).",
+              MetricType::kCounter, stats.json_log().dropped());
+  }
+  if (stats.has_pcap_export()) {
+    w->Single("rustnet_pcap_export_packets_total", "Packets the pcap export wrote.",
+              MetricType::kCounter, stats.pcap_export().written());
+    w->Single("rustnet_pcap_export_dropped_total",
+              "Packets the pcap export did not write because its writer was behind (never "
+              "dropped from capture).",
+              MetricType::kCounter, stats.pcap_export().dropped());
+  }
 }
 
 void WriteProcessMetrics(ExpositionWriter* w) {

@@ -142,6 +142,11 @@ class MetricsCollector final : public ConnectionSink {
   absl::flat_hash_map<std::string, uint64_t> seen_ ABSL_GUARDED_BY(render_mu_);
 };
 
+// The exporters' counters from GetStats' statistics, each family present
+// only when its exporter is on: IPFIX per collector (label collector = the
+// URL as given), the history store, the JSON log and the pcap export.
+void WriteExportMetrics(const rustnet::v1::Stats& stats, ExpositionWriter* w);
+
 // The usual process_* metrics of the Prometheus client libraries, from
 // /proc/self: CPU seconds, resident and virtual memory, start time, open
 // and maximum file descriptors.

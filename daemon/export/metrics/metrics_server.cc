@@ -33,11 +33,13 @@ void Notify(void* cls, MHD_Connection* /*connection*/, void** /*socket_context*/
   static_cast<MetricsServer*>(cls)->Connected(toe == MHD_CONNECTION_NOTIFY_STARTED);
 }
 
+// HEAD gets the same response as GET (so Content-Length is the length a
+// GET would get, RFC 9110 9.3.2): libmicrohttpd itself leaves the body out
+// for a HEAD request.
 bool Queue(MHD_Connection* connection, unsigned status, std::string_view body,
-           std::string_view content_type, bool head) {
-  MHD_Response* response =
-      MHD_create_response_from_buffer(head ? 0 : body.size(), const_cast<char*>(body.data()),
-                                      MHD_RESPMEM_MUST_COPY);
+           std::string_view content_type) {
+  MHD_Response* response = MHD_create_response_from_buffer(
+      body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
   if (response == nullptr) return false;
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
                           std::string(content_type).c_str());
@@ -187,21 +189,19 @@ bool MetricsServer::Answer(MHD_Connection* connection, std::string_view url,
   }
   if (method != MHD_HTTP_METHOD_GET && !head) {
     errors_.fetch_add(1, std::memory_order_relaxed);
-    return Queue(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD are served\n", kText,
-                 false);
+    return Queue(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET and HEAD are served\n", kText);
   }
-  if (url == "/") return Queue(connection, MHD_HTTP_OK, kIndex, "text/html; charset=utf-8", head);
+  if (url == "/") return Queue(connection, MHD_HTTP_OK, kIndex, "text/html; charset=utf-8");
   if (url != "/metrics") {
     errors_.fetch_add(1, std::memory_order_relaxed);
-    return Queue(connection, MHD_HTTP_NOT_FOUND, "not found; metrics are at /metrics\n", kText,
-                 head);
+    return Queue(connection, MHD_HTTP_NOT_FOUND, "not found; metrics are at /metrics\n", kText);
   }
   const char* accept = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
                                                    MHD_HTTP_HEADER_ACCEPT);
   const ExpositionFormat format = FormatForAccept(accept == nullptr ? "" : accept);
   const std::string body = options_.render(format);
   scrapes_.fetch_add(1, std::memory_order_relaxed);
-  return Queue(connection, MHD_HTTP_OK, body, ContentTypeOf(format), head);
+  return Queue(connection, MHD_HTTP_OK, body, ContentTypeOf(format));
 }
 
 }  // namespace rustnet

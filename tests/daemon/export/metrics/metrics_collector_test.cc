@@ -275,6 +275,133 @@ TEST_CASE("metrics: statistics from GetStats become capture and attribution seri
   CHECK(text.substr(text.size() - 6) == "# EOF\n");
 }
 
+// The exporters' counters from GetStats, byte for byte: IPFIX per
+// collector (URL escaped as a label value), the history store, the JSON
+// log and the pcap export.
+TEST_CASE("metrics: exporter statistics from GetStats become series, byte for byte",
+          "[metrics]") {
+  rustnet::v1::Stats stats;
+  auto* ipfix = stats.mutable_ipfix();
+  auto* udp = ipfix->add_collectors();
+  udp->set_url("udp://127.0.0.1:4739");
+  udp->set_records(10);
+  udp->set_messages(3);
+  udp->set_bytes(1500);
+  udp->set_dropped(2);
+  udp->set_connected(true);
+  auto* tcp = ipfix->add_collectors();
+  tcp->set_url("tcp://[::1]:4739/\"x\"");
+  tcp->set_records(7);
+  tcp->set_messages(4);
+  tcp->set_bytes(900);
+  tcp->set_dropped(0);
+  tcp->set_reconnects(5);
+  tcp->set_connected(false);
+  stats.mutable_history_store()->set_rows_written(42);
+  stats.mutable_history_store()->set_rows_dropped(1);
+  stats.mutable_history_store()->set_healthy(false);
+  stats.mutable_json_log()->set_written(99);
+  stats.mutable_json_log()->set_dropped(4);
+  stats.mutable_pcap_export()->set_written(1234);
+  stats.mutable_pcap_export()->set_dropped(6);
+
+  ExpositionWriter w(ExpositionFormat::kPrometheusText);
+  WriteExportMetrics(stats, &w);
+  CHECK(w.Finish() ==
+        "# HELP rustnet_ipfix_records_total IPFIX / NetFlow v9 data records sent, by collector.\n"
+        "# TYPE rustnet_ipfix_records_total counter\n"
+        "rustnet_ipfix_records_total{collector=\"udp://127.0.0.1:4739\"} 10\n"
+        "rustnet_ipfix_records_total{collector=\"tcp://[::1]:4739/\\\"x\\\"\"} 7\n"
+        "# HELP rustnet_ipfix_messages_total IPFIX messages (NetFlow v9 packets) sent, templates "
+        "included, by collector.\n"
+        "# TYPE rustnet_ipfix_messages_total counter\n"
+        "rustnet_ipfix_messages_total{collector=\"udp://127.0.0.1:4739\"} 3\n"
+        "rustnet_ipfix_messages_total{collector=\"tcp://[::1]:4739/\\\"x\\\"\"} 4\n"
+        "# HELP rustnet_ipfix_bytes_total Bytes of the IPFIX / NetFlow v9 messages sent, by "
+        "collector.\n"
+        "# TYPE rustnet_ipfix_bytes_total counter\n"
+        "rustnet_ipfix_bytes_total{collector=\"udp://127.0.0.1:4739\"} 1500\n"
+        "rustnet_ipfix_bytes_total{collector=\"tcp://[::1]:4739/\\\"x\\\"\"} 900\n"
+        "# HELP rustnet_ipfix_dropped_total Flow records not sent to a collector: queue full, "
+        "collector down or send failed.\n"
+        "# TYPE rustnet_ipfix_dropped_total counter\n"
+        "rustnet_ipfix_dropped_total{collector=\"udp://127.0.0.1:4739\"} 2\n"
+        "rustnet_ipfix_dropped_total{collector=\"tcp://[::1]:4739/\\\"x\\\"\"} 0\n"
+        "# HELP rustnet_ipfix_reconnects_total TCP connections to a collector made after the "
+        "first.\n"
+        "# TYPE rustnet_ipfix_reconnects_total counter\n"
+        "rustnet_ipfix_reconnects_total{collector=\"udp://127.0.0.1:4739\"} 0\n"
+        "rustnet_ipfix_reconnects_total{collector=\"tcp://[::1]:4739/\\\"x\\\"\"} 5\n"
+        "# HELP rustnet_ipfix_collector_connected 1 while the collector's TCP connection is up "
+        "(UDP: always 1).\n"
+        "# TYPE rustnet_ipfix_collector_connected gauge\n"
+        "rustnet_ipfix_collector_connected{collector=\"udp://127.0.0.1:4739\"} 1\n"
+        "rustnet_ipfix_collector_connected{collector=\"tcp://[::1]:4739/\\\"x\\\"\"} 0\n"
+        "# HELP rustnet_history_store_rows_written_total Rows the history store wrote.\n"
+        "# TYPE rustnet_history_store_rows_written_total counter\n"
+        "rustnet_history_store_rows_written_total 42\n"
+        "# HELP rustnet_history_store_rows_dropped_total Rows the history store did not store "
+        "(queue full, or the store could not write).\n"
+        "# TYPE rustnet_history_store_rows_dropped_total counter\n"
+        "rustnet_history_store_rows_dropped_total 1\n"
+        "# HELP rustnet_history_store_healthy 1 while the history store's writes succeed; 0 "
+        "while it is failing and retrying.\n"
+        "# TYPE rustnet_history_store_healthy gauge\n"
+        "rustnet_history_store_healthy 0\n"
+        "# HELP rustnet_json_log_lines_total Lines the JSON connection log wrote.\n"
+        "# TYPE rustnet_json_log_lines_total counter\n"
+        "rustnet_json_log_lines_total 99\n"
+        "# HELP rustnet_json_log_dropped_total Events the JSON connection log did not write "
+        "(queue full, fell behind, write failed).\n"
+        "# TYPE rustnet_json_log_dropped_total counter\n"
+        "rustnet_json_log_dropped_total 4\n"
+        "# HELP rustnet_pcap_export_packets_total Packets the pcap export wrote.\n"
+        "# TYPE rustnet_pcap_export_packets_total counter\n"
+        "rustnet_pcap_export_packets_total 1234\n"
+        "# HELP rustnet_pcap_export_dropped_total Packets the pcap export did not write because "
+        "its writer was behind (never dropped from capture).\n"
+        "# TYPE rustnet_pcap_export_dropped_total counter\n"
+        "rustnet_pcap_export_dropped_total 6\n");
+}
+
+TEST_CASE("metrics: exporters that are off leave no series", "[metrics]") {
+  rustnet::v1::Stats stats;
+  stats.mutable_history_store()->set_healthy(true);
+  ExpositionWriter w(ExpositionFormat::kPrometheusText);
+  WriteExportMetrics(stats, &w);
+  CHECK(w.Finish() ==
+        "# HELP rustnet_history_store_rows_written_total Rows the history store wrote.\n"
+        "# TYPE rustnet_history_store_rows_written_total counter\n"
+        "rustnet_history_store_rows_written_total 0\n"
+        "# HELP rustnet_history_store_rows_dropped_total Rows the history store did not store "
+        "(queue full, or the store could not write).\n"
+        "# TYPE rustnet_history_store_rows_dropped_total counter\n"
+        "rustnet_history_store_rows_dropped_total 0\n"
+        "# HELP rustnet_history_store_healthy 1 while the history store's writes succeed; 0 "
+        "while it is failing and retrying.\n"
+        "# TYPE rustnet_history_store_healthy gauge\n"
+        "rustnet_history_store_healthy 1\n");
+
+  // Through the collector: with none on, no exporter family at all; an
+  // IPFIX exporter with one collector adds its series to the scrape.
+  MetricsCollector none(MetricsCollectorOptions{});
+  none.Attach(nullptr, [](rustnet::v1::Stats*) {});
+  const std::string off = none.Render(ExpositionFormat::kPrometheusText);
+  for (const char* family : {"rustnet_ipfix_", "rustnet_history_store_", "rustnet_json_log_",
+                             "rustnet_pcap_export_"}) {
+    CHECK(off.find(family) == std::string::npos);
+  }
+  MetricsCollector on(MetricsCollectorOptions{});
+  on.Attach(nullptr, [](rustnet::v1::Stats* s) {
+    auto* c = s->mutable_ipfix()->add_collectors();
+    c->set_url("udp://127.0.0.1:9");
+    c->set_records(3);
+  });
+  const auto samples = Samples(on.Render(ExpositionFormat::kOpenMetrics));
+  CHECK(Get(samples, "rustnet_ipfix_records_total{collector=\"udp://127.0.0.1:9\"}") == 3u);
+  CHECK(Get(samples, "rustnet_ipfix_collector_connected{collector=\"udp://127.0.0.1:9\"}") == 0u);
+}
+
 }  // namespace
 }  // namespace rustnet
 
