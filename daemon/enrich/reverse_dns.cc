@@ -356,6 +356,8 @@ void ReverseDns::RecordSocket(int fd) {
     return;
   }
   SocketKey key{server, server_port, local_port};
+  const unsigned bit = server_port % 1024u;
+  server_port_bits_[bit / 64].fetch_or(uint64_t{1} << (bit % 64), std::memory_order_relaxed);
   absl::MutexLock lock(&sockets_mu_);
   if (!sockets_.insert(key).second) return;
   socket_order_.push_back(key);
@@ -367,6 +369,11 @@ void ReverseDns::RecordSocket(int fd) {
 
 bool ReverseDns::IsOwnSocket(const IpAddress& server, uint16_t server_port,
                              uint16_t local_port) const {
+  const unsigned bit = server_port % 1024u;
+  if ((server_port_bits_[bit / 64].load(std::memory_order_relaxed) &
+       (uint64_t{1} << (bit % 64))) == 0) {
+    return false;  // No query went to this port.
+  }
   absl::MutexLock lock(&sockets_mu_);
   return sockets_.contains(SocketKey{server, server_port, local_port});
 }

@@ -26,6 +26,8 @@
 #ifndef RUSTNET_DAEMON_ENRICH_REVERSE_DNS_H_
 #define RUSTNET_DAEMON_ENRICH_REVERSE_DNS_H_
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -147,6 +149,9 @@ class ReverseDns {
   CacheList lru_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<IpAddress, CacheList::iterator> index_ ABSL_GUARDED_BY(mu_);
   Stats counters_ ABSL_GUARDED_BY(mu_);
+  // A bit per server port (mod 1024) ever remembered: IsOwnSocket answers
+  // most connections (other remote ports) without the lock.
+  std::array<std::atomic<uint64_t>, 16> server_port_bits_{};
   mutable absl::Mutex sockets_mu_;
   std::deque<SocketKey> socket_order_ ABSL_GUARDED_BY(sockets_mu_);  // Oldest first.
   absl::flat_hash_set<SocketKey> sockets_ ABSL_GUARDED_BY(sockets_mu_);
