@@ -188,6 +188,8 @@ void AddEndpointDetails(const v1::Connection& c, DetailList* list) {
                           ? ""
                           : Cat(" (", list->Clean(c.hostname_source()), ")")),
             Style::kAccent);
+  // Only with rustnetd --show-ptr-lookups: its resolver's own query.
+  if (c.own_lookup()) list->Add("own lookup", "rustnetd's reverse DNS query", Style::kWarn);
 }
 
 // Age and idle time as of the snapshot (`snapshot_us`; 0: none yet).

@@ -49,6 +49,7 @@ constexpr OptionSpec kOptions[] = {
     {"no-resolve-dns", true, true},
     {"resolve-dns-rate", false, true},
     {"resolve-dns-server", false, true},
+    {"show-ptr-lookups", true, true},
     {"history-retention", false, true},
     {"history-max-size", false, true},
     {"ipfix", false, true},
@@ -393,6 +394,7 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("resolve-dns", before.resolve_dns != after.resolve_dns);
   check("resolve-dns-rate", before.resolve_dns_rate != after.resolve_dns_rate);
   check("resolve-dns-server", before.resolve_dns_server != after.resolve_dns_server);
+  check("show-ptr-lookups", before.show_ptr_lookups != after.show_ptr_lookups);
   check("metrics-listen", before.metrics_listen != after.metrics_listen);
   check("metrics-web-config", before.metrics_web_config != after.metrics_web_config);
   check("metrics-top-processes", before.metrics_top_processes != after.metrics_top_processes);

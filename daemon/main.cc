@@ -1050,7 +1050,7 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
     enrichment = std::move(*started);
   }
   service_options.enrich = Enrichment{enrichment.geoip.get(), enrichment.mac_vendors.get(),
-                                      enrichment.reverse_dns.get()};
+                                      enrichment.reverse_dns.get(), options.show_ptr_lookups};
   ServeMetricsStats(metrics.get(), &service_options);
   ServePcapExport(pcap_export->writer.get(), &service_options);
   MonitorService service(std::move(service_options), &pipeline, &events);

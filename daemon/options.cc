@@ -335,6 +335,7 @@ const SwitchMap& Switches() {
       {"--no-geoip", &DaemonOptions::no_geoip},
       {"--resolve-dns", &DaemonOptions::resolve_dns},
       {"--no-resolve-dns", &DaemonOptions::no_resolve_dns},
+      {"--show-ptr-lookups", &DaemonOptions::show_ptr_lookups},
       {"--netflow-v9", &DaemonOptions::netflow_v9},
       {"--ipfix-biflow", &DaemonOptions::ipfix_biflow},
       {"--help", &DaemonOptions::help},
@@ -572,6 +573,8 @@ Enrichment (shown by the API; never on the packet path):
       --resolve-dns-server ADDR[:PORT]
                              Ask this server (comma-separated for more)
                              rather than those of /etc/resolv.conf
+      --show-ptr-lookups     List reverse DNS's own queries (marked
+                             own_lookup) instead of leaving them out
 
 Flow export (IPFIX, RFC 7011; NetFlow v9, RFC 3954):
       --ipfix URL            Export flow records to the collector at URL,

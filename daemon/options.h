@@ -58,6 +58,9 @@ struct DaemonOptions {
   bool no_resolve_dns = false;
   int resolve_dns_rate = 20;       // --resolve-dns-rate N (queries per second)
   std::string resolve_dns_server;  // --resolve-dns-server ADDR[:PORT],...; empty: resolv.conf
+  // --show-ptr-lookups: list the resolver's own queries (marked own_lookup)
+  // rather than leaving them out of the API's answers.
+  bool show_ptr_lookups = false;
   // IPFIX / NetFlow v9 export (daemon/export/ipfix/).
   // --ipfix udp://HOST:PORT|tcp://HOST:PORT, repeatable (or comma-separated).
   std::vector<std::string> ipfix;

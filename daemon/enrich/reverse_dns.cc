@@ -2,7 +2,9 @@
 
 #include <ares.h>
 #include <arpa/nameser.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
@@ -292,6 +294,7 @@ void ReverseDns::Run() {
       if (ARES_GETSOCK_READABLE(mask, i)) events |= POLLIN;
       if (ARES_GETSOCK_WRITABLE(mask, i)) events |= POLLOUT;
       if (events == 0) continue;
+      RecordSocket(socks[i]);
       fds[n++] = pollfd{socks[i], events, 0};
     }
     timeval max_wait{0, 50'000};
@@ -310,6 +313,69 @@ void ReverseDns::Run() {
       if (r != ARES_SOCKET_BAD || w != ARES_SOCKET_BAD) ares_process_fd(channel, r, w);
     }
   }
+}
+
+namespace {
+
+// The address and port of a sockaddr; false for another family.
+bool EndpointOf(const sockaddr_storage& s, IpAddress* address, uint16_t* port) {
+  if (s.ss_family == AF_INET) {
+    sockaddr_in in;
+    std::memcpy(&in, &s, sizeof(in));
+    *address = IpAddress::FromV4(reinterpret_cast<const uint8_t*>(&in.sin_addr));
+    *port = ntohs(in.sin_port);
+    return true;
+  }
+  if (s.ss_family == AF_INET6) {
+    sockaddr_in6 in6;
+    std::memcpy(&in6, &s, sizeof(in6));
+    *address = IpAddress::FromV6(in6.sin6_addr.s6_addr);
+    *port = ntohs(in6.sin6_port);
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void ReverseDns::RecordSocket(int fd) {
+  sockaddr_storage local{};
+  sockaddr_storage peer{};
+  socklen_t local_size = sizeof(local);
+  socklen_t peer_size = sizeof(peer);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_size) != 0 ||
+      getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_size) != 0) {
+    return;  // Not connected (yet): recorded on a later round.
+  }
+  IpAddress local_address;
+  IpAddress server;
+  uint16_t local_port = 0;
+  uint16_t server_port = 0;
+  if (!EndpointOf(local, &local_address, &local_port) ||
+      !EndpointOf(peer, &server, &server_port)) {
+    return;
+  }
+  SocketKey key{server, server_port, local_port};
+  const unsigned bit = server_port % 1024u;
+  server_port_bits_[bit / 64].fetch_or(uint64_t{1} << (bit % 64), std::memory_order_relaxed);
+  absl::MutexLock lock(&sockets_mu_);
+  if (!sockets_.insert(key).second) return;
+  socket_order_.push_back(key);
+  while (socket_order_.size() > kOwnSocketsKept) {
+    sockets_.erase(socket_order_.front());
+    socket_order_.pop_front();
+  }
+}
+
+bool ReverseDns::IsOwnSocket(const IpAddress& server, uint16_t server_port,
+                             uint16_t local_port) const {
+  const unsigned bit = server_port % 1024u;
+  if ((server_port_bits_[bit / 64].load(std::memory_order_relaxed) &
+       (uint64_t{1} << (bit % 64))) == 0) {
+    return false;  // No query went to this port.
+  }
+  absl::MutexLock lock(&sockets_mu_);
+  return sockets_.contains(SocketKey{server, server_port, local_port});
 }
 
 ReverseDns::Stats ReverseDns::stats() const {

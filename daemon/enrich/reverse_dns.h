@@ -14,11 +14,20 @@
 // query per address per failure_ttl and bounded memory. Names are checked
 // as hostile input (length, characters).
 //
-// Thread-safety: Lookup and stats from any thread; the resolver thread is
+// The resolver's own sockets: each (server address, server port, local
+// port) its queries used is remembered (the last kOwnSocketsKept, also after
+// the socket closed, as the connection stays in the table until it times
+// out), so the API can mark or hide the lookups' own connections
+// (--show-ptr-lookups). Another process that later reuses a remembered
+// local port towards the same server would be marked too.
+//
+// Thread-safety: Lookup, IsOwnSocket and stats from any thread; the resolver thread is
 // the object's own (joined by the destructor).
 #ifndef RUSTNET_DAEMON_ENRICH_REVERSE_DNS_H_
 #define RUSTNET_DAEMON_ENRICH_REVERSE_DNS_H_
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -26,6 +35,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -104,7 +114,14 @@ class ReverseDns {
   std::string Lookup(const IpAddress& address);
   Stats stats() const;
 
+  // True if a query of this resolver used a socket from `local_port` to
+  // `server`:`server_port`.
+  bool IsOwnSocket(const IpAddress& server, uint16_t server_port, uint16_t local_port) const;
+
+  static constexpr size_t kOwnSocketsKept = 1'024;
+
  private:
+  using SocketKey = std::tuple<IpAddress, uint16_t, uint16_t>;  // Server, its port, local port.
   struct Entry {
     std::string name;  // Empty: negative.
     absl::Time expires;
@@ -117,6 +134,8 @@ class ReverseDns {
   void Run();
   void Answer(const IpAddress& address, int status, const uint8_t* message, size_t size);
   void Store(const IpAddress& address, Entry entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Remembers the endpoints of a socket c-ares uses (connected: it has both).
+  void RecordSocket(int fd);
 
   const ReverseDnsOptions options_;
   std::unique_ptr<Channel> channel_;  // The resolver thread's only.
@@ -130,6 +149,12 @@ class ReverseDns {
   CacheList lru_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<IpAddress, CacheList::iterator> index_ ABSL_GUARDED_BY(mu_);
   Stats counters_ ABSL_GUARDED_BY(mu_);
+  // A bit per server port (mod 1024) ever remembered: IsOwnSocket answers
+  // most connections (other remote ports) without the lock.
+  std::array<std::atomic<uint64_t>, 16> server_port_bits_{};
+  mutable absl::Mutex sockets_mu_;
+  std::deque<SocketKey> socket_order_ ABSL_GUARDED_BY(sockets_mu_);  // Oldest first.
+  absl::flat_hash_set<SocketKey> sockets_ ABSL_GUARDED_BY(sockets_mu_);
   std::thread thread_;
 };
 

@@ -33,6 +33,15 @@ void SetVendor(const MacVendorTable& table, const MacAddress& mac, rustnet::v1::
 
 }  // namespace
 
+bool IsOwnLookup(const Enrichment& e, const Connection& c) {
+  if (e.reverse_dns == nullptr) return false;
+  const bool a_local = c.local == 0;
+  const IpAddress& remote = a_local ? c.key.addr_b : c.key.addr_a;
+  const uint16_t remote_port = a_local ? c.key.port_b : c.key.port_a;
+  const uint16_t local_port = a_local ? c.key.port_a : c.key.port_b;
+  return e.reverse_dns->IsOwnSocket(remote, remote_port, local_port);
+}
+
 void AddEnrichment(const Enrichment& e, const Connection& c, rustnet::v1::Connection* out) {
   const int local = c.local;
   const int remote = 1 - local;
@@ -45,8 +54,10 @@ void AddEnrichment(const Enrichment& e, const Connection& c, rustnet::v1::Connec
     const auto l = e.geoip->Lookup(local_addr);
     if (!l->empty()) SetLocation(*l, out->mutable_local_location());
   }
+  const bool own = IsOwnLookup(e, c);
+  if (own) out->set_own_lookup(true);
   // Only where SNI, HTTP Host, a captured DNS answer or DHCP gave no name.
-  if (e.reverse_dns != nullptr && out->hostname().empty()) {
+  if (e.reverse_dns != nullptr && !own && out->hostname().empty()) {
     std::string name = e.reverse_dns->Lookup(remote_addr);
     if (!name.empty()) {
       out->set_hostname(std::move(name));

@@ -29,12 +29,25 @@ struct Enrichment {
   GeoIp* geoip = nullptr;                       // Null: --no-geoip.
   const MacVendorTable* mac_vendors = nullptr;  // Null: none loaded.
   ReverseDns* reverse_dns = nullptr;            // Null: no --resolve-dns.
+  // --show-ptr-lookups: list the resolver's own connections (marked
+  // own_lookup) instead of leaving them out.
+  bool show_ptr_lookups = false;
 };
+
+// True if `c` is one of the reverse DNS resolver's own queries (its socket
+// to a DNS server); false without reverse DNS.
+bool IsOwnLookup(const Enrichment& e, const Connection& c);
+
+// True if answers leave `c` out: an own lookup without --show-ptr-lookups.
+inline bool HiddenOwnLookup(const Enrichment& e, const Connection& c) {
+  return !e.show_ptr_lookups && IsOwnLookup(e, c);
+}
 
 // Sets remote_location / local_location and the MAC vendors of `out`, the
 // message ToProto made from `c`; with reverse DNS, a remote end without a
 // host name gets its PTR name (hostname_source "ptr") once it is known
-// (the first request queues the lookup; a later one shows it).
+// (the first request queues the lookup; a later one shows it); the
+// resolver's own connections are marked own_lookup (and get no PTR lookup).
 void AddEnrichment(const Enrichment& e, const Connection& c, rustnet::v1::Connection* out);
 
 // Stats.enrich.

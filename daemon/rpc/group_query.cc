@@ -82,7 +82,11 @@ absl::StatusOr<rustnet::v1::GroupConnectionsResponse> RunGroupQuery(
                                : static_cast<GroupDimension>(request.group_by());
   const int64_t since_us = request.has_since() ? TimestampToUs(request.since()) : 0;
   // The totals of every closed connection answer only an unrestricted query.
-  const bool restricted = !request.filter().empty() || since_us > 0 || request.hide_loopback();
+  // With reverse DNS the resolver's own connections are left out (unless
+  // --show-ptr-lookups), so each one is looked at.
+  const bool hide_own = enrich.reverse_dns != nullptr && !enrich.show_ptr_lookups;
+  const bool restricted =
+      !request.filter().empty() || since_us > 0 || request.hide_loopback() || hide_own;
 
   int64_t now_us = 0;
   for (const auto& snap : live) {

@@ -6,7 +6,8 @@
 //    every connection closed since the daemon started
 //    (ClosedHistory::TakeWithTotals), so the answer is complete however many
 //    connections came and went.
-//  - Otherwise each closed connection must be looked at, and only those the
+//  - Otherwise (also with reverse DNS and without --show-ptr-lookups, as
+//    its own lookups are left out) each closed connection must be looked at, and only those the
 //    in-memory history still holds can be: the answer says whether the
 //    history dropped any that could have matched (`complete`,
 //    `closed_not_counted`).

@@ -232,6 +232,7 @@ bool QueryMatches(const ConnectionQuery& query, const Connection& c, std::string
   if (query.hide_loopback && c.key.addr_a.IsLoopback() && c.key.addr_b.IsLoopback()) {
     return false;
   }
+  if (HiddenOwnLookup(query.enrich, c)) return false;  // Without --show-ptr-lookups.
   if (query.filter.empty()) return true;
   return query.filter.Matches(ConnectionSubject(c, interface, &query.enrich));
 }

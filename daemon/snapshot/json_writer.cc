@@ -471,6 +471,7 @@ bool AppendConnectionJson(const v1::Connection& m, std::string* out) {
     if (m.has_remote_mac_vendor()) {
       WriteMacVendor(m.remote_mac_vendor(), w.Object("remoteMacVendor"));
     }
+    w.Bool("ownLookup", m.own_lookup());
   }
   if (!ok) out->resize(start);
   return ok;

@@ -854,6 +854,28 @@ TEST_CASE("view model: hostile process names are sanitized everywhere", "[client
   CHECK(screen.find("docker? ?[2J0123456") != std::string::npos);
 }
 
+TEST_CASE("view model: Details marks rustnetd's own reverse DNS lookups", "[client][view_model]") {
+  ViewModel vm = MakeVm(250, 60);
+  FakeDaemon d;
+  v1::Connection c = MakeConnection(7, "127.0.0.1", 53);
+  c.set_own_lookup(true);
+  d.rows.push_back(c);
+  d.Serve(&vm);
+  Press(&vm, KeyCode::kEnter);
+  std::string screen = Screen(vm);
+  CHECK(screen.find("own lookup") != std::string::npos);
+  CHECK(screen.find("rustnetd's reverse DNS query") != std::string::npos);
+  // Other connections carry no such line.
+  ViewModel plain = MakeVm(250, 60);
+  FakeDaemon e;
+  e.rows.push_back(MakeConnection(8, "127.0.0.1", 53));
+  e.Serve(&plain);
+  Press(&plain, KeyCode::kEnter);
+  screen = Screen(plain);
+  CHECK(screen.find("Endpoints") != std::string::npos);
+  CHECK(screen.find("own lookup") == std::string::npos);
+}
+
 TEST_CASE("view model: Details shows the process and the remote process", "[client][view_model]") {
   ViewModel vm = MakeVm(250, 60);
   FakeDaemon d;

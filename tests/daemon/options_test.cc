@@ -175,6 +175,23 @@ TEST_CASE("options every flag sets its field") {
   CHECK_FALSE(d->socket_group_set);
 }
 
+TEST_CASE("options reverse DNS and --show-ptr-lookups") {
+  auto o = Parse({"-i", "eth0", "--resolve-dns", "--resolve-dns-rate", "7",
+                  "--resolve-dns-server", "127.0.0.53:53", "--show-ptr-lookups"});
+  REQUIRE(o.ok());
+  CHECK(o->resolve_dns);
+  CHECK(o->resolve_dns_rate == 7);
+  CHECK(o->resolve_dns_server == "127.0.0.53:53");
+  CHECK(o->show_ptr_lookups);
+  auto d = Parse({"-i", "eth0", "--resolve-dns"});
+  REQUIRE(d.ok());
+  CHECK_FALSE(d->show_ptr_lookups);
+  auto off = Parse({"-i", "eth0", "--resolve-dns", "--no-resolve-dns"});
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->resolve_dns);
+  CHECK_FALSE(Parse({"-i", "eth0", "--show-ptr-lookups=yes"}).ok());
+}
+
 }  // namespace
 }  // namespace rustnet
 

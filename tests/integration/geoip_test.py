@@ -146,6 +146,58 @@ def wait_for(fn, timeout=30):
     return value
 
 
+def n64(x, *path):
+    """An int64 field of a JSON dump (strings there), 0 when absent."""
+    for key in path:
+        x = x.get(key, {}) if isinstance(x, dict) else {}
+    return int(x) if not isinstance(x, dict) else 0
+
+
+def group_checks(c, r, listing):
+    """GroupConnections by country and by AS: each group is the dump's."""
+    want_keys = {
+        "GROUP_BY_COUNTRY": {"81.2.69.142": "GB", "1.1.1.1": "AU", V6_SERVER: "DE",
+                             "100.64.7.9": "CGNAT", "8.8.4.4": ""},
+        "GROUP_BY_ASN": {"81.2.69.142": "AS20712 Andrews & Arnold Ltd",
+                         "1.1.1.1": "AS13335 Cloudflare, Inc.",
+                         V6_SERVER: "AS64500 Example IPv6 AS",
+                         "100.64.7.9": "CGNAT", "8.8.4.4": ""},
+    }
+    for by, key_of in want_keys.items():
+        want = {}
+        for row in listing:
+            key = key_of[row.get("remote", {}).get("address")]
+            totals = want.setdefault(key, [0, 0, 0])
+            totals[0] += 1
+            totals[1] += n64(row, "received", "bytes")
+            totals[2] += n64(row, "sent", "bytes")
+        resp = r.call(MONITOR + "/GroupConnections", {"group_by": by, "include_closed": True},
+                      timeout=10)
+        got = {g.get("key", ""): [n64(g, "totalConnections"), n64(g, "bytesIn"),
+                                  n64(g, "bytesOut")] for g in resp.get("groups", [])}
+        c.check("GroupConnections %s: keys %s, connections and bytes the dump's" %
+                (by, sorted(want)), got == want and resp.get("complete") is True and
+                all(v[1] > 0 and v[2] > 0 for v in want.values()),
+                "got %s\nwant %s" % (got, want))
+    gb = [row for row in listing if row.get("remote", {}).get("address") == "81.2.69.142"]
+    for by, key in (("GROUP_BY_COUNTRY", "GB"), ("GROUP_BY_ASN", "AS20712 Andrews & Arnold Ltd"),
+                    ("GROUP_BY_PROTOCOL", "tcp")):
+        resp = r.call(MONITOR + "/GroupConnections",
+                      {"group_by": by, "include_closed": True, "filter": "country:gb"},
+                      timeout=10)
+        got = [(g.get("key", ""), n64(g, "totalConnections"), n64(g, "bytesIn"))
+               for g in resp.get("groups", [])]
+        c.check("GroupConnections %s with filter country:gb: one group %s" % (by, key),
+                len(gb) == 1 and got == [(key, 1, n64(gb[0], "received", "bytes"))] and
+                resp.get("complete") is True, "got %s, row %s" % (got, gb))
+    resp = r.call(MONITOR + "/GroupConnections",
+                  {"group_by": "GROUP_BY_COUNTRY", "include_closed": True,
+                   "filter": "-country:gb -country:au"}, timeout=10)
+    got = sorted(g.get("key", "") for g in resp.get("groups", []))
+    c.check("GroupConnections by country with -country:gb -country:au: CGNAT, DE and unknown",
+            got == ["", "CGNAT", "DE"], got)
+
+
 def located_checks(c, g, work, capture):
     dbs = os.path.join(work, "db")
     os.makedirs(dbs)
@@ -229,6 +281,8 @@ def located_checks(c, g, work, capture):
                 stats)
         c.check("GetStats.enrich: MAC vendor prefixes loaded",
                 int(stats.get("macVendorPrefixes", 0)) > 30000, stats)
+
+        group_checks(c, r, listing)
 
         # geoipupdate's way: a new file renamed over the old one.
         make_db(country, "GeoLite2-Country",

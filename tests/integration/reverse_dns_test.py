@@ -11,7 +11,11 @@ one query per address however often the table is listed; GetStats counts
 answered and not-found lookups. Without --resolve-dns no name appears and
 no query is sent. Then a resolver that never answers (a UDP socket this
 test binds on loopback and never reads): the API answers, rows carry no
-names, failures are counted and the queue stays bounded.
+names, failures are counted and the queue stays bounded. Last, live
+capture on the namespace's loopback (own_lookup_checks): the PTR queries
+rustnetd sends to dnsmasq are themselves connections; without
+--show-ptr-lookups neither ListConnections nor GroupConnections shows them,
+with it they are listed and marked own_lookup.
 
 Needs root (network namespaces): otherwise prints SKIPPED and exits 77
 (CTest: Skipped). Prints one line per check and "N passed, M failed".
@@ -34,6 +38,11 @@ from api_test import (MONITOR, RUSTNETD, Checker, Daemon, import_grpc,  # noqa: 
 from geoip_test import V6_SERVER, by_remote, make_capture, rows, wait_for  # noqa: E402
 
 PTRS = {"81.2.69.142": "host.example.test", "1.1.1.1": "one.example.test"}
+# own_lookup_checks: an address on the namespace's loopback, so traffic to
+# it is captured there with a remote end worth a PTR query.
+LIVE_ADDR = "192.0.2.7"
+LIVE_NAME = "seven.example.test"
+DNS_PORT = 5353
 
 
 def reverse(addr):
@@ -135,6 +144,113 @@ def dnsmasq_checks(c, g, work, capture):
         stop_and_delete(procs, [ns])
 
 
+def send_udp(ns, dport):
+    """Three datagrams from 127.0.0.1 to LIVE_ADDR:dport inside `ns`, to a
+    socket bound there (no ICMP port unreachable in the table)."""
+    code = ("import socket\n"
+            "d = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "d.bind((%r, %d))\n"
+            "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n" % (LIVE_ADDR, dport) +
+            "s.bind(('127.0.0.1', 0))\n"
+            "for _ in range(3):\n"
+            "    s.sendto(b'hello', (%r, %d))\n" % (LIVE_ADDR, dport))
+    subprocess.run(["ip", "netns", "exec", ns, "/usr/bin/python3", "-c", code], check=True,
+                   timeout=30)
+
+
+def own_lookup_checks(c, g, work):
+    """Live on the namespace's lo: the resolver's own queries to dnsmasq."""
+    ns = "rnrdnsl-%d" % os.getpid()
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    procs = []
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "-n", ns, "addr", "add", LIVE_ADDR + "/32", "dev", "lo"],
+                       check=True)
+        log = os.path.join(work, "dnsmasq-live.log")
+        args = ["ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground",
+                "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--port=%d" % DNS_PORT,
+                "--listen-address=127.0.0.1", "--bind-interfaces", "--log-queries",
+                "--log-facility=-", "--user=root", "--local=/in-addr.arpa/",
+                "--local=/ip6.arpa/", "--pid-file=",
+                "--ptr-record=%s,%s" % (reverse(LIVE_ADDR), LIVE_NAME)]
+        with open(log, "wb") as out:
+            procs.append(subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT))
+        time.sleep(0.3)
+        c.check("live: dnsmasq runs in the namespace", procs[0].poll() is None, open(log).read())
+        for show in (False, True):
+            name = "live-show" if show else "live-hide"
+            sock = os.path.join(work, name + ".sock")
+            d = Daemon(work, ["-i", "lo", "--socket", sock, "--log-dir",
+                              os.path.join(work, name + "-logs"), "--no-geoip",
+                              "--snapshot-interval-ms", "100", "--resolve-dns",
+                              "--resolve-dns-server", "127.0.0.1:%d" % DNS_PORT] +
+                       (["--show-ptr-lookups"] if show else []), name, netns=ns)
+            up = wait_serving(g, d, "unix:" + sock)
+            c.check("%s: rustnetd is serving" % name, up, d.stderr())
+            if not up:
+                d.stop()
+                continue
+            r = g.Reflector("unix:" + sock)
+            try:
+                port = 9000 + show
+                send_udp(ns, port)
+
+                def named(p=port):
+                    for row in rows(r, filter="raddr:%s" % LIVE_ADDR):
+                        if (int(row.get("remote", {}).get("port", 0)) == p and
+                                row.get("hostname") == LIVE_NAME):
+                            return row
+                    return None
+                row = wait_for(named)
+                c.check("%s: %s gets its PTR name %s" % (name, LIVE_ADDR, LIVE_NAME),
+                        row is not None and row.get("hostnameSource") == "ptr",
+                        rows(r))
+                c.check("%s: dnsmasq answered the query" % name,
+                        "query[PTR] %s from 127.0.0.1" % reverse(LIVE_ADDR) in open(log).read())
+                # A datagram sent after the answer: once the table shows it,
+                # the query and its answer are in the snapshot too.
+                send_udp(ns, port + 10)
+                c.check("%s: a later datagram is listed" % name, wait_for(
+                    lambda p=port + 10: any(int(x.get("remote", {}).get("port", 0)) == p
+                                            for x in rows(r, filter="raddr:%s" % LIVE_ADDR))))
+                listing = rows(r, include_closed=True)
+                own = [x for x in listing
+                       if int(x.get("remote", {}).get("port", 0)) == DNS_PORT]
+                groups = r.call(MONITOR + "/GroupConnections",
+                                {"group_by": "GROUP_BY_REMOTE_ADDRESS", "include_closed": True},
+                                timeout=10).get("groups", [])
+                keys = sorted(x.get("key", "") for x in groups)
+                if show:
+                    c.check("--show-ptr-lookups: the query to 127.0.0.1:%d is listed, marked "
+                            "own_lookup, without a PTR name of its own" % DNS_PORT,
+                            len(own) >= 1 and all(x.get("ownLookup") is True and
+                                                  x.get("protocol") == "PROTOCOL_UDP" and
+                                                  x.get("remote", {}).get("address") ==
+                                                  "127.0.0.1" and
+                                                  x.get("hostnameSource") != "ptr" for x in own),
+                            listing)
+                    c.check("--show-ptr-lookups: the other rows are not marked",
+                            all(not x.get("ownLookup") for x in listing if x not in own),
+                            listing)
+                    c.check("--show-ptr-lookups: GroupConnections has the DNS server's group",
+                            "127.0.0.1" in keys, keys)
+                else:
+                    c.check("without --show-ptr-lookups: no connection to the DNS server",
+                            own == [] and not any(x.get("ownLookup") for x in listing),
+                            listing)
+                    c.check("without --show-ptr-lookups: filter rport:%d finds nothing"
+                            % DNS_PORT, rows(r, filter="rport:%d" % DNS_PORT) == [])
+                    c.check("without --show-ptr-lookups: GroupConnections has no group for "
+                            "the DNS server, only %s" % LIVE_ADDR, keys == [LIVE_ADDR],
+                            "%s\n%s" % (groups, listing))
+            finally:
+                rc = d.stop()
+                c.check("%s: SIGTERM stops it with exit 0" % name, rc == 0, d.stderr())
+    finally:
+        stop_and_delete(procs, [ns])
+
+
 def silent_checks(c, g, work, capture):
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
@@ -185,6 +301,7 @@ def main():
         make_capture(capture)
         dnsmasq_checks(c, g, work, capture)
         silent_checks(c, g, work, capture)
+        own_lookup_checks(c, g, work)
     finally:
         kill_children()
         shutil.rmtree(work, ignore_errors=True)

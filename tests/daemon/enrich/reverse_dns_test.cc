@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -172,6 +173,12 @@ class FakeDns {
     close(fd_);
   }
   std::string server() const { return absl::StrCat("127.0.0.1:", port_); }
+  uint16_t port() const { return port_; }
+  // The source ports queries came from.
+  std::set<uint16_t> sources() {
+    std::lock_guard<std::mutex> l(mu_);
+    return sources_;
+  }
   int queries(const std::string& qname) {
     std::lock_guard<std::mutex> l(mu_);
     return seen_[qname];
@@ -205,6 +212,7 @@ class FakeDns {
       {
         std::lock_guard<std::mutex> l(mu_);
         ++seen_[qname];
+        sources_.insert(ntohs(from.sin_port));
       }
       if (silent_) continue;
       const uint16_t id = static_cast<uint16_t>((buf[0] << 8) | buf[1]);
@@ -223,6 +231,7 @@ class FakeDns {
   std::thread thread_;
   std::mutex mu_;
   std::map<std::string, int> seen_;
+  std::set<uint16_t> sources_;
 };
 
 // Polls `address` until a name (or the stats say it was answered).
@@ -267,6 +276,31 @@ TEST_CASE("reverse_dns_names_from_a_server_once_per_address", "[enrich][rdns]") 
   CHECK(s.hits >= 20);
   CHECK(s.cache_entries == 3);
   CHECK(dns.total() == 3);
+}
+
+TEST_CASE("reverse_dns_remembers_its_own_sockets", "[enrich][rdns]") {
+  FakeDns dns({{"142.69.2.81.in-addr.arpa", "host.example.test"}}, false);
+  ReverseDnsOptions o;
+  o.servers = dns.server();
+  o.timeout_ms = 500;
+  auto r = ReverseDns::Start(o);
+  REQUIRE(r.ok());
+  const IpAddress server = Parse("127.0.0.1");
+  CHECK_FALSE((*r)->IsOwnSocket(server, dns.port(), 1));
+  CHECK(WaitForName(r->get(), Parse("81.2.69.142")) == "host.example.test");
+  (*r)->Lookup(Parse("8.8.4.4"));
+  for (int i = 0; i < 500 && (*r)->stats().not_found == 0; ++i) usleep(10'000);
+  const std::set<uint16_t> sources = dns.sources();
+  REQUIRE_FALSE(sources.empty());
+  for (uint16_t port : sources) {
+    CHECK((*r)->IsOwnSocket(server, dns.port(), port));
+    // Another server, another server port: not ours.
+    CHECK_FALSE((*r)->IsOwnSocket(Parse("127.0.0.2"), dns.port(), port));
+    CHECK_FALSE((*r)->IsOwnSocket(server, static_cast<uint16_t>(dns.port() + 1), port));
+  }
+  uint16_t other = 1;
+  while (sources.contains(other)) ++other;
+  CHECK_FALSE((*r)->IsOwnSocket(server, dns.port(), other));
 }
 
 TEST_CASE("reverse_dns_silent_server_bounded_and_rate_limited", "[enrich][rdns]") {

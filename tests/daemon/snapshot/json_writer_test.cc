@@ -250,6 +250,7 @@ v1::Connection FullConnection() {
     v->set_locally_administered(true);
     v->set_multicast(true);
   }
+  c.set_own_lookup(true);
   return c;
 }
 
