@@ -49,7 +49,7 @@ constexpr Range kRanges[] = {
 bool InRange(const IpAddress& a, const Range& r) {
   int bits = r.bits;
   for (size_t i = 0; bits > 0; ++i, bits -= 8) {
-    const uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
+    const auto mask = static_cast<uint8_t>(bits >= 8 ? 0xff : 0xff << (8 - bits));
     if ((a.bytes[i] & mask) != (r.network[i] & mask)) return false;
   }
   return true;
