@@ -11,6 +11,7 @@
 // Privileges are needed only to start: once the capture is open and the API
 // listens, every thread drops the capabilities the running daemon does not
 // need (daemon/service/capabilities.h).
+#include <malloc.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <signal.h>
@@ -1089,6 +1090,14 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
 }  // namespace rustnet
 
 int main(int argc, char** argv) {
+  // At most 4 malloc arenas (glibc's default is 8 per core). gRPC serves
+  // each call on a thread of its pool, and each thread that allocates gets
+  // an arena of its own: after a burst of clients the freed reply buffers
+  // sit fragmented across dozens of arenas that malloc_trim cannot give
+  // back (api_abuse_test: 45 MB at rest became 90 MB after 200 vanishing
+  // clients; with 4 arenas it returns to baseline). The packet path barely
+  // allocates, so fewer arenas cost it nothing measurable. Before any thread.
+  mallopt(M_ARENA_MAX, 4);
   const std::vector<std::string> args(argv + 1, argv + argc);
   // /etc/rustnet/rustnetd.conf (or --config PATH), then the command line.
   auto options = rustnet::LoadDaemonOptions(args);
