@@ -433,6 +433,10 @@ void HistoryStore::WriterLoop() {
         queue_.pop_front();
       }
       stopping = stop_ && queue_.empty();
+      // Rows someone waits for (a Flush, the final table at shutdown) are
+      // worth one attempt now, whatever the backoff says: the disk may have
+      // room again, and they are the last chance for these rows.
+      if (!batch.empty() && (flush_waiters_ > 0 || stop_)) next_retry_ = absl::InfinitePast();
     }
     EnsureOpen();
     uint64_t written = 0;
