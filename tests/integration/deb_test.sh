@@ -29,10 +29,16 @@ work=$(mktemp -d /tmp/rndeb.XXXXXX)
 chmod 0755 "$work"
 installed_by_us=0
 daemon=""
+saved_var_lib=""
 cleanup() {
   [[ -n $daemon ]] && kill -KILL "$daemon" 2>/dev/null
   if ((installed_by_us)); then
     dpkg --purge rustnet >/dev/null 2>&1
+  fi
+  # Put back what was in /var/lib/rustnet before (see below).
+  if [[ -n $saved_var_lib && -e $saved_var_lib ]]; then
+    rm -rf /var/lib/rustnet
+    mv "$saved_var_lib" /var/lib/rustnet
   fi
   rm -rf "$work"
 }
@@ -194,6 +200,14 @@ if getent passwd rustnet >/dev/null || getent group rustnet >/dev/null; then
   summary
 fi
 ok "install: a clean machine (no rustnet package, user or group)"
+
+# /var/lib/rustnet may hold what scripts/setup.sh fetched (the GeoIP
+# database other tests use); the purge below deletes the package's state
+# there, so it is moved aside for this test and put back at the end.
+if [[ -e /var/lib/rustnet ]]; then
+  saved_var_lib="$work/var-lib-rustnet"
+  mv /var/lib/rustnet "$saved_var_lib"
+fi
 
 # What may change on install and must be back after purge: files in these
 # places, and the account databases.
