@@ -265,10 +265,7 @@ bool Pipeline::Send(Worker* w, bool final) {
       }
       if (!pushed) {
         queue_dropped_.fetch_add(batch->packets.size(), std::memory_order_relaxed);
-        batch->packets.clear();
-        batch->hashes.clear();
-        batch->payload.clear();
-        batch->seqs.clear();
+        batch->Clear();
         return false;
       }
     } else {
@@ -283,10 +280,7 @@ bool Pipeline::Send(Worker* w, bool final) {
     next = w->returns.Pop();
   }
   w->current = *next;
-  w->current->packets.clear();
-  w->current->hashes.clear();
-  w->current->payload.clear();
-  w->current->seqs.clear();
+  w->current->Clear();
   return true;
 }
 
@@ -385,7 +379,7 @@ void Pipeline::CaptureLoop() {
           w->current->hashes.push_back(hash);
           if (options_.packet_export != nullptr) {
             w->current->seqs.push_back(export_seq_);
-            sent_to = static_cast<int32_t>(hash % n);
+            sent_to = static_cast<int32_t>(w->index);
           }
           if (w->current->packets.size() >= options_.batch_size) Send(w, false);
           break;
@@ -523,10 +517,7 @@ void Pipeline::WorkerLoop(Worker* w) {
       options_.packet_export->Annotate(w->index, &w->annotations, batch->last_seq);
     }
     const bool final = batch->final;
-    batch->packets.clear();
-    batch->hashes.clear();
-    batch->payload.clear();
-    batch->seqs.clear();
+    batch->Clear();
     w->returns.Push(batch);
 
     if (clock >= next_expire || final) {

@@ -162,6 +162,14 @@ class Pipeline {
     uint64_t last_seq = 0;
     int64_t clock_us = 0;
     bool final = false;
+
+    // Empties the per-packet vectors (keeping their capacity) for reuse.
+    void Clear() {
+      packets.clear();
+      hashes.clear();
+      payload.clear();
+      seqs.clear();
+    }
   };
   struct Worker {
     Worker(size_t index, const PipelineOptions& options, FlowTable::Options table_options);
