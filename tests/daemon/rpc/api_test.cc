@@ -221,13 +221,16 @@ TEST_CASE("api: streams past the limit get RESOURCE_EXHAUSTED, slots come back",
   std::vector<std::unique_ptr<grpc::ClientReader<v1::ConnectionsUpdate>>> readers;
   v1::WatchConnectionsRequest req;
   req.set_interval_ms(100);
+  // Each stream is open (its first update read) before the next starts: the
+  // server sees three calls in a known order. A deadline on every call bounds
+  // every Read and Finish, so a wrong answer fails instead of waiting.
+  v1::ConnectionsUpdate u;
   for (int i = 0; i < 3; ++i) {
     contexts.push_back(std::make_unique<grpc::ClientContext>());
+    contexts.back()->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
     readers.push_back(d.stub->WatchConnections(contexts.back().get(), req));
+    if (i < 2) CHECK(readers.back()->Read(&u));
   }
-  v1::ConnectionsUpdate u;
-  CHECK(readers[0]->Read(&u));
-  CHECK(readers[1]->Read(&u));
   CHECK_FALSE(readers[2]->Read(&u));
   CHECK(readers[2]->Finish().error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
   for (size_t i = 0; i < 2; ++i) {
@@ -241,6 +244,7 @@ TEST_CASE("api: streams past the limit get RESOURCE_EXHAUSTED, slots come back",
   }
   CHECK(d.service->active_streams() == 0);
   grpc::ClientContext again;
+  again.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   auto reader = d.stub->WatchConnections(&again, req);
   CHECK(reader->Read(&u));
   again.TryCancel();
