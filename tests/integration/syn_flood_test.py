@@ -301,8 +301,10 @@ def main():
         m = re.match(r"sent (\d+) seconds ([\d.]+) rate (\d+)", out)
         c.check("rn_syn_flood ran (%s)" % out.strip(), flood.returncode == 0 and m, err)
         sent, secs = (int(m.group(1)), float(m.group(2))) if m else (0, 1.0)
-        c.check("the flood sent far more SYNs than the cap (%d > 10 x %d)" % (sent, CAP),
-                sent > 10 * CAP)
+        # (The flood runs for a fixed time; how many it sends is the
+        # machine's speed: on a loaded 2-core machine ~180 k.)
+        c.check("the flood sent several times more SYNs than the cap (%d > 4 x %d)" % (sent, CAP),
+                sent > 4 * CAP)
 
         # Let the daemon drain what the flood left queued: its packet count
         # stops moving.
