@@ -533,7 +533,9 @@ void Pipeline::WorkerLoop(Worker* w) {
       next_publish = SaturatingAdd(clock, options_.snapshot_interval_us);
     }
     if (final) {
-      workers_finished_.fetch_add(1, std::memory_order_release);
+      if (workers_finished_.fetch_add(1, std::memory_order_acq_rel) + 1 == workers_.size()) {
+        done_.Notify();
+      }
       break;
     }
   }
