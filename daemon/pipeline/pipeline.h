@@ -51,7 +51,7 @@ namespace rustnet {
 
 struct PipelineOptions {
   size_t workers = 2;
-  size_t max_connections = 1'000'000;  // In total; split evenly across workers.
+  size_t max_connections = 1'000'000;  // In total, whatever the hash gives each worker.
   bool no_localhost = false;
   std::shared_ptr<const LocalAddresses> local_addresses;  // Null for files.
   // Workers publish snapshots every interval of their clock; off for
