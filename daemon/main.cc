@@ -835,8 +835,9 @@ absl::Status DumpFinalTable(const Pipeline& pipeline, size_t threads) {
 int RunDump(const DaemonOptions& options, Pipeline* pipeline, const Signals& sig,
             JsonLogSink* json_log, HistoryStore* history_store, IpfixSink* ipfix,
             PcapExporter* pcap_export) {
-  while (!pipeline->capture_done()) {
-    if (sig.stop.WaitForNotificationWithTimeout(absl::Milliseconds(50))) {
+  // The pipeline's end wakes this at once; a signal is seen within 50 ms.
+  while (!pipeline->WaitCaptureDone(absl::Milliseconds(50))) {
+    if (sig.stop.HasBeenNotified()) {
       pipeline->Stop();
       break;
     }

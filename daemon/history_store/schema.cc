@@ -130,6 +130,15 @@ constexpr const char* kIndexes =
     "CREATE INDEX connections_process_name ON connections(process_name);"
     "CREATE INDEX connections_app ON connections(app);";
 
+// Version 2: indexes for QueryHistory's sorts by bytes and last seen (a
+// sort by bytes over a million rows read them all: 5.5 s). The total's
+// index is on the expression OrderBy() writes, so SQLite uses it.
+constexpr const char* kMigration2 =
+    "CREATE INDEX connections_bytes_total ON connections((bytes_sent + bytes_received));"
+    "CREATE INDEX connections_bytes_sent ON connections(bytes_sent);"
+    "CREATE INDEX connections_bytes_received ON connections(bytes_received);"
+    "CREATE INDEX connections_last_seen ON connections(last_seen);";
+
 std::string Migration1() {
   std::string sql = "CREATE TABLE connections (";
   for (int i = 0; i < kColumnCount; ++i) {
@@ -250,7 +259,7 @@ absl::Status Migrate(sqlite3* db) {
                      ", newer than this rustnetd's ", kSchemaVersion,
                      "; use a newer rustnetd or another --history-db"));
   }
-  const std::array<std::string, kSchemaVersion> migrations = {Migration1()};
+  const std::array<std::string, kSchemaVersion> migrations = {Migration1(), kMigration2};
   for (int64_t v = *version; v < kSchemaVersion; ++v) {
     const std::string sql = absl::StrCat("BEGIN IMMEDIATE;", migrations[static_cast<size_t>(v)],
                                          "PRAGMA user_version = ", v + 1, "; COMMIT;");

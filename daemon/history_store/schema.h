@@ -28,7 +28,7 @@
 
 namespace rustnet::history {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // rustnet.v1.CloseReason's numbers; kShutdown (6): the connection was
 // still open when the store got the final table.

@@ -195,10 +195,23 @@ Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source
       dpi_hint_(new std::atomic<uint32_t>[kDpiHintSlots]) {
   for (size_t i = 0; i < kDpiHintSlots; ++i) dpi_hint_[i].store(0, std::memory_order_relaxed);
   if (options_.workers == 0) options_.workers = 1;
-  const size_t per_worker = (options_.max_connections + options_.workers - 1) / options_.workers;
+  // --max-connections caps the whole table. A split per worker evicted
+  // before the total reached it (the hash is never even); instead each
+  // worker has a small reserve (1/64 of an even share) and takes the rest
+  // from one shared pool, so nothing is evicted until the table is full,
+  // unless another worker holds less than its reserve.
+  const size_t cap = std::max<size_t>(options_.max_connections, 1);
+  const size_t n = options_.workers;
+  const size_t reserve = cap >= n ? std::max<size_t>(1, cap / n / 64) : 0;
+  auto pool_used = std::make_shared<std::atomic<size_t>>(0);
   for (size_t i = 0; i < options_.workers; ++i) {
     FlowTable::Options t;
-    t.max_connections = per_worker == 0 ? 1 : per_worker;
+    t.max_connections = cap;
+    if (n > 1) {
+      t.pool_used = pool_used;
+      t.pool = cap - n * reserve;
+      t.reserve = reserve;
+    }
     t.no_localhost = options_.no_localhost;
     t.local_addresses = options_.local_addresses;
     t.id_start = i + 1;
@@ -533,7 +546,9 @@ void Pipeline::WorkerLoop(Worker* w) {
       next_publish = SaturatingAdd(clock, options_.snapshot_interval_us);
     }
     if (final) {
-      workers_finished_.fetch_add(1, std::memory_order_release);
+      if (workers_finished_.fetch_add(1, std::memory_order_acq_rel) + 1 == workers_.size()) {
+        done_.Notify();
+      }
       break;
     }
   }
@@ -631,6 +646,7 @@ PipelineStats Pipeline::Stats() const {
     s.flows.evicted_established += f.evicted_established;
     s.flows.replaced += f.replaced;
     s.flows.localhost_skipped += f.localhost_skipped;
+    s.flows.refused += f.refused;
   };
   if (joined_.load(std::memory_order_acquire)) {
     // The workers are gone: their tables are ours to read.

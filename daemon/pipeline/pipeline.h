@@ -32,6 +32,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "common/spsc_queue.h"
 #include "daemon/capture/packet_source.h"
 #include "daemon/decode/decoder.h"
@@ -49,7 +51,7 @@ namespace rustnet {
 
 struct PipelineOptions {
   size_t workers = 2;
-  size_t max_connections = 1'000'000;  // In total; split evenly across workers.
+  size_t max_connections = 1'000'000;  // In total, whatever the hash gives each worker.
   bool no_localhost = false;
   std::shared_ptr<const LocalAddresses> local_addresses;  // Null for files.
   // Workers publish snapshots every interval of their clock; off for
@@ -119,6 +121,12 @@ class Pipeline {
   // be batches behind.)
   bool capture_done() const {
     return workers_finished_.load(std::memory_order_acquire) == workers_.size();
+  }
+  // Waits at most `timeout` for capture_done(); true once it is. The last
+  // worker to finish wakes the waiter at once (a replay's end is not found
+  // by polling).
+  bool WaitCaptureDone(absl::Duration timeout) const {
+    return done_.WaitForNotificationWithTimeout(timeout);
   }
   // Non-empty if the source failed.
   std::string source_error() const;
@@ -261,6 +269,7 @@ class Pipeline {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::thread capture_thread_;
   std::atomic<size_t> workers_finished_{0};  // Workers past their final batch.
+  absl::Notification done_;                  // Notified by the last of them.
   std::atomic<bool> joined_{false};
   std::atomic<int64_t> clock_us_{0};
   std::atomic<uint64_t> queue_dropped_{0};

@@ -274,6 +274,7 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   c->set_evicted_established(s.flows.evicted_established);
   c->set_replaced(s.flows.replaced);
   c->set_localhost_skipped(s.flows.localhost_skipped);
+  c->set_refused(s.flows.refused);
   if (options_.history != nullptr) {
     const ClosedHistory::Stats h = options_.history->stats();
     c->set_history_size(h.size);

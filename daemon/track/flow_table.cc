@@ -155,9 +155,32 @@ void FlowTable::Remove(uint32_t idx, RemovalReason reason) {
   Connection& c = Mutable(idx);
   if (options_.on_remove) options_.on_remove(c, reason);
   Unlink(idx);
+  // Beyond the reserve, the connection held a place in the shared pool.
+  if (options_.pool_used && index_.size() > options_.reserve) {
+    options_.pool_used->fetch_sub(1, std::memory_order_relaxed);
+  }
   index_.Erase(idx);  // While c.key still names it.
   c = Connection{};
   free_.push_back(idx);
+}
+
+bool FlowTable::MakeRoom() {
+  if (!options_.pool_used) {
+    if (index_.size() >= options_.max_connections) EvictOldest();
+    return true;
+  }
+  // The reserve first, then a place in the pool; with the pool full, this
+  // table's own oldest gives up its place (a pool place or a reserve slot,
+  // both this table's to reuse), so the tables together never hold more
+  // than the capacity, however unevenly the hash spreads connections.
+  std::atomic<size_t>& used = *options_.pool_used;
+  while (index_.size() >= options_.reserve) {
+    if (used.fetch_add(1, std::memory_order_relaxed) < options_.pool) return true;
+    used.fetch_sub(1, std::memory_order_relaxed);
+    if (index_.size() == 0) return false;  // No reserve, nothing to evict.
+    EvictOldest();
+  }
+  return true;
 }
 
 void FlowTable::EvictOldest() {
@@ -217,7 +240,10 @@ Connection* FlowTable::Process(const DecodedPacket& p, uint64_t key_hash) {
   }
   const bool opened = idx == kNoIndex;
   if (opened) {
-    if (index_.size() >= options_.max_connections) EvictOldest();
+    if (!MakeRoom()) {
+      ++stats_.refused;
+      return nullptr;
+    }
     idx = Allocate();
     Init(Mutable(idx), p, dir);  // Writes the key the index reads.
     index_.Insert(idx);

@@ -26,6 +26,7 @@
 #ifndef RUSTNET_DAEMON_TRACK_FLOW_TABLE_H_
 #define RUSTNET_DAEMON_TRACK_FLOW_TABLE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -56,6 +57,9 @@ struct FlowTableStats {
   uint64_t evicted_established = 0;  // Of those, not embryonic (nothing embryonic was left).
   uint64_t replaced = 0;           // Closed TCP connection whose ports were reused.
   uint64_t localhost_skipped = 0;  // Packets not tracked under --no-localhost.
+  // New connections not tracked: the tables' shared pool was full and this
+  // table had no reserve (a capacity below the number of workers).
+  uint64_t refused = 0;
   uint64_t chunks_copied = 0;      // Storage chunks copied on write (snapshots held them).
   uint64_t retransmissions = 0;    // TCP retransmissions, all connections ever.
 };
@@ -64,6 +68,15 @@ class FlowTable {
  public:
   struct Options {
     size_t max_connections = 1'000'000;
+    // Tables that share one capacity (a pipeline's workers): each keeps
+    // `reserve` connections of its own and takes any more from a pool of
+    // `pool` places that `pool_used` counts across the tables (reserves +
+    // pool = the capacity). At a full pool a table evicts its own oldest.
+    // max_connections is then ignored. Null: this table alone, up to
+    // max_connections.
+    std::shared_ptr<std::atomic<size_t>> pool_used;
+    size_t pool = 0;
+    size_t reserve = 0;
     bool no_localhost = false;
     // The machine's own addresses; decide which endpoint is "local". Null: none
     // known (replayed files): the initiator is local.
@@ -144,6 +157,9 @@ class FlowTable {
   uint32_t Allocate();
   void Remove(uint32_t idx, RemovalReason reason);
   void EvictOldest();
+  // Room for one more connection (evicting if at capacity); false if the
+  // shared capacity is reached and this table has nothing to evict.
+  bool MakeRoom();
   void Unlink(uint32_t idx);
   void PushBack(uint32_t idx);
 

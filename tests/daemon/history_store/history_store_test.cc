@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "daemon/history_store/schema.h"
 #include "daemon/snapshot/convert.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -688,6 +689,57 @@ TEST_CASE("history_open_refuses_paths_retrying_cannot_fix", "[history_store]") {
   sqlite3_close(db);
   auto newer = HistoryStore::Open(o);
   CHECK(absl::IsFailedPrecondition(newer.status()));
+}
+
+// Every row of a one-column query, as text.
+std::vector<std::string> Column0(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
+  std::vector<std::string> out;
+  while (sqlite3_step(s) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(s, sqlite3_column_count(s) - 1);
+    out.emplace_back(text == nullptr ? "" : reinterpret_cast<const char*>(text));
+  }
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return out;
+}
+
+TEST_CASE("history_schema_1_migrates_to_2_with_the_sort_indexes", "[history_store]") {
+  TempTree t;
+  HistoryStoreOptions o = Options(t.dir);
+  {
+    auto store = OpenStore(o);
+    Close(store.get(), 0, 20);
+    REQUIRE(store->Flush().ok());
+  }
+  // Make it a version-1 file: without version 2's indexes.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(o.path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "DROP INDEX connections_bytes_total; DROP INDEX connections_bytes_sent;"
+                       "DROP INDEX connections_bytes_received; DROP INDEX connections_last_seen;"
+                       "PRAGMA user_version = 1",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  {
+    auto store = OpenStore(o);
+    Close(store.get(), 20, 25);
+    REQUIRE(store->Flush().ok());
+  }
+  CHECK(Column0(o.path, "PRAGMA user_version") == std::vector<std::string>{"2"});
+  CHECK(CountRows(o.path) == 25);
+  // A sort by total bytes walks the index instead of sorting every row.
+  const std::vector<std::string> plan = Column0(
+      o.path,
+      "EXPLAIN QUERY PLAN SELECT rowid FROM connections "
+      "ORDER BY (bytes_sent + bytes_received) DESC, rowid DESC LIMIT 10");
+  INFO(absl::StrJoin(plan, " | "));
+  REQUIRE(plan.size() == 1);
+  CHECK(plan[0].find("connections_bytes_total") != std::string::npos);
+  CHECK(plan[0].find("TEMP B-TREE") == std::string::npos);
 }
 
 TEST_CASE("history_query_filters_windows_sorts_and_pages", "[history_store]") {

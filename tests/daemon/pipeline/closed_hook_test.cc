@@ -235,6 +235,26 @@ TEST_CASE("pipeline_closed: evicted at the table's limit", "[pipeline]") {
   CHECK(r.stats.flows.evicted == 3);
 }
 
+TEST_CASE("pipeline_closed: --max-connections caps the whole table, not each worker",
+          "[pipeline]") {
+  // A cap of 1,000 with two workers: 1,000 distinct flows are all kept (a
+  // split of 500 per worker evicted some: the hash is never even), and of
+  // 3,000 exactly 1,000 stay, whichever worker ran ahead.
+  for (const uint16_t flows : {uint16_t{1000}, uint16_t{3000}}) {
+    std::vector<Frame> f;
+    for (uint16_t i = 0; i < flows; ++i) {
+      f.push_back(Udp(kT0 + static_cast<int64_t>(i) * 1000, i % 2 ? "10.0.0.1" : "10.0.0.3",
+                      static_cast<uint16_t>(20000 + i), "10.0.0.9", 53));
+    }
+    const Run r = Replay(f, 2, /*max_connections=*/1000);
+    INFO(flows << " flows");
+    CHECK(r.left_in_table == 1000);
+    CHECK(r.stats.flows.evicted == flows - 1000u);
+    CHECK(r.stats.flows.refused == 0);
+    CHECK(r.stats.flows.created == flows);
+  }
+}
+
 TEST_CASE("pipeline_closed: the history hears what the sinks hear, in order", "[pipeline]") {
   std::vector<Frame> f;
   for (uint16_t i = 0; i < 50; ++i) {

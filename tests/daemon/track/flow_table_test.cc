@@ -1000,6 +1000,64 @@ TEST_CASE("flow_table: at capacity the longest idle is evicted and counted", "[f
   CHECK(h.With(kIpProtoUdp, 4) != nullptr);
 }
 
+TEST_CASE("flow_table: tables sharing a pool keep their total within the capacity",
+          "[flow_table]") {
+  // Capacity 4: a reserve of 1 each and a pool of 2.
+  auto used = std::make_shared<std::atomic<size_t>>(0);
+  FlowTable::Options o;
+  o.pool_used = used;
+  o.pool = 2;
+  o.reserve = 1;
+  Harness a(o);
+  Harness b(o);
+  a.Feed(Udp("10.0.0.1", 40000, "10.0.0.4", 53), 10'000);  // a's reserve
+  a.Feed(Udp("10.0.0.1", 40001, "10.0.0.4", 53), 20'000);  // pool 1
+  a.Feed(Udp("10.0.0.1", 40002, "10.0.0.4", 53), 30'000);  // pool 2
+  CHECK(*used == 2);
+  CHECK(a.table.stats().evicted == 0);
+  // b still has its reserve: it takes it without evicting anything.
+  b.Feed(Udp("10.0.0.1", 41000, "10.0.0.4", 53), 35'000);
+  CHECK(b.table.stats().evicted == 0);
+  CHECK(a.table.size() + b.table.size() == 4);
+  // Full: a new connection in b evicts b's own oldest, not one of a's.
+  b.Feed(Udp("10.0.0.1", 41001, "10.0.0.4", 53), 40'000);
+  CHECK(a.table.size() == 3);
+  CHECK(b.table.size() == 1);
+  CHECK(b.table.stats().evicted == 1);
+  CHECK(b.With(kIpProtoUdp, 41001) != nullptr);
+  // And in a, a's own oldest.
+  a.Feed(Udp("10.0.0.1", 40003, "10.0.0.4", 53), 50'000);
+  CHECK(a.table.size() == 3);
+  CHECK(a.table.stats().evicted == 1);
+  CHECK(a.With(kIpProtoUdp, 40000) == nullptr);
+  CHECK(*used == 2);
+  // Expiry gives pool places back; b can grow into them.
+  CHECK(a.table.Expire(50'000 + TimeoutOf(TimeoutClass::kUdp) + 1) == 3);
+  CHECK(*used == 0);
+  b.Feed(Udp("10.0.0.1", 41002, "10.0.0.4", 53), 60'000);
+  b.Feed(Udp("10.0.0.1", 41003, "10.0.0.4", 53), 70'000);
+  CHECK(b.table.size() == 3);
+  CHECK(b.table.stats().evicted == 1);
+  CHECK(*used == 2);
+}
+
+TEST_CASE("flow_table: without a reserve a table refuses at a full pool", "[flow_table]") {
+  auto used = std::make_shared<std::atomic<size_t>>(0);
+  FlowTable::Options o;
+  o.pool_used = used;
+  o.pool = 2;
+  o.reserve = 0;
+  Harness a(o);
+  Harness b(o);
+  a.Feed(Udp("10.0.0.1", 40000, "10.0.0.4", 53), 10'000);
+  a.Feed(Udp("10.0.0.1", 40001, "10.0.0.4", 53), 20'000);
+  b.Feed(Udp("10.0.0.1", 40002, "10.0.0.4", 53), 30'000);
+  CHECK(b.table.size() == 0);
+  CHECK(b.table.stats().refused == 1);
+  CHECK(*used == 2);
+  CHECK(a.table.size() == 2);
+}
+
 TEST_CASE("flow_table: eviction takes the longest idle across timeout classes",
           "[flow_table]") {
   FlowTable::Options o;
