@@ -268,6 +268,22 @@ bool Re(const RE2& re, std::string_view field) {
   return !field.empty() && RE2::PartialMatch(re2::StringPiece(field.data(), field.size()), re);
 }
 
+// Fields that list several values joined by spaces (host names; process
+// and user of both ends on loopback): the whole, or any one of them, so an
+// anchored /^curl$/ finds "curl nginx" as it finds "curl".
+bool ReList(const RE2& re, std::string_view field) {
+  if (Re(re, field)) return true;
+  if (field.find(' ') == std::string_view::npos) return false;
+  size_t start = 0;
+  while (start < field.size()) {
+    size_t end = field.find(' ', start);
+    if (end == std::string_view::npos) end = field.size();
+    if (end > start && Re(re, field.substr(start, end - start))) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 bool ReNumber(const RE2& re, uint32_t n) {
   if (n == 0) return false;  // No port, no pid.
   char buf[16];
@@ -279,9 +295,12 @@ bool MatchRegexTerm(const FilterSubject& s, const FilterTerm& t) {
   const RE2& re = *t.regex;
   switch (t.key) {
     case FilterKey::kWord: {
-      for (std::string_view f : {s.Protocol(), s.State(), s.Service(), s.App(), s.Hosts(),
-                                 s.Process(), s.User(), s.Interface(), s.Direction()}) {
+      for (std::string_view f : {s.Protocol(), s.State(), s.Service(), s.App(), s.Interface(),
+                                 s.Direction()}) {
         if (Re(re, f)) return true;
+      }
+      for (std::string_view f : {s.Hosts(), s.Process(), s.User()}) {
+        if (ReList(re, f)) return true;
       }
       for (int side = 0; side < 2; ++side) {
         std::string addr = s.Address(side).ToString();
@@ -302,10 +321,10 @@ bool MatchRegexTerm(const FilterSubject& s, const FilterTerm& t) {
     case FilterKey::kService: return Re(re, s.Service());
     case FilterKey::kApp: return Re(re, s.App());
     case FilterKey::kSni: return Re(re, s.Sni());
-    case FilterKey::kHost: return Re(re, s.Hosts());
-    case FilterKey::kProcess: return Re(re, s.Process());
+    case FilterKey::kHost: return ReList(re, s.Hosts());
+    case FilterKey::kProcess: return ReList(re, s.Process());
     case FilterKey::kPid: return ReNumber(re, s.Pid(0)) || ReNumber(re, s.Pid(1));
-    case FilterKey::kUser: return Re(re, s.User());
+    case FilterKey::kUser: return ReList(re, s.User());
     case FilterKey::kIface: return Re(re, s.Interface());
     case FilterKey::kOrg: return Re(re, s.RemoteLocation().as_org);
     case FilterKey::kIp:

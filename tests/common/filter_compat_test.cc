@@ -294,6 +294,21 @@ TEST_CASE("filter regex: case-insensitive, on the right field, pattern kept as w
   CHECK(Selected("proc:/\\d/", table).empty());
   // A word pattern sees address:port as the plain word does.
   CHECK(Selected("/^8\\.8\\.8\\.8:53$/", table) == std::vector<std::string>{"dns unanswered"});
+  // Lists (host names, both ends' processes on loopback): the whole or any
+  // one of them.
+  Conn loop = table[0];
+  loop.process = "curl nginx";
+  loop.hosts = "www.example.com cdn.example.net";
+  for (std::string_view expr : {"proc:/^nginx$/", "proc:/^curl$/", "proc:\"/^curl nginx$/\"",
+                                "hostname:/^cdn\\./", "/^nginx$/"}) {
+    auto f = ParseFilter(expr);
+    INFO(expr);
+    REQUIRE(f.ok());
+    CHECK(f->Matches(loop));
+  }
+  auto none = ParseFilter("proc:/^url/");
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->Matches(loop));
   // Unknown (empty) fields match no pattern, even one that matches "".
   CHECK(Selected("proc:/^$/", table).empty());
   CHECK(Selected("proc:/.*/", table).size() == 3);
