@@ -176,8 +176,8 @@ int NearestAnsi16(uint8_t r, uint8_t g, uint8_t b) {
 
 int NearestXterm256(uint8_t r, uint8_t g, uint8_t b) {
   // The 6x6x6 cube: levels 0, 95, 135, 175, 215, 255.
-  constexpr int kLevels[6] = {0, 95, 135, 175, 215, 255};
-  const auto nearest_level = [&kLevels](int v) {
+  static constexpr int kLevels[6] = {0, 95, 135, 175, 215, 255};
+  const auto nearest_level = [](int v) {
     int best = 0;
     for (int i = 1; i < 6; ++i) {
       if (std::abs(v - kLevels[i]) < std::abs(v - kLevels[best])) best = i;
