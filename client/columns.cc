@@ -35,10 +35,14 @@ const ColumnSpec& SpecOf(Column column) {
   return AllColumns().front();  // Unreachable: every Column has a spec.
 }
 
-std::vector<PlacedColumn> LayoutColumns(size_t width) {
+std::vector<PlacedColumn> LayoutColumns(size_t width, const std::vector<Column>& only) {
   const std::vector<ColumnSpec>& all = AllColumns();
   std::vector<const ColumnSpec*> by_priority;
-  for (const ColumnSpec& spec : all) by_priority.push_back(&spec);
+  for (const ColumnSpec& spec : all) {
+    if (only.empty() || std::find(only.begin(), only.end(), spec.column) != only.end()) {
+      by_priority.push_back(&spec);
+    }
+  }
   std::sort(by_priority.begin(), by_priority.end(),
             [](const ColumnSpec* a, const ColumnSpec* b) { return a->priority < b->priority; });
 

@@ -57,8 +57,9 @@ struct PlacedColumn {
   size_t width;  // Cells; one blank separates neighbours.
 };
 
-// The columns to show in `width` terminal columns, in display order.
-std::vector<PlacedColumn> LayoutColumns(size_t width);
+// The columns to show in `width` terminal columns, in display order; with
+// `only` non-empty, only those (tui.conf's `columns`), still in display order.
+std::vector<PlacedColumn> LayoutColumns(size_t width, const std::vector<Column>& only = {});
 
 }  // namespace rustnet::client
 

@@ -23,6 +23,8 @@
 #include "client/options.h"
 #include "client/rpc_client.h"
 #include "client/terminal.h"
+#include "client/theme.h"
+#include "client/tui_config.h"
 #include "client/view_model.h"
 #include "common/logging.h"
 #include "grpc/support/log.h"
@@ -74,7 +76,13 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
   const absl::Duration timeout = absl::Seconds(3);  // Every call's deadline.
   Fetcher fetcher(rpc, interval, timeout);
 
-  auto terminal = Terminal::Start(!NoColorRequested());
+  Theme theme = Theme::Monochrome();
+  if (!options.no_color && !NoColorRequested()) {
+    auto chosen =
+        ThemeByName(options.theme.empty() ? std::string(kDefaultThemeName) : options.theme);
+    if (chosen.ok()) theme = *std::move(chosen);  // Checked when parsed.
+  }
+  auto terminal = Terminal::Start(theme);
   if (!terminal.ok()) {
     *error = std::string(terminal.status().message());
     return 1;
@@ -87,6 +95,8 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
   vm_options.target = options.target.Description();
   vm_options.unicode = term.unicode();
   vm_options.retry_interval = fetcher.retry_interval();
+  vm_options.tab = options.tab;
+  vm_options.columns = options.columns;
   ViewModel vm(vm_options);
   auto [width, height] = term.Size();
   vm.Resize(width, height);
@@ -174,6 +184,14 @@ int Main(int argc, char** argv) {
     std::printf("rustnet-tui %s\n", RUSTNET_VERSION);
     return 0;
   }
+  // tui.conf's settings, then the command line again over them (it wins).
+  ClientOptions from_file;
+  if (absl::Status s = LoadTuiConfig(DefaultTuiConfigPath(), &from_file); !s.ok()) {
+    return Fail(2, std::string(s.message()));
+  }
+  parsed = ParseClientOptions(args, std::move(from_file));
+  if (!parsed.ok()) return Fail(2, std::string(parsed.status().message()));
+  options = *parsed;
   // Before anything else is written: the TLS files, and a terminal.
   gpr_set_log_function(GrpcLog);
   auto rpc = RpcClient::Create(options.target);

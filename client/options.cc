@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "client/theme.h"
 #include "common/filter.h"
 #include "common/logging.h"
 
@@ -42,7 +43,22 @@ Daemon:
 Display:
   -r, --refresh-interval MS  How often the table is refreshed (default: 1000)
       --no-localhost         Hide connections between loopback addresses
-      --filter EXPR          Start with this filter (the / prompt's syntax)
+      --show-localhost       Show them (the default; overrides tui.conf)
+      --filter EXPR          Start with this filter (the / prompt's syntax,
+                             the original rustnet's too: sport:, dst:,
+                             state:syn_recv, /regex/)
+      --theme NAME           Colours: classic (default), muted, vivid,
+                             catppuccin-mocha, tokyo-night, gruvbox, nord,
+                             light (light backgrounds), colorblind
+      --no-color             No colours at all (as the NO_COLOR variable)
+
+Settings: $XDG_CONFIG_HOME/rustnet/tui.conf (~/.config/rustnet/tui.conf):
+"theme = nord", "refresh-interval = 500", "tab = overview", "columns =
+proto, local, remote, state, rate-in, rate-out", "no-color = true",
+"no-localhost = true"; the command line wins.
+
+Capture (the original rustnet's -i, -f/--bpf-filter and --no-dpi) is
+rustnetd's business: give them to it (rustnetd(8), rustnetd.conf).
 
 Logging (to a file, never to the screen):
   -l, --log-level LEVEL      error, warn, info (default), debug or trace
@@ -77,8 +93,33 @@ std::string DefaultLogDir() {
   return absl::StrCat(home, "/.local/state/rustnet");
 }
 
-absl::StatusOr<ClientOptions> ParseClientOptions(const std::vector<std::string>& args) {
-  ClientOptions o;
+// The original rustnet's capture flags, which rustnetd takes: a sentence
+// saying where they go instead.
+absl::Status DaemonsFlag(const std::string& flag, const std::string& value) {
+  if (flag == "--interface") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "-i ", value, " is rustnetd's option (the capture interface): start rustnetd -i ",
+        value, " or set \"interface = ", value,
+        "\" in /etc/rustnet/rustnetd.conf; to show only its connections here, use --filter "
+        "iface:",
+        value));
+  }
+  if (flag == "--no-dpi") {
+    return absl::InvalidArgumentError(
+        "--no-dpi is rustnetd's option: start rustnetd --no-dpi or set \"no-dpi = true\" in "
+        "/etc/rustnet/rustnetd.conf");
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      flag, " \"", value,
+      "\" is rustnetd's option (the capture filter): start rustnetd -f '", value,
+      "' or set bpf-filter in /etc/rustnet/rustnetd.conf; to filter what is shown here, use "
+      "--filter (the / prompt's syntax)"));
+}
+
+absl::StatusOr<ClientOptions> ParseClientOptions(const std::vector<std::string>& args,
+                                                 ClientOptions base) {
+  ClientOptions o = std::move(base);
+  bool show_localhost = false;
   bool socket_set = false;
   using Setter = std::function<absl::Status(const std::string& flag, const std::string& value)>;
   const auto text = [](std::string* out) -> Setter {
@@ -139,15 +180,28 @@ absl::StatusOr<ClientOptions> ParseClientOptions(const std::vector<std::string>&
          return absl::OkStatus();
        }},
       {"--log-dir", text(&o.log_dir)},
+      {"--theme",
+       [&](const std::string& f, const std::string& v) {
+         auto theme = ThemeByName(v);
+         if (!theme.ok()) return Invalid(f, std::string(theme.status().message()));
+         o.theme = theme->name();
+         return absl::OkStatus();
+       }},
+      {"--interface", [](const std::string& f, const std::string& v) { return DaemonsFlag(f, v); }},
+      {"--bpf-filter", [](const std::string& f, const std::string& v) { return DaemonsFlag(f, v); }},
+      {"--bpf", [](const std::string& f, const std::string& v) { return DaemonsFlag(f, v); }},
   };
   const std::map<std::string, bool*, std::less<>> switches = {
       {"--no-localhost", &o.no_localhost},
+      {"--show-localhost", &show_localhost},
+      {"--no-color", &o.no_color},
       {"--insecure", &o.target.insecure},
       {"--help", &o.help},
       {"--version", &o.version},
   };
   const std::map<char, std::string> short_names = {
-      {'r', "--refresh-interval"}, {'l', "--log-level"}, {'h', "--help"}, {'V', "--version"}};
+      {'r', "--refresh-interval"}, {'l', "--log-level"}, {'h', "--help"}, {'V', "--version"},
+      {'i', "--interface"},        {'f', "--bpf-filter"}};
 
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
@@ -172,6 +226,7 @@ absl::StatusOr<ClientOptions> ParseClientOptions(const std::vector<std::string>&
       return Invalid(arg, "unexpected argument (options start with - or --)");
     }
 
+    if (arg == "--no-dpi") return DaemonsFlag(arg, "");
     if (auto sw = switches.find(arg); sw != switches.end()) {
       if (has_inline_value) return Invalid(arg, "takes no value");
       *sw->second = true;
@@ -186,6 +241,7 @@ absl::StatusOr<ClientOptions> ParseClientOptions(const std::vector<std::string>&
     if (absl::Status s = setter->second(arg, value); !s.ok()) return s;
   }
   if (o.help || o.version) return o;
+  if (show_localhost) o.no_localhost = false;
 
   const RpcTarget& t = o.target;
   if (!t.connect.empty() && socket_set) {

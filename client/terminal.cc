@@ -120,7 +120,7 @@ void UnblockUiSignals() {
 
 int PendingQuitSignal() { return g_quit_signal; }
 
-absl::StatusOr<std::unique_ptr<Terminal>> Terminal::Start(bool color) {
+absl::StatusOr<std::unique_ptr<Terminal>> Terminal::Start(const Theme& theme) {
   if (isatty(STDIN_FILENO) == 0 || isatty(STDOUT_FILENO) == 0) {
     return absl::FailedPreconditionError(
         "rustnet-tui needs a terminal (stdin and stdout must be a tty)");
@@ -146,17 +146,18 @@ absl::StatusOr<std::unique_ptr<Terminal>> Terminal::Start(bool color) {
   set_escdelay(25);  // Esc answers at once.
   timeout(50);
   curs_set(0);
-  t->color_ = color && has_colors();
+  t->color_ = theme.colored() && has_colors();
+  t->theme_ = t->color_ ? theme : Theme::Monochrome();
   if (t->color_) {
     start_color();
     use_default_colors();
-    init_pair(1, COLOR_WHITE, COLOR_BLUE);  // Title bar.
-    init_pair(2, COLOR_BLACK, COLOR_CYAN);  // Active tab, selection.
-    init_pair(3, COLOR_CYAN, -1);           // Headings, accents.
-    init_pair(4, COLOR_GREEN, -1);
-    init_pair(5, COLOR_YELLOW, -1);
-    init_pair(6, COLOR_RED, -1);
-    init_pair(7, COLOR_WHITE, COLOR_RED);  // Errors.
+    // One pair per style: pair style + 1.
+    for (Style style : kAllStyles) {
+      const StyleSpec spec = t->theme_.Lookup(style);
+      init_pair(static_cast<short>(static_cast<int>(style) + 1),
+                static_cast<short>(TerminalColor(spec.fg, COLORS)),
+                static_cast<short>(TerminalColor(spec.bg, COLORS)));
+    }
   }
 
   g_restore_length = 0;
@@ -230,32 +231,13 @@ std::optional<Key> Terminal::ReadKey() {
 }
 
 unsigned Terminal::Attr(Style style) const {
-  if (!color_) {
-    switch (style) {
-      case Style::kTitle: return A_REVERSE;
-      case Style::kTabActive: return A_BOLD;
-      case Style::kHeading: return A_BOLD;
-      case Style::kSelected: return A_REVERSE;
-      case Style::kDim: return A_DIM;
-      case Style::kWarn:
-      case Style::kBad:
-      case Style::kError: return A_BOLD;
-      default: return A_NORMAL;
-    }
-  }
-  switch (style) {
-    case Style::kTitle: return Pair(1) | A_BOLD;
-    case Style::kTabActive: return Pair(2) | A_BOLD;
-    case Style::kHeading: return Pair(3) | A_BOLD;
-    case Style::kSelected: return Pair(2);
-    case Style::kDim: return A_DIM;
-    case Style::kGood: return Pair(4);
-    case Style::kWarn: return Pair(5) | A_BOLD;
-    case Style::kBad: return Pair(6) | A_BOLD;
-    case Style::kAccent: return Pair(3);
-    case Style::kError: return Pair(7) | A_BOLD;
-    default: return A_NORMAL;
-  }
+  const StyleSpec spec = theme_.Lookup(style);
+  unsigned attr = A_NORMAL;
+  if (color_) attr |= Pair(static_cast<short>(static_cast<int>(style) + 1));
+  if (spec.bold) attr |= A_BOLD;
+  if (spec.dim) attr |= A_DIM;
+  if (spec.reverse) attr |= A_REVERSE;
+  return attr;
 }
 
 void Terminal::Draw(const std::vector<Line>& lines, std::optional<std::pair<int, int>> cursor) {

@@ -1,7 +1,8 @@
 // ncurses drawing and input for rustnet-tui: the only file pair that knows
-// about curses. It draws the lines the view model renders, maps styles to
-// colours (none when NO_COLOR is set or the terminal has none), decodes
-// keys, and writes raw escape sequences (OSC 52) to the terminal.
+// about curses. It draws the lines the view model renders, styled as the
+// theme says (client/theme.h; Theme::Monochrome() for NO_COLOR, and no
+// colours on a terminal without them), decodes keys, and writes raw escape
+// sequences (OSC 52) to the terminal.
 //
 // The terminal is always given back as it was: Stop() on the normal path,
 // and for crash signals (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) a handler
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "client/theme.h"
 #include "client/view_model.h"
 
 namespace rustnet::client {
@@ -37,9 +39,9 @@ int PendingQuitSignal();
 
 class Terminal {
  public:
-  // Takes over the terminal (alternate screen, raw input). `color`: use
-  // colours if the terminal has them.
-  static absl::StatusOr<std::unique_ptr<Terminal>> Start(bool color);
+  // Takes over the terminal (alternate screen, raw input), drawing with
+  // `theme` (its colours only if the terminal has them).
+  static absl::StatusOr<std::unique_ptr<Terminal>> Start(const Theme& theme);
   ~Terminal();
   Terminal(const Terminal&) = delete;
   Terminal& operator=(const Terminal&) = delete;
@@ -66,6 +68,7 @@ class Terminal {
 
   bool active_ = false;
   bool color_ = false;
+  Theme theme_ = Theme::Monochrome();
   bool unicode_ = false;
 };
 

@@ -431,6 +431,7 @@ ViewModel::ViewModel(Options options)
       glyphs_{options_.unicode},
       filter_(options_.filter),
       hide_loopback_(options_.hide_loopback) {
+  tab_ = options_.tab;
   UpdateWindow();
 }
 
@@ -1165,7 +1166,8 @@ void ViewModel::RenderOverview(std::vector<Line>* out, size_t rows) const {
     RenderUnreachable(out, rows);
     return;
   }
-  const std::vector<PlacedColumn> layout = LayoutColumns(static_cast<size_t>(width_));
+  const std::vector<PlacedColumn> layout =
+      LayoutColumns(static_cast<size_t>(width_), options_.columns);
   out->push_back(TableHeader(layout));
   const size_t table_rows = rows > 0 ? rows - 1 : 0;
   for (size_t i = 0; i < table_rows; ++i) {

@@ -154,6 +154,8 @@ class ViewModel {
     std::string target;   // Shown in the title bar.
     bool unicode = true;  // UTF-8 terminal: arrows, ellipsis, dots.
     absl::Duration retry_interval = absl::Seconds(1);
+    Tab tab = Tab::kOverview;     // The tab shown first (tui.conf).
+    std::vector<Column> columns;  // The Overview's columns; empty: all that fit.
   };
 
   // What the shell must do after a key.

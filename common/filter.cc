@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "re2/re2.h"
 
 namespace rustnet {
 namespace {
@@ -21,6 +22,9 @@ struct KeyName {
 };
 
 // Aliases map to the same key; the first spelling is the one documented.
+// The original rustnet's keys mean the same there: its "source" is the
+// local end and its "destination" the remote one (src: matches
+// local_addr, dport: remote_addr's port), whoever opened the connection.
 constexpr KeyName kKeys[] = {
     {"proto", FilterKey::kProto},     {"protocol", FilterKey::kProto},
     {"ip", FilterKey::kIp},           {"port", FilterKey::kPort},
@@ -33,6 +37,66 @@ constexpr KeyName kKeys[] = {
     {"pid", FilterKey::kPid},         {"user", FilterKey::kUser},
     {"iface", FilterKey::kIface},     {"country", FilterKey::kCountry},
     {"asn", FilterKey::kAsn},         {"org", FilterKey::kOrg},
+    // The original rustnet's spellings.
+    {"sport", FilterKey::kLocalPort}, {"srcport", FilterKey::kLocalPort},
+    {"source-port", FilterKey::kLocalPort},
+    {"dport", FilterKey::kRemotePort}, {"dstport", FilterKey::kRemotePort},
+    {"dest-port", FilterKey::kRemotePort}, {"destination-port", FilterKey::kRemotePort},
+    {"src", FilterKey::kLocalAddr},   {"source", FilterKey::kLocalAddr},
+    {"dst", FilterKey::kRemoteAddr},  {"dest", FilterKey::kRemoteAddr},
+    {"destination", FilterKey::kRemoteAddr},
+    {"proc", FilterKey::kProcess},    {"svc", FilterKey::kService},
+    {"hostname", FilterKey::kHost},   {"application", FilterKey::kApp},
+};
+
+const KeyName* FindKey(std::string_view lowered) {
+  const auto* found = std::find_if(std::begin(kKeys), std::end(kKeys),
+                                   [lowered](const KeyName& k) { return k.name == lowered; });
+  return found == std::end(kKeys) ? nullptr : found;
+}
+
+// The original rustnet's state names (lowercased, '-' as '_') and what they
+// are here. Some say more than a state: "udp_active" is a UDP flow with
+// packets both ways. Those with no counterpart (states derived from idle
+// time, QUIC and SSH handshake steps) are refused with what to use instead.
+struct StateAlias {
+  std::string_view name;
+  std::string_view state;  // Ours; empty: refused with `hint`.
+  std::string_view proto;  // Protocol prefix it implies ("icmp": v4 and v6).
+  std::string_view app;    // Application it implies.
+  std::string_view hint;
+};
+
+constexpr std::string_view kIdleHint =
+    "is the original rustnet's idle-time state, which rustnetd does not track; use "
+    "proto:udp with state:active or state:unreplied";
+constexpr std::string_view kQuicHint =
+    "is a QUIC handshake step, which rustnetd does not track; use app:quic with "
+    "state:active or state:unreplied";
+constexpr std::string_view kSshHint =
+    "is an SSH handshake step, which rustnetd does not track; use app:ssh";
+
+constexpr StateAlias kStateAliases[] = {
+    {"syn_recv", "syn_received", "", "", ""},
+    {"fin_wait1", "fin_wait_1", "", "", ""},
+    {"fin_wait2", "fin_wait_2", "", "", ""},
+    {"udp_active", "active", "udp", "", ""},
+    {"udp_idle", "", "", "", kIdleHint},
+    {"udp_stale", "", "", "", kIdleHint},
+    {"dns_query", "unreplied", "", "dns", ""},
+    {"dns_response", "active", "", "dns", ""},
+    {"echo_request", "unreplied", "icmp", "", ""},
+    {"echo_reply", "active", "icmp", "", ""},
+    {"arp_request", "unreplied", "arp", "", ""},
+    {"arp_reply", "active", "arp", "", ""},
+    {"quic_initial", "unreplied", "", "quic", ""},
+    {"quic_connected", "active", "", "quic", ""},
+    {"quic_handshake", "", "", "", kQuicHint},
+    {"quic_draining", "", "", "", kQuicHint},
+    {"quic_closed", "", "", "", kQuicHint},
+    {"banner", "", "", "", kSshHint},
+    {"keyexchange", "", "", "", kSshHint},
+    {"authentication", "", "", "", kSshHint},
 };
 
 constexpr std::string_view kKeyList =
@@ -149,6 +213,31 @@ absl::StatusOr<std::string> NextToken(std::string_view text, size_t* pos) {
   return out;
 }
 
+// A `/pattern/` token: RE2, case-insensitive, bounded in size and memory.
+absl::Status CompileRegex(std::string_view pattern, size_t column, FilterTerm* t) {
+  if (pattern.size() > kMaxRegexBytes) {
+    return ErrorAt(column, absl::StrCat("regular expression longer than ", kMaxRegexBytes,
+                                        " bytes; shorten it"));
+  }
+  RE2::Options options;
+  options.set_case_sensitive(false);
+  options.set_log_errors(false);
+  options.set_max_mem(kRegexMemoryBytes);
+  auto re = std::make_shared<const RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+  if (!re->ok()) {
+    return ErrorAt(column, absl::StrCat("bad regular expression /", std::string(pattern),
+                                        "/: ", re->error()));
+  }
+  t->regex = std::move(re);
+  return absl::OkStatus();
+}
+
+// Keys whose value is a choice or a number, not text.
+bool TakesRegex(FilterKey key) {
+  return key != FilterKey::kIp && key != FilterKey::kDir && key != FilterKey::kAsn &&
+         key != FilterKey::kCountry;
+}
+
 bool EqualsFolded(std::string_view field, std::string_view lowered) {
   return field.size() == lowered.size() && ContainsFolded(field, lowered);
 }
@@ -174,7 +263,80 @@ bool MatchWord(const FilterSubject& s, const FilterTerm& t) {
   return false;
 }
 
+// Unknown (empty) fields match no pattern, as they match no text.
+bool Re(const RE2& re, std::string_view field) {
+  return !field.empty() && RE2::PartialMatch(re2::StringPiece(field.data(), field.size()), re);
+}
+
+// Fields that list several values joined by spaces (host names; process
+// and user of both ends on loopback): the whole, or any one of them, so an
+// anchored /^curl$/ finds "curl nginx" as it finds "curl".
+bool ReList(const RE2& re, std::string_view field) {
+  if (Re(re, field)) return true;
+  if (field.find(' ') == std::string_view::npos) return false;
+  size_t start = 0;
+  while (start < field.size()) {
+    size_t end = field.find(' ', start);
+    if (end == std::string_view::npos) end = field.size();
+    if (end > start && Re(re, field.substr(start, end - start))) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+bool ReNumber(const RE2& re, uint32_t n) {
+  if (n == 0) return false;  // No port, no pid.
+  char buf[16];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), n);
+  return ec == std::errc() && Re(re, std::string_view(buf, static_cast<size_t>(end - buf)));
+}
+
+bool MatchRegexTerm(const FilterSubject& s, const FilterTerm& t) {
+  const RE2& re = *t.regex;
+  switch (t.key) {
+    case FilterKey::kWord: {
+      for (std::string_view f : {s.Protocol(), s.State(), s.Service(), s.App(), s.Interface(),
+                                 s.Direction()}) {
+        if (Re(re, f)) return true;
+      }
+      for (std::string_view f : {s.Hosts(), s.Process(), s.User()}) {
+        if (ReList(re, f)) return true;
+      }
+      for (int side = 0; side < 2; ++side) {
+        std::string addr = s.Address(side).ToString();
+        if (s.Port(side) != 0) absl::StrAppend(&addr, ":", s.Port(side));
+        if (Re(re, addr)) return true;
+      }
+      return false;
+    }
+    case FilterKey::kProto: return Re(re, s.Protocol());
+    case FilterKey::kPort: return ReNumber(re, s.Port(0)) || ReNumber(re, s.Port(1));
+    case FilterKey::kLocalPort: return ReNumber(re, s.Port(0));
+    case FilterKey::kRemotePort: return ReNumber(re, s.Port(1));
+    case FilterKey::kAddr:
+      return Re(re, s.Address(0).ToString()) || Re(re, s.Address(1).ToString());
+    case FilterKey::kLocalAddr: return Re(re, s.Address(0).ToString());
+    case FilterKey::kRemoteAddr: return Re(re, s.Address(1).ToString());
+    case FilterKey::kState: return Re(re, s.State());
+    case FilterKey::kService: return Re(re, s.Service());
+    case FilterKey::kApp: return Re(re, s.App());
+    case FilterKey::kSni: return Re(re, s.Sni());
+    case FilterKey::kHost: return ReList(re, s.Hosts());
+    case FilterKey::kProcess: return ReList(re, s.Process());
+    case FilterKey::kPid: return ReNumber(re, s.Pid(0)) || ReNumber(re, s.Pid(1));
+    case FilterKey::kUser: return ReList(re, s.User());
+    case FilterKey::kIface: return Re(re, s.Interface());
+    case FilterKey::kOrg: return Re(re, s.RemoteLocation().as_org);
+    case FilterKey::kIp:
+    case FilterKey::kDir:
+    case FilterKey::kCountry:
+    case FilterKey::kAsn: return false;  // Refused by the parser.
+  }
+  return false;
+}
+
 bool MatchTerm(const FilterSubject& s, const FilterTerm& t) {
+  if (t.regex) return MatchRegexTerm(s, t);
   auto in_range = [&t](uint32_t v) { return v >= t.low && v <= t.high; };
   switch (t.key) {
     case FilterKey::kWord: return MatchWord(s, t);
@@ -187,7 +349,10 @@ bool MatchTerm(const FilterSubject& s, const FilterTerm& t) {
     case FilterKey::kAddr: return MatchAddr(s, 0, t) || MatchAddr(s, 1, t);
     case FilterKey::kLocalAddr: return MatchAddr(s, 0, t);
     case FilterKey::kRemoteAddr: return MatchAddr(s, 1, t);
-    case FilterKey::kState: return s.State().starts_with(t.text);
+    case FilterKey::kState:
+      return s.State().starts_with(t.text) &&
+             (t.also_proto.empty() || s.Protocol().starts_with(t.also_proto)) &&
+             (t.also_app.empty() || s.App() == t.also_app);
     case FilterKey::kDir: return s.Direction() == t.text;
     case FilterKey::kService: return MatchText(s.Service(), t);
     case FilterKey::kApp: return MatchText(s.App(), t);
@@ -230,6 +395,7 @@ absl::StatusOr<Filter> ParseFilter(std::string_view text) {
   }
   Filter filter;
   size_t pos = 0;
+  size_t regex_terms = 0;
   while (true) {
     while (pos < text.size() && absl::ascii_isspace(static_cast<unsigned char>(text[pos]))) {
       ++pos;
@@ -246,24 +412,33 @@ absl::StatusOr<Filter> ParseFilter(std::string_view text) {
       }
     }
     const size_t token_start = pos;
-    // A key is letters before the first ':' (outside quotes).
+    // A key is letters before the first ':' (outside quotes), or letters
+    // and dashes as in the original's "source-port:".
     size_t colon = std::string_view::npos;
     for (size_t i = pos; i < text.size() && absl::ascii_isalpha(static_cast<unsigned char>(text[i]));
          ++i) {
       if (i + 1 < text.size() && text[i + 1] == ':') colon = i + 1;
     }
+    if (colon == std::string_view::npos) {
+      size_t i = pos;
+      while (i < text.size() &&
+             (absl::ascii_isalpha(static_cast<unsigned char>(text[i])) || text[i] == '-')) {
+        ++i;
+      }
+      // At least one letter ("::1" is an address).
+      if (i < text.size() && text[i] == ':' && i > pos && text[pos] != '-') colon = i;
+    }
     if (colon != std::string_view::npos) {
       const std::string key = Lower(text.substr(pos, colon - pos));
-      const auto* found = std::find_if(std::begin(kKeys), std::end(kKeys),
-                                       [&key](const KeyName& k) { return k.name == key; });
+      const KeyName* found = FindKey(key);
       // "dead::beef" or "fdab:cdef::1" is an IPv6 address, not a key: an
       // unknown "key" followed by more colons is a word.
       const size_t token_end = std::min(text.find_first_of(" \t\r\n", pos), text.size());
       const bool more_colons =
           text.substr(colon + 1, token_end - colon - 1).find(':') != std::string_view::npos;
-      if (found == std::end(kKeys) && more_colons) {
+      if (found == nullptr && more_colons) {
         colon = std::string_view::npos;
-      } else if (found == std::end(kKeys)) {
+      } else if (found == nullptr) {
         return ErrorAt(token_start + 1,
                        absl::StrCat("unknown key '", key, "'; keys are: ", std::string(kKeyList)));
       }
@@ -273,6 +448,46 @@ absl::StatusOr<Filter> ParseFilter(std::string_view text) {
       }
     }
     const size_t value_column = pos + 1;
+    // `/pattern/`: the whole run up to white space, quotes and all; as in
+    // the original, "/" alone, "//" and a run not ending in '/'
+    // ("/usr/bin/curl") are text. A pattern with spaces can be quoted
+    // whole ("/a b/") or use \s.
+    const auto is_pattern = [](std::string_view run) {
+      return run.size() > 2 && run.front() == '/' && run.back() == '/';
+    };
+    std::string_view pattern;
+    std::string quoted_pattern;
+    size_t after = pos;
+    if (pos < text.size() && text[pos] == '/') {
+      after = std::min(text.find_first_of(" \t\r\n\v\f", pos), text.size());
+      if (is_pattern(text.substr(pos, after - pos))) pattern = text.substr(pos, after - pos);
+    } else if (pos < text.size() && text[pos] == '"') {
+      auto quoted = NextToken(text, &after);
+      if (quoted.ok() && is_pattern(*quoted)) {
+        quoted_pattern = std::move(*quoted);
+        pattern = quoted_pattern;
+      }
+    }
+    if (!pattern.empty()) {
+      if (!TakesRegex(term.key)) {
+        return ErrorAt(value_column, "this key takes no /regex/; write its value as text");
+      }
+      if (++regex_terms > kMaxRegexTerms) {
+        return ErrorAt(value_column, absl::StrCat("more than ", kMaxRegexTerms,
+                                                  " regular expressions in one filter"));
+      }
+      if (auto s = CompileRegex(pattern.substr(1, pattern.size() - 2), value_column, &term);
+          !s.ok()) {
+        return s;
+      }
+      if (term.key == FilterKey::kWord) filter.needs_text_ = true;
+      pos = after;
+      if (filter.terms_.size() == kMaxFilterTerms) {
+        return ErrorAt(column, absl::StrCat("more than ", kMaxFilterTerms, " terms"));
+      }
+      filter.terms_.push_back(std::move(term));
+      continue;
+    }
     auto token = NextToken(text, &pos);
     if (!token.ok()) return token.status();
     std::string value = Lower(*token);
@@ -322,9 +537,22 @@ absl::StatusOr<Filter> ParseFilter(std::string_view text) {
           return ErrorAt(value_column, absl::StrCat("dir:", value, " must be dir:in or dir:out"));
         }
         break;
-      case FilterKey::kState:
+      case FilterKey::kState: {
         std::replace(value.begin(), value.end(), '-', '_');  // time-wait == time_wait
+        const auto* alias =
+            std::find_if(std::begin(kStateAliases), std::end(kStateAliases),
+                         [&value](const StateAlias& a) { return a.name == value; });
+        if (alias != std::end(kStateAliases)) {
+          if (alias->state.empty()) {
+            return ErrorAt(value_column,
+                           absl::StrCat("state:", value, " ", std::string(alias->hint)));
+          }
+          value = std::string(alias->state);
+          term.also_proto = std::string(alias->proto);
+          term.also_app = std::string(alias->app);
+        }
         break;
+      }
       case FilterKey::kWord:
         filter.needs_text_ = true;
         break;

@@ -12,12 +12,23 @@
 // no recursion, and refuses expressions over kMaxFilterBytes or
 // kMaxFilterTerms with an error naming the column.
 //
+// The original rustnet's syntax is accepted with the meaning it has there:
+// sport:/dport: are the local/remote port (lport:/rport:), src:/dst: the
+// local/remote address (laddr:/raddr:), proc:, svc:, hostname: and
+// application: are aliases, its state names (syn_recv, fin_wait1,
+// udp_active, dns_query, ...) map to ours, and `/regex/` (a word, or a
+// key's value: `sni:/^api\./`, `port:/22/`) matches case-insensitively with
+// RE2, whose matching is linear in the text: no pattern, however hostile,
+// backtracks. Patterns are capped at kMaxRegexBytes and kMaxRegexTerms per
+// filter, each compiled within kRegexMemoryBytes.
+//
 // Thread-safety: a parsed Filter is immutable; Matches may be called from
 // any number of threads at once.
 #ifndef RUSTNET_COMMON_FILTER_H_
 #define RUSTNET_COMMON_FILTER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,10 +36,17 @@
 #include "absl/status/statusor.h"
 #include "common/flow_key.h"
 
+namespace re2 {
+class RE2;
+}  // namespace re2
+
 namespace rustnet {
 
 inline constexpr size_t kMaxFilterBytes = 4096;
 inline constexpr size_t kMaxFilterTerms = 64;
+inline constexpr size_t kMaxRegexBytes = 256;
+inline constexpr size_t kMaxRegexTerms = 8;
+inline constexpr int64_t kRegexMemoryBytes = 1 << 20;
 
 // What a filter looks at. Text accessors return lowercase-insensitive
 // comparable text as-is (matching folds case); empty means unknown.
@@ -102,6 +120,14 @@ struct FilterTerm {
   IpAddress network;
   int prefix_bits = 0;  // Over the 128-bit (v4-mapped) form.
   size_t column = 0;    // 1-based, for messages.
+  // `/pattern/`: matched instead of `text`/`low..high` (the field's text,
+  // ports and pids in decimal). Shared: RE2 is immutable and thread-safe.
+  std::shared_ptr<const re2::RE2> regex;
+  // The original's state names that say more than a state
+  // ("udp_active": proto udp and state active): the subject's protocol
+  // must start with `also_proto`, its application equal `also_app`.
+  std::string also_proto;
+  std::string also_app;
 };
 
 class Filter {

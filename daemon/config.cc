@@ -31,7 +31,9 @@ constexpr OptionSpec kOptions[] = {
     {"interface", false, true},
     {"read", false, true},
     {"bpf", false, true},
+    {"bpf-filter", false, true},  // The same, by the original rustnet's name.
     {"no-localhost", true, true},
+    {"show-localhost", true, false},  // Overrides the file's no-localhost.
     {"no-dpi", true, true},
     {"no-process", true, true},
     {"threads", false, true},

@@ -198,6 +198,7 @@ const ValueFlagMap& FlagsWithValue() {
       {"--interface", &SetString<&DaemonOptions::interface>},
       {"--read", &SetString<&DaemonOptions::read_file>},
       {"--bpf", &SetString<&DaemonOptions::bpf>},
+      {"--bpf-filter", &SetString<&DaemonOptions::bpf>},  // The original rustnet's name.
       {"--dump",
        [](Arg f, Arg v, DaemonOptions* o) {
          if (v != "json") return Invalid(f, absl::StrCat("unknown format \"", v, "\" (use json)"));
@@ -329,6 +330,7 @@ const SwitchMap& Switches() {
       {"--list-interfaces", &DaemonOptions::list_interfaces},
       {"--dump-expired", &DaemonOptions::dump_expired},
       {"--no-localhost", &DaemonOptions::no_localhost},
+      {"--show-localhost", &DaemonOptions::show_localhost},
       {"--no-dpi", &DaemonOptions::no_dpi},
       {"--no-process", &DaemonOptions::no_process},
       {"--no-history-db", &DaemonOptions::no_history_db},
@@ -499,11 +501,14 @@ Capture:
                              the first interface that is up, not loopback,
                              and has an address
       --read FILE            Replay a pcap or pcapng file instead of capturing
-  -f, --bpf EXPR             Capture only what the BPF filter EXPR matches
+  -f, --bpf-filter EXPR      Capture only what the BPF filter EXPR matches
+                             (pcap-filter(7)); --bpf EXPR is the same
       --list-interfaces      Print the interfaces that can be captured and exit
 
 Tracking:
       --no-localhost         Do not track loopback traffic
+      --show-localhost       Track it even if the configuration file says
+                             no-localhost (tracked by default)
       --no-dpi               Disable deep packet inspection
       --no-process           Do not attribute connections to processes (live
                              capture reads sock_diag and /proc otherwise)
@@ -648,6 +653,7 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
   if (o.threads == 0) o.threads = DefaultThreads();
   if (o.no_history_db) o.history_db.clear();
   if (o.no_resolve_dns) o.resolve_dns = false;
+  if (o.show_localhost) o.no_localhost = false;
   return o;
 }
 

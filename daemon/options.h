@@ -15,11 +15,14 @@ namespace rustnet {
 struct DaemonOptions {
   std::string interface;        // -i; empty: the default interface.
   std::string read_file;        // --read
-  std::string bpf;              // -f / --bpf
+  std::string bpf;              // -f / --bpf-filter / --bpf
   std::string dump;             // --dump FORMAT; only "json" so far.
   bool dump_expired = false;    // --dump-expired: also connections that ended before EOF.
   bool list_interfaces = false;
   bool no_localhost = false;
+  // --show-localhost: tracks loopback even if the configuration file says
+  // no-localhost (the original rustnet's spelling; the command line wins).
+  bool show_localhost = false;
   bool no_dpi = false;
   bool no_process = false;
   bool help = false;

@@ -53,6 +53,7 @@ build_pkgs=(
   libpcap-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libsystemd-dev catch2 libssl-dev libncurses-dev
   libsqlite3-dev libmaxminddb-dev libc-ares-dev ieee-data libmicrohttpd-dev libcrypt-dev
+  libre2-dev
 )
 package_pkgs=(dpkg-dev file gzip)
 test_pkgs=(

@@ -151,6 +151,8 @@ std::optional<std::pair<std::string, bool>> TermSql(const FilterTerm& t, Where* 
   auto like = [&](const std::string& expression) {
     return absl::StrCat(expression, " LIKE ?", param(LikePattern(t.text)), " ESCAPE '\\'");
   };
+  // A /regex/ has no SQL form: the rows are matched in C++ (RowSubject).
+  if (t.regex) return std::nullopt;
   switch (t.key) {
     case FilterKey::kProto:
       return std::pair{absl::StrCat("protocol = ?", param(t.text)), true};
@@ -162,8 +164,10 @@ std::optional<std::pair<std::string, bool>> TermSql(const FilterTerm& t, Where* 
     case FilterKey::kDir:
       return std::pair{absl::StrCat("direction = ?", param(t.text)), true};
     case FilterKey::kState:
+      // The original's "udp_active" also asks for a protocol or an
+      // application: the state alone is a superset.
       return std::pair{absl::StrCat("substr(state, 1, ", t.text.size(), ") = ?", param(t.text)),
-                       true};
+                       t.also_proto.empty() && t.also_app.empty()};
     case FilterKey::kLocalPort:
       return std::pair{range("local_port"), true};
     case FilterKey::kRemotePort:
