@@ -36,6 +36,7 @@ constexpr OptionSpec kOptions[] = {
     {"show-localhost", true, false},  // Overrides the file's no-localhost.
     {"no-dpi", true, true},
     {"no-process", true, true},
+    {"no-ebpf", true, true},
     {"threads", false, true},
     {"max-connections", false, true},
     {"history-size", false, true},
@@ -378,6 +379,7 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("no-localhost", before.no_localhost != after.no_localhost);
   check("no-dpi", before.no_dpi != after.no_dpi);
   check("no-process", before.no_process != after.no_process);
+  check("no-ebpf", before.no_ebpf != after.no_ebpf);
   check("threads", before.threads != after.threads);
   check("max-connections", before.max_connections != after.max_connections);
   check("history-size", before.history_size != after.history_size);

@@ -299,6 +299,7 @@ PipelineOptions PipelineOptionsFor(const DaemonOptions& options, const Capture& 
   const char* socket_table = std::getenv("RUSTNET_SOCKET_TABLE");
   p.attribution_procfs = socket_table != nullptr && std::string_view(socket_table) == "procfs";
   if (options.no_process) spdlog::info("process attribution disabled (--no-process)");
+  p.ebpf = !options.no_ebpf;
   p.snapshot_interval_us = options.snapshot_interval_ms * 1000;
   p.events = events;
   return p;

@@ -333,6 +333,7 @@ const SwitchMap& Switches() {
       {"--show-localhost", &DaemonOptions::show_localhost},
       {"--no-dpi", &DaemonOptions::no_dpi},
       {"--no-process", &DaemonOptions::no_process},
+      {"--no-ebpf", &DaemonOptions::no_ebpf},
       {"--no-history-db", &DaemonOptions::no_history_db},
       {"--no-geoip", &DaemonOptions::no_geoip},
       {"--resolve-dns", &DaemonOptions::resolve_dns},
@@ -512,6 +513,9 @@ Tracking:
       --no-dpi               Disable deep packet inspection
       --no-process           Do not attribute connections to processes (live
                              capture reads sock_diag and /proc otherwise)
+      --no-ebpf              Attribute with sock_diag and /proc only, without
+                             the eBPF socket tracker (which also sees
+                             connections that live a millisecond)
   -t, --threads N            Worker threads (default: min(cores, 4))
       --max-connections N    Connections tracked at most; past it the longest
                              idle are evicted, one-way and half-open ones

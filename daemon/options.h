@@ -25,6 +25,7 @@ struct DaemonOptions {
   bool show_localhost = false;
   bool no_dpi = false;
   bool no_process = false;
+  bool no_ebpf = false;  // Process attribution without the eBPF socket tracker.
   bool help = false;
   bool version = false;
   // --config PATH: the configuration file (daemon/config.h reads it before

@@ -36,11 +36,12 @@ STAGES = {
     'cares': [],
     'microhttpd': [],                # libmicrohttpd: the metrics endpoint's HTTP
     'crypt': [],                     # libxcrypt: bcrypt for the metrics endpoint
+    'libbpf': [],                    # libbpf: the eBPF attribution source
     'decode': ['common'],
     'record': ['common'],            # records the stages hand each other
     'dpi': ['decode', 'record', 'openssl'],
     'track': ['decode', 'record'],
-    'process': ['record'],
+    'process': ['record', 'libbpf'],
     'enrich': ['common', 'maxminddb', 'cares'],  # GeoIP/ASN, MAC vendors (for the API)
     'capture': ['decode', 'record', 'pcap'],
     'snapshot': ['track', 'proto'],
@@ -94,6 +95,7 @@ TARGETS = {
     'PkgConfig::CARES': 'cares',
     'PkgConfig::MHD': 'microhttpd',
     'PkgConfig::CRYPT': 'crypt',
+    'PkgConfig::LIBBPF': 'libbpf',
 }
 TARGET_PREFIXES = {'gRPC::': 'proto_grpc'}
 
@@ -107,6 +109,7 @@ EXTERNAL_HEADERS = [
     ('maxminddb.h', 'maxminddb'),
     ('ares.h', 'cares'), ('ares_', 'cares'),
     ('microhttpd.h', 'microhttpd'), ('crypt.h', 'crypt'),
+    ('bpf/', 'libbpf'), ('linux/bpf.h', 'libbpf'),
 ]
 
 SOURCE_DIRS = ['common', 'daemon', 'client']

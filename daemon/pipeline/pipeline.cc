@@ -225,6 +225,7 @@ Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source
     Attributor::Options a;
     a.proc_root = options_.proc_root;
     a.force_procfs = options_.attribution_procfs;
+    a.ebpf = options_.ebpf;
     a.deliver = [this](std::vector<AttributionResult>&& r) { DeliverAttribution(std::move(r)); };
     attributor_ = std::make_unique<Attributor>(std::move(a));
   }

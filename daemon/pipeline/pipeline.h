@@ -72,6 +72,7 @@ struct PipelineOptions {
   bool attribution = false;
   std::string proc_root = "/proc";
   bool attribution_procfs = false;  // Tests: /proc/net instead of netlink.
+  bool ebpf = false;  // The eBPF socket tracker too (falls back when it cannot load).
   // Sinks that hear of every connection removed from a table (OnClosed, on
   // the worker that removed it, after each batch and expiry sweep; see
   // connection_sink.h): the API's history, connection logs, stores. Not

@@ -2,11 +2,17 @@
 
 #include <pthread.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <iterator>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "daemon/process/bpf_source.h"
 #include "daemon/process/process_table.h"
 #include "daemon/process/socket_table.h"
 #include "spdlog/spdlog.h"
@@ -184,7 +190,28 @@ std::shared_ptr<const Attribution> MergeAttribution(
   return std::make_shared<const Attribution>(std::move(merged));
 }
 
-Attributor::Attributor(Options options) : options_(std::move(options)) {}
+Attributor::Attributor(Options options) : options_(std::move(options)) {
+  if (!options_.ebpf) {
+    ebpf_status_ = "disabled (--no-ebpf)";
+    return;
+  }
+  BpfSocketSource::Options o;
+  o.fail_program = options_.ebpf_fail_program;
+  auto source = BpfSocketSource::Create(std::move(o));
+  if (!source.ok()) {
+    ebpf_status_ = std::string(source.status().message());
+    spdlog::warn("process attribution: eBPF not in use, sock_diag and /proc only: {}",
+                 ebpf_status_);
+    return;
+  }
+  bpf_ = std::move(*source);
+  ebpf_status_ = "active";
+  spdlog::info("process attribution: eBPF socket tracking on the cgroup {} ({} programs{})",
+               bpf_->cgroup_root(), bpf_->loaded().size(),
+               bpf_->failed().empty() ? ""
+                                      : absl::StrCat("; left out: ",
+                                                     absl::StrJoin(bpf_->failed(), ", ")));
+}
 
 Attributor::~Attributor() { Stop(); }
 
@@ -193,6 +220,12 @@ void Attributor::Start() {
     pthread_setname_np(pthread_self(), "rn-attrib");
     Loop();
   });
+  if (bpf_) {
+    bpf_thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "rn-attrib-bpf");
+      BpfLoop();
+    });
+  }
 }
 
 void Attributor::Stop() {
@@ -201,6 +234,32 @@ void Attributor::Stop() {
     stop_ = true;
   }
   if (thread_.joinable()) thread_.join();
+  if (bpf_thread_.joinable()) bpf_thread_.join();
+}
+
+void Attributor::BpfLoop() {
+  std::vector<SocketEvent> read;
+  const std::function<void(SocketEvent&&)> sink = [&read](SocketEvent&& e) {
+    read.push_back(std::move(e));
+  };
+  for (;;) {
+    // 100 ms: how long Stop() may wait for this thread.
+    bpf_->Poll(100, sink);
+    absl::MutexLock lock(&mu_);
+    if (stop_) return;
+    if (read.empty()) continue;
+    bpf_events_read_.fetch_add(read.size(), std::memory_order_relaxed);
+    const size_t room = options_.max_bpf_events > bpf_events_.size()
+                            ? options_.max_bpf_events - bpf_events_.size()
+                            : 0;
+    const size_t take = std::min(room, read.size());
+    if (take < read.size()) {
+      bpf_queue_lost_.fetch_add(read.size() - take, std::memory_order_relaxed);
+    }
+    std::move(read.begin(), read.begin() + static_cast<ptrdiff_t>(take),
+              std::back_inserter(bpf_events_));
+    read.clear();
+  }
 }
 
 bool Attributor::Request(const FlowKey& key) {
@@ -230,6 +289,22 @@ AttributorStats Attributor::Stats() const {
   s.latency_us_max = latency_max_.load(std::memory_order_relaxed);
   s.dropped = dropped_.load(std::memory_order_relaxed);
   s.thread_cpu_seconds = static_cast<double>(cpu_ns_.load(std::memory_order_relaxed)) / 1e9;
+  s.source = bpf_ ? "ebpf" : "sock_diag";
+  s.ebpf_status = ebpf_status_;
+  if (bpf_) {
+    s.ebpf_programs = bpf_->loaded();
+    s.ebpf_programs_failed = bpf_->failed();
+    s.ebpf_cgroup = bpf_->cgroup_root();
+    s.ebpf_lost = bpf_->Lost() + bpf_queue_lost_.load(std::memory_order_relaxed);
+    bpf_->RunStats(&s.ebpf_run_ns, &s.ebpf_run_count);
+  }
+  s.ebpf_events = bpf_events_read_.load(std::memory_order_relaxed);
+  s.ebpf_records = bpf_records_.load(std::memory_order_relaxed);
+  s.ebpf_matched = bpf_matched_.load(std::memory_order_relaxed);
+  s.ebpf_expired = bpf_expired_.load(std::memory_order_relaxed);
+  s.ebpf_evicted = bpf_evicted_.load(std::memory_order_relaxed);
+  s.ebpf_attributed = bpf_attributed_.load(std::memory_order_relaxed);
+  s.ebpf_late = bpf_late_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -243,7 +318,25 @@ struct Attributor::ThreadState {
   int64_t cpu_start_ns = ThreadCpuNs();
   bool warned = false;  // That the socket table cannot be read (said once).
   int64_t last_prune_us = 0;
+  SocketRecordTable records{SocketRecordTable::Options{}};
+  // Questions no eBPF record answered yet, and when they were asked.
+  absl::flat_hash_map<FlowKey, int64_t> awaiting;
+  std::vector<SocketEvent> events;
 };
+
+namespace {
+// Questions waiting for a late record, at most.
+constexpr size_t kMaxAwaiting = 65536;
+
+uint32_t OwnNetns() {
+  char buf[64];
+  const ssize_t n = readlink("/proc/self/ns/net", buf, sizeof buf - 1);
+  if (n <= 5) return 0;
+  return static_cast<uint32_t>(std::strtoul(buf + 5, nullptr, 10));  // "net:[N]"
+}
+
+
+}  // namespace
 
 struct Attributor::Requests {
   explicit Requests(const std::vector<Pending>& batch) {
@@ -262,16 +355,22 @@ struct Attributor::Requests {
 
 void Attributor::Loop() {
   ThreadState state(options_);
+  if (bpf_) {
+    SocketRecordTable::Options o;
+    o.own_netns_ino = OwnNetns();
+    state.records = SocketRecordTable(o);
+  }
   state.processes.Warm();
   state.last_prune_us = MonotonicUs();
   std::vector<Pending> batch;
-  while (WaitForRequests(&batch)) {
+  while (WaitForRequests(&batch, &state.events)) {
     const int64_t start_us = MonotonicUs();
     if (start_us - state.last_prune_us >= kIdlePruneUs) {
       // Mark exited processes as such even while requests keep coming.
       state.processes.Prune();
       state.last_prune_us = start_us;
     }
+    if (bpf_) IngestRecords(&state.events, &state);
     if (!batch.empty()) {
       AnswerBatch(batch, &state);
       batch.clear();
@@ -280,18 +379,122 @@ void Attributor::Loop() {
   }
 }
 
-bool Attributor::WaitForRequests(std::vector<Pending>* batch) {
+bool Attributor::WaitForRequests(std::vector<Pending>* batch, std::vector<SocketEvent>* events) {
   absl::MutexLock lock(&mu_);
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || !pending_.empty(); };
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stop_ || !pending_.empty() || !bpf_events_.empty();
+  };
   mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(kIdlePruneUs));
   if (stop_) return false;
   batch->swap(pending_);
+  events->swap(bpf_events_);
   return true;
 }
 
-void Attributor::AnswerBatch(const std::vector<Pending>& batch, ThreadState* state) {
+Attributor::RecordAnswer Attributor::FromRecords(const FlowKey& key, int side, int64_t at_us,
+                                                 ThreadState* state) {
+  RecordAnswer out;
+  const End e = EndOf(key, side);
+  SocketRecordTable::Match m =
+      state->records.Find(key.protocol, e.addr, e.port, e.peer, e.peer_port, at_us);
+  if (!m.event) return out;
+  const SocketEvent& ev = *m.event;
+  out.side.process =
+      state->processes.ForSocketOwner(ev.tgid, ev.comm, ev.uid, ev.ppid, ev.netns_ino);
+  out.side.method = m.method;
+  out.side.ebpf = true;
+  out.exact = m.exact;
+  return out;
+}
+
+void Attributor::IngestRecords(std::vector<SocketEvent>* events, ThreadState* state) {
+  const int64_t now = MonotonicUs();
+  std::vector<AttributionResult> late;
+  for (SocketEvent& e : *events) {
+    const bool joinable = e.kind == SocketEvent::Kind::kConnect && e.local != IpAddress{};
+    FlowKey key;
+    if (joinable) {
+      bool src_is_a = false;
+      key = MakeFlowKey(e.protocol, e.local.IsV4() ? 4 : 6, e.local, e.local_port, e.remote,
+                        e.remote_port, &src_is_a);
+    }
+    state->records.Add(std::move(e));
+    if (!joinable || state->awaiting.empty()) continue;
+    auto it = state->awaiting.find(key);
+    if (it == state->awaiting.end()) continue;
+    auto a = std::make_shared<Attribution>();
+    bool settled = false;
+    for (int side = 0; side < 2; ++side) {
+      const RecordAnswer r = FromRecords(key, side, it->second, state);
+      a->side[side] = r.side;
+      settled |= r.exact && r.side.process;
+      if (r.side.process) bpf_attributed_.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!settled) continue;
+    bpf_late_.fetch_add(1, std::memory_order_relaxed);
+    state->awaiting.erase(it);
+    late.push_back(AttributionResult{key, std::move(a)});
+  }
+  events->clear();
+  absl::erase_if(state->awaiting, [&](const auto& kv) {
+    return now - kv.second > options_.ebpf_wait_us;
+  });
+  state->records.Expire(now);
+  const SocketRecordStats rs = state->records.stats();
+  bpf_records_.store(rs.records, std::memory_order_relaxed);
+  bpf_matched_.store(rs.matched, std::memory_order_relaxed);
+  bpf_expired_.store(rs.expired_unmatched, std::memory_order_relaxed);
+  bpf_evicted_.store(rs.evicted, std::memory_order_relaxed);
+  if (!late.empty() && options_.deliver) options_.deliver(std::move(late));
+}
+
+void Attributor::AnswerBatch(const std::vector<Pending>& all, ThreadState* state) {
+  requests_.fetch_add(all.size(), std::memory_order_relaxed);
+  // eBPF records first: a connection whose own socket they know is
+  // answered; the rest go to sock_diag (and wait for a late record).
+  absl::flat_hash_map<FlowKey, Attribution> from_bpf;
+  std::vector<Pending> rest;
+  std::vector<AttributionResult> bpf_results;
+  if (bpf_) {
+    const int64_t now = MonotonicUs();
+    for (const Pending& p : all) {
+      if (!HasSockets(p.key) || from_bpf.contains(p.key)) {
+        if (!HasSockets(p.key)) rest.push_back(p);
+        continue;
+      }
+      Attribution a;
+      bool exact = false, any = false, both = true;
+      for (int side = 0; side < 2; ++side) {
+        const RecordAnswer r = FromRecords(p.key, side, p.asked_us, state);
+        a.side[side] = r.side;
+        exact |= r.exact && r.side.process;
+        both &= r.side.process != nullptr;
+        if (r.side.process) {
+          any = true;
+          bpf_attributed_.fetch_add(1, std::memory_order_relaxed);
+        }
+      }
+      if (any) from_bpf.emplace(p.key, a);
+      // The other end may be a socket of this host that no record knows
+      // (one that existed before rustnetd started): sock_diag unless both
+      // ends are known.
+      if (exact) state->awaiting.erase(p.key);
+      if (both) {
+        CountAnswer(Answered::kProcess,
+                    static_cast<uint64_t>(std::max<int64_t>(0, now - p.asked_us)));
+        bpf_results.push_back(AttributionResult{p.key, std::make_shared<Attribution>(a)});
+      } else {
+        rest.push_back(p);
+        if (!exact && state->awaiting.size() < kMaxAwaiting) {
+          state->awaiting.emplace(p.key, p.asked_us);
+        }
+      }
+    }
+    if (!bpf_results.empty() && options_.deliver) options_.deliver(std::move(bpf_results));
+    if (rest.empty()) return;
+  }
+  const std::vector<Pending>& batch = bpf_ ? rest : all;
   const Requests requests(batch);
-  requests_.fetch_add(batch.size(), std::memory_order_relaxed);
   std::vector<SocketEntry> entries;
   ReadSockets(requests, state, &entries);
   state->index.Build(std::move(entries));
@@ -316,6 +519,15 @@ void Attributor::AnswerBatch(const std::vector<Pending>& batch, ThreadState* sta
   for (const auto& [key, f] : looked) {
     bool any = false, any_pid = false;
     std::shared_ptr<Attribution> a = OwnersOf(key, f, owners, state->processes, &any, &any_pid);
+    if (auto b = from_bpf.find(key); b != from_bpf.end()) {
+      // A side the records know (a listener, say) over what sock_diag found.
+      for (int side = 0; side < 2; ++side) {
+        if (b->second.side[side].process) {
+          a->side[side] = b->second.side[side];
+          any = any_pid = true;
+        }
+      }
+    }
     CountAnswer(any_pid ? Answered::kProcess : any ? Answered::kUserOnly : Answered::kNothing,
                 static_cast<uint64_t>(std::max<int64_t>(0, now - f.asked_us)));
     if (any) results.push_back(AttributionResult{key, std::move(a)});

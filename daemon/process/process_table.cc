@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -103,6 +104,22 @@ int64_t ReadBootTimeUs(const std::string& proc_root) {
   return 0;
 }
 
+// "net:[4026531840]" -> 4026531840; 0 if unreadable.
+uint32_t NetnsInode(const std::string& link_path) {
+  char buf[64];
+  const ssize_t n = readlink(link_path.c_str(), buf, sizeof buf - 1);
+  if (n <= 0) return 0;
+  std::string_view link(buf, static_cast<size_t>(n));
+  if (!link.starts_with("net:[") || !link.ends_with("]")) return 0;
+  link = link.substr(5, link.size() - 6);
+  uint32_t inode = 0;
+  auto [p, ec] = std::from_chars(link.data(), link.data() + link.size(), inode);
+  return ec == std::errc() && p == link.data() + link.size() ? inode : 0;
+}
+
+constexpr size_t kLineage = 4;
+constexpr size_t kMaxGone = 4096;
+
 }  // namespace
 
 std::optional<ProcStat> ParseProcStat(std::string_view text) {
@@ -122,7 +139,11 @@ std::optional<ProcStat> ParseProcStat(std::string_view text) {
     const size_t start = i;
     while (i < rest.size() && rest[i] != ' ' && rest[i] != '\n') ++i;
     if (i == start) break;
-    if (++field == 22) {
+    if (++field == 4) {
+      const std::string_view v = rest.substr(start, i - start);
+      std::from_chars(v.data(), v.data() + v.size(), s.ppid);
+    }
+    if (field == 22) {
       const std::string_view v = rest.substr(start, i - start);
       uint64_t ticks = 0;
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), ticks);
@@ -257,6 +278,7 @@ std::string FullProcessName(std::string_view comm, std::string_view executable,
 
 ProcessTable::ProcessTable(std::string proc_root) : proc_root_(std::move(proc_root)) {
   boot_time_us_ = ReadBootTimeUs(proc_root_);
+  own_netns_ = NetnsInode(absl::StrCat(proc_root_, "/self/ns/net"));
   const long ticks = sysconf(_SC_CLK_TCK);
   if (ticks > 0) clock_ticks_ = ticks;
 }
@@ -400,7 +422,100 @@ std::shared_ptr<const ProcessRecord> ProcessTable::RecordFor(int pid) {
     r->container_runtime = std::move(info.container_runtime);
     r->container_id = std::move(info.container_id);
   }
+  r->lineage = Lineage(stat->ppid);
+  SetNetns(NetnsInode(base + "/ns/net"), r.get());
   p.record = r;
+  return r;
+}
+
+std::vector<ProcessRecord::Ancestor> ProcessTable::Lineage(uint32_t ppid) {
+  std::vector<ProcessRecord::Ancestor> out;
+  while (ppid != 0 && out.size() < kLineage) {
+    ProcessRecord::Ancestor a;
+    a.pid = ppid;
+    auto text = ReadSmallFile(absl::StrCat(proc_root_, "/", ppid, "/stat"));
+    std::optional<ProcStat> st = text ? ParseProcStat(*text) : std::nullopt;
+    if (st) a.name = st->comm;
+    out.push_back(std::move(a));
+    if (!st || ppid == 1) break;
+    ppid = st->ppid;
+  }
+  return out;
+}
+
+void ProcessTable::SetNetns(uint32_t inode, ProcessRecord* r) {
+  if (inode == 0 || inode == own_netns_) return;
+  r->netns_inode = inode;
+  auto it = netns_names_.find(inode);
+  if (it == netns_names_.end()) {
+    // `ip netns add` bind-mounts the namespace on /run/netns/NAME: its
+    // inode is the namespace's. Read again at most once a second.
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const int64_t now = int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+    if (now - netns_names_read_us_ < 1'000'000) return;
+    netns_names_read_us_ = now;
+    netns_names_.clear();
+    if (DIR* dir = opendir("/run/netns")) {
+      while (dirent* e = readdir(dir)) {
+        if (e->d_name[0] == '.') continue;
+        struct stat st;
+        if (stat(absl::StrCat("/run/netns/", e->d_name).c_str(), &st) == 0 &&
+            netns_names_.size() < 4096) {
+          netns_names_[static_cast<uint32_t>(st.st_ino)] = e->d_name;
+        }
+      }
+      closedir(dir);
+    }
+    it = netns_names_.find(inode);
+    if (it == netns_names_.end()) return;
+  }
+  r->netns_name = it->second;
+}
+
+std::shared_ptr<const ProcessRecord> ProcessTable::ForSocketOwner(
+    uint32_t tgid, std::string_view comm, uint32_t uid, const std::array<uint32_t, 4>& ppid,
+    uint32_t netns_inode) {
+  if (tgid == 0) return UserOnly(uid);
+  const int pid = static_cast<int>(tgid);
+  auto it = pids_.find(pid);
+  if (it == pids_.end()) {
+    struct stat st;
+    if (stat(absl::StrCat(proc_root_, "/", pid, "/fd").c_str(), &st) == 0) {
+      Pid& p = pids_[pid];
+      p.fd_count_now = static_cast<int64_t>(st.st_size);
+      p.uid = st.st_uid;
+      it = pids_.find(pid);
+    }
+  }
+  if (it != pids_.end()) {
+    std::shared_ptr<const ProcessRecord> r = RecordFor(pid);
+    // The same process still (not a reuse of its pid), though it may have
+    // exec'd since: its comm then differs, and what /proc says now wins.
+    if (r && (comm.empty() || r->name.starts_with(comm) ||
+              (!r->command_line.empty() && r->command_line[0].find(comm) != std::string::npos))) {
+      return r;
+    }
+  }
+  auto g = gone_.find(tgid);
+  if (g != gone_.end() && g->second->name == comm) return g->second;
+  auto r = std::make_shared<ProcessRecord>();
+  r->pid = tgid;
+  r->uid = uid;
+  r->user = UserName(uid);
+  r->name = std::string(comm);
+  for (uint32_t p : ppid) {
+    if (p == 0) break;
+    ProcessRecord::Ancestor a;
+    a.pid = p;
+    auto text = ReadSmallFile(absl::StrCat(proc_root_, "/", p, "/stat"));
+    if (auto st = text ? ParseProcStat(*text) : std::nullopt) a.name = st->comm;
+    r->lineage.push_back(std::move(a));
+  }
+  SetNetns(netns_inode, r.get());
+  r->exited.store(true, std::memory_order_relaxed);
+  if (gone_.size() >= kMaxGone) gone_.clear();
+  gone_[tgid] = r;
   return r;
 }
 

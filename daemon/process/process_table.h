@@ -17,6 +17,7 @@
 #ifndef RUSTNET_DAEMON_PROCESS_PROCESS_TABLE_H_
 #define RUSTNET_DAEMON_PROCESS_PROCESS_TABLE_H_
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,6 +33,7 @@ namespace rustnet {
 
 struct ProcStat {
   std::string comm;
+  uint32_t ppid = 0;         // Field 4.
   uint64_t start_ticks = 0;  // Field 22: clock ticks after boot.
 };
 // /proc/<pid>/stat. The comm may hold spaces and parentheses: it ends at the
@@ -90,6 +92,14 @@ class ProcessTable {
   // Reads every process's descriptors once (at start, so the first lookups
   // find known inodes instead of scanning).
   void Warm();
+  // The record of the process `tgid` that the eBPF socket tracker saw act
+  // as `comm`: read from /proc (cached) while it runs as that comm, else —
+  // exited, or the pid reused — made from what the tracker carried (marked
+  // exited). `ppid`: its parent chain at the time (0 past the top).
+  std::shared_ptr<const ProcessRecord> ForSocketOwner(uint32_t tgid, std::string_view comm,
+                                                      uint32_t uid,
+                                                      const std::array<uint32_t, 4>& ppid,
+                                                      uint32_t netns_inode);
   // A record that only says who owns a socket (pid 0), one per uid.
   std::shared_ptr<const ProcessRecord> UserOnly(uint32_t uid);
   // The user name for a uid (the number when it has none), cached.
@@ -117,6 +127,10 @@ class ProcessTable {
   bool ScanFds(int pid, Pid& p);
   bool StillOwns(const Owner& o, uint64_t inode);
   std::shared_ptr<const ProcessRecord> RecordFor(int pid);
+  // Parent chain (up to 4) from /proc, starting at `ppid`.
+  std::vector<ProcessRecord::Ancestor> Lineage(uint32_t ppid);
+  // Fills netns_inode / netns_name when `inode` is not the daemon's namespace.
+  void SetNetns(uint32_t inode, ProcessRecord* r);
   void Forget(int pid, Pid& p);
 
   std::string proc_root_;
@@ -128,6 +142,11 @@ class ProcessTable {
   int64_t boot_time_us_ = 0;
   int64_t clock_ticks_ = 100;
   ProcessTableStats stats_;
+  uint32_t own_netns_ = 0;  // The daemon's network namespace inode.
+  // Records of processes gone before /proc was read, by pid (bounded).
+  absl::flat_hash_map<uint32_t, std::shared_ptr<const ProcessRecord>> gone_;
+  absl::flat_hash_map<uint32_t, std::string> netns_names_;  // inode -> /run/netns name
+  int64_t netns_names_read_us_ = INT64_MIN / 2;
 };
 
 }  // namespace rustnet

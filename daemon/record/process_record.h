@@ -31,6 +31,14 @@ struct ProcessRecord {
   std::string container_id;
   int64_t started_us = 0;  // Microseconds since the epoch; 0 unknown.
   uint64_t start_ticks = 0;  // /proc/<pid>/stat starttime: tells reused pids apart.
+  struct Ancestor {
+    uint32_t pid = 0;
+    std::string name;  // Empty: not readable (gone).
+  };
+  std::vector<Ancestor> lineage;  // Parent first, up to 4; stops at pid 1.
+  // The network namespace when not the daemon's own (0: the daemon's).
+  uint32_t netns_inode = 0;
+  std::string netns_name;  // /run/netns/NAME, if it has one.
   // Set once the process is seen gone; the record stays with its connections.
   mutable std::atomic<bool> exited{false};
 };
@@ -46,6 +54,7 @@ enum class AttributionMethod : uint8_t {
 struct SideAttribution {
   std::shared_ptr<const ProcessRecord> process;  // Null: nothing found.
   AttributionMethod method = AttributionMethod::kNone;
+  bool ebpf = false;  // Found by the eBPF socket tracker.
 };
 
 // What is known about a connection's sockets, per endpoint of its FlowKey

@@ -333,6 +333,21 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
     attr->set_latency_us_max(a.latency_us_max);
     attr->set_dropped(a.dropped);
     attr->set_thread_cpu_seconds(a.thread_cpu_seconds);
+    attr->set_source(a.source);
+    attr->set_ebpf_status(a.ebpf_status);
+    for (const std::string& prog : a.ebpf_programs) attr->add_ebpf_programs(prog);
+    for (const std::string& prog : a.ebpf_programs_failed) attr->add_ebpf_programs_failed(prog);
+    attr->set_ebpf_cgroup(a.ebpf_cgroup);
+    attr->set_ebpf_events(a.ebpf_events);
+    attr->set_ebpf_lost(a.ebpf_lost);
+    attr->set_ebpf_records(a.ebpf_records);
+    attr->set_ebpf_matched(a.ebpf_matched);
+    attr->set_ebpf_expired(a.ebpf_expired);
+    attr->set_ebpf_evicted(a.ebpf_evicted);
+    attr->set_ebpf_attributed(a.ebpf_attributed);
+    attr->set_ebpf_late(a.ebpf_late);
+    attr->set_ebpf_run_ns(a.ebpf_run_ns);
+    attr->set_ebpf_run_count(a.ebpf_run_count);
   }
 
   auto* api = out->mutable_api();

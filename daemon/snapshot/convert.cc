@@ -287,6 +287,14 @@ void FillProcess(const SideAttribution& side, rustnet::v1::ProcessInfo* out) {
   out->set_exited(r.pid != 0 && r.exited.load(std::memory_order_relaxed));
   out->set_method(static_cast<rustnet::v1::AttributionMethod>(side.method));
   if (r.started_us > 0) SetTimestampUs(r.started_us, out->mutable_started());
+  for (const ProcessRecord::Ancestor& a : r.lineage) {
+    auto* l = out->add_lineage();
+    l->set_pid(a.pid);
+    l->set_name(a.name);
+  }
+  out->set_netns_inode(r.netns_inode);
+  out->set_netns_name(r.netns_name);
+  out->set_ebpf(side.ebpf);
 }
 
 }  // namespace
