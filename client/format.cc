@@ -240,6 +240,28 @@ std::string_view AppProtocolName(v1::AppProtocol p) {
     case v1::APP_PROTOCOL_MDNS: return "mDNS";
     case v1::APP_PROTOCOL_DHCP: return "DHCP";
     case v1::APP_PROTOCOL_STUN: return "STUN";
+    case v1::APP_PROTOCOL_SMTP: return "SMTP";
+    case v1::APP_PROTOCOL_IMAP: return "IMAP";
+    case v1::APP_PROTOCOL_POP3: return "POP3";
+    case v1::APP_PROTOCOL_SMTPS: return "SMTPS";
+    case v1::APP_PROTOCOL_IMAPS: return "IMAPS";
+    case v1::APP_PROTOCOL_POPS: return "POP3S";
+    case v1::APP_PROTOCOL_FTP: return "FTP";
+    case v1::APP_PROTOCOL_FTP_DATA: return "FTP-DATA";
+    case v1::APP_PROTOCOL_POSTGRESQL: return "PostgreSQL";
+    case v1::APP_PROTOCOL_MYSQL: return "MySQL";
+    case v1::APP_PROTOCOL_REDIS: return "Redis";
+    case v1::APP_PROTOCOL_MEMCACHED: return "Memcached";
+    case v1::APP_PROTOCOL_MONGODB: return "MongoDB";
+    case v1::APP_PROTOCOL_RDP: return "RDP";
+    case v1::APP_PROTOCOL_VNC: return "VNC";
+    case v1::APP_PROTOCOL_TELNET: return "Telnet";
+    case v1::APP_PROTOCOL_SMB: return "SMB";
+    case v1::APP_PROTOCOL_NETBIOS_NS: return "NetBIOS-NS";
+    case v1::APP_PROTOCOL_NETBIOS_SESSION: return "NetBIOS-SSN";
+    case v1::APP_PROTOCOL_LLMNR: return "LLMNR";
+    case v1::APP_PROTOCOL_SSDP: return "SSDP";
+    case v1::APP_PROTOCOL_KERBEROS: return "Kerberos";
     default: return "";
   }
 }

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/flow_key.h"
 #include "daemon/record/app_record.h"
 #include "daemon/record/dpi_stats.h"
 
@@ -36,10 +37,24 @@ enum class ParseState : uint8_t {
 // DpiAnomalies, the named counters ("tls_handshake_too_long": 3) per
 // worker, is declared with the statistics in daemon/record/dpi_stats.h.
 
+class FtpExpectations;
+
+// What a session may use beyond its bytes, owned by the engine (null in
+// tests that do not need it).
+struct DpiContext {
+  // FTP data connections announced by control connections (ftp.h).
+  FtpExpectations* ftp_expectations = nullptr;
+  int64_t now_us = 0;  // The current packet's time.
+};
+
 struct FlowInfo {
   uint8_t transport = 0;        // kIpProtoTcp / kIpProtoUdp.
   uint16_t client_port = 0;     // The initiator's port.
   uint16_t server_port = 0;
+  uint64_t id = 0;              // The engine's flow id (DpiFlow::id).
+  IpAddress client_address;     // The initiator's address.
+  IpAddress server_address;
+  const DpiContext* context = nullptr;
 };
 
 class Session {

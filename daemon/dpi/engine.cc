@@ -7,9 +7,14 @@
 #include "absl/hash/hash.h"
 #include "common/flow_key.h"
 #include "daemon/decode/tcp_seq.h"
+#include "daemon/dpi/db.h"
 #include "daemon/dpi/dns.h"
+#include "daemon/dpi/ftp.h"
 #include "daemon/dpi/http.h"
+#include "daemon/dpi/lan.h"
+#include "daemon/dpi/mail.h"
 #include "daemon/dpi/quic.h"
+#include "daemon/dpi/remote.h"
 #include "daemon/dpi/simple_udp.h"
 #include "daemon/dpi/ssh.h"
 #include "daemon/dpi/tls.h"
@@ -26,6 +31,24 @@ std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors() {
   d.push_back(MakeDhcpDissector());
   d.push_back(MakeStunDissector());
   d.push_back(MakeNtpDissector());
+  // Mail, FTP, databases, remote access, Windows/LAN (issue 19 part A).
+  // Server-first text protocols lead: their probes are a byte or two.
+  d.push_back(MakeSmtpDissector());
+  d.push_back(MakeFtpDissector());
+  d.push_back(MakeImapDissector());
+  d.push_back(MakePop3Dissector());
+  d.push_back(MakePostgresqlDissector());
+  d.push_back(MakeMysqlDissector());
+  d.push_back(MakeRedisDissector());
+  d.push_back(MakeMemcachedDissector());
+  d.push_back(MakeMongodbDissector());
+  d.push_back(MakeRdpDissector());
+  d.push_back(MakeVncDissector());
+  d.push_back(MakeTelnetDissector());
+  d.push_back(MakeSmbDissector());
+  d.push_back(MakeNetbiosNsDissector());
+  d.push_back(MakeSsdpDissector());
+  d.push_back(MakeKerberosDissector());
   return d;
 }
 
@@ -118,7 +141,32 @@ const AppRecord& EmptyRecord() {
 }  // namespace
 
 DpiEngine::DpiEngine(size_t max_state_bytes)
-    : dissectors_(MakeDefaultDissectors()), max_state_bytes_(max_state_bytes) {}
+    : DpiEngine(max_state_bytes, MakeDefaultDissectors()) {}
+
+DpiEngine::DpiEngine(size_t max_state_bytes, std::vector<std::unique_ptr<Dissector>> dissectors)
+    : dissectors_(std::move(dissectors)),
+      ftp_expectations_(std::make_shared<FtpExpectations>()),
+      max_state_bytes_(max_state_bytes) {
+  context_.ftp_expectations = ftp_expectations_.get();
+}
+
+void DpiEngine::ShareFtpExpectations(std::shared_ptr<FtpExpectations> table) {
+  ftp_expectations_ = std::move(table);
+  context_.ftp_expectations = ftp_expectations_.get();
+}
+
+bool DpiEngine::ClaimFtpData(const DpiFlow& flow, DpiCallbacks& out) {
+  if (flow.transport != kIpProtoTcp || ftp_expectations_->empty()) return false;
+  const uint64_t control =
+      ftp_expectations_->Claim(flow.server_address, flow.server_port, flow.timestamp_us);
+  if (control == 0) return false;
+  scratch_ = EmptyRecord();
+  scratch_.protocol = AppProtocol::kFtpData;
+  scratch_.ftp.control_id = control;
+  Publish(scratch_, out);
+  Finish(kNoSlot, true, out);
+  return true;
+}
 
 DpiEngine::~DpiEngine() = default;
 
@@ -226,6 +274,10 @@ DpiEngine::StartResult DpiEngine::Start(const DpiFlow& flow, std::span<const uin
   info.transport = flow.transport;
   info.client_port = flow.client_port;
   info.server_port = flow.server_port;
+  info.id = flow.id;
+  info.client_address = flow.client_address;
+  info.server_address = flow.server_address;
+  info.context = &context_;
   // Port-hinted dissectors first, then the rest, each only if the bytes
   // could be theirs.
   absl::InlinedVector<const Dissector*, 4> claimed;
@@ -274,6 +326,7 @@ void DpiEngine::Process(const DpiFlow& flow, std::span<const uint8_t> payload,
     return;
   }
   if (payload.empty()) return;
+  context_.now_us = flow.timestamp_us;
 
   uint32_t slot = kNoSlot;
   if (auto it = slot_of_.find(flow.id); it != slot_of_.end()) {
@@ -284,6 +337,8 @@ void DpiEngine::Process(const DpiFlow& flow, std::span<const uint8_t> payload,
     // Its state was dropped at the cap (counted then): a stream missing
     // bytes cannot be picked up again.
     out.Done();
+    return;
+  } else if (ClaimFtpData(flow, out)) {
     return;
   } else {
     switch (Start(flow, payload, &slot)) {
@@ -337,6 +392,8 @@ void DpiEngine::Process(const DpiFlow& flow, std::span<const uint8_t> payload,
     feed(payload);
   }
 
+  RelabelImplicitTls(flow.server_port, &record);
+  RelabelLlmnr(flow.transport, flow.client_port, flow.server_port, &record);
   Publish(record, out);
   const bool exhausted = flow.payload_packets >= kMaxPayloadPackets || s->fed >= kMaxFedBytes ||
                          s->sessions.empty();

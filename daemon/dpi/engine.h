@@ -74,6 +74,9 @@ struct DpiFlow {
   // Packets with payload the flow has carried, this one included
   // (saturating; any count from kMaxPayloadPackets up means "that many").
   uint32_t payload_packets = 0;
+  IpAddress client_address;  // The initiator's address.
+  IpAddress server_address;
+  int64_t timestamp_us = 0;  // The packet's.
 };
 
 // Where the engine hands back what it found (Envoy's
@@ -108,6 +111,8 @@ class DpiEngine {
   static constexpr size_t kMaxSharedRecords = 1 << 16;
 
   explicit DpiEngine(size_t max_state_bytes = kDefaultMaxStateBytes);
+  // With these dissectors instead of the default ones (benchmarks, tests).
+  DpiEngine(size_t max_state_bytes, std::vector<std::unique_ptr<Dissector>> dissectors);
   ~DpiEngine();
   DpiEngine(const DpiEngine&) = delete;
   DpiEngine& operator=(const DpiEngine&) = delete;
@@ -118,6 +123,11 @@ class DpiEngine {
   // The flow `id` is gone (the caller's table removed it): frees its state,
   // if any. Harmless for flows the engine holds nothing for.
   void Forget(uint64_t id);
+
+  // FTP data connections are announced on one connection and opened on
+  // another, which may be another worker's: the pipeline gives all its
+  // engines one table. (Each engine has its own until then.)
+  void ShareFtpExpectations(std::shared_ptr<FtpExpectations> table);
 
   const DpiAnomalies& anomalies() const { return anomalies_; }
   DpiStats stats() const;
@@ -133,6 +143,9 @@ class DpiEngine {
   // and makes state for the flow in *slot.
   StartResult Start(const DpiFlow& flow, std::span<const uint8_t> payload, uint32_t* slot);
   void Free(uint32_t slot);
+  // A new connection an FTP control connection announced: classified as
+  // FTP data of it at once. False if none was announced.
+  bool ClaimFtpData(const DpiFlow& flow, DpiCallbacks& out);
   // Frees a pending state to stay under the cap (its flow learns of it on
   // its next payload packet).
   void DropForCap(uint32_t slot);
@@ -157,6 +170,8 @@ class DpiEngine {
   uint32_t head_ = kNoSlot;
   uint32_t tail_ = kNoSlot;
   absl::flat_hash_map<size_t, std::weak_ptr<const AppRecord>> shared_;  // By record hash.
+  std::shared_ptr<FtpExpectations> ftp_expectations_;
+  DpiContext context_;  // What sessions see of the engine (FlowInfo::context).
   AppRecord scratch_;  // The record being worked on (kept for its capacity).
   DpiAnomalies anomalies_;
   DpiStats stats_;

@@ -4,6 +4,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "daemon/dpi/ftp.h"
 #include "spdlog/spdlog.h"
 
 namespace rustnet {
@@ -100,6 +101,9 @@ DpiFlow DpiFlowOf(const Connection& c, const DecodedPacket& p) {
   f.from_client = f.direction == c.initiator;
   f.stream_seq = p.seq + ((p.tcp_flags & kTcpSyn) != 0 ? 1u : 0u);
   f.payload_packets = c.payload_packets;
+  f.client_address = c.initiator == 0 ? c.key.addr_a : c.key.addr_b;
+  f.server_address = c.initiator == 0 ? c.key.addr_b : c.key.addr_a;
+  f.timestamp_us = p.timestamp_us;
   return f;
 }
 static_assert(DpiEngine::kMaxPayloadPackets < UINT8_MAX,
@@ -218,6 +222,11 @@ Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source
     t.id_stride = options_.workers;
     workers_.push_back(std::make_unique<Worker>(i, options_, std::move(t)));
     workers_.back()->interface = source_->name();
+  }
+  {
+    // FTP data connections land on any worker: one expectation table for all.
+    auto ftp = std::make_shared<FtpExpectations>();
+    for (auto& w : workers_) w->dpi.ShareFtpExpectations(ftp);
   }
   // Made here, started in Start(): the API may ask for statistics (and so
   // read attributor_) as soon as the pipeline exists.

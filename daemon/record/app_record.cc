@@ -13,6 +13,28 @@ std::string_view AppProtocolName(AppProtocol p) {
     case AppProtocol::kMdns: return "mdns";
     case AppProtocol::kDhcp: return "dhcp";
     case AppProtocol::kStun: return "stun";
+    case AppProtocol::kSmtp: return "smtp";
+    case AppProtocol::kImap: return "imap";
+    case AppProtocol::kPop3: return "pop3";
+    case AppProtocol::kSmtps: return "smtps";
+    case AppProtocol::kImaps: return "imaps";
+    case AppProtocol::kPops: return "pops";
+    case AppProtocol::kFtp: return "ftp";
+    case AppProtocol::kFtpData: return "ftp-data";
+    case AppProtocol::kPostgresql: return "postgresql";
+    case AppProtocol::kMysql: return "mysql";
+    case AppProtocol::kRedis: return "redis";
+    case AppProtocol::kMemcached: return "memcached";
+    case AppProtocol::kMongodb: return "mongodb";
+    case AppProtocol::kRdp: return "rdp";
+    case AppProtocol::kVnc: return "vnc";
+    case AppProtocol::kTelnet: return "telnet";
+    case AppProtocol::kSmb: return "smb";
+    case AppProtocol::kNetbiosNs: return "netbios-ns";
+    case AppProtocol::kNetbiosSession: return "netbios-ssn";
+    case AppProtocol::kLlmnr: return "llmnr";
+    case AppProtocol::kSsdp: return "ssdp";
+    case AppProtocol::kKerberos: return "kerberos";
     case AppProtocol::kUnknown: break;
   }
   return "";
@@ -64,7 +86,34 @@ std::string AppRecord::Label() const {
     case AppProtocol::kMdns: name = "mDNS"; break;
     case AppProtocol::kDhcp: name = "DHCP"; break;
     case AppProtocol::kStun: name = "STUN"; break;
+    case AppProtocol::kSmtp: name = "SMTP"; break;
+    case AppProtocol::kImap: name = "IMAP"; break;
+    case AppProtocol::kPop3: name = "POP3"; break;
+    case AppProtocol::kSmtps: name = "SMTPS"; break;
+    case AppProtocol::kImaps: name = "IMAPS"; break;
+    case AppProtocol::kPops: name = "POP3S"; break;
+    case AppProtocol::kFtp: name = "FTP"; break;
+    case AppProtocol::kFtpData: name = "FTP-DATA"; break;
+    case AppProtocol::kPostgresql: name = "PostgreSQL"; break;
+    case AppProtocol::kMysql: name = "MySQL"; break;
+    case AppProtocol::kRedis: name = "Redis"; break;
+    case AppProtocol::kMemcached: name = "Memcached"; break;
+    case AppProtocol::kMongodb: name = "MongoDB"; break;
+    case AppProtocol::kRdp: name = "RDP"; break;
+    case AppProtocol::kVnc: name = "VNC"; break;
+    case AppProtocol::kTelnet: name = "Telnet"; break;
+    case AppProtocol::kSmb: name = "SMB"; break;
+    case AppProtocol::kNetbiosNs: name = "NetBIOS-NS"; break;
+    case AppProtocol::kNetbiosSession: name = "NetBIOS-SSN"; break;
+    case AppProtocol::kLlmnr: name = "LLMNR"; break;
+    case AppProtocol::kSsdp: name = "SSDP"; break;
+    case AppProtocol::kKerberos: name = "Kerberos"; break;
     case AppProtocol::kUnknown: return {};
+  }
+  if ((protocol == AppProtocol::kSmtp || protocol == AppProtocol::kImap ||
+       protocol == AppProtocol::kPop3 || protocol == AppProtocol::kFtp) &&
+      mail.starttls) {
+    name += "+TLS";
   }
   // TLS that is not HTTP (ALPN says otherwise) keeps the plain name.
   if (protocol == AppProtocol::kTls && !tls.alpn.empty() && tls.alpn[0] != "h2" &&
@@ -75,6 +124,12 @@ std::string AppRecord::Label() const {
   if (detail.empty() && protocol == AppProtocol::kSsh) {
     detail = !ssh.server.empty() ? ssh.server : ssh.client;
     if (detail.rfind("SSH-2.0-", 0) == 0) detail = detail.substr(8);
+  }
+  // The first non-empty fact of the newer protocols' records.
+  for (const std::string* s : {&mail.client_domain, &ftp.user, &db.database, &db.server_version,
+                               &db.command, &lan.name, &lan.user, &lan.version}) {
+    if (!detail.empty()) break;
+    detail = *s;
   }
   return detail.empty() ? name : name + " \u00b7 " + detail;
 }

@@ -34,6 +34,30 @@ enum class AppProtocol : uint8_t {
   kMdns = 7,
   kDhcp = 8,
   kStun = 9,
+  // Mail, file transfer, databases, remote access, Windows/LAN
+  // (daemon/dpi/{mail,ftp,db,remote,lan}.cc).
+  kSmtp = 10,
+  kImap = 11,
+  kPop3 = 12,
+  kSmtps = 13,  // Implicit TLS, named by its port (465).
+  kImaps = 14,  // 993.
+  kPops = 15,   // 995.
+  kFtp = 16,
+  kFtpData = 17,
+  kPostgresql = 18,
+  kMysql = 19,
+  kRedis = 20,
+  kMemcached = 21,
+  kMongodb = 22,
+  kRdp = 23,
+  kVnc = 24,
+  kTelnet = 25,
+  kSmb = 26,
+  kNetbiosNs = 27,
+  kNetbiosSession = 28,
+  kLlmnr = 29,
+  kSsdp = 30,
+  kKerberos = 31,
 };
 
 struct HttpFacts {
@@ -94,6 +118,67 @@ struct SshFacts {
   }
 };
 
+// SMTP, IMAP, POP3 (and FTP's AUTH TLS): the greeting and what the client
+// said of itself. After STARTTLS, the handshake's facts go to `tls`.
+struct MailFacts {
+  std::string greeting;       // The server's first line, without its code.
+  std::string client_domain;  // SMTP EHLO/HELO argument.
+  bool starttls = false;      // The client asked to upgrade (STARTTLS / STLS / AUTH TLS).
+
+  bool operator==(const MailFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const MailFacts& f) {
+    return H::combine(std::move(h), f.greeting, f.client_domain, f.starttls);
+  }
+};
+
+// FTP control (banner, user) and data connections (the control connection
+// that announced them).
+struct FtpFacts {
+  std::string user;              // USER argument (never PASS).
+  uint64_t control_id = 0;       // FTP data: the control connection's id; 0 if unknown.
+  std::string data_endpoint;     // Control: the last data endpoint announced ("10.0.0.1:50123").
+
+  bool operator==(const FtpFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const FtpFacts& f) {
+    return H::combine(std::move(h), f.user, f.control_id, f.data_endpoint);
+  }
+};
+
+// Databases and caches (PostgreSQL, MySQL, Redis, Memcached, MongoDB).
+struct DbFacts {
+  std::string user;            // PostgreSQL startup message.
+  std::string database;        // PostgreSQL startup message.
+  std::string server_version;  // MySQL greeting.
+  std::string command;         // Redis / Memcached / MongoDB: the first command's name.
+  bool tls_requested = false;  // PostgreSQL SSLRequest.
+
+  bool operator==(const DbFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const DbFacts& f) {
+    return H::combine(std::move(h), f.user, f.database, f.server_version, f.command,
+                      f.tls_requested);
+  }
+};
+
+// Remote access (RDP, VNC) and Windows/LAN protocols (SMB, NetBIOS, SSDP,
+// Kerberos): a few short strings each.
+struct LanFacts {
+  std::string user;          // RDP mstshash cookie; Kerberos client principal.
+  std::string version;       // VNC "RFB 003.008"; SMB "SMB 3.1.1" / "SMB 1".
+  std::string name;          // NetBIOS name; SSDP search target; Kerberos realm.
+  std::string agent;         // SSDP SERVER / USER-AGENT.
+  std::string message_type;  // Kerberos "AS-REQ"; SSDP "M-SEARCH"; NetBIOS NS opcode.
+  bool tls = false;          // RDP: the client asked for TLS/CredSSP.
+
+  bool operator==(const LanFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const LanFacts& f) {
+    return H::combine(std::move(h), f.user, f.version, f.name, f.agent, f.message_type, f.tls);
+  }
+};
+
 struct AppRecord {
   AppProtocol protocol = AppProtocol::kUnknown;
   HttpFacts http;
@@ -102,6 +187,10 @@ struct AppRecord {
   SshFacts ssh;
   std::string quic_version;
   std::string dhcp_hostname;
+  MailFacts mail;  // SMTP, IMAP, POP3, FTP control (greeting, AUTH TLS).
+  FtpFacts ftp;
+  DbFacts db;
+  LanFacts lan;  // RDP, VNC, SMB, NetBIOS, SSDP, Kerberos.
 
   // Equal records are interchangeable: DpiEngine shares one between
   // connections with the same facts. (Add new fields to the hash too; one
@@ -110,7 +199,7 @@ struct AppRecord {
   template <typename H>
   friend H AbslHashValue(H h, const AppRecord& r) {
     return H::combine(std::move(h), r.protocol, r.http, r.tls, r.dns, r.ssh, r.quic_version,
-                      r.dhcp_hostname);
+                      r.dhcp_hostname, r.mail, r.ftp, r.db, r.lan);
   }
 
   // The best name for the remote end and where it came from.

@@ -110,6 +110,91 @@ void FillTls(const TlsFacts& t, rustnet::v1::TlsInfo* out) {
   out->set_ja4(t.ja4);
 }
 
+// Which sub-records the protocols of daemon/dpi/{mail,ftp,db,remote,lan}.cc
+// carry (FillNewerApp and WriteNewerApp agree through it).
+struct NewerParts {
+  bool tls = false, dns = false, mail = false, ftp = false, db = false, lan = false;
+};
+NewerParts NewerPartsOf(const AppRecord& r) {
+  NewerParts p;
+  switch (r.protocol) {
+    case AppProtocol::kSmtp: case AppProtocol::kImap: case AppProtocol::kPop3:
+      p.mail = true;
+      p.tls = r.tls.client_hello_seen;
+      break;
+    case AppProtocol::kFtp:
+      p.mail = p.ftp = true;
+      p.tls = r.tls.client_hello_seen;
+      break;
+    case AppProtocol::kSmtps: case AppProtocol::kImaps: case AppProtocol::kPops:
+      p.tls = true;
+      break;
+    case AppProtocol::kFtpData:
+      p.ftp = true;
+      break;
+    case AppProtocol::kPostgresql: case AppProtocol::kMysql: case AppProtocol::kRedis:
+    case AppProtocol::kMemcached: case AppProtocol::kMongodb:
+      p.db = true;
+      break;
+    case AppProtocol::kRdp:
+      p.lan = true;
+      p.tls = r.tls.client_hello_seen;
+      break;
+    case AppProtocol::kVnc: case AppProtocol::kSmb: case AppProtocol::kNetbiosNs:
+    case AppProtocol::kNetbiosSession: case AppProtocol::kSsdp: case AppProtocol::kKerberos:
+      p.lan = true;
+      break;
+    case AppProtocol::kLlmnr:
+      p.dns = true;
+      break;
+    default:
+      break;
+  }
+  return p;
+}
+
+void FillNewerApp(const AppRecord& r, rustnet::v1::AppInfo* app) {
+  const NewerParts p = NewerPartsOf(r);
+  if (p.tls) FillTls(r.tls, app->mutable_tls());
+  if (p.dns) {
+    auto* d = app->mutable_dns();
+    d->set_query(r.dns.query);
+    d->set_query_type(r.dns.query_type);
+    d->set_response_code(r.dns.response_code);
+    for (const std::string& a : r.dns.answers) d->add_answers(a);
+    d->set_over_tcp(r.dns.over_tcp);
+  }
+  if (p.mail) {
+    auto* m = app->mutable_mail();
+    m->set_greeting(r.mail.greeting);
+    m->set_client_domain(r.mail.client_domain);
+    m->set_starttls(r.mail.starttls);
+  }
+  if (p.ftp) {
+    auto* f = app->mutable_ftp();
+    f->set_user(r.ftp.user);
+    f->set_control_connection_id(r.ftp.control_id);
+    f->set_data_endpoint(r.ftp.data_endpoint);
+  }
+  if (p.db) {
+    auto* d = app->mutable_database();
+    d->set_user(r.db.user);
+    d->set_database(r.db.database);
+    d->set_server_version(r.db.server_version);
+    d->set_command(r.db.command);
+    d->set_tls_requested(r.db.tls_requested);
+  }
+  if (p.lan) {
+    auto* l = app->mutable_lan();
+    l->set_user(r.lan.user);
+    l->set_version(r.lan.version);
+    l->set_name(r.lan.name);
+    l->set_agent(r.lan.agent);
+    l->set_message_type(r.lan.message_type);
+    l->set_tls(r.lan.tls);
+  }
+}
+
 void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
   auto* app = conn->mutable_app();
   app->set_protocol(static_cast<rustnet::v1::AppProtocol>(r.protocol));
@@ -152,6 +237,7 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
     default:
       break;
   }
+  FillNewerApp(r, app);
 }
 
 // --- The same, straight to JSON (AppendJsonLine) ------------------------------
@@ -184,6 +270,51 @@ void WriteTls(const TlsFacts& t, JsonObjectWriter w) {
   w.String("cipherSuite", t.cipher_suite);
   w.Bool("echOffered", t.ech_offered);
   w.String("ja4", t.ja4);
+}
+
+void WriteDns(const DnsFacts& d, JsonObjectWriter o) {
+  o.String("query", d.query);
+  o.String("queryType", d.query_type);
+  o.String("responseCode", d.response_code);
+  o.StringList("answers", d.answers);
+  o.Bool("overTcp", d.over_tcp);
+}
+
+// In json_writer.cc's order: tls, dns, then the newer records after
+// dhcpHostname.
+void WriteNewerApp(const AppRecord& r, JsonObjectWriter& w) {
+  const NewerParts p = NewerPartsOf(r);
+  if (p.tls) WriteTls(r.tls, w.Object("tls"));
+  if (p.dns) WriteDns(r.dns, w.Object("dns"));
+  if (p.mail) {
+    JsonObjectWriter m = w.Object("mail");
+    m.String("greeting", r.mail.greeting);
+    m.String("clientDomain", r.mail.client_domain);
+    m.Bool("starttls", r.mail.starttls);
+  }
+  if (p.ftp) {
+    JsonObjectWriter f = w.Object("ftp");
+    f.String("user", r.ftp.user);
+    f.Uint64("controlConnectionId", r.ftp.control_id);
+    f.String("dataEndpoint", r.ftp.data_endpoint);
+  }
+  if (p.db) {
+    JsonObjectWriter d = w.Object("database");
+    d.String("user", r.db.user);
+    d.String("database", r.db.database);
+    d.String("serverVersion", r.db.server_version);
+    d.String("command", r.db.command);
+    d.Bool("tlsRequested", r.db.tls_requested);
+  }
+  if (p.lan) {
+    JsonObjectWriter l = w.Object("lan");
+    l.String("user", r.lan.user);
+    l.String("version", r.lan.version);
+    l.String("name", r.lan.name);
+    l.String("agent", r.lan.agent);
+    l.String("messageType", r.lan.message_type);
+    l.Bool("tls", r.lan.tls);
+  }
 }
 
 void WriteApp(const AppRecord& r, JsonObjectWriter w) {
@@ -231,6 +362,7 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
     default:
       break;
   }
+  WriteNewerApp(r, w);
 }
 
 void WriteProcess(const SideAttribution& side, JsonObjectWriter w) {

@@ -163,6 +163,37 @@ void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
     if (a.quic().has_tls()) WriteTls(a.quic().tls(), o.Object("tls"));
   }
   w.String("dhcpHostname", a.dhcp_hostname());
+  if (a.has_mail()) {
+    JsonObjectWriter o = w.Object("mail");
+    o.String("greeting", a.mail().greeting());
+    o.String("clientDomain", a.mail().client_domain());
+    o.Bool("starttls", a.mail().starttls());
+  }
+  if (a.has_ftp()) {
+    JsonObjectWriter o = w.Object("ftp");
+    o.String("user", a.ftp().user());
+    o.Uint64("controlConnectionId", a.ftp().control_connection_id());
+    o.String("dataEndpoint", a.ftp().data_endpoint());
+  }
+  if (a.has_database()) {
+    const v1::DatabaseInfo& d = a.database();
+    JsonObjectWriter o = w.Object("database");
+    o.String("user", d.user());
+    o.String("database", d.database());
+    o.String("serverVersion", d.server_version());
+    o.String("command", d.command());
+    o.Bool("tlsRequested", d.tls_requested());
+  }
+  if (a.has_lan()) {
+    const v1::LanInfo& l = a.lan();
+    JsonObjectWriter o = w.Object("lan");
+    o.String("user", l.user());
+    o.String("version", l.version());
+    o.String("name", l.name());
+    o.String("agent", l.agent());
+    o.String("messageType", l.message_type());
+    o.Bool("tls", l.tls());
+  }
 }
 
 }  // namespace

@@ -45,7 +45,7 @@ enum class TimelineResolution : uint8_t { kSecond = 0, kMinute = 1 };
 // that order; see TimelineProtocolIndex). Applications: AppProtocol values;
 // those past kTimelineApps - 1 share the last slot.
 inline constexpr size_t kTimelineProtocols = 5;
-inline constexpr size_t kTimelineApps = 48;
+inline constexpr size_t kTimelineApps = 96;
 
 struct TimelinePoint {
   int64_t start_us = 0;  // The interval's start.

@@ -14,10 +14,11 @@
 namespace rustnet {
 
 inline void FuzzDissector(const Dissector& d, uint8_t transport, const uint8_t* data,
-                          size_t size) {
+                          size_t size, const DpiContext* context = nullptr) {
   if (size < 3) return;
   FlowInfo flow{transport, static_cast<uint16_t>(1024 + data[0]),
                 static_cast<uint16_t>(data[1] % 2 == 0 ? 443 : 53)};
+  flow.context = context;
   const uint8_t split = data[2];
   std::span<const uint8_t> rest(data + 3, size - 3);
   (void)d.Probe(flow, true, rest);

@@ -6,9 +6,14 @@
 #include <set>
 #include <string>
 
+#include "daemon/dpi/db.h"
 #include "daemon/dpi/dns.h"
+#include "daemon/dpi/ftp.h"
 #include "daemon/dpi/http.h"
+#include "daemon/dpi/lan.h"
+#include "daemon/dpi/mail.h"
 #include "daemon/dpi/quic.h"
+#include "daemon/dpi/remote.h"
 #include "daemon/dpi/simple_udp.h"
 #include "daemon/dpi/ssh.h"
 #include "daemon/dpi/tls.h"
@@ -37,6 +42,23 @@ TEST_CASE("dpi anomalies: names are unique across protocols and keep their prefi
   add(ssh_anomaly::kAll, "ssh_");
   add(simple_udp_anomaly::kAll, "dhcp_");
   add(dpi_anomaly::kAll, "dpi_");
+  add(mail_anomaly::kAll, "mail_");
+  add(ftp_anomaly::kAll, "ftp_");
+  for (const DpiAnomaly& a : db_anomaly::kAll) {
+    ++declared;
+    names.insert(a.name());
+    INFO(a.name());
+    CHECK((a.name().starts_with("postgresql_") || a.name().starts_with("mysql_") ||
+           a.name().starts_with("redis_") || a.name().starts_with("mongodb_")));
+  }
+  add(remote_anomaly::kAll, "rdp_");
+  for (const DpiAnomaly& a : lan_anomaly::kAll) {
+    ++declared;
+    names.insert(a.name());
+    INFO(a.name());
+    CHECK((a.name().starts_with("smb_") || a.name().starts_with("netbios_") ||
+           a.name().starts_with("kerberos_")));
+  }
   CHECK(names.size() == declared);
   // Names the API and the tests already show stay as they were.
   CHECK(tls_anomaly::kHandshakeTooLong.name() == "tls_handshake_too_long");
