@@ -9,14 +9,19 @@
 #include "daemon/decode/tcp_seq.h"
 #include "daemon/dpi/dns.h"
 #include "daemon/dpi/http.h"
+#include "daemon/dpi/iot.h"
+#include "daemon/dpi/netmgmt.h"
+#include "daemon/dpi/p2p.h"
 #include "daemon/dpi/quic.h"
 #include "daemon/dpi/simple_udp.h"
 #include "daemon/dpi/ssh.h"
+#include "daemon/dpi/text_services.h"
 #include "daemon/dpi/tls.h"
+#include "daemon/dpi/vpn.h"
 
 namespace rustnet {
 
-std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors() {
+std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors(bool with_breadth) {
   std::vector<std::unique_ptr<Dissector>> d;
   d.push_back(MakeTlsDissector());
   d.push_back(MakeHttpDissector());
@@ -26,6 +31,33 @@ std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors() {
   d.push_back(MakeDhcpDissector());
   d.push_back(MakeStunDissector());
   d.push_back(MakeNtpDissector());
+  // Issue 19 part B: IoT/messaging, P2P/VPN, management, signalling. Each
+  // rejects a foreign first payload in a few byte compares.
+  if (with_breadth) {
+    d.push_back(MakeMqttDissector());
+    d.push_back(MakeAmqpDissector());
+    d.push_back(MakeNatsDissector());
+    d.push_back(MakeModbusDissector());
+    d.push_back(MakeCoapDissector());
+    d.push_back(MakeBittorrentDissector());
+    d.push_back(MakeBittorrentUdpDissector());
+    d.push_back(MakeOpenvpnDissector());
+    d.push_back(MakeWireguardDissector());
+    d.push_back(MakeIkeDissector());
+    d.push_back(MakeDtlsDissector());
+    d.push_back(MakeSyslogDissector());
+    d.push_back(MakeTftpDissector());
+    d.push_back(MakeSnmpDissector());
+    d.push_back(MakeLdapDissector());
+    d.push_back(MakeSipDissector());
+    d.push_back(MakeRtspDissector());
+    d.push_back(MakeIrcDissector());
+    d.push_back(MakeNntpDissector());
+    d.push_back(MakeRsyncDissector());
+    d.push_back(MakeGitDissector());
+    d.push_back(MakeSocksDissector());
+    d.push_back(MakeHttp2Dissector());
+  }
   return d;
 }
 
@@ -117,8 +149,8 @@ const AppRecord& EmptyRecord() {
 
 }  // namespace
 
-DpiEngine::DpiEngine(size_t max_state_bytes)
-    : dissectors_(MakeDefaultDissectors()), max_state_bytes_(max_state_bytes) {}
+DpiEngine::DpiEngine(size_t max_state_bytes, bool with_breadth)
+    : dissectors_(MakeDefaultDissectors(with_breadth)), max_state_bytes_(max_state_bytes) {}
 
 DpiEngine::~DpiEngine() = default;
 
