@@ -140,38 +140,53 @@ bool AmqpHeader(std::span<const uint8_t> d, bool complete) {
          (a <= uint8_t{3} && b == uint8_t{1} && c == uint8_t{0} && e <= uint8_t{1});
 }
 
-bool AmqpConnectionStart(std::span<const uint8_t> d) {
+// A whole AMQP 0-9-1 frame (§4.2.3): type 1 (method), 2 (header), 3 (body)
+// or 8 (heartbeat), channel, size, payload and the frame-end octet 0xCE; a
+// method frame names a known class (10 connection ... 90 tx). 1: yes, 0:
+// cut short, -1: no.
+constexpr size_t kMaxAmqpFrame = 128 * 1024;
+
+int AmqpFrame(std::span<const uint8_t> d) {
   ByteReader r(d);
   auto type = r.U8();
-  auto channel = r.U16();
-  auto size = r.U32();
-  auto cls = r.U16();
-  auto method = r.U16();
-  return type == uint8_t{1} && channel == uint16_t{0} && size && *size < 65536 &&
-         cls == uint16_t{10} && method == uint16_t{10};
+  auto size = r.Skip(2) ? r.U32() : std::nullopt;  // After the channel.
+  if (!size) return d.size() < 7 && (!type || *type == 1 || *type == 2 || *type == 3 || *type == 8)
+                        ? 0
+                        : -1;
+  if ((*type != 1 && *type != 2 && *type != 3 && *type != 8) || *size > kMaxAmqpFrame) return -1;
+  if (*type == 1) {
+    auto cls = r.PeekU16();
+    if (cls && *cls != 10 && *cls != 20 && *cls != 40 && *cls != 50 && *cls != 60 &&
+        *cls != 85 && *cls != 90) {
+      return -1;
+    }
+  }
+  if (!r.Skip(*size)) return 0;
+  auto end = r.U8();
+  if (!end) return 0;
+  return *end == 0xce ? 1 : -1;
 }
 
 bool ProbeAmqp(bool, bool from_client, std::span<const uint8_t> d) {
-  return from_client ? AmqpHeader(d, false) : AmqpConnectionStart(d);
+  return (from_client && AmqpHeader(d, false)) || AmqpFrame(d) >= 0;
 }
 
 ParseState ParseAmqp(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
-  if (v.from_client && !v.client.empty()) {
-    if (v.client.size() < 8) return AmqpHeader(v.client, false) ? ParseState::kNeedMore
-                                                                 : ParseState::kNotMine;
-    if (!AmqpHeader(v.client, true) && record->protocol != AppProtocol::kAmqp) {
-      return v.server.empty() ? ParseState::kNotMine : ParseState::kNeedMore;
-    }
-  }
-  if (!v.server.empty() && v.server.size() >= 11 && AmqpConnectionStart(v.server)) {
+  const auto d = v.just_fed();
+  if (d.size() >= 8 && AmqpHeader(d, true)) {
     record->protocol = AppProtocol::kAmqp;
     return ParseState::kDone;
   }
-  if (v.client.size() >= 8 && AmqpHeader(v.client, true)) {
-    record->protocol = AppProtocol::kAmqp;
-    return v.server.empty() ? ParseState::kNeedMore : ParseState::kDone;
+  if (CouldStartWith(d, "AMQP") && d.size() < 8) return ParseState::kNeedMore;
+  switch (AmqpFrame(d)) {
+    case 1:
+      record->protocol = AppProtocol::kAmqp;
+      return ParseState::kDone;
+    case 0:
+      return ParseState::kNeedMore;
+    default:
+      return ParseState::kNotMine;
   }
-  return v.server.size() >= 11 ? ParseState::kNotMine : ParseState::kNeedMore;
 }
 
 // --- NATS (docs.nats.io client protocol) -------------------------------------
@@ -314,7 +329,7 @@ ParseState ParseCoap(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
 }
 
 constexpr PrefixProtocol kMqtt{"mqtt", true, false, ProbeMqtt, ParseMqtt, {1883, 8883}, 1024};
-constexpr PrefixProtocol kAmqp{"amqp", true, false, ProbeAmqp, ParseAmqp, {5672}, 64};
+constexpr PrefixProtocol kAmqp{"amqp", true, false, ProbeAmqp, ParseAmqp, {5672}, 1024};
 constexpr PrefixProtocol kNats{"nats", true, false, ProbeNats, ParseNats, {4222}, 64};
 constexpr PrefixProtocol kModbus{"modbus", true, false, ProbeModbus, ParseModbus, {502}, 300};
 constexpr PrefixProtocol kCoap{"coap", false, true, ProbeCoap, ParseCoap, {5683}, 0};

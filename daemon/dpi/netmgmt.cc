@@ -33,13 +33,16 @@ bool LooksLikeSyslog(std::span<const uint8_t> d) {
   return digits > 0 && pri <= 191 && next && *next >= 0x20 && *next < 0x7f;
 }
 
-bool ProbeSyslog(bool, bool from_client, std::span<const uint8_t> d) {
-  return from_client && LooksLikeSyslog(d);
+// Over UDP either side may look like the sender (a relay sending from port
+// 514 to an ephemeral one); over TCP the connecting side sends.
+bool ProbeSyslog(bool udp, bool from_client, std::span<const uint8_t> d) {
+  return (udp || from_client) && LooksLikeSyslog(d);
 }
 
 ParseState ParseSyslog(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
-  if (!v.from_client) return record->protocol == AppProtocol::kSyslog ? ParseState::kDone
-                                                                      : ParseState::kNotMine;
+  if (!v.udp && !v.from_client) {
+    return record->protocol == AppProtocol::kSyslog ? ParseState::kDone : ParseState::kNotMine;
+  }
   const auto d = v.just_fed();
   if (!v.udp && d.size() < 8) return ParseState::kNeedMore;
   if (!LooksLikeSyslog(d)) {
@@ -76,43 +79,62 @@ bool TftpRequest(std::span<const uint8_t> d, AppRecord* record, DpiAnomalies* an
   return true;
 }
 
-// DATA block 1 (at most 512 bytes of data) or OACK: the first datagram of a
-// transfer. Returns the block the answer must acknowledge.
-std::optional<uint16_t> TftpTransferStart(std::span<const uint8_t> d) {
+// RFC 2347 OACK: option name/value pairs, each NUL-terminated, the first
+// name one of RFC 2348/2349/7440's.
+bool TftpOack(std::span<const uint8_t> d) {
   ByteReader r(d);
-  auto opcode = r.U16();
-  if (opcode == uint16_t{3}) {
-    auto block = r.U16();
-    if (block == uint16_t{1} && r.remaining() <= 512) return 1;
+  if (r.U16() != uint16_t{6}) return false;
+  auto name = r.BytesUntil(0);
+  auto value = name ? r.BytesUntil(0) : std::nullopt;
+  if (!value) return false;
+  for (std::string_view known : {"blksize", "tsize", "timeout", "windowsize"}) {
+    if (name->size() == known.size() && StartsWithFolded(*name, known)) return true;
   }
-  if (opcode == uint16_t{6} && !r.empty() && d.back() == 0) return 0;
-  return std::nullopt;
+  return false;
+}
+
+// DATA (3) of `block` with at most 512 bytes (RFC 1350 §5), or ACK (4) of
+// `block` (4 bytes).
+bool TftpPacket(std::span<const uint8_t> d, uint16_t opcode, uint16_t block) {
+  ByteReader r(d);
+  if (r.U16() != opcode || r.U16() != block) return false;
+  return opcode == 3 ? r.remaining() <= 512 : r.empty();
 }
 
 bool ProbeTftp(bool, bool, std::span<const uint8_t> d) {
-  return TftpRequest(d, nullptr, nullptr) || TftpTransferStart(d).has_value();
+  return TftpRequest(d, nullptr, nullptr) || TftpOack(d) || TftpPacket(d, 3, 1) ||
+         TftpPacket(d, 4, 0);
 }
 
 ParseState ParseTftp(const PrefixView& v, AppRecord* record, DpiAnomalies* anomalies) {
   const auto d = v.just_fed();
-  auto& s = v.scratch;  // [0]: 1 if a transfer start was seen, [1..2] its block.
-  if (v.client_datagrams + v.server_datagrams == 1 && TftpRequest(d, record, anomalies)) {
+  const auto named = [&]() {
     record->protocol = AppProtocol::kTftp;
     return ParseState::kDone;
+  };
+  if (v.client_datagrams + v.server_datagrams == 1 && TftpRequest(d, record, anomalies)) {
+    return named();
   }
-  if (auto block = TftpTransferStart(d); block && s[0] == 0) {
-    s[0] = v.from_client ? 1 : 2;
-    s[1] = static_cast<uint8_t>(*block);
+  if (TftpOack(d)) return named();
+  // A transfer on its own ports (RFC 1350 §4): DATA 1 answered by ACK 1, or
+  // ACK 0 (a write's go-ahead) answered by DATA 1. Scratch [0]: the side
+  // that sent the first (1 client, 2 server), [1]: 3 if it was DATA 1, 4 if
+  // ACK 0.
+  auto& s = v.scratch;
+  const uint8_t side = v.from_client ? 1 : 2;
+  if (s[0] == 0) {
+    if (TftpPacket(d, 3, 1)) s[1] = 3;
+    if (TftpPacket(d, 4, 0)) s[1] = 4;
+    if (s[1] == 0) return ParseState::kNotMine;
+    s[0] = side;
     return ParseState::kNeedMore;
   }
-  ByteReader r(d);
-  auto opcode = r.U16();
-  auto block = r.U16();
-  if (s[0] != 0 && (s[0] == 1) != v.from_client && opcode == uint16_t{4} && block == s[1] &&
-      r.empty()) {
-    record->protocol = AppProtocol::kTftp;
-    return ParseState::kDone;
+  if (s[0] == side) {
+    // The same side again (a retransmission): keep waiting, a little.
+    return v.client_datagrams + v.server_datagrams < 6 ? ParseState::kNeedMore
+                                                       : ParseState::kNotMine;
   }
+  if ((s[1] == 3 && TftpPacket(d, 4, 1)) || (s[1] == 4 && TftpPacket(d, 3, 1))) return named();
   return ParseState::kNotMine;
 }
 

@@ -158,14 +158,28 @@ ParseState ParseRtsp(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
 // start with ":prefix " and a command or numeric.
 int IrcStart(std::span<const uint8_t> d, bool from_client) {
   if (from_client) {
-    bool could = false;
-    for (std::string_view c : {"NICK ", "USER ", "PASS ", "CAP LS", "CAP REQ"}) {
-      could = could || CouldStartWith(d, c);
+    // PASS lines may come first (skipped: FTP and POP3 have PASS too, and
+    // the password is never kept); then NICK, USER with its ":realname"
+    // (FTP's USER has one argument) or CAP.
+    ByteReader r(d);
+    while (true) {
+      const auto rest = r.rest();
+      bool could = false;
+      for (std::string_view c : {"PASS ", "NICK ", "USER ", "CAP LS", "CAP REQ"}) {
+        could = could || CouldStartWith(rest, c);
+      }
+      if (!could) return -1;
+      auto raw = r.BytesUntil('\n');
+      if (!raw) return rest.size() > 512 ? -1 : 0;
+      if (StartsWith(*raw, "PASS ")) continue;
+      if (StartsWith(*raw, "USER ")) {
+        return std::count(raw->begin(), raw->end(), ' ') >= 4 &&
+                       std::find(raw->begin(), raw->end(), ':') != raw->end()
+                   ? 1
+                   : -1;
+      }
+      return raw->size() > 5 ? 1 : -1;
     }
-    if (!could) return -1;
-    auto line = FirstLine(d);
-    if (!line) return d.size() > 512 ? -1 : 0;
-    return line->size() > 5 ? 1 : -1;
   }
   if (!CouldStartWith(d, ":")) return -1;
   auto line = FirstLine(d);

@@ -20,6 +20,12 @@ constexpr size_t kOpenvpnMaxControl = 1600;
 bool OpenvpnControl(std::span<const uint8_t> p) {
   if (p.size() < kOpenvpnMinControl || p.size() > kOpenvpnMaxControl) return false;
   const uint8_t opcode = p[0] >> 3;
+  // The session id is 8 random bytes: all printable is text (a syslog
+  // line "<30>snmpd[..." starts like opcode 7), 1 in ~2500 for OpenVPN.
+  const auto id = p.subspan(1, kOpenvpnSessionId);
+  if (std::all_of(id.begin(), id.end(), [](uint8_t c) { return c >= 0x20 && c < 0x7f; })) {
+    return false;
+  }
   return (opcode >= 1 && opcode <= 5) || opcode == 7 || opcode == 8 || opcode == 10;
 }
 
