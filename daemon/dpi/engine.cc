@@ -13,15 +13,20 @@
 #include "daemon/dpi/http.h"
 #include "daemon/dpi/lan.h"
 #include "daemon/dpi/mail.h"
+#include "daemon/dpi/iot.h"
+#include "daemon/dpi/netmgmt.h"
+#include "daemon/dpi/p2p.h"
 #include "daemon/dpi/quic.h"
 #include "daemon/dpi/remote.h"
 #include "daemon/dpi/simple_udp.h"
 #include "daemon/dpi/ssh.h"
+#include "daemon/dpi/text_services.h"
 #include "daemon/dpi/tls.h"
+#include "daemon/dpi/vpn.h"
 
 namespace rustnet {
 
-std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors() {
+std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors(bool with_breadth) {
   std::vector<std::unique_ptr<Dissector>> d;
   d.push_back(MakeTlsDissector());
   d.push_back(MakeHttpDissector());
@@ -49,6 +54,33 @@ std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors() {
   d.push_back(MakeNetbiosNsDissector());
   d.push_back(MakeSsdpDissector());
   d.push_back(MakeKerberosDissector());
+  // Issue 19 part B: IoT/messaging, P2P/VPN, management, signalling. Each
+  // rejects a foreign first payload in a few byte compares.
+  if (with_breadth) {
+    d.push_back(MakeMqttDissector());
+    d.push_back(MakeAmqpDissector());
+    d.push_back(MakeNatsDissector());
+    d.push_back(MakeModbusDissector());
+    d.push_back(MakeCoapDissector());
+    d.push_back(MakeBittorrentDissector());
+    d.push_back(MakeBittorrentUdpDissector());
+    d.push_back(MakeOpenvpnDissector());
+    d.push_back(MakeWireguardDissector());
+    d.push_back(MakeIkeDissector());
+    d.push_back(MakeDtlsDissector());
+    d.push_back(MakeSyslogDissector());
+    d.push_back(MakeTftpDissector());
+    d.push_back(MakeSnmpDissector());
+    d.push_back(MakeLdapDissector());
+    d.push_back(MakeSipDissector());
+    d.push_back(MakeRtspDissector());
+    d.push_back(MakeIrcDissector());
+    d.push_back(MakeNntpDissector());
+    d.push_back(MakeRsyncDissector());
+    d.push_back(MakeGitDissector());
+    d.push_back(MakeSocksDissector());
+    d.push_back(MakeHttp2Dissector());
+  }
   return d;
 }
 
@@ -140,9 +172,8 @@ const AppRecord& EmptyRecord() {
 
 }  // namespace
 
-DpiEngine::DpiEngine(size_t max_state_bytes)
-    : DpiEngine(max_state_bytes, MakeDefaultDissectors()) {}
-
+DpiEngine::DpiEngine(size_t max_state_bytes, bool with_breadth)
+    : DpiEngine(max_state_bytes, MakeDefaultDissectors(with_breadth)) {}
 DpiEngine::DpiEngine(size_t max_state_bytes, std::vector<std::unique_ptr<Dissector>> dissectors)
     : dissectors_(std::move(dissectors)),
       ftp_expectations_(std::make_shared<FtpExpectations>()),

@@ -56,7 +56,9 @@
 namespace rustnet {
 
 // All dissectors, in the order they are tried when no port hints.
-std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors();
+// `with_breadth` false leaves out the ones issue 19 part B added (for the
+// benchmark that measures their cost).
+std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors(bool with_breadth = true);
 
 // One packet of a flow, as the engine needs to see it.
 struct DpiFlow {
@@ -110,7 +112,7 @@ class DpiEngine {
   // ~40 bytes, and a record no connection holds any more is not kept).
   static constexpr size_t kMaxSharedRecords = 1 << 16;
 
-  explicit DpiEngine(size_t max_state_bytes = kDefaultMaxStateBytes);
+  explicit DpiEngine(size_t max_state_bytes = kDefaultMaxStateBytes, bool with_breadth = true);
   // With these dissectors instead of the default ones (benchmarks, tests).
   DpiEngine(size_t max_state_bytes, std::vector<std::unique_ptr<Dissector>> dissectors);
   ~DpiEngine();

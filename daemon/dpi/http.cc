@@ -163,6 +163,15 @@ class HttpSession final : public Session {
       request_done_ = true;
       return false;
     }
+    // RTSP and SIP share the request line's shape, not its version.
+    constexpr std::string_view kVersionPrefix = "HTTP/";
+    const auto version = line.PeekSub(kVersionPrefix.size());
+    if (!version || !std::equal(kVersionPrefix.begin(), kVersionPrefix.end(),
+                                version->rest().begin())) {
+      request_ok_ = false;
+      request_done_ = true;
+      return false;
+    }
     request_seen_ = true;
     record->protocol = AppProtocol::kHttp;
     record->http.method = Clean(*method, kMaxTokenKept);

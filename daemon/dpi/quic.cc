@@ -18,12 +18,20 @@ namespace {
 
 constexpr uint32_t kQuicV1 = 0x00000001;
 constexpr uint32_t kQuicV2 = 0x6b3343cf;  // RFC 9369.
+constexpr uint32_t kQuicV2Draft = 0x709a50c4;  // draft-ietf-quic-v2-01..10 (Debian 12's ngtcp2).
+constexpr uint32_t kDraft22 = 0xff000016;
 constexpr uint32_t kDraft27 = 0xff00001b;
 constexpr uint32_t kDraft29 = 0xff00001d;
 constexpr uint32_t kDraft34 = 0xff000022;
 constexpr uint32_t kQ046 = 0x51303436;    // "Q046"
 constexpr uint32_t kQ050 = 0x51303530;    // "Q050"
+constexpr uint32_t kT050 = 0x54303530;    // "T050": Google QUIC with TLS.
+constexpr uint32_t kT051 = 0x54303531;    // "T051"
+constexpr uint32_t kMvfst22 = 0xfaceb001;  // Facebook mvfst, draft-22 keys.
+constexpr uint32_t kMvfst27 = 0xfaceb002;  // mvfst, draft-27 keys.
+constexpr uint32_t kMvfstExp = 0xfaceb00e;  // mvfst experimental, draft-27 keys.
 constexpr size_t kMaxConnectionId = 20;
+constexpr size_t kQuicMinInitialDatagram = 1200;
 constexpr int kMaxPacketsPerDatagram = 8;
 constexpr int kMaxFramesPerPacket = 256;
 
@@ -37,22 +45,56 @@ constexpr uint8_t kSaltDraft29[20] = {0xaf, 0xbf, 0xec, 0x28, 0x99, 0x93, 0xd2, 
                                       0x86, 0xf1, 0x9c, 0x61, 0x11, 0xe0, 0x43, 0x90, 0xa8, 0x99};
 constexpr uint8_t kSaltDraft23[20] = {0xc3, 0xee, 0xf7, 0x12, 0xc7, 0x2e, 0xbb, 0x5a, 0x11, 0xa7,
                                       0xd2, 0x43, 0x2b, 0xb4, 0x63, 0x65, 0xbe, 0xf9, 0xf5, 0x02};
+constexpr uint8_t kSaltDraft22[20] = {0x7f, 0xbc, 0xdb, 0x0e, 0x7c, 0x66, 0xbb, 0xe9, 0x19, 0x3a,
+                                      0x96, 0xcd, 0x21, 0x51, 0x9e, 0xbd, 0x7a, 0x02, 0x64, 0x4a};
+// draft-ietf-quic-v2-01 §3.3.1 (version 0x709a50c4).
+constexpr uint8_t kSaltV2Draft[20] = {0xa7, 0x07, 0xc2, 0x03, 0xa5, 0x9b, 0x47, 0x18, 0x4a, 0x1d,
+                                      0x62, 0xca, 0x57, 0x04, 0x06, 0xea, 0x7a, 0xe3, 0xe5, 0xd3};
+// Chromium's quic_crypto_... T050/T051 salts (as Wireshark and nDPI use them).
+constexpr uint8_t kSaltT050[20] = {0x7f, 0xf5, 0x79, 0xe5, 0xac, 0xd0, 0x72, 0x91, 0x55, 0x80,
+                                   0x30, 0x4c, 0x43, 0xa2, 0x36, 0x7c, 0x60, 0x48, 0x83, 0x10};
+constexpr uint8_t kSaltT051[20] = {0x7a, 0x4e, 0xde, 0xf4, 0xe7, 0xcc, 0xee, 0x5f, 0xa4, 0x50,
+                                   0x6c, 0x19, 0x12, 0x4f, 0xc8, 0xcc, 0xda, 0x6e, 0x03, 0x3d};
 constexpr uint8_t kSaltQ050[20] = {0x50, 0x45, 0x74, 0xef, 0xd0, 0x66, 0xfe, 0x2f, 0x9d, 0x94,
                                    0x5c, 0xfc, 0xdb, 0xd3, 0xa7, 0xf0, 0xd3, 0xb5, 0x6b, 0x45};
 
 std::optional<std::span<const uint8_t>> GquicPublicHeaderVersion(std::span<const uint8_t> d);
 
-bool IsDraft(uint32_t v) { return v >= kDraft27 && v <= kDraft34; }
+bool IsDraft(uint32_t v) { return v >= kDraft22 && v <= kDraft34; }
+
+// RFC 9000 §15: versions 0x?a?a?a?a are reserved to exercise version
+// negotiation (a client sends one to learn the server's versions).
+bool IsGrease(uint32_t v) { return (v & 0x0f0f0f0f) == 0x0a0a0a0a; }
+
+// A long header with the fixed bit, a reserved version and the 1200-byte
+// minimum of a client's first datagram (RFC 9000 §14.1).
+bool IsReservedVersionProbe(std::span<const uint8_t> d) {
+  const ByteReader r(d);
+  const auto first = r.PeekU8();
+  const auto version = r.PeekU32(1);
+  return first && (*first & 0xc0) == 0xc0 && version && IsGrease(*version) &&
+         d.size() >= kQuicMinInitialDatagram;
+}
 
 bool Known(uint32_t v) {
-  return v == kQuicV1 || v == kQuicV2 || IsDraft(v) || v == kQ046 || v == kQ050;
+  return v == kQuicV1 || v == kQuicV2 || v == kQuicV2Draft || IsDraft(v) || v == kQ046 ||
+         v == kQ050 || v == kT050 || v == kT051 || v == kMvfst22 || v == kMvfst27 ||
+         v == kMvfstExp;
 }
+
+// Versions with the v2 key labels and packet types (RFC 9369 §3.2-3.3).
+bool V2Layout(uint32_t v) { return v == kQuicV2 || v == kQuicV2Draft; }
 
 const uint8_t* SaltFor(uint32_t v) {
   if (v == kQuicV1) return kSaltV1;
   if (v == kQuicV2) return kSaltV2;
+  if (v == kQuicV2Draft) return kSaltV2Draft;
   if (v == kQ050) return kSaltQ050;
-  if (v >= kDraft27 && v < kDraft29) return kSaltDraft23;        // drafts 27-28
+  if (v == kT050) return kSaltT050;
+  if (v == kT051) return kSaltT051;
+  if (v == kMvfst22 || v == kDraft22) return kSaltDraft22;
+  if (v == kMvfst27 || v == kMvfstExp) return kSaltDraft23;
+  if (v > kDraft22 && v < kDraft29) return kSaltDraft23;         // drafts 23-28
   if (v >= kDraft29 && v <= kDraft29 + 3) return kSaltDraft29;  // drafts 29-32
   if (IsDraft(v)) return kSaltV1;                               // drafts 33-34
   return nullptr;
@@ -208,8 +250,15 @@ class QuicSession final : public Session {
     for (const std::vector<uint8_t>& frames : DecryptClientInitials(data, &version, anomalies, &keys_)) {
       record->protocol = AppProtocol::kQuic;
       record->quic_version = QuicVersionName(version);
-      gquic_ = version == kQ050;
+      gquic_ = version == kQ050;  // T05x carry a TLS ClientHello like IETF QUIC.
       if (!WalkFrames(frames, anomalies)) break;
+    }
+    if (record->protocol != AppProtocol::kQuic && IsReservedVersionProbe(data)) {
+      // A client learning the server's versions (RFC 9000 §6): QUIC, no
+      // keys; a later Initial of a real version may still bring the hello.
+      record->protocol = AppProtocol::kQuic;
+      record->quic_version = QuicVersionName(*packet.PeekU32(1));
+      return ParseState::kNeedMore;
     }
     if (record->protocol != AppProtocol::kQuic) {
       return ++failed_ >= 3 ? ParseState::kNotMine : ParseState::kNeedMore;
@@ -361,7 +410,8 @@ class QuicDissector final : public Dissector {
     if (GquicPublicHeaderVersion(data)) return true;
     const auto first = r.PeekU8();
     const auto version = r.PeekU32(1);
-    return first && (*first & 0x80) != 0 && version && Known(*version);
+    return first && (*first & 0x80) != 0 && version &&
+           (Known(*version) || IsReservedVersionProbe(data));
   }
   bool PortHint(const FlowInfo& flow) const override {
     return flow.server_port == 443 || flow.server_port == 4433 || flow.server_port == 8443;
@@ -376,6 +426,12 @@ class QuicDissector final : public Dissector {
 std::string QuicVersionName(uint32_t version) {
   if (version == kQuicV1) return "v1";
   if (version == kQuicV2) return "v2";
+  if (version == kQuicV2Draft) return "v2-draft";
+  if (version == kMvfst22) return "mvfst-22";
+  if (version == kMvfst27) return "mvfst-27";
+  if (version == kMvfstExp) return "mvfst-exp";
+  if (version == 0) return "version-negotiation";
+  if (IsGrease(version)) return "reserved";
   if (IsDraft(version)) return "draft-" + std::to_string(version & 0xff);
   if ((version >> 24) == 'Q' || (version >> 24) == 'T') {
     std::string s(4, ' ');
@@ -395,7 +451,7 @@ std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
   uint8_t client[32];
   if (!crypto::HmacSha256(std::span<const uint8_t>(salt, 20), dcid, initial)) return std::nullopt;
   if (!ExpandLabel(initial, "client in", 32, client)) return std::nullopt;
-  const bool v2 = version == kQuicV2;
+  const bool v2 = V2Layout(version);
   QuicInitialKeys k;
   if (!ExpandLabel(client, v2 ? "quicv2 key" : "quic key", 16, k.key.data()) ||
       !ExpandLabel(client, v2 ? "quicv2 iv" : "quic iv", 12, k.iv.data()) ||
@@ -424,7 +480,7 @@ std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t>
       CountAnomaly(anomalies, quic_anomaly::kBadLongHeader);
       break;
     }
-    const bool v2 = *v == kQuicV2;
+    const bool v2 = V2Layout(*v);
     const uint8_t type = (*first >> 4) & 0x03;
     // Initial is type 0 (v1, drafts, Q050) or 1 (v2, RFC 9369 §3.2).
     const bool initial = v2 ? type == 1 : type == 0;

@@ -10,15 +10,18 @@ namespace rustnet {
 namespace {
 
 // NTP (RFC 5905 §7.3): 48-byte header; version 1-4, mode 1-5, stratum at
-// most 16.
+// most 16; or a mode 6/7 control or private request.
 bool LooksLikeNtp(std::span<const uint8_t> d) {
   ByteReader r(d);
   auto li_vn_mode = r.U8();
   auto stratum = r.U8();
-  if (!li_vn_mode || !stratum || d.size() < 48) return false;
+  if (!li_vn_mode || !stratum) return false;
   const uint8_t version = (*li_vn_mode >> 3) & 0x7;
   const uint8_t mode = *li_vn_mode & 0x7;
-  return version >= 1 && version <= 4 && mode >= 1 && mode <= 5 && *stratum <= 16;
+  // Modes 6 (control, RFC 1305 App. B) and 7 (ntpd's private mode, version
+  // 2+) have 12- and 8-byte headers; the port is required anyway.
+  if (mode >= 6) return version >= 2 && version <= 4 && d.size() >= (mode == 6 ? 12u : 8u);
+  return d.size() >= 48 && version >= 1 && version <= 4 && mode >= 1 && *stratum <= 16;
 }
 
 // DHCP/BOOTP (RFC 2131 §2): op 1 or 2, Ethernet hardware, and the magic

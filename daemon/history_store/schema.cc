@@ -427,7 +427,7 @@ void ReadRow(sqlite3_stmt* s, StoredRow* out) {
     auto* app = c.mutable_app();
     AppProtocol protocol_value = AppProtocol::kUnknown;
     const std::string_view name = Str(s, kColApp);
-    for (int p = 0; p <= static_cast<int>(AppProtocol::kStun); ++p) {
+    for (int p = 0; p < 128; ++p) {  // Every AppProtocol value (they fit in 0-127).
       if (AppProtocolName(static_cast<AppProtocol>(p)) == name) {
         protocol_value = static_cast<AppProtocol>(p);
       }

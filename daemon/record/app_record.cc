@@ -35,6 +35,28 @@ std::string_view AppProtocolName(AppProtocol p) {
     case AppProtocol::kLlmnr: return "llmnr";
     case AppProtocol::kSsdp: return "ssdp";
     case AppProtocol::kKerberos: return "kerberos";
+    case AppProtocol::kMqtt: return "mqtt";
+    case AppProtocol::kAmqp: return "amqp";
+    case AppProtocol::kNats: return "nats";
+    case AppProtocol::kModbus: return "modbus";
+    case AppProtocol::kCoap: return "coap";
+    case AppProtocol::kBittorrent: return "bittorrent";
+    case AppProtocol::kOpenvpn: return "openvpn";
+    case AppProtocol::kWireguard: return "wireguard";
+    case AppProtocol::kIke: return "ike";
+    case AppProtocol::kSip: return "sip";
+    case AppProtocol::kRtsp: return "rtsp";
+    case AppProtocol::kSyslog: return "syslog";
+    case AppProtocol::kTftp: return "tftp";
+    case AppProtocol::kSnmp: return "snmp";
+    case AppProtocol::kLdap: return "ldap";
+    case AppProtocol::kIrc: return "irc";
+    case AppProtocol::kNntp: return "nntp";
+    case AppProtocol::kRsync: return "rsync";
+    case AppProtocol::kGit: return "git";
+    case AppProtocol::kSocks: return "socks";
+    case AppProtocol::kDtls: return "dtls";
+    case AppProtocol::kHttp2: return "http2";
     case AppProtocol::kUnknown: break;
   }
   return "";
@@ -108,6 +130,28 @@ std::string AppRecord::Label() const {
     case AppProtocol::kLlmnr: name = "LLMNR"; break;
     case AppProtocol::kSsdp: name = "SSDP"; break;
     case AppProtocol::kKerberos: name = "Kerberos"; break;
+    case AppProtocol::kMqtt: name = "MQTT"; break;
+    case AppProtocol::kAmqp: name = "AMQP"; break;
+    case AppProtocol::kNats: name = "NATS"; break;
+    case AppProtocol::kModbus: name = "Modbus"; break;
+    case AppProtocol::kCoap: name = "CoAP"; break;
+    case AppProtocol::kBittorrent: name = "BitTorrent"; break;
+    case AppProtocol::kOpenvpn: name = "OpenVPN"; break;
+    case AppProtocol::kWireguard: name = "WireGuard"; break;
+    case AppProtocol::kIke: name = "IKE"; break;
+    case AppProtocol::kSip: name = "SIP"; break;
+    case AppProtocol::kRtsp: name = "RTSP"; break;
+    case AppProtocol::kSyslog: name = "Syslog"; break;
+    case AppProtocol::kTftp: name = "TFTP"; break;
+    case AppProtocol::kSnmp: name = "SNMP"; break;
+    case AppProtocol::kLdap: name = "LDAP"; break;
+    case AppProtocol::kIrc: name = "IRC"; break;
+    case AppProtocol::kNntp: name = "NNTP"; break;
+    case AppProtocol::kRsync: name = "rsync"; break;
+    case AppProtocol::kGit: name = "Git"; break;
+    case AppProtocol::kSocks: name = "SOCKS"; break;
+    case AppProtocol::kDtls: name = "DTLS"; break;
+    case AppProtocol::kHttp2: name = "HTTP/2"; break;
     case AppProtocol::kUnknown: return {};
   }
   if ((protocol == AppProtocol::kSmtp || protocol == AppProtocol::kImap ||
@@ -130,6 +174,16 @@ std::string AppRecord::Label() const {
                                &db.command, &lan.name, &lan.user, &lan.version}) {
     if (!detail.empty()) break;
     detail = *s;
+  }
+  if (detail.empty()) {
+    switch (protocol) {
+      case AppProtocol::kMqtt: detail = !mqtt.topic.empty() ? mqtt.topic : mqtt.client_id; break;
+      case AppProtocol::kSip: detail = !sip.to_domain.empty() ? sip.to_domain : sip.from_domain; break;
+      case AppProtocol::kTftp: detail = net.tftp_file; break;
+      case AppProtocol::kSocks: detail = net.socks_target; break;
+      case AppProtocol::kSnmp: detail = net.snmp_pdu; break;
+      default: break;
+    }
   }
   return detail.empty() ? name : name + " \u00b7 " + detail;
 }

@@ -58,6 +58,29 @@ enum class AppProtocol : uint8_t {
   kLlmnr = 29,
   kSsdp = 30,
   kKerberos = 31,
+  // 40-79: issue 19 part B (IoT, P2P/VPN, management, signalling).
+  kMqtt = 40,
+  kAmqp = 41,
+  kNats = 42,
+  kModbus = 43,
+  kCoap = 44,
+  kBittorrent = 45,
+  kOpenvpn = 46,
+  kWireguard = 47,
+  kIke = 48,
+  kSip = 49,
+  kRtsp = 50,
+  kSyslog = 51,
+  kTftp = 52,
+  kSnmp = 53,
+  kLdap = 54,
+  kIrc = 55,
+  kNntp = 56,
+  kRsync = 57,
+  kGit = 58,
+  kSocks = 59,
+  kDtls = 60,
+  kHttp2 = 61,
 };
 
 struct HttpFacts {
@@ -176,6 +199,45 @@ struct LanFacts {
   template <typename H>
   friend H AbslHashValue(H h, const LanFacts& f) {
     return H::combine(std::move(h), f.user, f.version, f.name, f.agent, f.message_type, f.tls);
+// Issue 19 part B. Never a secret: no MQTT user name or password, no SNMP
+// community, no SOCKS user or password, no SIP user parts.
+struct MqttFacts {
+  std::string version;    // "3.1", "3.1.1", "5.0".
+  std::string client_id;  // CONNECT's client identifier.
+  std::string topic;      // The first PUBLISH topic or SUBSCRIBE filter.
+
+  bool operator==(const MqttFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const MqttFacts& f) {
+    return H::combine(std::move(h), f.version, f.client_id, f.topic);
+  }
+};
+
+struct SipFacts {
+  std::string method;  // The first request's method ("INVITE").
+  std::string from_domain, to_domain;
+  std::string user_agent;  // User-Agent, or the response's Server.
+
+  bool operator==(const SipFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const SipFacts& f) {
+    return H::combine(std::move(h), f.method, f.from_domain, f.to_domain, f.user_agent);
+  }
+};
+
+struct NetFacts {
+  std::string snmp_version;  // "1", "2c", "3".
+  std::string snmp_pdu;      // "get-request", "response", ...
+  std::string tftp_file;     // RRQ/WRQ file name.
+  std::string tftp_op;       // "read" or "write".
+  std::string socks_version;  // "4", "4a", "5".
+  std::string socks_target;   // "host:port" the client asked for.
+
+  bool operator==(const NetFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const NetFacts& f) {
+    return H::combine(std::move(h), f.snmp_version, f.snmp_pdu, f.tftp_file, f.tftp_op,
+                      f.socks_version, f.socks_target);
   }
 };
 
@@ -191,6 +253,9 @@ struct AppRecord {
   FtpFacts ftp;
   DbFacts db;
   LanFacts lan;  // RDP, VNC, SMB, NetBIOS, SSDP, Kerberos.
+  MqttFacts mqtt;
+  SipFacts sip;
+  NetFacts net;  // SNMP, TFTP, SOCKS.
 
   // Equal records are interchangeable: DpiEngine shares one between
   // connections with the same facts. (Add new fields to the hash too; one
@@ -199,7 +264,7 @@ struct AppRecord {
   template <typename H>
   friend H AbslHashValue(H h, const AppRecord& r) {
     return H::combine(std::move(h), r.protocol, r.http, r.tls, r.dns, r.ssh, r.quic_version,
-                      r.dhcp_hostname, r.mail, r.ftp, r.db, r.lan);
+                      r.dhcp_hostname, r.mail, r.ftp, r.db, r.lan, r.mqtt, r.sip, r.net);
   }
 
   // The best name for the remote end and where it came from.

@@ -234,6 +234,33 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
     case AppProtocol::kDhcp:
       app->set_dhcp_hostname(r.dhcp_hostname);
       break;
+    case AppProtocol::kMqtt: {
+      auto* m = app->mutable_mqtt();
+      m->set_version(r.mqtt.version);
+      m->set_client_id(r.mqtt.client_id);
+      m->set_topic(r.mqtt.topic);
+      break;
+    }
+    case AppProtocol::kSip: {
+      auto* m = app->mutable_sip();
+      m->set_method(r.sip.method);
+      m->set_from_domain(r.sip.from_domain);
+      m->set_to_domain(r.sip.to_domain);
+      m->set_user_agent(r.sip.user_agent);
+      break;
+    }
+    case AppProtocol::kSnmp:
+      app->mutable_snmp()->set_version(r.net.snmp_version);
+      app->mutable_snmp()->set_pdu_type(r.net.snmp_pdu);
+      break;
+    case AppProtocol::kTftp:
+      app->mutable_tftp()->set_file(r.net.tftp_file);
+      app->mutable_tftp()->set_operation(r.net.tftp_op);
+      break;
+    case AppProtocol::kSocks:
+      app->mutable_socks()->set_version(r.net.socks_version);
+      app->mutable_socks()->set_target(r.net.socks_target);
+      break;
     default:
       break;
   }
@@ -359,6 +386,39 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
     case AppProtocol::kDhcp:
       w.String("dhcpHostname", r.dhcp_hostname);
       break;
+    case AppProtocol::kMqtt: {
+      JsonObjectWriter o = w.Object("mqtt");
+      o.String("version", r.mqtt.version);
+      o.String("clientId", r.mqtt.client_id);
+      o.String("topic", r.mqtt.topic);
+      break;
+    }
+    case AppProtocol::kSip: {
+      JsonObjectWriter o = w.Object("sip");
+      o.String("method", r.sip.method);
+      o.String("fromDomain", r.sip.from_domain);
+      o.String("toDomain", r.sip.to_domain);
+      o.String("userAgent", r.sip.user_agent);
+      break;
+    }
+    case AppProtocol::kSnmp: {
+      JsonObjectWriter o = w.Object("snmp");
+      o.String("version", r.net.snmp_version);
+      o.String("pduType", r.net.snmp_pdu);
+      break;
+    }
+    case AppProtocol::kTftp: {
+      JsonObjectWriter o = w.Object("tftp");
+      o.String("file", r.net.tftp_file);
+      o.String("operation", r.net.tftp_op);
+      break;
+    }
+    case AppProtocol::kSocks: {
+      JsonObjectWriter o = w.Object("socks");
+      o.String("version", r.net.socks_version);
+      o.String("target", r.net.socks_target);
+      break;
+    }
     default:
       break;
   }

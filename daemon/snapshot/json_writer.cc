@@ -193,6 +193,33 @@ void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
     o.String("agent", l.agent());
     o.String("messageType", l.message_type());
     o.Bool("tls", l.tls());
+  if (a.has_mqtt()) {
+    JsonObjectWriter o = w.Object("mqtt");
+    o.String("version", a.mqtt().version());
+    o.String("clientId", a.mqtt().client_id());
+    o.String("topic", a.mqtt().topic());
+  }
+  if (a.has_sip()) {
+    JsonObjectWriter o = w.Object("sip");
+    o.String("method", a.sip().method());
+    o.String("fromDomain", a.sip().from_domain());
+    o.String("toDomain", a.sip().to_domain());
+    o.String("userAgent", a.sip().user_agent());
+  }
+  if (a.has_snmp()) {
+    JsonObjectWriter o = w.Object("snmp");
+    o.String("version", a.snmp().version());
+    o.String("pduType", a.snmp().pdu_type());
+  }
+  if (a.has_tftp()) {
+    JsonObjectWriter o = w.Object("tftp");
+    o.String("file", a.tftp().file());
+    o.String("operation", a.tftp().operation());
+  }
+  if (a.has_socks()) {
+    JsonObjectWriter o = w.Object("socks");
+    o.String("version", a.socks().version());
+    o.String("target", a.socks().target());
   }
 }
 
