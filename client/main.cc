@@ -91,6 +91,7 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
   auto [width, height] = term.Size();
   vm.Resize(width, height);
 
+  fetcher.SetApiRequest(vm.CurrentApiRequest(absl::Now()));
   fetcher.Start(vm.CurrentQuery());
   UnblockUiSignals();
 
@@ -118,6 +119,7 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
         vm.OnQueryError(result->query, std::string(result->status.message()), now);
       }
       if (result->stats) vm.OnStats(*result->stats);
+      if (result->api) vm.OnApiReply(*result->api);
       dirty = true;
     }
     // Messages expire and ages grow: redraw now and then even when idle.
@@ -132,6 +134,7 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
       dirty = false;
     }
     fetcher.SetQuery(vm.CurrentQuery());
+    fetcher.SetApiRequest(vm.CurrentApiRequest(absl::Now()));
 
     std::optional<Key> key = term.ReadKey();
     if (!key) continue;
@@ -146,6 +149,7 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
     if (r.suspend) term.Suspend();
     if (r.redraw) term.ForceRepaint();
     fetcher.SetQuery(vm.CurrentQuery());
+    fetcher.SetApiRequest(vm.CurrentApiRequest(absl::Now()));
   }
   // Give the terminal back first, then stop the fetcher (its call in flight
   // is cancelled).
