@@ -24,6 +24,8 @@ const std::vector<ColumnSpec>& AllColumns() {
       {Column::kProcess, "Process", 16, 20, 30, 9, 4, false, v1::SORT_FIELD_PROCESS},
       // Last: table rows keep their shape (scripts and tests read them).
       {Column::kLocation, "Location", 14, 24, 36, 10, 6, false, v1::SORT_FIELD_LOCATION},
+      // The handshake RTT ("12.3 ms"); after Location so rows keep their shape.
+      {Column::kRtt, "RTT", 8, 8, 8, 11, 0, true, v1::SORT_FIELD_RTT},
   };
   return kColumns;
 }

@@ -9,7 +9,8 @@
 //
 // At 80 columns: protocol, local, remote, state, rate in, rate out.
 // At 120: all but process and location. From 123: all but location; from
-// 138 all ten (location is dropped first: it needs GeoIP databases).
+// 138 all but RTT (location is dropped before the others: it needs GeoIP
+// databases); from 147 all eleven.
 #ifndef RUSTNET_CLIENT_COLUMNS_H_
 #define RUSTNET_CLIENT_COLUMNS_H_
 
@@ -33,6 +34,7 @@ enum class Column : uint8_t {
   kRateOut,
   kProcess,
   kLocation,  // The remote end's country and network (GeoIP, from the daemon).
+  kRtt,       // The TCP handshake's round-trip time.
 };
 
 struct ColumnSpec {

@@ -36,11 +36,60 @@ void Fetcher::SetQuery(const Query& query) {
   query_changed_ = true;
 }
 
+void Fetcher::SetApiRequest(const ApiRequest& request) {
+  absl::MutexLock lock(&mu_);
+  if (request == api_) {
+    api_ = request;  // The same question; parts that follow the clock may differ.
+    return;
+  }
+  api_ = request;
+  query_changed_ = true;
+}
+
 std::optional<FetchResult> Fetcher::Take() {
   absl::MutexLock lock(&mu_);
   std::optional<FetchResult> out = std::move(result_);
   result_.reset();
   return out;
+}
+
+ApiReply Fetcher::Call(const ApiRequest& api, const std::optional<rustnet::v1::Stats>& stats) {
+  ApiReply reply;
+  reply.kind = api.kind;
+  reply.identity = api.identity;
+  reply.stats = stats;
+  switch (api.kind) {
+    case ApiRequest::Kind::kGroups: {
+      auto r = rpc_->GroupConnections(api.groups, timeout_);
+      reply.status = r.status();
+      if (r.ok()) reply.groups = *std::move(r);
+      break;
+    }
+    case ApiRequest::Kind::kTimeline: {
+      auto r = rpc_->GetTimeline(api.timeline, timeout_);
+      reply.status = r.status();
+      if (r.ok()) reply.timeline = *std::move(r);
+      break;
+    }
+    case ApiRequest::Kind::kInterfaces: {
+      auto r = rpc_->ListInterfaces(rustnet::v1::ListInterfacesRequest(), timeout_);
+      reply.status = r.status();
+      if (r.ok()) reply.interfaces = *std::move(r);
+      break;
+    }
+    case ApiRequest::Kind::kHistory: {
+      auto r = rpc_->QueryHistory(api.history, timeout_);
+      reply.status = r.status();
+      if (r.ok()) reply.history = *std::move(r);
+      break;
+    }
+    case ApiRequest::Kind::kNone: break;
+  }
+  if (!reply.status.ok()) {
+    spdlog::debug("tab call failed: {}", std::string(reply.status.message()));
+  }
+  reply.received = absl::Now();
+  return reply;
 }
 
 void Fetcher::Run() {
@@ -49,10 +98,12 @@ void Fetcher::Run() {
   bool first = true;
   for (;;) {
     Query query;
+    ApiRequest api;
     {
       absl::MutexLock lock(&mu_);
       if (stop_) return;
       query = query_;
+      api = api_;
       query_changed_ = false;
     }
 
@@ -73,6 +124,7 @@ void Fetcher::Run() {
           spdlog::debug("GetStats failed: {}", std::string(stats.status().message()));
         }
       }
+      if (api.kind != ApiRequest::Kind::kNone) result.api = Call(api, result.stats);
     } else {
       result.status = page.status();
       if (RpcClient::IsLinkFailure(result.status)) {

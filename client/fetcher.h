@@ -3,7 +3,9 @@
 // It asks ListConnections for the view model's current query (filter, sort,
 // window) every refresh interval, and at once when the query changes, so a
 // key press that needs other rows is answered without waiting for the next
-// refresh. GetStats follows once per interval. While the daemon cannot be
+// refresh. GetStats follows once per interval, and then the call the
+// current tab needs (ApiRequest: GroupConnections, GetTimeline,
+// ListInterfaces or QueryHistory), if any; a new tab request also wakes it. While the daemon cannot be
 // reached it retries every second (or every interval, if shorter).
 //
 // Threads: the fetcher thread runs the RPCs; the UI thread calls SetQuery
@@ -30,6 +32,7 @@ struct FetchResult {
   rustnet::v1::ListConnectionsResponse page;  // When status is OK.
   std::optional<rustnet::v1::Stats> stats;    // When GetStats was due and answered.
   std::optional<LinkProblem> problem;         // When the daemon could not be reached.
+  std::optional<ApiReply> api;                // The tab's call, when one was asked for.
 };
 
 class Fetcher {
@@ -45,6 +48,9 @@ class Fetcher {
   void Stop();
   // Wakes the thread at once if `query` differs from the last one.
   void SetQuery(const Query& query);
+  // The current tab's call (kind kNone: none). Wakes the thread when it
+  // differs from the last one.
+  void SetApiRequest(const ApiRequest& request);
   // The newest result not taken yet. Statistics from an older result that
   // was never taken are carried over.
   std::optional<FetchResult> Take();
@@ -53,6 +59,7 @@ class Fetcher {
 
  private:
   void Run();
+  ApiReply Call(const ApiRequest& api, const std::optional<rustnet::v1::Stats>& stats);
   bool Woken() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return query_changed_ || stop_; }
 
   RpcClient* const rpc_;
@@ -61,6 +68,7 @@ class Fetcher {
 
   absl::Mutex mu_;
   Query query_ ABSL_GUARDED_BY(mu_);
+  ApiRequest api_ ABSL_GUARDED_BY(mu_);
   bool query_changed_ ABSL_GUARDED_BY(mu_) = false;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<FetchResult> result_ ABSL_GUARDED_BY(mu_);

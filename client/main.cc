@@ -101,6 +101,7 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
   auto [width, height] = term.Size();
   vm.Resize(width, height);
 
+  fetcher.SetApiRequest(vm.CurrentApiRequest(absl::Now()));
   fetcher.Start(vm.CurrentQuery());
   UnblockUiSignals();
 
@@ -128,6 +129,7 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
         vm.OnQueryError(result->query, std::string(result->status.message()), now);
       }
       if (result->stats) vm.OnStats(*result->stats);
+      if (result->api) vm.OnApiReply(*result->api);
       dirty = true;
     }
     // Messages expire and ages grow: redraw now and then even when idle.
@@ -142,6 +144,7 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
       dirty = false;
     }
     fetcher.SetQuery(vm.CurrentQuery());
+    fetcher.SetApiRequest(vm.CurrentApiRequest(absl::Now()));
 
     std::optional<Key> key = term.ReadKey();
     if (!key) continue;
@@ -156,6 +159,7 @@ int RunUi(const ClientOptions& options, RpcClient* rpc, std::string* error) {
     if (r.suspend) term.Suspend();
     if (r.redraw) term.ForceRepaint();
     fetcher.SetQuery(vm.CurrentQuery());
+    fetcher.SetApiRequest(vm.CurrentApiRequest(absl::Now()));
   }
   // Give the terminal back first, then stop the fetcher (its call in flight
   // is cancelled).

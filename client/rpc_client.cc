@@ -140,6 +140,25 @@ absl::StatusOr<v1::Stats> RpcClient::GetStats(absl::Duration timeout) {
   return response;
 }
 
+// The calls of the data tabs, each like ListConnections.
+#define RN_SIMPLE_CALL(Method, Request, Response)                                       \
+  absl::StatusOr<v1::Response> RpcClient::Method(const v1::Request& request,            \
+                                                 absl::Duration timeout) {              \
+    grpc::ClientContext context;                                                        \
+    SetDeadline(&context, timeout);                                                     \
+    if (!Begin(&context)) return absl::CancelledError("shutting down");                 \
+    v1::Response response;                                                              \
+    absl::Status s = FromGrpc(Stub()->Method(&context, request, &response));            \
+    End(&context);                                                                      \
+    if (!s.ok()) return s;                                                              \
+    return response;                                                                    \
+  }
+RN_SIMPLE_CALL(GroupConnections, GroupConnectionsRequest, GroupConnectionsResponse)
+RN_SIMPLE_CALL(GetTimeline, GetTimelineRequest, GetTimelineResponse)
+RN_SIMPLE_CALL(ListInterfaces, ListInterfacesRequest, ListInterfacesResponse)
+RN_SIMPLE_CALL(QueryHistory, QueryHistoryRequest, QueryHistoryResponse)
+#undef RN_SIMPLE_CALL
+
 bool RpcClient::IsLinkFailure(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kUnavailable:

@@ -1,6 +1,6 @@
 // rustnet-tui's connection to rustnetd: a gRPC channel to the daemon's Unix
 // socket, or to a remote daemon over TLS (or, explicitly, plaintext TCP),
-// and the two calls the TUI makes, each with a deadline.
+// and the calls the TUI makes, each with a deadline.
 //
 // gRPC channels reconnect by themselves, but their backoff grows to seconds;
 // after a failure the fetcher calls ResetChannel, so each retry makes a
@@ -52,6 +52,15 @@ class RpcClient {
   absl::StatusOr<rustnet::v1::ListConnectionsResponse> ListConnections(
       const rustnet::v1::ListConnectionsRequest& request, absl::Duration timeout);
   absl::StatusOr<rustnet::v1::Stats> GetStats(absl::Duration timeout);
+  // The data tabs' calls (client/tabs/).
+  absl::StatusOr<rustnet::v1::GroupConnectionsResponse> GroupConnections(
+      const rustnet::v1::GroupConnectionsRequest& request, absl::Duration timeout);
+  absl::StatusOr<rustnet::v1::GetTimelineResponse> GetTimeline(
+      const rustnet::v1::GetTimelineRequest& request, absl::Duration timeout);
+  absl::StatusOr<rustnet::v1::ListInterfacesResponse> ListInterfaces(
+      const rustnet::v1::ListInterfacesRequest& request, absl::Duration timeout);
+  absl::StatusOr<rustnet::v1::QueryHistoryResponse> QueryHistory(
+      const rustnet::v1::QueryHistoryRequest& request, absl::Duration timeout);
 
   // True when `status` means the daemon could not be reached (as opposed to
   // a refused request).

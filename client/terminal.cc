@@ -146,6 +146,11 @@ absl::StatusOr<std::unique_ptr<Terminal>> Terminal::Start(const Theme& theme) {
   set_escdelay(25);  // Esc answers at once.
   timeout(50);
   curs_set(0);
+  // Mouse: clicks and the wheel (xterm's reports, X10 or SGR as terminfo
+  // says). Double clicks are told apart by the view model, so ncurses
+  // reports each press at once (no click interval).
+  mouseinterval(0);
+  mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, nullptr);
   t->color_ = theme.colored() && has_colors();
   t->theme_ = t->color_ ? theme : Theme::Monochrome();
   if (t->color_) {
@@ -207,6 +212,20 @@ std::optional<Key> Terminal::ReadKey() {
       case KEY_BTAB: return Key::Of(KeyCode::kBackTab);
       case KEY_BACKSPACE: return Key::Of(KeyCode::kBackspace);
       case KEY_DC: return Key::Of(KeyCode::kDelete);
+      case KEY_MOUSE: {
+        MEVENT event;
+        if (getmouse(&event) != OK) return Key::Of(KeyCode::kNone);
+        if ((event.bstate & BUTTON4_PRESSED) != 0) {
+          return Key::Mouse(MouseAction::kWheelUp, event.x, event.y);
+        }
+        if ((event.bstate & BUTTON5_PRESSED) != 0) {
+          return Key::Mouse(MouseAction::kWheelDown, event.x, event.y);
+        }
+        if ((event.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED)) != 0) {
+          return Key::Mouse(MouseAction::kClick, event.x, event.y);
+        }
+        return Key::Of(KeyCode::kNone);
+      }
       default: return Key::Of(KeyCode::kNone);  // KEY_RESIZE too: Size() tells.
     }
   }
@@ -217,6 +236,8 @@ std::optional<Key> Terminal::ReadKey() {
     case 1: return Key::Of(KeyCode::kLineStart);
     case 5: return Key::Of(KeyCode::kLineEnd);
     case 21: return Key::Of(KeyCode::kKillLine);
+    case 2: return Key::Of(KeyCode::kPageUp);    // Ctrl+B, as in less and vi.
+    case 6: return Key::Of(KeyCode::kPageDown);  // Ctrl+F.
     case 23: return Key::Of(KeyCode::kKillWord);
     case '\t': return Key::Of(KeyCode::kTab);
     case '\r':

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/location.h"
+#include "client/tabs/overview_model.h"
 #include "common/filter.h"
 
 namespace rustnet::client {
@@ -199,10 +200,26 @@ void AddTimingDetails(const v1::Connection& c, int64_t snapshot_us, DetailList* 
   const int64_t last = ToMicros(c.last_seen());
   list->Add("first seen", c.has_first_seen() ? FormatTimestamp(c.first_seen()) : "");
   list->Add("last seen", c.has_last_seen() ? FormatTimestamp(c.last_seen()) : "");
+  if (c.closed()) {
+    // Closed (`t`, or History): how long it lived and why it ended.
+    const int64_t closed = ToMicros(c.closed_at());
+    list->Add("closed at", c.has_closed_at() ? FormatTimestamp(c.closed_at()) : "", Style::kWarn);
+    list->Add("duration",
+              c.has_closed_at() && c.has_first_seen() ? FormatDuration(closed - first) : "");
+    list->Add("close reason", AsString(CloseReasonName(c.close_reason())), Style::kWarn);
+    return;
+  }
   list->Add("age",
             snapshot_us > 0 && c.has_first_seen() ? FormatDuration(snapshot_us - first) : "");
+  const Expiry expiry = ExpiryOf(c, snapshot_us);
   list->Add("idle",
-            snapshot_us > 0 && c.has_last_seen() ? FormatDuration(snapshot_us - last) : "");
+            snapshot_us > 0 && c.has_last_seen() ? FormatDuration(snapshot_us - last) : "",
+            expiry == Expiry::kCritical ? Style::kBad
+            : expiry == Expiry::kWarn   ? Style::kWarn
+                                        : Style::kNormal);
+  if (c.has_idle_timeout()) {
+    list->Add("idle timeout", FormatDuration(ToMicros(c.idle_timeout())));
+  }
 }
 
 void AddTrafficDetails(const v1::Connection& c, DetailList* list) {
@@ -398,7 +415,7 @@ std::string Line::Text() const {
 
 bool Query::SameShape(const Query& other) const {
   return filter == other.filter && sort == other.sort && order == other.order &&
-         hide_loopback == other.hide_loopback;
+         hide_loopback == other.hide_loopback && include_closed == other.include_closed;
 }
 
 v1::ListConnectionsRequest Query::ToRequest() const {
@@ -409,6 +426,7 @@ v1::ListConnectionsRequest Query::ToRequest() const {
   r.set_offset(offset);
   r.set_limit(limit);
   r.set_hide_loopback(hide_loopback);
+  r.set_include_closed(include_closed);
   return r;
 }
 
@@ -427,6 +445,7 @@ const std::vector<SortChoice>& SortCycle() {
       {v1::SORT_FIELD_RATE_TOTAL, v1::SORT_ORDER_DESCENDING},
       {v1::SORT_FIELD_BYTES_TOTAL, v1::SORT_ORDER_DESCENDING},
       {v1::SORT_FIELD_PROCESS, v1::SORT_ORDER_ASCENDING},
+      {v1::SORT_FIELD_RTT, v1::SORT_ORDER_DESCENDING},
       {v1::SORT_FIELD_LAST_SEEN, v1::SORT_ORDER_DESCENDING},
   };
   return kCycle;
@@ -451,6 +470,7 @@ std::string_view SortFieldName(v1::SortField field) {
     case v1::SORT_FIELD_BYTES_TOTAL: return "total bytes";
     case v1::SORT_FIELD_PROCESS: return "process";
     case v1::SORT_FIELD_LOCATION: return "location";
+    case v1::SORT_FIELD_RTT: return "RTT";
     default: return "?";
   }
 }
@@ -459,7 +479,11 @@ ViewModel::ViewModel(Options options)
     : options_(std::move(options)),
       glyphs_{options_.unicode},
       filter_(options_.filter),
-      hide_loopback_(options_.hide_loopback) {
+      hide_loopback_(options_.hide_loopback),
+      activity_(std::make_unique<ActivityView>()),
+      graph_(std::make_unique<GraphView>()),
+      interfaces_(std::make_unique<InterfacesView>()),
+      history_(std::make_unique<HistoryView>()) {
   tab_ = options_.tab;
   UpdateWindow();
 }
@@ -519,9 +543,51 @@ Query ViewModel::CurrentQuery() const {
   q.sort = sort_field_;
   q.order = sort_order_;
   q.hide_loopback = hide_loopback_;
+  q.include_closed = show_closed_;
   q.offset = window_offset_;
   q.limit = WindowLimit();
+  if (grouped_) {
+    // The tree needs the rows of each process together, from the top.
+    q.sort = v1::SORT_FIELD_PROCESS;
+    q.order = v1::SORT_ORDER_ASCENDING;
+    q.offset = 0;
+    q.limit = kGroupedRows;
+  }
   return q;
+}
+
+TabContext ViewModel::Context(absl::Time now) const {
+  return TabContext{glyphs_, filter_, hide_loopback_, now};
+}
+
+TabView* ViewModel::DataTab(Tab tab) const {
+  switch (tab) {
+    case Tab::kActivity: return activity_.get();
+    case Tab::kGraph: return graph_.get();
+    case Tab::kInterfaces: return interfaces_.get();
+    case Tab::kHistory: return history_.get();
+    default: return nullptr;
+  }
+}
+
+ApiRequest ViewModel::CurrentApiRequest(absl::Time now) const {
+  const TabView* t = DataTab(tab_);
+  return t != nullptr ? t->Request(Context(now)) : ApiRequest{};
+}
+
+void ViewModel::OnApiReply(const ApiReply& reply) {
+  if (paused_) return;
+  if (reply.stats) OnStats(*reply.stats);
+  for (TabView* t : {static_cast<TabView*>(activity_.get()), static_cast<TabView*>(graph_.get()),
+                     static_cast<TabView*>(interfaces_.get()),
+                     static_cast<TabView*>(history_.get())}) {
+    const ApiRequest want = t->Request(Context(absl::UnixEpoch()));
+    // Only answers to the tab's current question (not to the grouping or
+    // range it had before).
+    if (want.kind == reply.kind && want.identity == reply.identity) {
+      t->OnReply(reply);
+    }
+  }
 }
 
 // --- Data in --------------------------------------------------------------------
@@ -532,10 +598,12 @@ const v1::Connection* ViewModel::RowAt(uint64_t index) const {
 }
 
 const v1::Connection* ViewModel::Selected() const {
+  if (history_details_) return &*history_details_;
   return selected_copy_ ? &*selected_copy_ : nullptr;
 }
 
 void ViewModel::OnPage(const Query& query, const v1::ListConnectionsResponse& page) {
+  if (paused_ && have_page_) return;              // `p`: the screen stays as it is.
   if (!query.SameShape(CurrentQuery())) return;  // Answer to an older filter or sort.
   link_ = Link::kConnected;
   have_page_ = true;
@@ -586,9 +654,11 @@ void ViewModel::OnPage(const Query& query, const v1::ListConnectionsResponse& pa
   reanchor_ = false;
   EnsureVisible();
   UpdateWindow();
+  if (grouped_) RebuildTree();
 }
 
 void ViewModel::OnStats(const v1::Stats& stats) {
+  if (paused_ && have_stats_) return;
   stats_ = stats;
   have_stats_ = true;
 }
@@ -660,6 +730,10 @@ void ViewModel::ShapeChanged() {
 }
 
 void ViewModel::Validate() {
+  if (edit_.tab != nullptr) {
+    edit_.error.clear();  // A tab's prompt is checked when submitted.
+    return;
+  }
   auto parsed = ParseFilter(edit_.text);
   edit_.error = parsed.ok() ? std::string() : std::string(parsed.status().message());
 }
@@ -706,6 +780,17 @@ ViewModel::KeyResult ViewModel::HandleEditKey(const Key& key, absl::Time now) {
       break;
     }
     case KeyCode::kEnter: {
+      if (edit_.tab != nullptr) {
+        if (auto error = edit_.tab->OnPrompt(text, Context(now))) {
+          edit_.error = *error;
+          SetMessage("fix it or press Esc to cancel", Style::kError, now);
+          return result;
+        }
+        edit_.active = false;
+        edit_.tab = nullptr;
+        SetMessage(Cat(edit_.label, text.empty() ? "all" : Clean(text)), Style::kNormal, now);
+        return result;
+      }
       Validate();
       if (!edit_.error.empty()) {
         SetMessage("fix the filter or press Esc to cancel", Style::kError, now);
@@ -727,7 +812,8 @@ ViewModel::KeyResult ViewModel::HandleEditKey(const Key& key, absl::Time now) {
     }
     case KeyCode::kEscape:
       edit_.active = false;
-      SetMessage("filter unchanged", Style::kNormal, now);
+      SetMessage(edit_.tab != nullptr ? "unchanged" : "filter unchanged", Style::kNormal, now);
+      edit_.tab = nullptr;
       return result;
     case KeyCode::kInterrupt: result.quit = true; return result;
     case KeyCode::kRedraw: result.redraw = true; return result;
@@ -744,10 +830,57 @@ ViewModel::KeyResult ViewModel::HandleKey(const Key& key, absl::Time now) {
     result.quit = true;
     return result;
   }
+  if (key.code == KeyCode::kMouse) {
+    if (!edit_.active) MouseKey(key, now, &result);
+    return result;
+  }
   if (edit_.active) return HandleEditKey(key, now);
   if (ConfirmQuit(key, now, &result)) return result;
 
+  // Keys that mean the same on every tab.
+  if (key.code == KeyCode::kChar) {
+    const char32_t ch = key.ch;
+    if (ch >= U'1' && ch < U'1' + kTabCount) {
+      GoToTab(TabAt(static_cast<int>(ch - U'1')));
+      return result;
+    }
+    switch (ch) {
+      case U']': SwitchTab(true); return result;
+      case U'[': SwitchTab(false); return result;
+      case U'h': ToggleHelp(); return result;
+      case U'/': StartFilterEdit(); return result;
+      case U'p':
+        paused_ = !paused_;
+        SetMessage(paused_ ? "paused: the screen keeps its data; p resumes" : "resumed",
+                   paused_ ? Style::kWarn : Style::kNormal, now);
+        return result;
+      case U'x':
+        if (!filter_.empty()) {
+          filter_.clear();
+          ShapeChanged();
+        }
+        SetMessage("filter cleared", Style::kNormal, now);
+        return result;
+      default: break;
+    }
+  }
+  // The data tabs: their own keys first (g, s, w, e as typed), then as vi
+  // keys (j k g G as arrows, Home, End).
+  if (TabView* t = DataTab(tab_)) {
+    TabAction action;
+    bool used = t->OnKey(key, Context(now), &action);
+    if (!used && key.code == KeyCode::kChar) {
+      const KeyCode mapped = WithViKeys(key);
+      if (mapped != KeyCode::kChar) used = t->OnKey(Key::Of(mapped), Context(now), &action);
+    }
+    if (used) {
+      ApplyTabAction(std::move(action), now);
+      return result;
+    }
+  }
+
   const KeyCode code = WithViKeys(key);
+  if (tab_ == Tab::kOverview && grouped_ && GroupedKey(code, key.ch, now)) return result;
   switch (code) {
     case KeyCode::kUp:
     case KeyCode::kDown: MoveKey(code == KeyCode::kUp ? -1 : 1); break;
@@ -767,6 +900,205 @@ ViewModel::KeyResult ViewModel::HandleKey(const Key& key, absl::Time now) {
   return result;
 }
 
+void ViewModel::ApplyTabAction(TabAction action, absl::Time now) {
+  if (!action.message.empty()) SetMessage(action.message, action.message_style, now);
+  if (action.apply_filter) {
+    if (*action.apply_filter != filter_) {
+      filter_ = *action.apply_filter;
+      ShapeChanged();
+    }
+    tab_ = Tab::kOverview;
+    SetMessage(Cat("filter: ", Clean(filter_), "  (x clears it)"), Style::kNormal, now);
+  }
+  if (action.open_details && action.details) {
+    history_details_ = std::move(action.details);
+    details_scroll_ = 0;
+    tab_ = Tab::kDetails;
+  }
+  if (action.prompt) {
+    edit_.active = true;
+    edit_.tab = DataTab(tab_);
+    edit_.label = action.prompt_label;
+    edit_.text = action.prompt_text;
+    edit_.cursor = edit_.text.size();
+    edit_.error.clear();
+  }
+}
+
+// --- The grouped Overview (a) ---------------------------------------------------
+
+void ViewModel::RebuildTree() {
+  tree_.Build(rows_);
+  // The cursor stays on its connection, else on its group.
+  const auto& entries = tree_.entries();
+  std::optional<size_t> at;
+  for (size_t i = 0; i < entries.size() && !at; ++i) {
+    const GroupTree::Entry& e = entries[i];
+    if (tree_cursor_id_ != 0 && !e.is_group && rows_[e.row].id() == tree_cursor_id_) at = i;
+  }
+  for (size_t i = 0; i < entries.size() && !at; ++i) {
+    const GroupTree::Entry& e = entries[i];
+    if (e.is_group && tree_cursor_key_ && tree_.groups()[e.group].key == *tree_cursor_key_) {
+      at = i;
+    }
+  }
+  tree_cursor_ = at.value_or(std::min(tree_cursor_, entries.empty() ? 0 : entries.size() - 1));
+  TreeMove(0);
+}
+
+void ViewModel::TreeMove(int64_t delta) {
+  const auto& entries = tree_.entries();
+  if (entries.empty()) {
+    tree_cursor_ = 0;
+    return;
+  }
+  const auto n = static_cast<int64_t>(entries.size());
+  tree_cursor_ = static_cast<size_t>(
+      std::clamp<int64_t>(static_cast<int64_t>(tree_cursor_) + delta, 0, n - 1));
+  const GroupTree::Entry& e = entries[tree_cursor_];
+  tree_cursor_key_ = tree_.groups()[e.group].key;
+  tree_cursor_id_ = e.is_group ? 0 : rows_[e.row].id();
+  const size_t rows = std::max<size_t>(TableRows(), 1);
+  if (tree_cursor_ < tree_top_) tree_top_ = tree_cursor_;
+  if (tree_cursor_ >= tree_top_ + rows) tree_top_ = tree_cursor_ - rows + 1;
+}
+
+void ViewModel::TreeEnter(absl::Time now) {
+  const auto& entries = tree_.entries();
+  if (tree_cursor_ >= entries.size()) return;
+  const GroupTree::Entry e = entries[tree_cursor_];
+  if (e.is_group) {
+    tree_.Toggle(tree_.groups()[e.group].key);
+    TreeMove(0);
+    return;
+  }
+  // The rows of the grouped view start at 0: the row is its index.
+  SelectIndex(e.row);
+  EnterKey(now);
+}
+
+bool ViewModel::GroupedKey(KeyCode code, char32_t ch, absl::Time now) {
+  const auto& entries = tree_.entries();
+  const auto key_of_cursor = [&]() -> std::string {
+    return tree_cursor_ < entries.size() ? tree_.groups()[entries[tree_cursor_].group].key
+                                         : std::string();
+  };
+  switch (code) {
+    case KeyCode::kUp: TreeMove(-1); return true;
+    case KeyCode::kDown: TreeMove(1); return true;
+    case KeyCode::kPageUp: TreeMove(-static_cast<int64_t>(kPageStep)); return true;
+    case KeyCode::kPageDown: TreeMove(static_cast<int64_t>(kPageStep)); return true;
+    case KeyCode::kHome: TreeMove(-static_cast<int64_t>(entries.size())); return true;
+    case KeyCode::kEnd: TreeMove(static_cast<int64_t>(entries.size())); return true;
+    case KeyCode::kEnter: TreeEnter(now); return true;
+    case KeyCode::kRight:
+    case KeyCode::kLeft: {
+      if (entries.empty()) return true;
+      const std::string key = key_of_cursor();
+      const bool open = code == KeyCode::kRight;
+      tree_.SetExpanded(key, open);
+      if (!open) {
+        // The cursor goes to the group's line.
+        for (size_t i = 0; i < tree_.entries().size(); ++i) {
+          const GroupTree::Entry& e = tree_.entries()[i];
+          if (e.is_group && tree_.groups()[e.group].key == key) tree_cursor_ = i;
+        }
+      }
+      TreeMove(0);
+      return true;
+    }
+    case KeyCode::kChar:
+      if (ch == U' ') {
+        if (entries.empty()) return true;
+        const std::string key = key_of_cursor();
+        tree_.Toggle(key);
+        if (!tree_.expanded(key)) {
+          for (size_t i = 0; i < tree_.entries().size(); ++i) {
+            const GroupTree::Entry& e = tree_.entries()[i];
+            if (e.is_group && tree_.groups()[e.group].key == key) tree_cursor_ = i;
+          }
+        }
+        TreeMove(0);
+        return true;
+      }
+      return false;
+    default: return false;
+  }
+}
+
+// --- Mouse ------------------------------------------------------------------------
+
+void ViewModel::MouseKey(const Key& key, absl::Time now, KeyResult* /*result*/) {
+  if (width_ < kMinWidth || height_ < kMinHeight) return;
+  if (key.mouse == MouseAction::kWheelUp || key.mouse == MouseAction::kWheelDown) {
+    const bool up = key.mouse == MouseAction::kWheelUp;
+    const Key arrow = Key::Of(up ? KeyCode::kUp : KeyCode::kDown);
+    for (int i = 0; i < 3; ++i) HandleKey(arrow, now);
+    return;
+  }
+  if (key.mouse != MouseAction::kClick) return;
+  const bool double_click = key.y == last_click_y_ && now - last_click_ <= kDoubleClick;
+  last_click_ = double_click ? absl::InfinitePast() : now;
+  last_click_y_ = key.y;
+  if (key.y == 0) {
+    for (const TabLabel& label : TabBar()) {
+      const auto x = static_cast<size_t>(std::max(key.x, 0));
+      if (x >= label.x && x < label.x + label.width) GoToTab(label.tab);
+    }
+    return;
+  }
+  if (key.y < kRowsAbove || key.y >= height_ - kRowsBelow) return;
+  const auto row = static_cast<size_t>(key.y - kRowsAbove);
+  const auto x = static_cast<size_t>(std::max(key.x, 0));
+  if (TabView* t = DataTab(tab_)) {
+    TabAction action;
+    if (t->OnClick(row, x, double_click, Context(now), &action)) {
+      ApplyTabAction(std::move(action), now);
+    }
+    return;
+  }
+  if (tab_ != Tab::kOverview || link_ == Link::kUnreachable) return;
+  if (row == 0) {
+    HeaderClick(x, now);
+    return;
+  }
+  if (grouped_) {
+    const size_t index = tree_top_ + row - 1;
+    if (index >= tree_.entries().size()) return;
+    tree_cursor_ = index;
+    TreeMove(0);
+    if (double_click) TreeEnter(now);
+    return;
+  }
+  const uint64_t index = top_ + row - 1;
+  if (index >= matched_) return;
+  SelectIndex(index);
+  if (double_click) EnterKey(now);
+}
+
+void ViewModel::HeaderClick(size_t x, absl::Time now) {
+  for (const PlacedColumn& p : LayoutColumns(static_cast<size_t>(width_), options_.columns)) {
+    if (x < p.x || x >= p.x + p.width + 1) continue;
+    const v1::SortField field = SpecOf(p.column).sort;
+    if (field == v1::SORT_FIELD_UNSPECIFIED) return;
+    if (field == sort_field_) {
+      sort_order_ = sort_order_ == v1::SORT_ORDER_DESCENDING ? v1::SORT_ORDER_ASCENDING
+                                                             : v1::SORT_ORDER_DESCENDING;
+    } else {
+      sort_field_ = field;
+      sort_order_ = v1::SORT_ORDER_ASCENDING;
+      for (const SortChoice& c : SortCycle()) {
+        if (c.field == field) sort_order_ = c.order;
+      }
+    }
+    ShapeChanged();
+    SetMessage(Cat("sort: ", SortFieldName(sort_field_), " ",
+                   sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up()),
+               Style::kNormal, now);
+    return;
+  }
+}
+
 bool ViewModel::ConfirmQuit(const Key& key, absl::Time now, KeyResult* result) {
   const bool is_q = key.code == KeyCode::kChar && key.ch == U'q';
   if (quit_armed_) {
@@ -783,6 +1115,7 @@ bool ViewModel::ConfirmQuit(const Key& key, absl::Time now, KeyResult* result) {
 }
 
 void ViewModel::MoveKey(int64_t step) {
+  if (DataTab(tab_) != nullptr) return;
   if (tab_ == Tab::kOverview || tab_ == Tab::kDetails) {
     MoveBy(step);
   } else if (step < 0) {
@@ -793,6 +1126,7 @@ void ViewModel::MoveKey(int64_t step) {
 }
 
 void ViewModel::PageKey(bool down) {
+  if (DataTab(tab_) != nullptr) return;
   if (tab_ == Tab::kOverview) {
     MoveBy(down ? static_cast<int64_t>(kPageStep) : -static_cast<int64_t>(kPageStep));
     return;
@@ -804,6 +1138,7 @@ void ViewModel::PageKey(bool down) {
 }
 
 void ViewModel::HomeEndKey(bool end) {
+  if (DataTab(tab_) != nullptr) return;
   if (tab_ == Tab::kHelp) {
     help_scroll_ = end ? HelpMaxScroll() : 0;
   } else if (!end) {
@@ -813,18 +1148,19 @@ void ViewModel::HomeEndKey(bool end) {
   }
 }
 
-void ViewModel::SwitchTab(bool forward) {
-  if (forward) {
-    tab_ = tab_ == Tab::kOverview  ? Tab::kDetails
-           : tab_ == Tab::kDetails ? Tab::kHelp
-                                   : Tab::kOverview;
-  } else {
-    tab_ = tab_ == Tab::kOverview  ? Tab::kHelp
-           : tab_ == Tab::kDetails ? Tab::kOverview
-                                   : Tab::kDetails;
+void ViewModel::GoToTab(Tab tab) {
+  if (tab == tab_) return;
+  if (tab == Tab::kHelp) {
+    tab_before_help_ = tab_;
+    help_scroll_ = 0;
   }
-  // Esc in Help goes back to the tab it was reached from.
-  if (tab_ == Tab::kHelp) tab_before_help_ = forward ? Tab::kDetails : Tab::kOverview;
+  if (tab_ == Tab::kDetails && tab != Tab::kDetails) history_details_.reset();
+  tab_ = tab;
+}
+
+void ViewModel::SwitchTab(bool forward) {
+  const int i = TabIndex(tab_);
+  GoToTab(TabAt(forward ? i + 1 : i + kTabCount - 1));
 }
 
 void ViewModel::EnterKey(absl::Time now) {
@@ -839,6 +1175,11 @@ void ViewModel::EnterKey(absl::Time now) {
 
 void ViewModel::EscapeKey() {
   if (tab_ == Tab::kDetails) {
+    if (history_details_) {
+      history_details_.reset();
+      tab_ = Tab::kHistory;
+      return;
+    }
     tab_ = Tab::kOverview;
     if (selected_gone_) SelectIndex(selected_index_);
   } else if (tab_ == Tab::kHelp) {
@@ -850,12 +1191,42 @@ void ViewModel::EscapeKey() {
 
 void ViewModel::CharKey(char32_t ch, absl::Time now, KeyResult* result) {
   switch (ch) {
-    case U'h': ToggleHelp(); break;
     case U'c': CopyRemote(now, result); break;
-    case U'/': StartFilterEdit(); break;
     case U's':
-    case U'S': ChangeSort(ch == U's', now); break;
-    case U'n': ToggleNames(now); break;
+    case U'S':
+      if (tab_ == Tab::kOverview || tab_ == Tab::kDetails) ChangeSort(ch == U's', now);
+      break;
+    case U'n':
+    case U'd': ToggleNames(now); break;
+    case U'r':
+      if (sort_field_ != v1::SORT_FIELD_FIRST_SEEN || sort_order_ != v1::SORT_ORDER_ASCENDING) {
+        sort_field_ = v1::SORT_FIELD_FIRST_SEEN;
+        sort_order_ = v1::SORT_ORDER_ASCENDING;
+        ShapeChanged();
+      }
+      SetMessage("sort reset: first seen", Style::kNormal, now);
+      break;
+    case U't':
+      show_closed_ = !show_closed_;
+      ShapeChanged();
+      SetMessage(show_closed_ ? "showing recently closed connections (dimmed)"
+                              : "hiding closed connections",
+                 Style::kNormal, now);
+      break;
+    case U'a':
+      grouped_ = !grouped_;
+      ShapeChanged();
+      tree_cursor_ = 0;
+      tree_top_ = 0;
+      tree_cursor_key_.reset();
+      tree_cursor_id_ = 0;
+      if (tab_ == Tab::kDetails) tab_ = Tab::kOverview;
+      SetMessage(grouped_ ? Cat("grouped by process: Space or ",
+                                glyphs_.unicode ? "\u2192" : "Right", " opens a group, ",
+                                glyphs_.unicode ? "\u2190" : "Left", " closes it")
+                          : std::string("not grouped"),
+                 Style::kNormal, now);
+      break;
     default: break;
   }
 }
@@ -864,8 +1235,7 @@ void ViewModel::ToggleHelp() {
   if (tab_ == Tab::kHelp) {
     tab_ = tab_before_help_;
   } else {
-    tab_before_help_ = tab_;
-    tab_ = Tab::kHelp;
+    GoToTab(Tab::kHelp);
   }
 }
 
@@ -918,19 +1288,34 @@ std::vector<std::pair<std::string, std::string>> ViewModel::KeyHelp(const Glyphs
   return {
       {"q q", "quit (press q twice; any other key cancels)"},
       {"Ctrl+C", "quit at once"},
-      {"Tab / Shift+Tab", "next / previous tab (Overview, Details, Help)"},
+      {"1 .. 7", "Overview, Details, Activity, Graph, Interfaces, History, Help"},
+      {"Tab / Shift+Tab", "next / previous tab (also ] and [)"},
       {Cat(g.Up(), " k / ", g.Down(), " j"), "move the selection up / down"},
-      {"PageUp / PageDown", "move by 10 (Details, Help: scroll)"},
-      {"Home g / End G", "first / last connection"},
-      {"Enter", "details of the selected connection"},
+      {"PageUp / PageDown", "move by 10 (Details, Help: scroll; also Ctrl+B / Ctrl+F)"},
+      {"Home g / End G", "first / last row"},
       {"Esc", "go back"},
-      {"c", "copy the remote address to the clipboard (OSC 52)"},
       {"h", "toggle this help"},
       {"/", "edit the filter: Enter applies, Esc cancels"},
-      {"s / S", "next sort column / reverse the order"},
-      {"n", "show host names or raw addresses"},
+      {"x", "clear the filter"},
+      {"p", "pause updates (PAUSED in the title bar); p again resumes"},
+      {"mouse", "click a tab or a row, wheel scrolls, double click opens"},
       {"Ctrl+L", "redraw the screen"},
       {"Ctrl+Z", "suspend (fg resumes)"},
+  };
+}
+
+std::vector<std::pair<std::string, std::string>> ViewModel::OverviewKeyHelp(const Glyphs& g) {
+  return {
+      {"Enter / double click", "details of the selected connection"},
+      {"c", "copy the remote address to the clipboard (OSC 52)"},
+      {"s / S", "next sort column / reverse the order (or click a column title)"},
+      {"r", "reset the sort (first seen)"},
+      {"n / d", "show host names or raw addresses"},
+      {"t", "show the recently closed connections too (dimmed, with why they closed)"},
+      {"a", "group by process: one line per process with its totals"},
+      {Cat("Space / ", g.unicode ? "\u2192 / \u2190" : "Right / Left"),
+       "grouped: open / close the process under the cursor"},
+      {"colours", "yellow: idle past 75% of its timeout; red: past 90% (about to expire)"},
   };
 }
 
@@ -944,7 +1329,14 @@ std::string ViewModel::CellText(const v1::Connection& c, Column column) const {
       }
       return Clean(FormatEndpoint(c.remote()));
     case Column::kLocation: return Clean(LocationCell(c.remote_location()));
-    case Column::kState: return AsString(StateName(c.state()));
+    case Column::kState:
+      if (c.closed()) {
+        return Cat(glyphs_.unicode ? "\u2715 " : "x ", CloseReasonName(c.close_reason()));
+      }
+      return AsString(StateName(c.state()));
+    case Column::kRtt:
+      return c.tcp().has_handshake_rtt() ? FormatRtt(ToMicros(c.tcp().handshake_rtt()), glyphs_)
+                                         : std::string(glyphs_.Dash());
     case Column::kService: return Clean(c.service());
     case Column::kApplication:
       if (!c.app().label().empty()) return Clean(c.app().label());
@@ -960,15 +1352,37 @@ std::string ViewModel::CellText(const v1::Connection& c, Column column) const {
   return {};
 }
 
+std::vector<ViewModel::TabLabel> ViewModel::TabBar() const {
+  // Full names when they fit beside the title, else short ones.
+  static constexpr const char* kShort[] = {"Ovw", "Det", "Act", "Graph", "Ifc", "Hist", "Help"};
+  const size_t title = DisplayWidth(" rustnet ");
+  for (const bool full : {true, false}) {
+    std::vector<TabLabel> labels;
+    size_t x = title;
+    for (int i = 0; i < kTabCount; ++i) {
+      const Tab tab = TabAt(i);
+      std::string text = Cat(" ", full ? TabName(tab) : kShort[i], " ");
+      x += 1;  // The blank before each label.
+      const size_t w = DisplayWidth(text);
+      labels.push_back({tab, x, w, std::move(text)});
+      x += w;
+    }
+    if (!full || x + 12 <= static_cast<size_t>(width_)) return labels;
+  }
+  return {};
+}
+
 Line ViewModel::TitleLine() const {
   Line line;
   line.fill = Style::kTitle;
   line.segments.push_back({" rustnet ", Style::kTitle});
-  const std::pair<Tab, const char*> tabs[] = {
-      {Tab::kOverview, "Overview"}, {Tab::kDetails, "Details"}, {Tab::kHelp, "Help"}};
-  for (const auto& [tab, name] : tabs) {
+  for (const TabLabel& label : TabBar()) {
     line.segments.push_back({" ", Style::kTitle});
-    line.segments.push_back({Cat(" ", name, " "), tab == tab_ ? Style::kTabActive : Style::kTitle});
+    line.segments.push_back({label.text, label.tab == tab_ ? Style::kTabActive : Style::kTitle});
+  }
+  if (paused_) {
+    line.segments.push_back({" ", Style::kTitle});
+    line.segments.push_back({" PAUSED ", Style::kWarn});
   }
   std::string right;
   switch (link_) {
@@ -1048,7 +1462,9 @@ Line ViewModel::QueryLine() const {
            sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up()),
        Style::kNormal});
   line.segments.push_back({Cat(dot, show_names_ ? "host names" : "raw addresses",
-                               hide_loopback_ ? Cat(dot, "loopback hidden") : ""),
+                               hide_loopback_ ? Cat(dot, "loopback hidden") : "",
+                               show_closed_ ? Cat(dot, "closed shown") : "",
+                               grouped_ ? Cat(dot, "grouped by process") : ""),
                            Style::kDim});
   return line;
 }
@@ -1072,21 +1488,34 @@ Line ViewModel::TableHeader(const std::vector<PlacedColumn>& layout) const {
 }
 
 Line ViewModel::TableRow(const std::vector<PlacedColumn>& layout, uint64_t index) const {
+  return ConnectionRow(layout, RowAt(index), index == selected_index_, "");
+}
+
+Line ViewModel::ConnectionRow(const std::vector<PlacedColumn>& layout, const v1::Connection* c,
+                              bool selected, std::string_view indent) const {
   Line line;
-  const v1::Connection* c = RowAt(index);
-  const bool selected = index == selected_index_;
   if (selected) line.fill = Style::kSelected;
   if (c == nullptr) {
     line.segments.push_back(
         {AsString(glyphs_.Ellipsis()), selected ? Style::kSelected : Style::kDim});
     return line;
   }
+  // A closed connection (t) is dimmed; one close to its idle timeout is
+  // yellow, then red.
+  const Expiry expiry = ExpiryOf(*c, snapshot_us_);
   for (size_t i = 0; i < layout.size(); ++i) {
     const Column column = layout[i].column;
     const ColumnSpec& spec = SpecOf(column);
     bool peer = false;
     const v1::ProcessInfo* process = column == Column::kProcess ? ShownProcess(*c, &peer) : nullptr;
-    const std::string text = process != nullptr ? std::string() : CellText(*c, column);
+    std::string text = process != nullptr ? std::string() : CellText(*c, column);
+    size_t width = layout[i].width;
+    if (i == 0 && !indent.empty()) {
+      // The grouped view indents a process's connections under it.
+      line.segments.push_back({std::string(indent), selected ? Style::kSelected : Style::kNormal});
+      const size_t w = DisplayWidth(indent);
+      width = width > w ? width - w : 0;
+    }
     Style style = Style::kNormal;
     switch (column) {
       case Column::kState: style = StateStyle(c->state()); break;
@@ -1098,25 +1527,78 @@ Line ViewModel::TableRow(const std::vector<PlacedColumn>& layout, uint64_t index
       case Column::kLocation:
         style = c->remote_location().special().empty() ? Style::kNormal : Style::kDim;
         break;
+      case Column::kRtt: style = c->tcp().has_handshake_rtt() ? Style::kNormal : Style::kDim; break;
       default: break;
     }
     if (process != nullptr && process->exited()) style = Style::kDim;
+    if (expiry == Expiry::kWarn) style = Style::kWarn;
+    if (expiry == Expiry::kCritical) style = Style::kBad;
+    if (c->closed()) style = Style::kDim;
     if (selected) style = Style::kSelected;
     if (i > 0) line.segments.push_back({" ", selected ? Style::kSelected : Style::kNormal});
     if (process != nullptr) {
       // A narrow column cuts the name, not the pid or the markers.
       const ProcessCell cell = MakeProcessCell(*process, peer, glyphs_);
       line.segments.push_back(
-          {FitAffixed(cell.prefix, cell.name, cell.suffix, layout[i].width, glyphs_), style});
+          {FitAffixed(cell.prefix, cell.name, cell.suffix, width, glyphs_), style});
       continue;
     }
     // Addresses and names lose their start, so the port and the domain stay.
     const bool keep_end = column == Column::kLocal || column == Column::kRemote;
-    line.segments.push_back({keep_end ? FitStart(text, layout[i].width, glyphs_, spec.right_align)
-                                      : FitEnd(text, layout[i].width, glyphs_, spec.right_align),
+    line.segments.push_back({keep_end ? FitStart(text, width, glyphs_, spec.right_align)
+                                      : FitEnd(text, width, glyphs_, spec.right_align),
                              style});
   }
   return line;
+}
+
+Line ViewModel::GroupLine(const GroupTree::Group& group, bool selected) const {
+  Line line;
+  if (selected) line.fill = Style::kSelected;
+  const auto st = [&](Style s) { return selected ? Style::kSelected : s; };
+  const bool open = tree_.expanded(group.key);
+  const std::string arrow = glyphs_.unicode ? (open ? "\u25be " : "\u25b8 ") : (open ? "- " : "+ ");
+  const std::string dot = Cat(" ", glyphs_.Dot(), " ");
+  line.segments.push_back({arrow, st(Style::kNormal)});
+  line.segments.push_back({group.key.empty() ? std::string("(no process)") : Clean(group.key),
+                           st(group.key.empty() ? Style::kDim : Style::kHeading)});
+  line.segments.push_back(
+      {Cat(dot, FormatCount(group.connections),
+           group.connections == 1 ? " connection" : " connections",
+           group.open != group.connections ? Cat(" (", FormatCount(group.open), " open)") : "",
+           dot, "in ", FormatRate(group.rate_in), dot, "out ", FormatRate(group.rate_out), dot,
+           FormatBytes(group.bytes_in), " / ", FormatBytes(group.bytes_out)),
+       st(group.rate_in + group.rate_out > 0 ? Style::kAccent : Style::kNormal)});
+  return line;
+}
+
+void ViewModel::RenderGrouped(std::vector<Line>* out, size_t rows) const {
+  const std::vector<PlacedColumn> layout = LayoutColumns(static_cast<size_t>(width_), options_.columns);
+  out->push_back(TableHeader(layout));
+  const size_t table_rows = rows > 0 ? rows - 1 : 0;
+  const auto& entries = tree_.entries();
+  const bool cut = matched_ > rows_.size() && have_page_;
+  for (size_t i = 0; i < table_rows; ++i) {
+    const size_t index = tree_top_ + i;
+    if (index < entries.size()) {
+      const GroupTree::Entry& e = entries[index];
+      const bool selected = index == tree_cursor_;
+      if (e.is_group) {
+        out->push_back(GroupLine(tree_.groups()[e.group], selected));
+      } else {
+        out->push_back(ConnectionRow(layout, &rows_[e.row], selected, "  "));
+      }
+    } else if (index == entries.size() && cut) {
+      out->push_back({{{Cat("grouped the first ", FormatCount(rows_.size()), " of ",
+                            FormatCount(matched_), " connections; narrow the filter to see all"),
+                        Style::kWarn}}});
+    } else if (i == 0 && have_page_) {
+      out->push_back({{{filter_.empty() ? "no connections yet" : "no connection matches the filter",
+                        Style::kDim}}});
+    } else {
+      out->push_back({});
+    }
+  }
 }
 
 Line ViewModel::StatusLine(absl::Time now) const {
@@ -1133,7 +1615,8 @@ Line ViewModel::StatusLine(absl::Time now) const {
       for (size_t n = 0; n < skip && i < shown.size(); ++n) i = NextBoundary(shown, i);
       shown = shown.substr(i);
     }
-    line.segments.push_back({AsString(kPrompt), Style::kAccent});
+    line.segments.push_back(
+        {edit_.tab != nullptr ? edit_.label : AsString(kPrompt), Style::kAccent});
     line.segments.push_back({shown, edit_.error.empty() ? Style::kNormal : Style::kError});
     return line;
   }
@@ -1143,8 +1626,18 @@ Line ViewModel::StatusLine(absl::Time now) const {
     return line;
   }
   const std::string dot = Cat(" ", glyphs_.Dot(), " ");
-  line.segments.push_back({Cat("q quit", dot, "Tab tabs", dot, "Enter details", dot, "/ filter",
-                               dot, "s sort", dot, "c copy", dot, "h help"),
+  std::string hints;
+  switch (tab_) {
+    case Tab::kActivity: hints = Cat("g grouping", dot, "s sort", dot, "Enter filter Overview"); break;
+    case Tab::kGraph: hints = Cat("w window"); break;
+    case Tab::kHistory: hints = Cat("e time range", dot, "Enter details"); break;
+    case Tab::kInterfaces: hints = Cat("1-7 tabs"); break;
+    default:
+      hints = Cat("Enter details", dot, "s sort", dot, "t closed", dot, "a group", dot, "c copy");
+      break;
+  }
+  line.segments.push_back({Cat("q quit", dot, "1-7/Tab tabs", dot, "/ filter", dot, hints, dot,
+                               "p pause", dot, "h help"),
                            Style::kDim});
   return line;
 }
@@ -1154,7 +1647,8 @@ std::optional<std::pair<int, int>> ViewModel::Cursor() const {
   const size_t avail =
       static_cast<size_t>(std::max(width_ - static_cast<int>(kPrompt.size()) - 1, 1));
   const size_t cursor_col = DisplayWidth(std::string_view(edit_.text).substr(0, edit_.cursor));
-  const size_t col = kPrompt.size() + std::min(cursor_col, avail);
+  const size_t label = edit_.tab != nullptr ? DisplayWidth(edit_.label) : kPrompt.size();
+  const size_t col = label + std::min(cursor_col, avail);
   return std::make_pair(height_ - 1, static_cast<int>(col));
 }
 
@@ -1195,8 +1689,11 @@ void ViewModel::RenderOverview(std::vector<Line>* out, size_t rows) const {
     RenderUnreachable(out, rows);
     return;
   }
-  const std::vector<PlacedColumn> layout =
-      LayoutColumns(static_cast<size_t>(width_), options_.columns);
+  if (grouped_) {
+    RenderGrouped(out, rows);
+    return;
+  }
+  const std::vector<PlacedColumn> layout = LayoutColumns(static_cast<size_t>(width_), options_.columns);
   out->push_back(TableHeader(layout));
   const size_t table_rows = rows > 0 ? rows - 1 : 0;
   for (size_t i = 0; i < table_rows; ++i) {
@@ -1348,12 +1845,38 @@ void ViewModel::RenderDetails(std::vector<Line>* out, size_t rows) const {
 
 std::vector<Line> ViewModel::HelpLines() const {
   std::vector<Line> lines;
-  lines.push_back({{{"Keys", Style::kHeading}}});
-  for (const auto& [keys, what] : KeyHelp(glyphs_)) {
-    lines.push_back(
-        {{{Cat("  ", FitEnd(keys, 20, glyphs_)), Style::kAccent}, {what, Style::kNormal}}});
+  const auto add_keys = [&](const std::vector<std::pair<std::string, std::string>>& keys) {
+    for (const auto& [k, what] : keys) {
+      lines.push_back(
+          {{{Cat("  ", FitEnd(k, 20, glyphs_), " "), Style::kAccent}, {what, Style::kNormal}}});
+    }
+    lines.push_back({});
+  };
+  // The keys of the tab Help was opened from come first.
+  const Tab from = tab_before_help_;
+  lines.push_back({{{Cat("Keys of ", TabName(from)), Style::kHeading}}});
+  if (const TabView* t = DataTab(from)) {
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (KeyHelpItem& k : t->Keys(glyphs_)) keys.emplace_back(std::move(k.keys), std::move(k.what));
+    add_keys(keys);
+  } else {
+    add_keys(OverviewKeyHelp(glyphs_));
   }
-  lines.push_back({});
+  lines.push_back({{{"Keys everywhere", Style::kHeading}}});
+  add_keys(KeyHelp(glyphs_));
+  if (DataTab(from) != nullptr) {
+    lines.push_back({{{"Keys of Overview and Details", Style::kHeading}}});
+    add_keys(OverviewKeyHelp(glyphs_));
+  }
+  for (Tab other : {Tab::kActivity, Tab::kGraph, Tab::kHistory}) {
+    if (other == from) continue;
+    lines.push_back({{{Cat("Keys of ", TabName(other)), Style::kHeading}}});
+    std::vector<std::pair<std::string, std::string>> keys;
+    for (KeyHelpItem& k : DataTab(other)->Keys(glyphs_)) {
+      keys.emplace_back(std::move(k.keys), std::move(k.what));
+    }
+    add_keys(keys);
+  }
   lines.push_back({{{"Filter (/): terms that must all match", Style::kHeading}}});
   const char* const kFilterHelp[] = {
       "  word               anywhere: protocol, addresses, state, service, names...",
@@ -1419,6 +1942,13 @@ std::vector<Line> ViewModel::Render(absl::Time now) const {
       case Tab::kOverview: RenderOverview(&out, body); break;
       case Tab::kDetails: RenderDetails(&out, body); break;
       case Tab::kHelp: RenderHelp(&out, body); break;
+      default:
+        if (link_ == Link::kUnreachable) {
+          RenderUnreachable(&out, body);
+        } else {
+          DataTab(tab_)->Render(Context(now), w, body, &out);
+        }
+        break;
     }
     out.resize(h - 1);
     if (edit_.active && !edit_.error.empty()) {

@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,73 +35,16 @@
 #include "absl/time/time.h"
 #include "client/columns.h"
 #include "client/format.h"
+#include "client/tabs/activity_view.h"
+#include "client/tabs/graph_view.h"
+#include "client/tabs/history_view.h"
+#include "client/tabs/interfaces_view.h"
+#include "client/tabs/overview_model.h"
+#include "client/tabs/tab_view.h"
+#include "client/ui_types.h"
 #include "rustnet/v1/monitor.pb.h"
 
 namespace rustnet::client {
-
-enum class Tab { kOverview, kDetails, kHelp };
-
-// Keys, as the terminal layer decodes them.
-enum class KeyCode {
-  kNone,
-  kChar,  // `ch` holds the character (a Unicode code point).
-  kUp,
-  kDown,
-  kLeft,
-  kRight,
-  kPageUp,
-  kPageDown,
-  kHome,
-  kEnd,
-  kEnter,
-  kEscape,
-  kTab,
-  kBackTab,
-  kBackspace,
-  kDelete,
-  kInterrupt,  // Ctrl+C
-  kSuspend,    // Ctrl+Z
-  kRedraw,     // Ctrl+L
-  kLineStart,  // Ctrl+A
-  kLineEnd,    // Ctrl+E
-  kKillLine,   // Ctrl+U
-  kKillWord,   // Ctrl+W
-};
-
-struct Key {
-  KeyCode code = KeyCode::kNone;
-  char32_t ch = 0;
-  static Key Char(char32_t c) { return {KeyCode::kChar, c}; }
-  static Key Of(KeyCode code) { return {code, 0}; }
-};
-
-// How a piece of text is drawn; the terminal maps these to colours (or, with
-// NO_COLOR, to bold / reverse / dim).
-enum class Style {
-  kNormal,
-  kTitle,  // The top bar.
-  kTabActive,
-  kHeading,   // Column headers, section titles.
-  kSelected,  // The selected row.
-  kDim,
-  kGood,    // ESTABLISHED, ACTIVE.
-  kWarn,    // Handshakes, one-way traffic, confirmations.
-  kBad,     // CLOSED, errors.
-  kAccent,  // Non-zero rates, host names.
-  kError,   // Filter errors, the cannot-reach screen's title.
-};
-
-struct Segment {
-  std::string text;  // Sanitized UTF-8, one column per code point.
-  Style style = Style::kNormal;
-};
-
-// One screen row: segments from the left, then `fill` to the right edge.
-struct Line {
-  std::vector<Segment> segments;
-  Style fill = Style::kNormal;
-  std::string Text() const;  // The segments' text, for tests.
-};
 
 // The query the view model needs answered: what the fetcher sends.
 struct Query {
@@ -108,10 +52,11 @@ struct Query {
   rustnet::v1::SortField sort = rustnet::v1::SORT_FIELD_UNSPECIFIED;
   rustnet::v1::SortOrder order = rustnet::v1::SORT_ORDER_ASCENDING;
   bool hide_loopback = false;
+  bool include_closed = false;  // `t`: the recently closed connections too.
   uint32_t offset = 0;
   uint32_t limit = 0;
 
-  // Same filter, sort and loopback choice: rows of one are valid for the
+  // Same filter, sort, loopback and closed choice: rows of one are valid for the
   // other, whatever the window.
   bool SameShape(const Query& other) const;
   bool operator==(const Query& other) const = default;
@@ -168,6 +113,11 @@ class ViewModel {
 
   // Paging keys move by this many rows, as in the original rustnet.
   static constexpr uint64_t kPageStep = 10;
+  // The grouped Overview (`a`) asks for this many rows, sorted by process,
+  // and groups them; past it the status says to narrow the filter.
+  static constexpr uint32_t kGroupedRows = 5000;
+  // Two clicks on the same row within this time: a double click.
+  static constexpr absl::Duration kDoubleClick = absl::Milliseconds(400);
   // Smallest screen the layout works in.
   static constexpr int kMinWidth = 40;
   static constexpr int kMinHeight = 8;
@@ -193,6 +143,10 @@ class ViewModel {
   void OnQueryError(const Query& query, const std::string& message, absl::Time now);
 
   Query CurrentQuery() const;
+  // What the current tab needs besides the connection list (kind kNone:
+  // nothing), and its answer.
+  ApiRequest CurrentApiRequest(absl::Time now) const;
+  void OnApiReply(const ApiReply& reply);
 
   // The whole screen: exactly height() lines, none wider than width().
   std::vector<Line> Render(absl::Time now) const;
@@ -202,6 +156,23 @@ class ViewModel {
 
   // State, for the shell and the tests.
   Tab tab() const { return tab_; }
+  bool paused() const { return paused_; }
+  bool show_closed() const { return show_closed_; }
+  bool grouped() const { return grouped_; }
+  const GroupTree& tree() const { return tree_; }
+  size_t tree_cursor() const { return tree_cursor_; }
+  const ActivityView& activity() const { return *activity_; }
+  const GraphView& graph() const { return *graph_; }
+  const InterfacesView& interfaces() const { return *interfaces_; }
+  const HistoryView& history() const { return *history_; }
+  // The tab bar: where each tab's label is on row 0.
+  struct TabLabel {
+    Tab tab;
+    size_t x;
+    size_t width;
+    std::string text;
+  };
+  std::vector<TabLabel> TabBar() const;
   bool editing_filter() const { return edit_.active; }
   const std::string& filter() const { return filter_; }
   const std::string& edit_text() const { return edit_.text; }
@@ -224,14 +195,19 @@ class ViewModel {
   // The connection at absolute row `index`, if it is in the fetched window.
   const rustnet::v1::Connection* RowAt(uint64_t index) const;
 
-  // Help: every key and what it does.
+  // Help: the keys of every tab, and those of Overview (and Details).
   static std::vector<std::pair<std::string, std::string>> KeyHelp(const Glyphs& glyphs);
+  static std::vector<std::pair<std::string, std::string>> OverviewKeyHelp(const Glyphs& glyphs);
 
  private:
   enum class Link { kConnecting, kConnected, kUnreachable };
 
   struct FilterEdit {
     bool active = false;
+    // A tab's prompt (History's time range) rather than the filter: `label`
+    // is shown before the text and Enter hands it to `tab`.
+    TabView* tab = nullptr;
+    std::string label;
     std::string text;
     size_t cursor = 0;  // Byte offset, on a code point boundary.
     std::string error;  // ParseFilter's message; empty when valid.
@@ -244,7 +220,19 @@ class ViewModel {
   void MoveKey(int64_t step);     // Up / down: the selection, or Help's scroll.
   void PageKey(bool down);        // The selection by a page, or scroll.
   void HomeEndKey(bool end);      // First / last connection, or Help's top / end.
-  void SwitchTab(bool forward);   // Tab / Shift+Tab.
+  void SwitchTab(bool forward);   // Tab / Shift+Tab, ] / [.
+  void GoToTab(Tab tab);
+  // Keys of the Overview's grouped view; true when used.
+  bool GroupedKey(KeyCode code, char32_t ch, absl::Time now);
+  void MouseKey(const Key& key, absl::Time now, KeyResult* result);
+  void HeaderClick(size_t x, absl::Time now);
+  // The data tab shown now, or null (Overview, Details, Help).
+  TabView* DataTab(Tab tab) const;
+  TabContext Context(absl::Time now) const;
+  void ApplyTabAction(TabAction action, absl::Time now);
+  void RebuildTree();
+  void TreeMove(int64_t delta);
+  void TreeEnter(absl::Time now);
   void EnterKey(absl::Time now);  // Overview: the selected connection's details.
   void EscapeKey();               // Back, or the message off.
   void CharKey(char32_t ch, absl::Time now, KeyResult* result);
@@ -274,8 +262,12 @@ class ViewModel {
   Line QueryLine() const;
   Line TableHeader(const std::vector<PlacedColumn>& layout) const;
   Line TableRow(const std::vector<PlacedColumn>& layout, uint64_t index) const;
+  Line ConnectionRow(const std::vector<PlacedColumn>& layout, const rustnet::v1::Connection* c,
+                     bool selected, std::string_view indent) const;
   Line StatusLine(absl::Time now) const;
   void RenderOverview(std::vector<Line>* out, size_t rows) const;
+  void RenderGrouped(std::vector<Line>* out, size_t rows) const;
+  Line GroupLine(const GroupTree::Group& group, bool selected) const;
   void RenderDetails(std::vector<Line>* out, size_t rows) const;
   void RenderHelp(std::vector<Line>* out, size_t rows) const;
   void RenderUnreachable(std::vector<Line>* out, size_t rows) const;
@@ -341,6 +333,31 @@ class ViewModel {
   uint32_t window_offset_ = 0;  // First row of the window asked for.
   size_t details_scroll_ = 0;
   size_t help_scroll_ = 0;
+
+  // The original's toggles: p, t, a.
+  bool paused_ = false;
+  bool show_closed_ = false;
+  bool grouped_ = false;
+  GroupTree tree_;
+  size_t tree_cursor_ = 0;  // Index into tree_.entries().
+  size_t tree_top_ = 0;
+  // The group the cursor is on (kept across refreshes); nullopt before the
+  // first tree ("" is the group of connections without a process).
+  std::optional<std::string> tree_cursor_key_;
+  uint64_t tree_cursor_id_ = 0;  // The connection it is on, 0 on a group line.
+
+  // A Details view opened from History shows this connection.
+  std::optional<rustnet::v1::Connection> history_details_;
+
+  // The data tabs.
+  std::unique_ptr<ActivityView> activity_;
+  std::unique_ptr<GraphView> graph_;
+  std::unique_ptr<InterfacesView> interfaces_;
+  std::unique_ptr<HistoryView> history_;
+
+  // The last click, for double clicks.
+  absl::Time last_click_ = absl::InfinitePast();
+  int last_click_y_ = -1;
 };
 
 }  // namespace rustnet::client

@@ -3,10 +3,13 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -30,7 +33,53 @@ std::optional<IpAddress> FromSockaddr(const sockaddr* sa) {
   return std::nullopt;
 }
 
+// One counter file: a decimal number and a newline, read with one bounded
+// read.
+std::optional<uint64_t> ReadCounterFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[32];
+  const ssize_t n = read(fd, buf, sizeof(buf));
+  close(fd);
+  if (n <= 0) return std::nullopt;
+  uint64_t v = 0;
+  ssize_t i = 0;
+  for (; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) {
+    const auto digit = static_cast<uint64_t>(buf[i] - '0');
+    if (v > (UINT64_MAX - digit) / 10) return std::nullopt;
+    v = v * 10 + digit;
+  }
+  // Digits up to a newline; a file that filled the whole buffer with
+  // digits was longer than any counter.
+  if (i == 0 || (i < n && buf[i] != '\n') || i == static_cast<ssize_t>(sizeof(buf))) {
+    return std::nullopt;
+  }
+  return v;
+}
+
 }  // namespace
+
+std::optional<InterfaceCounters> ReadInterfaceCounters(const std::string& name,
+                                                       const std::string& sysfs_root) {
+  if (name.empty() || name.size() > 15 || name == "." || name == ".." ||
+      name.find('/') != std::string::npos || name.find('\0') != std::string::npos) {
+    return std::nullopt;
+  }
+  const std::string dir = absl::StrCat(sysfs_root, "/", name, "/statistics/");
+  InterfaceCounters c;
+  const std::pair<const char*, uint64_t*> files[] = {
+      {"rx_bytes", &c.rx_bytes},     {"tx_bytes", &c.tx_bytes},
+      {"rx_packets", &c.rx_packets}, {"tx_packets", &c.tx_packets},
+      {"rx_errors", &c.rx_errors},   {"tx_errors", &c.tx_errors},
+      {"rx_dropped", &c.rx_dropped}, {"tx_dropped", &c.tx_dropped},
+  };
+  for (const auto& [file, out] : files) {
+    const std::optional<uint64_t> v = ReadCounterFile(absl::StrCat(dir, file));
+    if (!v) return std::nullopt;
+    *out = *v;
+  }
+  return c;
+}
 
 bool IsNetworkInterface(const std::string& name) {
   for (const char* prefix : {"dbus-", "bluetooth", "nflog", "nfqueue", "usbmon"}) {

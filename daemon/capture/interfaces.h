@@ -3,7 +3,9 @@
 #ifndef RUSTNET_DAEMON_CAPTURE_INTERFACES_H_
 #define RUSTNET_DAEMON_CAPTURE_INTERFACES_H_
 
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,25 @@ struct InterfaceInfo {
   bool loopback = false;
   std::vector<std::string> addresses;  // IPv4 and IPv6, as text.
 };
+
+// The kernel's counters of one interface (/sys/class/net/NAME/statistics).
+struct InterfaceCounters {
+  uint64_t rx_bytes = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t rx_packets = 0;
+  uint64_t tx_packets = 0;
+  uint64_t rx_errors = 0;
+  uint64_t tx_errors = 0;
+  uint64_t rx_dropped = 0;
+  uint64_t tx_dropped = 0;
+};
+
+// Reads them from `sysfs_root`/NAME/statistics/ (each file at most 32 bytes
+// read, a decimal number). nullopt when NAME is not a plain interface name
+// (empty, longer than 15 bytes, "." or "..", or with a '/'), or when any
+// file is missing or does not hold a number.
+std::optional<InterfaceCounters> ReadInterfaceCounters(
+    const std::string& name, const std::string& sysfs_root = "/sys/class/net");
 
 // Interfaces libpcap can open, in libpcap's order.
 absl::StatusOr<std::vector<InterfaceInfo>> ListCaptureInterfaces();

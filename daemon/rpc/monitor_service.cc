@@ -483,6 +483,17 @@ grpc::Status MonitorService::ListInterfaces(grpc::ServerContext* /*context*/,
     out->set_loopback(i.loopback);
     for (const std::string& a : i.addresses) out->add_addresses(a);
     out->set_capturing(i.name == capturing);
+    if (const std::optional<InterfaceCounters> k = ReadInterfaceCounters(i.name)) {
+      auto* c = out->mutable_counters();
+      c->set_rx_bytes(k->rx_bytes);
+      c->set_tx_bytes(k->tx_bytes);
+      c->set_rx_packets(k->rx_packets);
+      c->set_tx_packets(k->tx_packets);
+      c->set_rx_errors(k->rx_errors);
+      c->set_tx_errors(k->tx_errors);
+      c->set_rx_dropped(k->rx_dropped);
+      c->set_tx_dropped(k->tx_dropped);
+    }
   }
   return grpc::Status::OK;
 }

@@ -59,6 +59,7 @@ bool IsNumericSort(rustnet::v1::SortField f) {
     case rustnet::v1::SORT_FIELD_BYTES_OUT:
     case rustnet::v1::SORT_FIELD_BYTES_TOTAL:
     case rustnet::v1::SORT_FIELD_LAST_SEEN:
+    case rustnet::v1::SORT_FIELD_RTT:
       return true;
     default:
       return false;
@@ -77,6 +78,7 @@ double NumberOf(rustnet::v1::SortField f, const Connection& c, int64_t now_us) {
     case rustnet::v1::SORT_FIELD_BYTES_OUT: return static_cast<double>(c.bytes[local]);
     case rustnet::v1::SORT_FIELD_BYTES_TOTAL: return static_cast<double>(c.bytes[0] + c.bytes[1]);
     case rustnet::v1::SORT_FIELD_LAST_SEEN: return static_cast<double>(c.last_seen_us);
+    case rustnet::v1::SORT_FIELD_RTT: return static_cast<double>(c.handshake_rtt_us);
     default: return 0;
   }
 }
@@ -319,6 +321,7 @@ void RunQuery(const ConnectionQuery& query,
     AddEnrichment(query.enrich, *rows[i].c, row);
     if (e != nullptr) {
       row->set_closed(true);
+      row->clear_idle_timeout();
       SetTimestampUs(e->closed_at_us, row->mutable_closed_at());
       row->set_close_reason(static_cast<rustnet::v1::CloseReason>(e->reason));
     }

@@ -72,8 +72,12 @@ TEST_CASE("location: the column is dropped first and sorts by SORT_FIELD_LOCATIO
   CHECK(LayoutColumns(123).size() == 9);
   CHECK(shown(138));
   CHECK(LayoutColumns(138).size() == 10);
-  // Placed last.
-  CHECK(LayoutColumns(200).back().column == Column::kLocation);
+  // Placed last but for RTT (dropped before it).
+  const auto wide = LayoutColumns(200);
+  REQUIRE(wide.size() == 11);
+  CHECK(wide[9].column == Column::kLocation);
+  CHECK(wide[10].column == Column::kRtt);
+  CHECK(LayoutColumns(146).size() == 10);
 }
 
 TEST_CASE("location: Overview and Details show it, sanitised", "[client][location]") {

@@ -487,10 +487,11 @@ TEST_CASE("view model: tabs, Enter, Esc and h", "[client][view_model]") {
   d.Serve(&vm);
   Press(&vm, KeyCode::kTab);
   CHECK(vm.tab() == Tab::kDetails);
-  Press(&vm, KeyCode::kTab);
-  CHECK(vm.tab() == Tab::kHelp);
-  Press(&vm, KeyCode::kTab);
-  CHECK(vm.tab() == Tab::kOverview);
+  for (Tab want : {Tab::kActivity, Tab::kGraph, Tab::kInterfaces, Tab::kHistory, Tab::kHelp,
+                   Tab::kOverview}) {
+    Press(&vm, KeyCode::kTab);
+    CHECK(vm.tab() == want);
+  }
   Press(&vm, KeyCode::kBackTab);
   CHECK(vm.tab() == Tab::kHelp);
   Press(&vm, KeyCode::kEscape);
@@ -561,7 +562,8 @@ TEST_CASE("view model: every screen fits the terminal exactly", "[client][view_m
            {80, 24}, {120, 40}, {250, 60}, {40, 8}, {39, 7}, {20, 3}, {1, 1}}) {
     ViewModel vm = MakeVm(w, h);
     d.Serve(&vm);
-    for (Tab want : {Tab::kOverview, Tab::kDetails, Tab::kHelp}) {
+    for (Tab want : {Tab::kOverview, Tab::kDetails, Tab::kActivity, Tab::kGraph, Tab::kInterfaces,
+                     Tab::kHistory, Tab::kHelp}) {
       while (vm.tab() != want) Press(&vm, KeyCode::kTab);
       const std::vector<Line> lines = vm.Render(kNow);
       INFO(w << "x" << h << " tab " << static_cast<int>(want));
@@ -770,8 +772,9 @@ TEST_CASE("view model: the Process column shows the local process, else the peer
   d.Serve(&ascii);
   CHECK(ProcessCellText(ascii, 4) == "wget (99) exited");
 
-  // Help explains the markers.
+  // Help explains the markers (near its end).
   Press(&vm, U'h');
+  Press(&vm, KeyCode::kEnd);
   const std::string help = Screen(vm);
   CHECK(help.find("name (pid) \u2020") != std::string::npos);
   CHECK(help.find("the same, since exited") != std::string::npos);
@@ -1030,7 +1033,8 @@ TEST_CASE("view model: without unicode only ASCII is drawn", "[client][view_mode
   FakeDaemon d = Table(3);
   d.rows[0].mutable_app()->set_label("HTTPS \u00b7 example.com");
   d.Serve(&vm);
-  for (Tab want : {Tab::kOverview, Tab::kDetails, Tab::kHelp}) {
+  for (Tab want : {Tab::kOverview, Tab::kDetails, Tab::kActivity, Tab::kGraph, Tab::kInterfaces,
+                   Tab::kHistory, Tab::kHelp}) {
     while (vm.tab() != want) Press(&vm, KeyCode::kTab);
     for (const Line& l : vm.Render(kNow)) {
       for (char ch : l.Text()) CHECK(static_cast<unsigned char>(ch) < 0x80);

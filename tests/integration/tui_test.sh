@@ -6,7 +6,7 @@
 # send-keys and read with capture-pane:
 #   the table and header, j/k/arrows/PageUp/PageDown/g/G (the selected row
 #   is found by its reverse-video attribute, NO_COLOR=1), Enter -> Details,
-#   Esc, Tab, h, the / filter (applied and refused with its column), s/S,
+#   Esc, Tab (Overview, Details, Activity; 7 to Help), h, the / filter (applied and refused with its column), s/S,
 #   n, c (OSC 52: proven twice, by tmux's clipboard buffer and by the raw
 #   bytes in a `script` log), q then q, Ctrl+C, SIGTERM and SIGSEGV (the
 #   terminal is given back each time: alternate screen left, cursor shown,
@@ -339,7 +339,9 @@ expect_selected main "the selection is where it was" "192.0.2.10:40002"
 keys main Tab
 if wait_for main "first seen" 3 && ! screen main | grep -q "Remote address"; then ok "Tab: Overview -> Details"; else bad "Tab: Overview -> Details" "$(screen main)"; fi
 keys main Tab
-if wait_for main "Filter (/)" 3; then ok "Tab: Details -> Help"; else bad "Tab: Details -> Help" "$(screen main)"; fi
+if wait_for main "Activity per process" 3; then ok "Tab: Details -> Activity"; else bad "Tab: Details -> Activity" "$(screen main)"; fi
+keys main 7
+if wait_for main "Keys everywhere" 3; then ok "7: Help"; else bad "7: Help" "$(screen main)"; fi
 keys main Tab
 if wait_for main "Remote address" 3; then ok "Tab: Help -> Overview"; else bad "Tab: Help -> Overview" "$(screen main)"; fi
 keys main h
@@ -398,7 +400,7 @@ keys main S
 if wait_for main "sort: protocol ↓" 3 && wait_for main "Proto↓" 3; then ok "S reverses the order"; else bad "S reverses the order" "$(screen main)"; fi
 keys main g
 expect_selected main "reversed: UDP first" "UDP"
-for _ in $(seq 13); do keys main s; done  # Full cycle back to first seen.
+for _ in $(seq 14); do keys main s; done  # Full cycle back to first seen.
 if wait_for main "sort: first seen ↑" 3; then ok "s cycles back to first seen"; else bad "s cycles back to first seen" "$(screen main)"; fi
 
 # --- Copy (OSC 52) --------------------------------------------------------------------

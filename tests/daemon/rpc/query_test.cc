@@ -405,6 +405,27 @@ TEST_CASE("query: byte counter orders, in and out from the local side", "[query]
   CHECK(r.connections(0).sent().bytes() == 0);
 }
 
+TEST_CASE("query: RTT order, and the idle timeout of each row", "[query]") {
+  // Handshake RTTs 300, none, 100, 200 µs.
+  std::vector<Connection> w;
+  const uint32_t rtts[] = {300, 0, 100, 200};
+  for (uint64_t id = 1; id <= 4; ++id) {
+    Connection c = Conn(id, static_cast<int64_t>(id) * 10);
+    c.handshake_rtt_us = rtts[id - 1];
+    c.timeout_class = id == 4 ? TimeoutClass::kTcpHandshake : TimeoutClass::kTcpEstablished;
+    w.push_back(c);
+  }
+  const Snapshots snaps = {Snap(kNow, std::move(w))};
+  CheckSort(snaps, v1::SORT_FIELD_RTT, {2, 3, 4, 1});
+  auto r = Run(Query("", v1::SORT_FIELD_RTT, v1::SORT_ORDER_DESCENDING), snaps);
+  REQUIRE(r.connections_size() == 4);
+  CHECK(r.connections(0).id() == 1);
+  CHECK(r.connections(0).tcp().handshake_rtt().nanos() == 300'000);
+  CHECK(r.connections(0).idle_timeout().seconds() == 600);
+  CHECK(r.connections(1).id() == 4);
+  CHECK(r.connections(1).idle_timeout().seconds() == 60);
+}
+
 TEST_CASE("query: rate orders, in and out from the local side", "[query]") {
   const Snapshots snaps = CounterTable(true);
   CheckSort(snaps, v1::SORT_FIELD_RATE_IN, {5, 1, 6, 4, 3, 2});
