@@ -37,6 +37,7 @@ constexpr ColumnName kColumnNames[] = {
     {"application", Column::kApplication}, {"app", Column::kApplication},
     {"rate-in", Column::kRateIn},     {"rate-out", Column::kRateOut},
     {"process", Column::kProcess},    {"location", Column::kLocation},
+    {"rtt", Column::kRtt},
 };
 
 constexpr std::string_view kSettings =
@@ -79,7 +80,8 @@ absl::Status Apply(std::string_view name, std::string_view value, ClientOptions*
     auto tab = TabByName(absl::AsciiStrToLower(v));
     if (!tab) {
       return absl::InvalidArgumentError(
-          absl::StrCat("unknown tab \"", v, "\" (use overview, details or help)"));
+          absl::StrCat("unknown tab \"", v,
+                       "\" (use overview, details, activity, graph, interfaces, history or help)"));
     }
     o->tab = *tab;
   } else if (n == "columns") {
@@ -110,6 +112,10 @@ std::string DefaultTuiConfigPath() {
 std::optional<Tab> TabByName(std::string_view name) {
   if (name == "overview") return Tab::kOverview;
   if (name == "details") return Tab::kDetails;
+  if (name == "activity") return Tab::kActivity;
+  if (name == "graph") return Tab::kGraph;
+  if (name == "interfaces") return Tab::kInterfaces;
+  if (name == "history") return Tab::kHistory;
   if (name == "help") return Tab::kHelp;
   return std::nullopt;
 }

@@ -199,6 +199,9 @@ struct LanFacts {
   template <typename H>
   friend H AbslHashValue(H h, const LanFacts& f) {
     return H::combine(std::move(h), f.user, f.version, f.name, f.agent, f.message_type, f.tls);
+  }
+};
+
 // Issue 19 part B. Never a secret: no MQTT user name or password, no SNMP
 // community, no SOCKS user or password, no SIP user parts.
 struct MqttFacts {

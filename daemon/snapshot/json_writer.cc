@@ -193,6 +193,7 @@ void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
     o.String("agent", l.agent());
     o.String("messageType", l.message_type());
     o.Bool("tls", l.tls());
+  }
   if (a.has_mqtt()) {
     JsonObjectWriter o = w.Object("mqtt");
     o.String("version", a.mqtt().version());

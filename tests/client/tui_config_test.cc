@@ -107,13 +107,15 @@ TEST_CASE("tui.conf: a bad line is one sentence with the file and line", "[clien
             "tokyo-night, gruvbox, nord, light, colorblind)");
   CHECK(ErrorOf("\n\nrefresh-interval = 5") ==
         f + "3: refresh-interval expects milliseconds from 100 to 60000, got \"5\"");
-  CHECK(ErrorOf("tab = graphs") == f + "1: unknown tab \"graphs\" (use overview, details or help)");
+  CHECK(ErrorOf("tab = graphs") ==
+        f + "1: unknown tab \"graphs\" (use overview, details, activity, graph, interfaces, "
+            "history or help)");
   CHECK(ErrorOf("columns = proto, ports") ==
         f + "1: unknown column \"ports\" (use proto, local, remote, state, service, application, "
-            "rate-in, rate-out, process, location)");
+            "rate-in, rate-out, process, location, rtt)");
   CHECK(ErrorOf("columns = ,") == f + "1: columns needs at least one of proto, local, remote, "
                                       "state, service, application, rate-in, rate-out, "
-                                      "process, location");
+                                      "process, location, rtt");
   CHECK(ErrorOf("no-color = yes") == f + "1: no-color takes true or false, got \"yes\"");
   CHECK(ErrorOf("theme nord") == f + "1: expected name = value, got \"theme nord\"");
   CHECK(ErrorOf("= nord") == f + "1: a line starts with '='; expected name = value");
