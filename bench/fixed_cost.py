@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""rustnetd's fixed cost: what a replay of a tiny capture costs beyond its CPU.
+
+Issue 20's target 2: a run on a 10-packet file should take at most 10 ms of
+wall time above its CPU time (no sleeps or polling intervals on the way in
+or out). Runs, interleaved so load from other users hits all alike:
+
+  * the bare libpcap read (bench_bare_read) of the same file: the floor,
+    whose wall - CPU is the cost of starting any process here;
+  * rustnetd --read FILE --dump json (default threads), and --threads 1.
+
+Wall time from perf_counter around fork/exec/wait; CPU (user + sys, the
+process and its threads) from wait4's rusage, at microsecond resolution
+(GNU time's 10 ms is too coarse here). Prints medians and the best run.
+
+Usage: bench/fixed_cost.py RUSTNETD BARE_READ FILE [ROUNDS]
+  (bench/run.sh builds both into build-bench/; FILE: e.g.
+  tests/fixtures/http.pcap)
+"""
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def run(argv):
+    """(wall s, cpu s) of one run, output discarded."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if p.returncode != 0:
+        sys.exit("failed (exit %d): %s" % (p.returncode, " ".join(argv)))
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def main():
+    if len(sys.argv) < 4:
+        sys.exit(__doc__)
+    rustnetd, bare, path = sys.argv[1:4]
+    rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 31
+    logs = tempfile.mkdtemp(prefix="rn-fixed-cost-")
+    cases = [
+        ("bare libpcap read", [bare, path]),
+        ("rustnetd --dump json", [rustnetd, "--read", path, "--dump", "json", "--log-dir", logs]),
+        ("rustnetd --dump json --threads 1",
+         [rustnetd, "--read", path, "--dump", "json", "--threads", "1", "--log-dir", logs]),
+    ]
+    samples = {name: [] for name, _ in cases}
+    for argv in (a for _, a in cases):  # Warm the page cache and the loader.
+        run(argv)
+    for _ in range(rounds):
+        for name, argv in cases:
+            samples[name].append(run(argv))
+    print("fixed cost on %s, %d rounds interleaved; %d cores, load %s" %
+          (os.path.basename(path), rounds, os.cpu_count(),
+           " ".join(open("/proc/loadavg").read().split()[:3])))
+    print("  %-34s %10s %10s %14s %14s" % ("", "wall ms", "CPU ms", "wall-CPU ms", "best wall-CPU"))
+    for name, _ in cases:
+        walls = [w for w, _ in samples[name]]
+        cpus = [c for _, c in samples[name]]
+        idle = [w - c for w, c in samples[name]]
+        print("  %-34s %10.1f %10.1f %14.1f %14.1f" %
+              (name, 1e3 * statistics.median(walls), 1e3 * statistics.median(cpus),
+               1e3 * statistics.median(idle), 1e3 * min(idle)))
+    base = statistics.median(w - c for w, c in samples["bare libpcap read"])
+    for name, _ in cases[1:]:
+        extra = statistics.median(w - c for w, c in samples[name]) - base
+        print("  %s: %.1f ms of wall above its CPU beyond the bare read's (target <= 10 ms)"
+              % (name, 1e3 * extra))
+
+
+if __name__ == "__main__":
+    main()
