@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
 
 #include "absl/status/status.h"
@@ -152,9 +153,13 @@ absl::StatusOr<std::unique_ptr<Terminal>> Terminal::Start(const Theme& theme) {
   mouseinterval(0);
   mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED | BUTTON5_PRESSED, nullptr);
   t->color_ = theme.colored() && has_colors();
-  t->theme_ = t->color_ ? theme : Theme::Monochrome();
   if (t->color_) {
     start_color();
+    // A pair per style, or no colours (a terminal with very few pairs).
+    t->color_ = COLOR_PAIRS > static_cast<int>(std::size(kAllStyles));
+  }
+  t->theme_ = t->color_ ? theme : Theme::Monochrome();
+  if (t->color_) {
     use_default_colors();
     // One pair per style: pair style + 1.
     for (Style style : kAllStyles) {

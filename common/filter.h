@@ -20,7 +20,9 @@
 // key's value: `sni:/^api\./`, `port:/22/`) matches case-insensitively with
 // RE2, whose matching is linear in the text: no pattern, however hostile,
 // backtracks. Patterns are capped at kMaxRegexBytes and kMaxRegexTerms per
-// filter, each compiled within kRegexMemoryBytes.
+// filter, each within kRegexMemoryBytes (its program and its DFA cache; a
+// DFA that would outgrow it falls back to RE2's NFA, still linear): a
+// filter's patterns hold at most 2 MiB, however hostile.
 //
 // Thread-safety: a parsed Filter is immutable; Matches may be called from
 // any number of threads at once.
@@ -46,7 +48,7 @@ inline constexpr size_t kMaxFilterBytes = 4096;
 inline constexpr size_t kMaxFilterTerms = 64;
 inline constexpr size_t kMaxRegexBytes = 256;
 inline constexpr size_t kMaxRegexTerms = 8;
-inline constexpr int64_t kRegexMemoryBytes = 1 << 20;
+inline constexpr int64_t kRegexMemoryBytes = 256 << 10;
 
 // What a filter looks at. Text accessors return lowercase-insensitive
 // comparable text as-is (matching folds case); empty means unknown.
