@@ -519,6 +519,29 @@ void Attributor::AnswerBatch(const std::vector<Pending>& all, ThreadState* state
   for (const auto& [key, f] : looked) {
     bool any = false, any_pid = false;
     std::shared_ptr<Attribution> a = OwnersOf(key, f, owners, state->processes, &any, &any_pid);
+    if (bpf_) {
+      // A listener / bound socket sock_diag found (one older than the BPF
+      // programs: no bind record) answers the next connections to its
+      // port from the records, without another socket-table read.
+      for (int side = 0; side < 2; ++side) {
+        const SideAttribution& sa = a->side[side];
+        if (sa.process == nullptr || sa.process->pid == 0 ||
+            sa.method == AttributionMethod::kSocket || sa.method == AttributionMethod::kNone) {
+          continue;
+        }
+        const End e = EndOf(key, side);
+        SocketEvent learned;
+        learned.kind = SocketEvent::Kind::kBind;
+        learned.protocol = key.protocol;
+        learned.local = e.addr;
+        learned.local_port = e.port;
+        learned.tgid = sa.process->pid;
+        learned.uid = sa.process->uid;
+        learned.comm = sa.process->name.substr(0, 15);
+        learned.time_us = now;
+        state->records.Add(std::move(learned));
+      }
+    }
     if (auto b = from_bpf.find(key); b != from_bpf.end()) {
       // A side the records know (a listener, say) over what sock_diag found.
       for (int side = 0; side < 2; ++side) {

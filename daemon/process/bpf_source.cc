@@ -60,9 +60,10 @@ socket_trace_bpf* OpenAndLoad(const std::vector<std::string>& enabled,
     const bool on = std::find(enabled.begin(), enabled.end(), name) != enabled.end();
     bpf_program__set_autoload(prog, on);
     if (on && name == fail_program) {
-      // A program the verifier refuses: "exit" with R0 never set.
-      static const bpf_insn kRefused[] = {{BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-      bpf_program__set_insns(prog, const_cast<bpf_insn*>(kRefused), 1);
+      // A program the kernel refuses: a socket-creation program for a hook
+      // that type cannot have (EINVAL from BPF_PROG_LOAD).
+      bpf_program__set_type(prog, BPF_PROG_TYPE_CGROUP_SOCK);
+      bpf_program__set_expected_attach_type(prog, BPF_CGROUP_INET_INGRESS);
     }
   }
   *err = socket_trace_bpf__load(skel);
