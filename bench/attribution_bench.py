@@ -156,8 +156,9 @@ def run_mode(rustnetd, work, procs, nprocs, mode, extra):
           "%.0f new connections per CPU-second" % (cpu, 1e6 * cpu / max(BURST, 1),
                                                     BURST / max(cpu, 1e-9)))
     if delta("ebpfRunCount") > 0:
-        print("eBPF: %d records, %d late answers; kernel side %.0f us in %d program runs "
-              "= %.2f us per connection" % (delta("ebpfEvents"), delta("ebpfLate"),
+        print("eBPF: %d records (%d lost), %d late answers; kernel side %.0f us in %d "
+              "program runs = %.2f us per connection"
+              % (delta("ebpfEvents"), delta("ebpfLost"), delta("ebpfLate"),
                                             delta("ebpfRunNs") / 1e3, delta("ebpfRunCount"),
                                             delta("ebpfRunNs") / 1e3 / max(BURST, 1)))
     d.send_signal(signal.SIGTERM)

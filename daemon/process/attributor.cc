@@ -556,7 +556,7 @@ void Attributor::AnswerBatch(const std::vector<Pending>& all, ThreadState* state
         learned.tgid = sa.process->pid;
         learned.uid = sa.process->uid;
         learned.comm = sa.process->name.substr(0, 15);
-        learned.time_us = now;
+        learned.time_us = f.asked_us;  // It was there when this was asked.
         state->records.Add(std::move(learned));
       }
     }

@@ -81,6 +81,8 @@ TEST_CASE("SocketRecordTable: listener and bound UDP socket answer their port",
   CHECK(PidOf(m) == 5);
   CHECK(m.method == AttributionMethod::kListener);
   CHECK_FALSE(m.exact);
+  // Not for a question asked before it was bound (a refused connection).
+  CHECK_FALSE(t.Find(kIpProtoTcp, V4("127.0.0.1"), 8080, V4("127.0.0.1"), 40001, 0).event);
   // Another address on the same port is not this listener's.
   CHECK_FALSE(t.Find(kIpProtoTcp, V4("10.0.0.1"), 8080, V4("10.0.0.9"), 1, 10).event);
   // A wildcard socket answers loopback and addresses known to be local...
