@@ -7,8 +7,11 @@ crowded with PROCS extra processes (sleep) and one process holding SOCKETS
 established TCP sockets; then a burst of BURST short TCP connections (a
 client connecting and closing as fast as it can, to a server accepting).
 
-Prints: connections per second in the burst and how many got their client
-and server process; request -> answer latency (avg / max); the attribution
+Runs the burst twice, with the eBPF socket tracker and with --no-ebpf
+(sock_diag + /proc only), each against a fresh daemon. Prints for each:
+connections per second in the burst and how many got their client and
+server process; with eBPF, the records and the kernel-side run time of the
+BPF programs (kernel.bpf_stats_enabled is set to 1 during the burst); request -> answer latency (avg / max); the attribution
 thread's CPU time for the burst (total and per connection); and the time of
 one `ss -tanp` (median of 5) on the same crowded host: what a monitor that
 rescans everything per lookup would pay each time.
@@ -85,6 +88,101 @@ def matched(r, flt):
                       timeout=30).get("matched", 0))
 
 
+def run_mode(rustnetd, work, procs, nprocs, mode, extra):
+    """One daemon, one burst; prints its numbers, returns its CPU per connection."""
+    slug = "ebpf" if not extra else "no-ebpf"
+    sock = os.path.join(work, "s-%s.sock" % slug)
+    log = open(os.path.join(work, "d-%s.log" % slug), "w")
+    d = subprocess.Popen(ns(rustnetd, "-i", "lo", "--socket", sock, "-f",
+                            "not host 127.0.0.2", *extra), stdout=log,
+                         stderr=subprocess.STDOUT)
+    procs.append(d)
+    r = grpc_reflect.Reflector("unix:" + sock)
+    for _ in range(100):
+        try:
+            before = stats(r)
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.1)
+    # Until the thread has read every process once (its start-up scan of
+    # the crowd), so both runs start the burst from the same state.
+    for _ in range(300):
+        if int(stats(r).get("processesKnown", 0)) > 0:
+            break
+        time.sleep(0.1)
+    time.sleep(1)
+    before = stats(r)
+
+    bpf_stats_was = read_bpf_stats()
+    write_bpf_stats("1")  # Kernel-side run time of the BPF programs.
+    out = subprocess.run(ns("python3", "-c", CLIENT, str(BURST)), capture_output=True,
+                         text=True).stdout.split()
+    write_bpf_stats(bpf_stats_was)
+    burst_s = float(out[0])
+    time.sleep(3)  # Let the last answers arrive.
+    after = stats(r)
+    # The burst's connections only (include_closed: most are closed).
+    flt = "rport:7100 proto:tcp"
+    total = matched(r, flt)
+    conns = []
+    while True:  # Pages: a whole 10k-row reply is over gRPC's default 4 MB.
+        page = r.call(MONITOR + "/ListConnections",
+                      {"filter": flt, "offset": len(conns), "limit": 2000},
+                      timeout=60).get("connections", [])
+        conns += page
+        if len(page) < 2000:
+            break
+    client_named = sum(1 for c in conns if c.get("process", {}).get("pid"))
+    server_named = sum(1 for c in conns if c.get("remoteProcess", {}).get("pid"))
+    both = sum(1 for c in conns if c.get("process", {}).get("pid")
+               and c.get("remoteProcess", {}).get("pid"))
+
+    def delta(k):
+        return float(after.get(k, 0)) - float(before.get(k, 0))
+    cpu = delta("threadCpuSeconds")
+    req = delta("requests")
+    print("== process attribution, %s (%d processes, %d TCP sockets, burst of %d "
+          "connections)" % (mode, nprocs, SOCKETS, BURST))
+    print("source: %s (%s)" % (after.get("source"), after.get("ebpfStatus")))
+    print("burst: %.2f s, %.0f connections/s; tracked %d" % (burst_s, BURST / burst_s, total))
+    print("attributed: client side %d (%.1f%%), server side %d (%.1f%%), both %d"
+          % (client_named, 100.0 * client_named / max(total, 1), server_named,
+             100.0 * server_named / max(total, 1), both))
+    print("requests %d, socket-table reads %d, fd dirs read %d, links read %d"
+          % (req, delta("socketDumps"), delta("processesScanned"), delta("fdLinksRead")))
+    print("latency request->answer: avg %s us, max %s us (whole run)"
+          % (after.get("latencyUsAvg"), after.get("latencyUsMax")))
+    print("attribution thread CPU: %.3f s for the burst, %.0f us per connection = capacity "
+          "%.0f new connections per CPU-second" % (cpu, 1e6 * cpu / max(BURST, 1),
+                                                    BURST / max(cpu, 1e-9)))
+    if delta("ebpfRunCount") > 0:
+        print("eBPF: %d records (%d lost), %d late answers; kernel side %.0f us in %d "
+              "program runs = %.2f us per connection"
+              % (delta("ebpfEvents"), delta("ebpfLost"), delta("ebpfLate"),
+                                            delta("ebpfRunNs") / 1e3, delta("ebpfRunCount"),
+                                            delta("ebpfRunNs") / 1e3 / max(BURST, 1)))
+    d.send_signal(signal.SIGTERM)
+    d.wait(10)
+    log.close()
+    return cpu / max(BURST, 1)
+
+
+def read_bpf_stats():
+    try:
+        with open("/proc/sys/kernel/bpf_stats_enabled") as f:
+            return f.read().strip()
+    except OSError:
+        return "0"
+
+
+def write_bpf_stats(value):
+    try:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(value)
+    except OSError:
+        pass
+
+
 def main():
     if os.geteuid() != 0:
         print("attribution_bench.py needs root (network namespaces): run it with sudo")
@@ -120,41 +218,9 @@ def main():
         server.stdout.readline()
         nprocs = len([d for d in os.listdir("/proc") if d.isdigit()])
 
-        sock = os.path.join(work, "s.sock")
-        log = open(os.path.join(work, "d.log"), "w")
-        d = subprocess.Popen(ns(rustnetd, "-i", "lo", "--socket", sock, "-f",
-                                "not host 127.0.0.2"), stdout=log, stderr=subprocess.STDOUT)
-        procs.append(d)
-        r = grpc_reflect.Reflector("unix:" + sock)
-        for _ in range(100):
-            try:
-                before = stats(r)
-                break
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.1)
-        time.sleep(1)
-        before = stats(r)
-
-        out = subprocess.run(ns("python3", "-c", CLIENT, str(BURST)), capture_output=True,
-                             text=True).stdout.split()
-        burst_s = float(out[0])
-        time.sleep(3)  # Let the last answers arrive.
-        after = stats(r)
-        flt = "rport:7100 proto:tcp"
-        total = matched(r, flt)
-        conns = []
-        while True:  # Pages: a whole 10k-row reply is over gRPC's default 4 MB.
-            page = r.call(MONITOR + "/ListConnections",
-                          {"filter": flt, "offset": len(conns), "limit": 2000},
-                          timeout=60).get("connections", [])
-            conns += page
-            if len(page) < 2000:
-                break
-        client_named = sum(1 for c in conns if c.get("process", {}).get("pid"))
-        server_named = sum(1 for c in conns if c.get("remoteProcess", {}).get("pid"))
-        both = sum(1 for c in conns if c.get("process", {}).get("pid")
-                   and c.get("remoteProcess", {}).get("pid"))
-
+        per_conn = {}
+        for mode, extra in (("with eBPF", ()), ("without eBPF (--no-ebpf)", ("--no-ebpf",))):
+            per_conn[mode] = run_mode(rustnetd, work, procs, nprocs, mode, extra)
         ss_times = []
         for _ in range(5):
             t0 = time.monotonic()
@@ -162,30 +228,11 @@ def main():
             ss_times.append(time.monotonic() - t0)
         ss_med = statistics.median(ss_times)
 
-        def delta(k):
-            return float(after.get(k, 0)) - float(before.get(k, 0))
-        cpu = delta("threadCpuSeconds")
-        req = delta("requests")
-        print("== process attribution (%d processes, %d TCP sockets, burst of %d connections)"
-              % (nprocs, SOCKETS, BURST))
-        print("burst: %.2f s, %.0f connections/s; tracked %d" % (burst_s, BURST / burst_s, total))
-        print("attributed: client side %d (%.1f%%), server side %d (%.1f%%), both %d"
-              % (client_named, 100.0 * client_named / max(total, 1), server_named,
-                 100.0 * server_named / max(total, 1), both))
-        print("requests %d, socket-table reads %d, fd dirs read %d, links read %d"
-              % (req, delta("socketDumps"), delta("processesScanned"), delta("fdLinksRead")))
-        print("latency request->answer: avg %s us, max %s us (whole run)"
-              % (after.get("latencyUsAvg"), after.get("latencyUsMax")))
-        print("attribution thread CPU: %.3f s for the burst, %.0f us per connection = capacity "
-              "%.0f new connections per CPU-second" % (cpu, 1e6 * cpu / max(BURST, 1),
-                                                        BURST / max(cpu, 1e-9)))
         print("baseline: one `ss -tanp` on this host: %.3f s (median of 5) = %.0f us per lookup "
               "if each new connection rescanned" % (ss_med, 1e6 * ss_med))
-        print("ratio: ss -tanp per lookup / rustnetd per connection = %.0fx"
-              % (ss_med / max(cpu / max(BURST, 1), 1e-9)))
-        d.send_signal(signal.SIGTERM)
-        d.wait(10)
-        log.close()
+        for mode, cpu in per_conn.items():
+            print("ratio %s: ss -tanp per lookup / rustnetd per connection = %.0fx"
+                  % (mode, ss_med / max(cpu, 1e-9)))
     finally:
         for p in procs:
             try:

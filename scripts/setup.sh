@@ -53,7 +53,7 @@ build_pkgs=(
   libpcap-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libsystemd-dev catch2 libssl-dev libncurses-dev
   libsqlite3-dev libmaxminddb-dev libc-ares-dev ieee-data libmicrohttpd-dev libcrypt-dev
-  libre2-dev
+  libre2-dev clang llvm libbpf-dev bpftool
 )
 package_pkgs=(dpkg-dev file gzip)
 test_pkgs=(
@@ -65,6 +65,7 @@ test_pkgs=(
   sqlite3 libmaxmind-db-writer-perl
   prometheus
   systemd lintian bash-completion adduser init-system-helpers
+  libcap2-bin
 )
 pkgs=("${build_pkgs[@]}")
 [[ $what == package || $what == test ]] && pkgs+=("${package_pkgs[@]}")

@@ -600,6 +600,15 @@ void Pipeline::ApplyAttribution(Worker* w, int64_t now_us) {
       if (auto merged = MergeAttribution(c->attribution, r.attribution)) {
         c->attribution = std::move(merged);
       }
+      // A TCP connection that is over may be followed at once by a new one
+      // on the same 4-tuple (a port reused from TIME_WAIT on loopback) whose
+      // SYN this worker has not read yet: the answer may be that one's, and
+      // it will not be asked again (its bare SYN was). Kept for it to claim.
+      if (c->key.protocol == kIpProtoTcp &&
+          (c->reset || c->state == ConnState::kClosed || c->state == ConnState::kTimeWait)) {
+        if (w->unclaimed.size() >= kMaxUnclaimed) w->unclaimed.clear();
+        w->unclaimed[r.key] = Worker::Unclaimed{std::move(r.attribution), now_us};
+      }
     }
   }
   // Answers nobody claimed in time belonged to connections we never saw.

@@ -322,11 +322,19 @@ struct Attributor::ThreadState {
   // Questions no eBPF record answered yet, and when they were asked.
   absl::flat_hash_map<FlowKey, int64_t> awaiting;
   std::vector<SocketEvent> events;
+  // Questions no record answered yet, given kBpfGraceUs for one to come
+  // before sock_diag is asked (asked again at each pass).
+  std::vector<Pending> deferred;
 };
 
 namespace {
 // Questions waiting for a late record, at most.
 constexpr size_t kMaxAwaiting = 65536;
+// How long a question waits for its record before sock_diag is asked: a
+// client's record comes when its handshake completes, microseconds after
+// the SYN on a local path. Asking sock_diag at once instead finds a socket
+// whose inode is not known yet, and a scan of every process follows.
+constexpr int64_t kBpfGraceUs = 20'000;
 
 uint32_t OwnNetns() {
   char buf[64];
@@ -363,7 +371,8 @@ void Attributor::Loop() {
   state.processes.Warm();
   state.last_prune_us = MonotonicUs();
   std::vector<Pending> batch;
-  while (WaitForRequests(&batch, &state.events)) {
+  while (WaitForRequests(&batch, &state.events,
+                         state.deferred.empty() ? kIdlePruneUs : kBpfGraceUs / 4)) {
     const int64_t start_us = MonotonicUs();
     if (start_us - state.last_prune_us >= kIdlePruneUs) {
       // Mark exited processes as such even while requests keep coming.
@@ -371,6 +380,11 @@ void Attributor::Loop() {
       state.last_prune_us = start_us;
     }
     if (bpf_) IngestRecords(&state.events, &state);
+    requests_.fetch_add(batch.size(), std::memory_order_relaxed);
+    if (!state.deferred.empty()) {
+      batch.insert(batch.end(), state.deferred.begin(), state.deferred.end());
+      state.deferred.clear();
+    }
     if (!batch.empty()) {
       AnswerBatch(batch, &state);
       batch.clear();
@@ -379,12 +393,13 @@ void Attributor::Loop() {
   }
 }
 
-bool Attributor::WaitForRequests(std::vector<Pending>* batch, std::vector<SocketEvent>* events) {
+bool Attributor::WaitForRequests(std::vector<Pending>* batch, std::vector<SocketEvent>* events,
+                                 int64_t timeout_us) {
   absl::MutexLock lock(&mu_);
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stop_ || !pending_.empty() || !bpf_events_.empty();
   };
-  mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(kIdlePruneUs));
+  mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Microseconds(timeout_us));
   if (stop_) return false;
   batch->swap(pending_);
   events->swap(bpf_events_);
@@ -449,7 +464,6 @@ void Attributor::IngestRecords(std::vector<SocketEvent>* events, ThreadState* st
 }
 
 void Attributor::AnswerBatch(const std::vector<Pending>& all, ThreadState* state) {
-  requests_.fetch_add(all.size(), std::memory_order_relaxed);
   // eBPF records first: a connection whose own socket they know is
   // answered; the rest go to sock_diag (and wait for a late record).
   absl::flat_hash_map<FlowKey, Attribution> from_bpf;
@@ -463,18 +477,22 @@ void Attributor::AnswerBatch(const std::vector<Pending>& all, ThreadState* state
         continue;
       }
       Attribution a;
-      bool exact = false, any = false, both = true;
+      bool exact = false, both = true;
+      uint64_t sides = 0;
       for (int side = 0; side < 2; ++side) {
         const RecordAnswer r = FromRecords(p.key, side, p.asked_us, state);
         a.side[side] = r.side;
         exact |= r.exact && r.side.process;
         both &= r.side.process != nullptr;
-        if (r.side.process) {
-          any = true;
-          bpf_attributed_.fetch_add(1, std::memory_order_relaxed);
-        }
+        sides += r.side.process != nullptr;
       }
-      if (any) from_bpf.emplace(p.key, a);
+      if (!both && !exact && now - p.asked_us < kBpfGraceUs &&
+          state->deferred.size() < options_.max_pending) {
+        state->deferred.push_back(p);  // Its record may be on its way.
+        continue;
+      }
+      bpf_attributed_.fetch_add(sides, std::memory_order_relaxed);
+      if (sides > 0) from_bpf.emplace(p.key, a);
       // The other end may be a socket of this host that no record knows
       // (one that existed before rustnetd started): sock_diag unless both
       // ends are known.
@@ -519,6 +537,29 @@ void Attributor::AnswerBatch(const std::vector<Pending>& all, ThreadState* state
   for (const auto& [key, f] : looked) {
     bool any = false, any_pid = false;
     std::shared_ptr<Attribution> a = OwnersOf(key, f, owners, state->processes, &any, &any_pid);
+    if (bpf_) {
+      // A listener / bound socket sock_diag found (one older than the BPF
+      // programs: no bind record) answers the next connections to its
+      // port from the records, without another socket-table read.
+      for (int side = 0; side < 2; ++side) {
+        const SideAttribution& sa = a->side[side];
+        if (sa.process == nullptr || sa.process->pid == 0 ||
+            sa.method == AttributionMethod::kSocket || sa.method == AttributionMethod::kNone) {
+          continue;
+        }
+        const End e = EndOf(key, side);
+        SocketEvent learned;
+        learned.kind = SocketEvent::Kind::kBind;
+        learned.protocol = key.protocol;
+        learned.local = e.addr;
+        learned.local_port = e.port;
+        learned.tgid = sa.process->pid;
+        learned.uid = sa.process->uid;
+        learned.comm = sa.process->name.substr(0, 15);
+        learned.time_us = f.asked_us;  // It was there when this was asked.
+        state->records.Add(std::move(learned));
+      }
+    }
     if (auto b = from_bpf.find(key); b != from_bpf.end()) {
       // A side the records know (a listener, say) over what sock_diag found.
       for (int side = 0; side < 2; ++side) {

@@ -105,9 +105,10 @@ class Attributor {
   // The attribution thread: waits for requests, answers them a batch at a
   // time, publishes its statistics.
   void Loop();
-  // Moves the waiting requests into `batch` (empty when nothing came within
-  // the prune interval); false once Stop() was called.
-  bool WaitForRequests(std::vector<Pending>* batch, std::vector<SocketEvent>* events);
+  // Moves the waiting requests and records into `batch` and `events` (empty
+  // when nothing came within timeout_us); false once Stop() was called.
+  bool WaitForRequests(std::vector<Pending>* batch, std::vector<SocketEvent>* events,
+                       int64_t timeout_us);
   // Socket table, then processes, then one delivery for the batch.
   void AnswerBatch(const std::vector<Pending>& batch, ThreadState* state);
   // The sockets that matter to `requests`: looked up one by one when they

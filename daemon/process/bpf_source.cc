@@ -60,9 +60,10 @@ socket_trace_bpf* OpenAndLoad(const std::vector<std::string>& enabled,
     const bool on = std::find(enabled.begin(), enabled.end(), name) != enabled.end();
     bpf_program__set_autoload(prog, on);
     if (on && name == fail_program) {
-      // A program the verifier refuses: "exit" with R0 never set.
-      static const bpf_insn kRefused[] = {{BPF_JMP | BPF_EXIT, 0, 0, 0, 0}};
-      bpf_program__set_insns(prog, const_cast<bpf_insn*>(kRefused), 1);
+      // A program the kernel refuses: a socket-creation program for a hook
+      // that type cannot have (EINVAL from BPF_PROG_LOAD).
+      bpf_program__set_type(prog, BPF_PROG_TYPE_CGROUP_SOCK);
+      bpf_program__set_expected_attach_type(prog, BPF_CGROUP_INET_INGRESS);
     }
   }
   *err = socket_trace_bpf__load(skel);
@@ -183,32 +184,6 @@ absl::StatusOr<std::unique_ptr<BpfSocketSource>> BpfSocketSource::Create(Options
     return absl::FailedPreconditionError(
         absl::StrCat("the kernel has no BTF (", kBtfPath, "): CONFIG_DEBUG_INFO_BTF is needed"));
   }
-  std::string cgroup = options.cgroup_root;
-  auto mount_of = [](const char* mountinfo) {
-    std::ifstream in(mountinfo);
-    std::stringstream text;
-    text << in.rdbuf();
-    return CgroupV2Mount(text.str());
-  };
-  if (cgroup.empty()) cgroup = mount_of("/proc/self/mountinfo");
-  auto impl = std::make_unique<Impl>();
-  if (cgroup.empty()) {
-    // None in this mount namespace (`ip netns exec` mounts a sysfs of its
-    // own over /sys): the hierarchy mounted for a moment on a private
-    // directory, long enough to open its root.
-    impl->cgroup_fd = OpenCgroup2Privately(&cgroup);
-    if (impl->cgroup_fd < 0) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("no cgroup v2 hierarchy is mounted (", cgroup, ")"));
-    }
-  } else {
-    impl->cgroup_fd = open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  }
-  if (impl->cgroup_fd < 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("cannot open the cgroup v2 root ", cgroup, ": ", ErrnoText(errno)));
-  }
-
   // Everything but the raw tracepoint (the BTF one is preferred).
   const std::vector<std::string> all = AllPrograms();
   std::vector<std::string> enabled;
@@ -259,7 +234,34 @@ absl::StatusOr<std::unique_ptr<BpfSocketSource>> BpfSocketSource::Create(Options
           absl::StrCat("the BPF programs do not load: ", ErrnoText(err)));
     }
   }
+  auto impl = std::make_unique<Impl>();
   impl->skel = skel;
+  // The cgroup hooks go on the root of the v2 hierarchy: every process.
+  std::string cgroup = options.cgroup_root;
+  auto mount_of = [](const char* mountinfo) {
+    std::ifstream in(mountinfo);
+    std::stringstream text;
+    text << in.rdbuf();
+    return CgroupV2Mount(text.str());
+  };
+  if (cgroup.empty()) cgroup = mount_of("/proc/self/mountinfo");
+  if (cgroup.empty()) {
+    // None in this mount namespace (`ip netns exec` mounts a sysfs of its
+    // own over /sys): the hierarchy mounted for a moment on a private
+    // directory, long enough to open its root.
+    impl->cgroup_fd = OpenCgroup2Privately(&cgroup);
+    if (impl->cgroup_fd < 0) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("no cgroup v2 hierarchy is mounted (", cgroup, ")"));
+    }
+  } else {
+    impl->cgroup_fd = open(cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  }
+  if (impl->cgroup_fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open the cgroup v2 root ", cgroup, ": ", ErrnoText(errno)));
+  }
+
 
   std::vector<std::string> loaded;
   bpf_program* prog = nullptr;

@@ -13,7 +13,8 @@
 // not, so the daemon creates the source before it drops its capabilities.
 //
 // Test hook: RUSTNETD_EBPF_FAIL=<program> (e.g. rn_connect6) makes that
-// program fail to load, as a verifier refusal would.
+// program fail to load (the kernel refuses it, as it would a program its
+// verifier rejects or a hook it lacks).
 //
 // Thread-safety: Create on any thread; Poll from one thread at a time;
 // the accessors are constant after Create.

@@ -488,17 +488,25 @@ std::shared_ptr<const ProcessRecord> ProcessTable::ForSocketOwner(
       it = pids_.find(pid);
     }
   }
+  // The same process (not a reuse of its pid) if it still runs as `comm`.
+  auto same = [comm](const ProcessRecord& r) {
+    return comm.empty() || r.name.starts_with(comm) ||
+           (!r.command_line.empty() && r.command_line[0].find(comm) != std::string::npos);
+  };
   if (it != pids_.end()) {
     std::shared_ptr<const ProcessRecord> r = RecordFor(pid);
-    // The same process still (not a reuse of its pid), though it may have
-    // exec'd since: its comm then differs, and what /proc says now wins.
-    if (r && (comm.empty() || r->name.starts_with(comm) ||
-              (!r->command_line.empty() && r->command_line[0].find(comm) != std::string::npos))) {
+    if (r && same(*r)) {
+      if (gone_.size() >= kMaxGone) gone_.clear();
+      gone_[tgid] = r;  // What /proc said, for when it is gone.
       return r;
     }
   }
+  // Gone: what /proc said while it ran, else what the tracker carried.
   auto g = gone_.find(tgid);
-  if (g != gone_.end() && g->second->name == comm) return g->second;
+  if (g != gone_.end() && same(*g->second)) {
+    g->second->exited.store(true, std::memory_order_relaxed);
+    return g->second;
+  }
   auto r = std::make_shared<ProcessRecord>();
   r->pid = tgid;
   r->uid = uid;

@@ -143,7 +143,8 @@ class ProcessTable {
   int64_t clock_ticks_ = 100;
   ProcessTableStats stats_;
   uint32_t own_netns_ = 0;  // The daemon's network namespace inode.
-  // Records of processes gone before /proc was read, by pid (bounded).
+  // ForSocketOwner's records by pid (bounded): what /proc said while the
+  // process ran, or what the tracker carried when it was gone first.
   absl::flat_hash_map<uint32_t, std::shared_ptr<const ProcessRecord>> gone_;
   absl::flat_hash_map<uint32_t, std::string> netns_names_;  // inode -> /run/netns name
   int64_t netns_names_read_us_ = INT64_MIN / 2;

@@ -75,6 +75,9 @@ std::shared_ptr<SocketRecordTable::Record> SocketRecordTable::Nearest(const Buck
         e.netns_ino != options_.own_netns_ino) {
       continue;
     }
+    // A socket bound after the question was not the one the packet reached
+    // (a connection refused before its server started listening).
+    if (check_local && e.time_us > at_us) continue;
     const int64_t gap = e.time_us > at_us ? e.time_us - at_us : at_us - e.time_us;
     if (gap <= best_gap) {  // Ties: the later record (the bucket is oldest first).
       best_gap = gap;

@@ -88,7 +88,8 @@ class SocketRecordTable {
   // (reuse), the one nearest in time to at_us. Empty `event` when none.
   // A socket bound to the unspecified address answers only for an address
   // known to be this host's (loopback, or the local address of a record):
-  // a remote server's port 443 is not the local listener's on *:443.
+  // a remote server's port 443 is not the local listener's on *:443. A
+  // listener / bound socket must predate the question (at_us).
   Match Find(uint8_t protocol, const IpAddress& addr, uint16_t port, const IpAddress& peer,
              uint16_t peer_port, int64_t at_us);
   // Drops records older than the ttl.

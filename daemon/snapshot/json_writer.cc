@@ -256,6 +256,13 @@ void WriteProcessInfoJson(const v1::ProcessInfo& p, JsonObjectWriter w) {
   w.Bool("exited", p.exited());
   w.Enum("method", v1::AttributionMethod_descriptor(), p.method());
   if (p.has_started()) w.Timestamp("started", p.started().seconds(), p.started().nanos());
+  w.ObjectList("lineage", p.lineage(), [](const v1::ProcessAncestor& a, JsonObjectWriter& o) {
+    o.Uint32("pid", a.pid());
+    o.String("name", a.name());
+  });
+  w.Uint32("netnsInode", p.netns_inode());
+  w.String("netnsName", p.netns_name());
+  w.Bool("ebpf", p.ebpf());
 }
 
 JsonObjectWriter::JsonObjectWriter(std::string* out, bool* ok) : out_(out), ok_(ok) {

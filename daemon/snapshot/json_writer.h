@@ -88,6 +88,20 @@ class JsonObjectWriter {
   void Duration(std::string_view name, int64_t seconds, int32_t nanos);
   // Opens a member object; it closes when the returned writer goes away.
   JsonObjectWriter Object(std::string_view name);
+  // A repeated message: `write(item, writer)` fills each element's object.
+  template <typename Items, typename Write>
+  void ObjectList(std::string_view name, const Items& items, Write write) {
+    if (items.empty()) return;
+    Key(name);
+    char sep = '[';
+    for (const auto& item : items) {
+      out_->push_back(sep);
+      sep = ',';
+      JsonObjectWriter o(out_, ok_);
+      write(item, o);
+    }
+    out_->push_back(']');
+  }
 
  private:
   void Key(std::string_view name);

@@ -17,7 +17,7 @@ enum rn_event_kind {
   RN_EV_BIND = 2,    /* Bound to a local address/port (post_bind). */
   RN_EV_SEND = 3,    /* Unconnected UDP sendmsg to daddr:dport. */
   RN_EV_RECV = 4,    /* UDP recvmsg of a datagram from daddr:dport. */
-  RN_EV_CLOSE = 5,   /* The socket was released (cookie only matters). */
+  RN_EV_CLOSE = 5,   /* Released (cookie only); not emitted at present. */
 };
 
 struct rn_sock_event {

@@ -289,8 +289,9 @@ int rn_sock_release(struct bpf_sock* sk) {
       bpf_ringbuf_submit(e, 0);
     }
   }
-  struct rn_sock_event* c = reserve(o, cookie, RN_EV_CLOSE);
-  if (c) bpf_ringbuf_submit(c, 0);
+  /* No RN_EV_CLOSE record: the join does not need one (a record stays
+   * until it expires, as its packets may still be queued), and it would
+   * double the ring buffer's traffic in a burst. */
   bpf_map_delete_elem(&owners, &cookie);
   return 1;
 }

@@ -152,6 +152,14 @@ void FillProcess(v1::ProcessInfo* p, const std::string& tag) {
   p->set_method(v1::ATTRIBUTION_METHOD_LISTENER);
   p->mutable_started()->set_seconds(1'700'000'000);
   p->mutable_started()->set_nanos(5'000'000);
+  for (uint32_t pid : {1200u, 1u}) {
+    auto* a = p->add_lineage();
+    a->set_pid(pid);
+    a->set_name(pid == 1 ? "systemd" : "bash \"login\"");
+  }
+  p->set_netns_inode(4026532000u);
+  p->set_netns_name("blue");
+  p->set_ebpf(true);
 }
 
 void FillTls(v1::TlsInfo* t) {
