@@ -662,6 +662,9 @@ void ViewModel::TreeMove(int64_t delta) {
   const GroupTree::Entry& e = entries[tree_cursor_];
   tree_cursor_key_ = tree_.groups()[e.group].key;
   tree_cursor_id_ = e.is_group ? 0 : rows_[e.row].id();
+  // On a connection, it is the selection too (c copies it, Enter opens it).
+  // The grouped rows start at 0, so a row's index is its position.
+  if (!e.is_group && e.row != selected_index_) SelectIndex(e.row);
   const size_t rows = std::max<size_t>(TableRows(), 1);
   if (tree_cursor_ < tree_top_) tree_top_ = tree_cursor_;
   if (tree_cursor_ >= tree_top_ + rows) tree_top_ = tree_cursor_ - rows + 1;
