@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "client/location.h"
 #include "client/tabs/help_view.h"
+#include "client/tabs/overview_view.h"
 #include "client/tabs/overview_model.h"
 #include "common/filter.h"
 
@@ -71,26 +72,6 @@ Line FitLine(Line line, size_t width, const Glyphs& glyphs) {
   }
   line.segments = std::move(kept);
   return line;
-}
-
-// The daemon's `hostname` names the remote end, except when it comes from
-// a DNS question (the remote is then the resolver, and the name is what was
-// asked; the Application column shows it) or from DHCP (the client's name).
-bool RemoteNameKnown(const v1::Connection& c) {
-  return !c.hostname().empty() && c.hostname_source() != "dns" && c.hostname_source() != "dhcp";
-}
-
-// The process the Process column shows: the local socket's owner, else the
-// remote end's (a socket on this host too), flagged as the peer; null when
-// neither is known.
-const v1::ProcessInfo* ShownProcess(const v1::Connection& c, bool* peer) {
-  *peer = false;
-  if (c.has_process()) return &c.process();
-  if (c.has_remote_process()) {
-    *peer = true;
-    return &c.remote_process();
-  }
-  return nullptr;
 }
 
 // vi's keys as the keys they stand for: k j up / down, g G first / last.
@@ -1026,39 +1007,6 @@ std::vector<std::pair<std::string, std::string>> ViewModel::OverviewKeyHelp(cons
   };
 }
 
-std::string ViewModel::CellText(const v1::Connection& c, Column column) const {
-  switch (column) {
-    case Column::kProtocol: return AsString(ProtocolName(c.protocol()));
-    case Column::kLocal: return Clean(FormatEndpoint(c.local()));
-    case Column::kRemote:
-      if (show_names_ && RemoteNameKnown(c)) {
-        return Clean(FormatNamedEndpoint(c.hostname(), c.remote().port()));
-      }
-      return Clean(FormatEndpoint(c.remote()));
-    case Column::kLocation: return Clean(LocationCell(c.remote_location()));
-    case Column::kState:
-      if (c.closed()) {
-        return Cat(glyphs_.unicode ? "\u2715 " : "x ", CloseReasonName(c.close_reason()));
-      }
-      return AsString(StateName(c.state()));
-    case Column::kRtt:
-      return c.tcp().has_handshake_rtt() ? FormatRtt(ToMicros(c.tcp().handshake_rtt()), glyphs_)
-                                         : std::string(glyphs_.Dash());
-    case Column::kService: return Clean(c.service());
-    case Column::kApplication:
-      if (!c.app().label().empty()) return Clean(c.app().label());
-      return AsString(AppProtocolName(c.app().protocol()));
-    case Column::kRateIn: return FormatRate(c.rate_in());
-    case Column::kRateOut: return FormatRate(c.rate_out());
-    case Column::kProcess: {
-      bool peer = false;
-      const v1::ProcessInfo* p = ShownProcess(c, &peer);
-      return p != nullptr ? MakeProcessCell(*p, peer, glyphs_).Text() : std::string();
-    }
-  }
-  return {};
-}
-
 std::vector<ViewModel::TabLabel> ViewModel::TabBar() const {
   // Full names when they fit beside the title, else short ones.
   static constexpr const char* kShort[] = {"Ovw", "Det", "Act", "Graph", "Ifc", "Hist", "Help"};
@@ -1176,112 +1124,17 @@ Line ViewModel::QueryLine() const {
   return line;
 }
 
-Line ViewModel::TableHeader(const std::vector<PlacedColumn>& layout) const {
-  Line line;
-  line.fill = Style::kHeading;
-  for (size_t i = 0; i < layout.size(); ++i) {
-    const ColumnSpec& spec = SpecOf(layout[i].column);
-    std::string title(spec.title);
-    if (spec.sort == sort_field_ && layout[i].width > 1) {
-      // The arrow stays even if the title has to be cut.
-      title = Cat(FitEnd(title, std::min(DisplayWidth(title), layout[i].width - 1), glyphs_),
-                  sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up());
-    }
-    if (i > 0) line.segments.push_back({" ", Style::kHeading});
-    line.segments.push_back(
-        {FitEnd(title, layout[i].width, glyphs_, spec.right_align), Style::kHeading});
-  }
-  return line;
+OverviewView ViewModel::Overview() const {
+  return OverviewView(glyphs_, show_names_, sort_field_, sort_order_, snapshot_us_);
 }
 
 Line ViewModel::TableRow(const std::vector<PlacedColumn>& layout, uint64_t index) const {
-  return ConnectionRow(layout, RowAt(index), index == selected_index_, "");
-}
-
-Line ViewModel::ConnectionRow(const std::vector<PlacedColumn>& layout, const v1::Connection* c,
-                              bool selected, std::string_view indent) const {
-  Line line;
-  if (selected) line.fill = Style::kSelected;
-  if (c == nullptr) {
-    line.segments.push_back(
-        {AsString(glyphs_.Ellipsis()), selected ? Style::kSelected : Style::kDim});
-    return line;
-  }
-  // A closed connection (t) is dimmed; one close to its idle timeout is
-  // yellow, then red.
-  const Expiry expiry = ExpiryOf(*c, snapshot_us_);
-  for (size_t i = 0; i < layout.size(); ++i) {
-    const Column column = layout[i].column;
-    const ColumnSpec& spec = SpecOf(column);
-    bool peer = false;
-    const v1::ProcessInfo* process = column == Column::kProcess ? ShownProcess(*c, &peer) : nullptr;
-    std::string text = process != nullptr ? std::string() : CellText(*c, column);
-    size_t width = layout[i].width;
-    if (i == 0 && !indent.empty()) {
-      // The grouped view indents a process's connections under it.
-      line.segments.push_back({std::string(indent), selected ? Style::kSelected : Style::kNormal});
-      const size_t w = DisplayWidth(indent);
-      width = width > w ? width - w : 0;
-    }
-    Style style = Style::kNormal;
-    switch (column) {
-      case Column::kState: style = StateStyle(c->state()); break;
-      case Column::kRateIn: style = c->rate_in() > 0 ? Style::kAccent : Style::kDim; break;
-      case Column::kRateOut: style = c->rate_out() > 0 ? Style::kAccent : Style::kDim; break;
-      case Column::kRemote:
-        style = show_names_ && RemoteNameKnown(*c) ? Style::kAccent : Style::kNormal;
-        break;
-      case Column::kLocation:
-        style = c->remote_location().special().empty() ? Style::kNormal : Style::kDim;
-        break;
-      case Column::kRtt: style = c->tcp().has_handshake_rtt() ? Style::kNormal : Style::kDim; break;
-      default: break;
-    }
-    if (process != nullptr && process->exited()) style = Style::kDim;
-    if (expiry == Expiry::kWarn) style = Style::kWarn;
-    if (expiry == Expiry::kCritical) style = Style::kBad;
-    if (c->closed()) style = Style::kDim;
-    if (selected) style = Style::kSelected;
-    if (i > 0) line.segments.push_back({" ", selected ? Style::kSelected : Style::kNormal});
-    if (process != nullptr) {
-      // A narrow column cuts the name, not the pid or the markers.
-      const ProcessCell cell = MakeProcessCell(*process, peer, glyphs_);
-      line.segments.push_back(
-          {FitAffixed(cell.prefix, cell.name, cell.suffix, width, glyphs_), style});
-      continue;
-    }
-    // Addresses and names lose their start, so the port and the domain stay.
-    const bool keep_end = column == Column::kLocal || column == Column::kRemote;
-    line.segments.push_back({keep_end ? FitStart(text, width, glyphs_, spec.right_align)
-                                      : FitEnd(text, width, glyphs_, spec.right_align),
-                             style});
-  }
-  return line;
-}
-
-Line ViewModel::GroupLine(const GroupTree::Group& group, bool selected) const {
-  Line line;
-  if (selected) line.fill = Style::kSelected;
-  const auto st = [&](Style s) { return selected ? Style::kSelected : s; };
-  const bool open = tree_.expanded(group.key);
-  const std::string arrow = glyphs_.unicode ? (open ? "\u25be " : "\u25b8 ") : (open ? "- " : "+ ");
-  const std::string dot = Cat(" ", glyphs_.Dot(), " ");
-  line.segments.push_back({arrow, st(Style::kNormal)});
-  line.segments.push_back({group.key.empty() ? std::string("(no process)") : Clean(group.key),
-                           st(group.key.empty() ? Style::kDim : Style::kHeading)});
-  line.segments.push_back(
-      {Cat(dot, FormatCount(group.connections),
-           group.connections == 1 ? " connection" : " connections",
-           group.open != group.connections ? Cat(" (", FormatCount(group.open), " open)") : "",
-           dot, "in ", FormatRate(group.rate_in), dot, "out ", FormatRate(group.rate_out), dot,
-           FormatBytes(group.bytes_in), " / ", FormatBytes(group.bytes_out)),
-       st(group.rate_in + group.rate_out > 0 ? Style::kAccent : Style::kNormal)});
-  return line;
+  return Overview().Row(layout, RowAt(index), index == selected_index_, "");
 }
 
 void ViewModel::RenderGrouped(std::vector<Line>* out, size_t rows) const {
   const std::vector<PlacedColumn> layout = LayoutColumns(static_cast<size_t>(width_));
-  out->push_back(TableHeader(layout));
+  out->push_back(Overview().Header(layout));
   const size_t table_rows = rows > 0 ? rows - 1 : 0;
   const auto& entries = tree_.entries();
   const bool cut = matched_ > rows_.size() && have_page_;
@@ -1291,9 +1144,9 @@ void ViewModel::RenderGrouped(std::vector<Line>* out, size_t rows) const {
       const GroupTree::Entry& e = entries[index];
       const bool selected = index == tree_cursor_;
       if (e.is_group) {
-        out->push_back(GroupLine(tree_.groups()[e.group], selected));
+        out->push_back(Overview().GroupLine(tree_.groups()[e.group], tree_.expanded(tree_.groups()[e.group].key), selected));
       } else {
-        out->push_back(ConnectionRow(layout, &rows_[e.row], selected, "  "));
+        out->push_back(Overview().Row(layout, &rows_[e.row], selected, "  "));
       }
     } else if (index == entries.size() && cut) {
       out->push_back({{{Cat("grouped the first ", FormatCount(rows_.size()), " of ",
@@ -1401,7 +1254,7 @@ void ViewModel::RenderOverview(std::vector<Line>* out, size_t rows) const {
     return;
   }
   const std::vector<PlacedColumn> layout = LayoutColumns(static_cast<size_t>(width_));
-  out->push_back(TableHeader(layout));
+  out->push_back(Overview().Header(layout));
   const size_t table_rows = rows > 0 ? rows - 1 : 0;
   for (size_t i = 0; i < table_rows; ++i) {
     const uint64_t index = top_ + i;

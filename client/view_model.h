@@ -41,6 +41,7 @@
 #include "client/tabs/history_view.h"
 #include "client/tabs/interfaces_view.h"
 #include "client/tabs/overview_model.h"
+#include "client/tabs/overview_view.h"
 #include "client/tabs/tab_view.h"
 #include "client/ui_types.h"
 #include "rustnet/v1/monitor.pb.h"
@@ -248,14 +249,11 @@ class ViewModel {
   Line TitleLine() const;
   Line StatsLine() const;
   Line QueryLine() const;
-  Line TableHeader(const std::vector<PlacedColumn>& layout) const;
   Line TableRow(const std::vector<PlacedColumn>& layout, uint64_t index) const;
-  Line ConnectionRow(const std::vector<PlacedColumn>& layout, const rustnet::v1::Connection* c,
-                     bool selected, std::string_view indent) const;
+  OverviewView Overview() const;
   Line StatusLine(absl::Time now) const;
   void RenderOverview(std::vector<Line>* out, size_t rows) const;
   void RenderGrouped(std::vector<Line>* out, size_t rows) const;
-  Line GroupLine(const GroupTree::Group& group, bool selected) const;
   void RenderDetails(std::vector<Line>* out, size_t rows) const;
   void RenderHelp(std::vector<Line>* out, size_t rows) const;
   void RenderUnreachable(std::vector<Line>* out, size_t rows) const;
@@ -264,7 +262,6 @@ class ViewModel {
   size_t HelpMaxScroll() const;
   std::vector<Line> HelpLines() const;
 
-  std::string CellText(const rustnet::v1::Connection& c, Column column) const;
   std::string Clean(std::string_view text) const { return SanitizeText(text, glyphs_.unicode); }
 
   Options options_;
