@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/location.h"
+#include "client/tabs/help_view.h"
+#include "client/tabs/overview_view.h"
 #include "client/tabs/overview_model.h"
 #include "common/filter.h"
 
@@ -14,14 +16,6 @@ namespace {
 
 namespace v1 = rustnet::v1;
 
-constexpr size_t kDetailLabelWidth = 13;
-constexpr size_t kDetailMinColumnWidth = 40;
-constexpr size_t kDetailMaxColumns = 4;
-constexpr size_t kDetailMaxColumnWidth = 64;
-// Rows a wrapped detail value may take: a process's command line, its
-// executable and cgroup paths.
-constexpr size_t kCommandLineRows = 4;
-constexpr size_t kPathRows = 2;
 constexpr std::string_view kPrompt = "filter: ";
 
 // Rows above and below the body: title, stats, query line; status line.
@@ -80,38 +74,6 @@ Line FitLine(Line line, size_t width, const Glyphs& glyphs) {
   return line;
 }
 
-Style StateStyle(v1::ConnectionState s) {
-  switch (s) {
-    case v1::CONNECTION_STATE_ESTABLISHED:
-    case v1::CONNECTION_STATE_ACTIVE: return Style::kGood;
-    case v1::CONNECTION_STATE_SYN_SENT:
-    case v1::CONNECTION_STATE_SYN_RECEIVED:
-    case v1::CONNECTION_STATE_UNREPLIED: return Style::kWarn;
-    case v1::CONNECTION_STATE_CLOSED: return Style::kBad;
-    default: return Style::kDim;  // Closing states.
-  }
-}
-
-// The daemon's `hostname` names the remote end, except when it comes from
-// a DNS question (the remote is then the resolver, and the name is what was
-// asked; the Application column shows it) or from DHCP (the client's name).
-bool RemoteNameKnown(const v1::Connection& c) {
-  return !c.hostname().empty() && c.hostname_source() != "dns" && c.hostname_source() != "dhcp";
-}
-
-// The process the Process column shows: the local socket's owner, else the
-// remote end's (a socket on this host too), flagged as the peer; null when
-// neither is known.
-const v1::ProcessInfo* ShownProcess(const v1::Connection& c, bool* peer) {
-  *peer = false;
-  if (c.has_process()) return &c.process();
-  if (c.has_remote_process()) {
-    *peer = true;
-    return &c.remote_process();
-  }
-  return nullptr;
-}
-
 // vi's keys as the keys they stand for: k j up / down, g G first / last.
 KeyCode WithViKeys(const Key& key) {
   if (key.code != KeyCode::kChar) return key.code;
@@ -127,282 +89,6 @@ KeyCode WithViKeys(const Key& key) {
 std::string BaseName(const std::string& path) {
   const size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-// --- The Details tab's items ----------------------------------------------------
-
-// The items, added section by section.
-class DetailList {
- public:
-  explicit DetailList(const Glyphs& glyphs) : glyphs_(glyphs) {}
-
-  const Glyphs& glyphs() const { return glyphs_; }
-  std::string Clean(std::string_view text) const { return SanitizeText(text, glyphs_.unicode); }
-
-  void Heading(std::string title) { items_.push_back({{}, std::move(title), true}); }
-  // A row; an empty value shows as a dim dash.
-  void Add(std::string label, std::string value, Style style = Style::kNormal) {
-    if (value.empty()) {
-      value = std::string(glyphs_.Dash());
-      style = Style::kDim;
-    }
-    items_.push_back({std::move(label), std::move(value), false, style});
-  }
-  // A row only when there is a value; long values wrap onto `max_rows`.
-  void AddKnown(std::string label, std::string value, Style style = Style::kNormal,
-                size_t max_rows = 1) {
-    if (value.empty()) return;
-    Add(std::move(label), std::move(value), style);
-    items_.back().max_rows = max_rows;
-  }
-
-  std::vector<DetailItem> Take() { return std::move(items_); }
-
- private:
-  const Glyphs& glyphs_;
-  std::vector<DetailItem> items_;
-};
-
-std::string Count(uint64_t n) { return FormatCount(n); }
-
-void AddConnectionDetails(const v1::Connection& c, DetailList* list) {
-  list->Heading("Connection");
-  list->Add("id", Cat(c.id()));
-  list->Add("protocol", Cat(ProtocolName(c.protocol()), " (IPv", c.ip_version(), ")"));
-  list->Add("state", AsString(StateName(c.state())), StateStyle(c.state()));
-  list->Add("direction", AsString(DirectionName(c.direction())));
-  list->Add("interface", list->Clean(c.interface()));
-  list->Add("service", list->Clean(c.service()));
-}
-
-void AddEndpointDetails(const v1::Connection& c, DetailList* list) {
-  list->Heading("Endpoints");
-  list->Add("local", list->Clean(FormatEndpoint(c.local())));
-  list->Add("local MAC", list->Clean(c.local().mac()));
-  list->Add("remote", list->Clean(FormatEndpoint(c.remote())));
-  list->Add("remote MAC", list->Clean(c.remote().mac()));
-  list->Add("host name",
-            c.hostname().empty()
-                ? std::string()
-                : Cat(list->Clean(c.hostname()),
-                      c.hostname_source().empty()
-                          ? ""
-                          : Cat(" (", list->Clean(c.hostname_source()), ")")),
-            Style::kAccent);
-  // Only with rustnetd --show-ptr-lookups: its resolver's own query.
-  if (c.own_lookup()) list->Add("own lookup", "rustnetd's reverse DNS query", Style::kWarn);
-}
-
-// Age and idle time as of the snapshot (`snapshot_us`; 0: none yet).
-void AddTimingDetails(const v1::Connection& c, int64_t snapshot_us, DetailList* list) {
-  list->Heading("Timing");
-  const int64_t first = ToMicros(c.first_seen());
-  const int64_t last = ToMicros(c.last_seen());
-  list->Add("first seen", c.has_first_seen() ? FormatTimestamp(c.first_seen()) : "");
-  list->Add("last seen", c.has_last_seen() ? FormatTimestamp(c.last_seen()) : "");
-  if (c.closed()) {
-    // Closed (`t`, or History): how long it lived and why it ended.
-    const int64_t closed = ToMicros(c.closed_at());
-    list->Add("closed at", c.has_closed_at() ? FormatTimestamp(c.closed_at()) : "", Style::kWarn);
-    list->Add("duration",
-              c.has_closed_at() && c.has_first_seen() ? FormatDuration(closed - first) : "");
-    list->Add("close reason", AsString(CloseReasonName(c.close_reason())), Style::kWarn);
-    return;
-  }
-  list->Add("age",
-            snapshot_us > 0 && c.has_first_seen() ? FormatDuration(snapshot_us - first) : "");
-  const Expiry expiry = ExpiryOf(c, snapshot_us);
-  list->Add("idle",
-            snapshot_us > 0 && c.has_last_seen() ? FormatDuration(snapshot_us - last) : "",
-            expiry == Expiry::kCritical ? Style::kBad
-            : expiry == Expiry::kWarn   ? Style::kWarn
-                                        : Style::kNormal);
-  if (c.has_idle_timeout()) {
-    list->Add("idle timeout", FormatDuration(ToMicros(c.idle_timeout())));
-  }
-}
-
-void AddTrafficDetails(const v1::Connection& c, DetailList* list) {
-  list->Heading("Traffic");
-  const auto traffic = [](const v1::Counters& k) {
-    return Cat(Count(k.packets()), k.packets() == 1 ? " packet, " : " packets, ",
-               FormatBytes(k.bytes()));
-  };
-  list->Add("sent", traffic(c.sent()));
-  list->Add("received", traffic(c.received()));
-  list->Add("rate in", FormatRate(c.rate_in()),
-            c.rate_in() > 0 ? Style::kAccent : Style::kNormal);
-  list->Add("rate out", FormatRate(c.rate_out()),
-            c.rate_out() > 0 ? Style::kAccent : Style::kNormal);
-  list->Add("fragments", Count(c.fragments()));
-}
-
-// Each of the protocol sections only for its protocol (or when the
-// connection has its block).
-void AddTcpDetails(const v1::Connection& c, DetailList* list) {
-  if (c.protocol() != v1::PROTOCOL_TCP && !c.has_tcp()) return;
-  list->Heading("TCP health");
-  const v1::TcpHealth& t = c.tcp();
-  const auto warn_if = [](bool bad) { return bad ? Style::kWarn : Style::kNormal; };
-  list->Add("handshake RTT", t.has_handshake_rtt()
-                                 ? FormatRtt(ToMicros(t.handshake_rtt()), list->glyphs())
-                                 : "");
-  list->Add("retransmits", Count(t.retransmissions()), warn_if(t.retransmissions() > 0));
-  list->Add("out of order", Count(t.out_of_order()), warn_if(t.out_of_order() > 0));
-  list->Add("zero windows", Count(t.zero_windows()), warn_if(t.zero_windows() > 0));
-  list->Add("flags seen", TcpFlagsText(t.flags_seen()));
-}
-
-void AddIcmpDetails(const v1::Connection& c, DetailList* list) {
-  const bool v6 = c.protocol() == v1::PROTOCOL_ICMPV6;
-  if (c.protocol() != v1::PROTOCOL_ICMP && !v6 && !c.has_icmp()) return;
-  list->Heading(v6 ? "ICMPv6" : "ICMP");
-  const v1::IcmpInfo& i = c.icmp();
-  list->Add("echo id", i.echo_id() != 0 ? Cat(i.echo_id()) : "");
-  const std::string_view name = IcmpTypeName(v6, i.last_type());
-  list->Add("type/code",
-            Cat(i.last_type(), "/", i.last_code(), name.empty() ? "" : Cat(" (", name, ")")));
-}
-
-void AddArpDetails(const v1::Connection& c, DetailList* list) {
-  if (c.protocol() != v1::PROTOCOL_ARP && !c.has_arp()) return;
-  list->Heading("ARP");
-  list->Add("requests", Count(c.arp().requests()));
-  list->Add("replies", Count(c.arp().replies()));
-  list->Add("resolved MAC", list->Clean(c.arp().resolved_mac()));
-}
-
-void AddTlsDetails(const v1::TlsInfo& tls, DetailList* list) {
-  list->Add("SNI", list->Clean(tls.sni()), Style::kAccent);
-  list->Add("ALPN", list->Clean(absl::StrJoin(tls.alpn(), ", ")));
-  list->Add("offered", list->Clean(absl::StrJoin(tls.offered_versions(), ", ")));
-  list->Add("version", list->Clean(tls.version()));
-  list->Add("cipher suite", list->Clean(tls.cipher_suite()));
-  list->Add("ECH offered", tls.ech_offered() ? "yes" : "no");
-  list->Add("JA4", list->Clean(tls.ja4()));
-}
-
-void AddHttpDetails(const v1::HttpInfo& h, DetailList* list) {
-  list->Add("method", list->Clean(h.method()));
-  list->Add("host", list->Clean(h.host()), Style::kAccent);
-  list->Add("path", list->Clean(h.path()));
-  list->Add("user agent", list->Clean(h.user_agent()));
-  list->Add("status", h.status() != 0 ? Cat(h.status()) : "");
-  list->Add("HTTP version", list->Clean(h.version()));
-}
-
-void AddDnsDetails(const v1::DnsInfo& d, DetailList* list) {
-  list->Add("query", list->Clean(d.query()), Style::kAccent);
-  list->Add("type", list->Clean(d.query_type()));
-  list->Add("response", list->Clean(d.response_code()));
-  list->Add("answers", list->Clean(absl::StrJoin(d.answers(), ", ")));
-  list->Add("over TCP", d.over_tcp() ? "yes" : "no");
-}
-
-// What DPI found: the protocol and label, then each record it has.
-void AddAppDetails(const v1::AppInfo& app, DetailList* list) {
-  list->Heading("Application (DPI)");
-  list->Add("protocol", AsString(AppProtocolName(app.protocol())));
-  list->Add("label", list->Clean(app.label()), Style::kAccent);
-  if (app.has_tls()) AddTlsDetails(app.tls(), list);
-  if (app.has_quic()) {
-    list->Add("QUIC version", list->Clean(app.quic().version()));
-    AddTlsDetails(app.quic().tls(), list);
-  }
-  if (app.has_http()) AddHttpDetails(app.http(), list);
-  if (app.has_dns()) AddDnsDetails(app.dns(), list);
-  if (app.has_ssh()) {
-    list->Add("SSH client", list->Clean(app.ssh().client()));
-    list->Add("SSH server", list->Clean(app.ssh().server()));
-  }
-  if (!app.dhcp_hostname().empty()) list->Add("DHCP name", list->Clean(app.dhcp_hostname()));
-  if (app.has_mail()) {
-    list->Add("greeting", list->Clean(app.mail().greeting()));
-    list->Add("client name", list->Clean(app.mail().client_domain()));
-    list->Add("STARTTLS", app.mail().starttls() ? "yes" : "no");
-  }
-  if (app.has_ftp()) {
-    list->Add("FTP user", list->Clean(app.ftp().user()));
-    if (app.ftp().control_connection_id() != 0) {
-      list->Add("FTP control", Cat("connection ", app.ftp().control_connection_id()));
-    }
-    list->Add("data endpoint", list->Clean(app.ftp().data_endpoint()));
-  }
-  if (app.has_database()) {
-    const v1::DatabaseInfo& d = app.database();
-    list->Add("DB user", list->Clean(d.user()));
-    list->Add("database", list->Clean(d.database()));
-    list->Add("server version", list->Clean(d.server_version()));
-    list->Add("command", list->Clean(d.command()));
-    if (d.tls_requested()) list->Add("TLS requested", "yes");
-  }
-  if (app.has_lan()) {
-    const v1::LanInfo& l = app.lan();
-    list->Add("user", list->Clean(l.user()));
-    list->Add("version", list->Clean(l.version()));
-    list->Add("name", list->Clean(l.name()));
-    list->Add("agent", list->Clean(l.agent()));
-    list->Add("message", list->Clean(l.message_type()));
-    if (l.tls()) list->Add("TLS", "yes");
-  }
-}
-
-// One process; rows that would be empty are left out.
-void AddProcessInfo(const v1::ProcessInfo& p, DetailList* list) {
-  if (p.pid() == 0) {
-    list->Add("name", "unknown (not readable, or gone)", Style::kDim);
-  } else {
-    list->AddKnown("name", list->Clean(p.name()), Style::kAccent);
-    list->Add("pid", Cat(p.pid()));
-  }
-  list->Add("user", p.user().empty() ? Cat("uid ", p.uid())
-                                     : Cat(list->Clean(p.user()), " (", p.uid(), ")"));
-  list->AddKnown("command line", FormatCommandLine(p, list->glyphs()), Style::kNormal,
-                 kCommandLineRows);
-  list->AddKnown("executable", list->Clean(p.executable()), Style::kNormal, kPathRows);
-  list->AddKnown("systemd unit", list->Clean(p.unit()));
-  list->AddKnown("user unit", list->Clean(p.user_unit()));
-  list->AddKnown("container", FormatContainer(p, list->glyphs()));
-  list->AddKnown("cgroup", list->Clean(p.cgroup()), Style::kNormal, kPathRows);
-  list->AddKnown("started", p.has_started() ? FormatTimestamp(p.started()) : "");
-  if (p.exited()) {
-    list->Add("state", "exited", Style::kWarn);
-  } else if (p.pid() != 0) {
-    list->Add("state", "running");
-  }
-  list->AddKnown("found via", AsString(AttributionMethodName(p.method())));
-}
-
-// Where each end is (GeoIP/ASN) and whose network cards they have (MAC
-// vendors); the section is left out when the daemon sent none of it.
-void AddLocationDetails(const v1::Connection& c, DetailList* list) {
-  if (!c.has_remote_location() && !c.has_local_location() && !c.has_local_mac_vendor() &&
-      !c.has_remote_mac_vendor()) {
-    return;
-  }
-  list->Heading("Location");
-  const std::string dot(list->glyphs().unicode ? "\u00b7" : "-");
-  list->Add("remote", list->Clean(LocationDetail(c.remote_location(), dot)), Style::kAccent);
-  list->AddKnown("local", list->Clean(LocationDetail(c.local_location(), dot)));
-  list->AddKnown("remote MAC vendor", list->Clean(MacVendorText(c.remote_mac_vendor())));
-  list->AddKnown("local MAC vendor", list->Clean(MacVendorText(c.local_mac_vendor())));
-}
-
-// The local process (or that none was found), and the remote one when the
-// other end is on this machine too.
-void AddProcessDetails(const v1::Connection& c, DetailList* list) {
-  list->Heading("Process");
-  if (c.has_process()) {
-    AddProcessInfo(c.process(), list);
-  } else {
-    // Replayed files, other network namespaces, sockets gone before the
-    // daemon looked.
-    list->Add("owner", "not found", Style::kDim);
-  }
-  if (c.has_remote_process()) {
-    list->Heading("Remote process");
-    AddProcessInfo(c.remote_process(), list);
-  }
 }
 
 }  // namespace
@@ -958,6 +644,9 @@ void ViewModel::TreeMove(int64_t delta) {
   const GroupTree::Entry& e = entries[tree_cursor_];
   tree_cursor_key_ = tree_.groups()[e.group].key;
   tree_cursor_id_ = e.is_group ? 0 : rows_[e.row].id();
+  // On a connection, it is the selection too (c copies it, Enter opens it).
+  // The grouped rows start at 0, so a row's index is its position.
+  if (!e.is_group && e.row != selected_index_) SelectIndex(e.row);
   const size_t rows = std::max<size_t>(TableRows(), 1);
   if (tree_cursor_ < tree_top_) tree_top_ = tree_cursor_;
   if (tree_cursor_ >= tree_top_ + rows) tree_top_ = tree_cursor_ - rows + 1;
@@ -1319,39 +1008,6 @@ std::vector<std::pair<std::string, std::string>> ViewModel::OverviewKeyHelp(cons
   };
 }
 
-std::string ViewModel::CellText(const v1::Connection& c, Column column) const {
-  switch (column) {
-    case Column::kProtocol: return AsString(ProtocolName(c.protocol()));
-    case Column::kLocal: return Clean(FormatEndpoint(c.local()));
-    case Column::kRemote:
-      if (show_names_ && RemoteNameKnown(c)) {
-        return Clean(FormatNamedEndpoint(c.hostname(), c.remote().port()));
-      }
-      return Clean(FormatEndpoint(c.remote()));
-    case Column::kLocation: return Clean(LocationCell(c.remote_location()));
-    case Column::kState:
-      if (c.closed()) {
-        return Cat(glyphs_.unicode ? "\u2715 " : "x ", CloseReasonName(c.close_reason()));
-      }
-      return AsString(StateName(c.state()));
-    case Column::kRtt:
-      return c.tcp().has_handshake_rtt() ? FormatRtt(ToMicros(c.tcp().handshake_rtt()), glyphs_)
-                                         : std::string(glyphs_.Dash());
-    case Column::kService: return Clean(c.service());
-    case Column::kApplication:
-      if (!c.app().label().empty()) return Clean(c.app().label());
-      return AsString(AppProtocolName(c.app().protocol()));
-    case Column::kRateIn: return FormatRate(c.rate_in());
-    case Column::kRateOut: return FormatRate(c.rate_out());
-    case Column::kProcess: {
-      bool peer = false;
-      const v1::ProcessInfo* p = ShownProcess(c, &peer);
-      return p != nullptr ? MakeProcessCell(*p, peer, glyphs_).Text() : std::string();
-    }
-  }
-  return {};
-}
-
 std::vector<ViewModel::TabLabel> ViewModel::TabBar() const {
   // Full names when they fit beside the title, else short ones.
   static constexpr const char* kShort[] = {"Ovw", "Det", "Act", "Graph", "Ifc", "Hist", "Help"};
@@ -1469,112 +1125,17 @@ Line ViewModel::QueryLine() const {
   return line;
 }
 
-Line ViewModel::TableHeader(const std::vector<PlacedColumn>& layout) const {
-  Line line;
-  line.fill = Style::kHeading;
-  for (size_t i = 0; i < layout.size(); ++i) {
-    const ColumnSpec& spec = SpecOf(layout[i].column);
-    std::string title(spec.title);
-    if (spec.sort == sort_field_ && layout[i].width > 1) {
-      // The arrow stays even if the title has to be cut.
-      title = Cat(FitEnd(title, std::min(DisplayWidth(title), layout[i].width - 1), glyphs_),
-                  sort_order_ == v1::SORT_ORDER_DESCENDING ? glyphs_.Down() : glyphs_.Up());
-    }
-    if (i > 0) line.segments.push_back({" ", Style::kHeading});
-    line.segments.push_back(
-        {FitEnd(title, layout[i].width, glyphs_, spec.right_align), Style::kHeading});
-  }
-  return line;
+OverviewView ViewModel::Overview() const {
+  return OverviewView(glyphs_, show_names_, sort_field_, sort_order_, snapshot_us_);
 }
 
 Line ViewModel::TableRow(const std::vector<PlacedColumn>& layout, uint64_t index) const {
-  return ConnectionRow(layout, RowAt(index), index == selected_index_, "");
-}
-
-Line ViewModel::ConnectionRow(const std::vector<PlacedColumn>& layout, const v1::Connection* c,
-                              bool selected, std::string_view indent) const {
-  Line line;
-  if (selected) line.fill = Style::kSelected;
-  if (c == nullptr) {
-    line.segments.push_back(
-        {AsString(glyphs_.Ellipsis()), selected ? Style::kSelected : Style::kDim});
-    return line;
-  }
-  // A closed connection (t) is dimmed; one close to its idle timeout is
-  // yellow, then red.
-  const Expiry expiry = ExpiryOf(*c, snapshot_us_);
-  for (size_t i = 0; i < layout.size(); ++i) {
-    const Column column = layout[i].column;
-    const ColumnSpec& spec = SpecOf(column);
-    bool peer = false;
-    const v1::ProcessInfo* process = column == Column::kProcess ? ShownProcess(*c, &peer) : nullptr;
-    std::string text = process != nullptr ? std::string() : CellText(*c, column);
-    size_t width = layout[i].width;
-    if (i == 0 && !indent.empty()) {
-      // The grouped view indents a process's connections under it.
-      line.segments.push_back({std::string(indent), selected ? Style::kSelected : Style::kNormal});
-      const size_t w = DisplayWidth(indent);
-      width = width > w ? width - w : 0;
-    }
-    Style style = Style::kNormal;
-    switch (column) {
-      case Column::kState: style = StateStyle(c->state()); break;
-      case Column::kRateIn: style = c->rate_in() > 0 ? Style::kAccent : Style::kDim; break;
-      case Column::kRateOut: style = c->rate_out() > 0 ? Style::kAccent : Style::kDim; break;
-      case Column::kRemote:
-        style = show_names_ && RemoteNameKnown(*c) ? Style::kAccent : Style::kNormal;
-        break;
-      case Column::kLocation:
-        style = c->remote_location().special().empty() ? Style::kNormal : Style::kDim;
-        break;
-      case Column::kRtt: style = c->tcp().has_handshake_rtt() ? Style::kNormal : Style::kDim; break;
-      default: break;
-    }
-    if (process != nullptr && process->exited()) style = Style::kDim;
-    if (expiry == Expiry::kWarn) style = Style::kWarn;
-    if (expiry == Expiry::kCritical) style = Style::kBad;
-    if (c->closed()) style = Style::kDim;
-    if (selected) style = Style::kSelected;
-    if (i > 0) line.segments.push_back({" ", selected ? Style::kSelected : Style::kNormal});
-    if (process != nullptr) {
-      // A narrow column cuts the name, not the pid or the markers.
-      const ProcessCell cell = MakeProcessCell(*process, peer, glyphs_);
-      line.segments.push_back(
-          {FitAffixed(cell.prefix, cell.name, cell.suffix, width, glyphs_), style});
-      continue;
-    }
-    // Addresses and names lose their start, so the port and the domain stay.
-    const bool keep_end = column == Column::kLocal || column == Column::kRemote;
-    line.segments.push_back({keep_end ? FitStart(text, width, glyphs_, spec.right_align)
-                                      : FitEnd(text, width, glyphs_, spec.right_align),
-                             style});
-  }
-  return line;
-}
-
-Line ViewModel::GroupLine(const GroupTree::Group& group, bool selected) const {
-  Line line;
-  if (selected) line.fill = Style::kSelected;
-  const auto st = [&](Style s) { return selected ? Style::kSelected : s; };
-  const bool open = tree_.expanded(group.key);
-  const std::string arrow = glyphs_.unicode ? (open ? "\u25be " : "\u25b8 ") : (open ? "- " : "+ ");
-  const std::string dot = Cat(" ", glyphs_.Dot(), " ");
-  line.segments.push_back({arrow, st(Style::kNormal)});
-  line.segments.push_back({group.key.empty() ? std::string("(no process)") : Clean(group.key),
-                           st(group.key.empty() ? Style::kDim : Style::kHeading)});
-  line.segments.push_back(
-      {Cat(dot, FormatCount(group.connections),
-           group.connections == 1 ? " connection" : " connections",
-           group.open != group.connections ? Cat(" (", FormatCount(group.open), " open)") : "",
-           dot, "in ", FormatRate(group.rate_in), dot, "out ", FormatRate(group.rate_out), dot,
-           FormatBytes(group.bytes_in), " / ", FormatBytes(group.bytes_out)),
-       st(group.rate_in + group.rate_out > 0 ? Style::kAccent : Style::kNormal)});
-  return line;
+  return Overview().Row(layout, RowAt(index), index == selected_index_, "");
 }
 
 void ViewModel::RenderGrouped(std::vector<Line>* out, size_t rows) const {
   const std::vector<PlacedColumn> layout = LayoutColumns(static_cast<size_t>(width_), options_.columns);
-  out->push_back(TableHeader(layout));
+  out->push_back(Overview().Header(layout));
   const size_t table_rows = rows > 0 ? rows - 1 : 0;
   const auto& entries = tree_.entries();
   const bool cut = matched_ > rows_.size() && have_page_;
@@ -1584,9 +1145,9 @@ void ViewModel::RenderGrouped(std::vector<Line>* out, size_t rows) const {
       const GroupTree::Entry& e = entries[index];
       const bool selected = index == tree_cursor_;
       if (e.is_group) {
-        out->push_back(GroupLine(tree_.groups()[e.group], selected));
+        out->push_back(Overview().GroupLine(tree_.groups()[e.group], tree_.expanded(tree_.groups()[e.group].key), selected));
       } else {
-        out->push_back(ConnectionRow(layout, &rows_[e.row], selected, "  "));
+        out->push_back(Overview().Row(layout, &rows_[e.row], selected, "  "));
       }
     } else if (index == entries.size() && cut) {
       out->push_back({{{Cat("grouped the first ", FormatCount(rows_.size()), " of ",
@@ -1694,7 +1255,7 @@ void ViewModel::RenderOverview(std::vector<Line>* out, size_t rows) const {
     return;
   }
   const std::vector<PlacedColumn> layout = LayoutColumns(static_cast<size_t>(width_), options_.columns);
-  out->push_back(TableHeader(layout));
+  out->push_back(Overview().Header(layout));
   const size_t table_rows = rows > 0 ? rows - 1 : 0;
   for (size_t i = 0; i < table_rows; ++i) {
     const uint64_t index = top_ + i;
@@ -1712,199 +1273,44 @@ void ViewModel::RenderOverview(std::vector<Line>* out, size_t rows) const {
   }
 }
 
-std::vector<DetailItem> ViewModel::DetailItems(const v1::Connection& c) const {
-  DetailList list(glyphs_);
-  AddConnectionDetails(c, &list);
-  AddEndpointDetails(c, &list);
-  AddLocationDetails(c, &list);
-  AddTimingDetails(c, snapshot_us_, &list);
-  AddTrafficDetails(c, &list);
-  AddTcpDetails(c, &list);
-  AddIcmpDetails(c, &list);
-  AddArpDetails(c, &list);
-  AddAppDetails(c.app(), &list);
-  AddProcessDetails(c, &list);
-  return list.Take();
-}
-
-std::vector<DetailItem> ViewModel::DetailRows(const v1::Connection& c,
-                                                         size_t value_width) const {
-  std::vector<DetailItem> rows;
-  for (DetailItem& item : DetailItems(c)) {
-    if (item.max_rows <= 1 || DisplayWidth(item.value) <= value_width) {
-      rows.push_back(std::move(item));
-      continue;
-    }
-    std::vector<std::string> lines = WrapText(item.value, value_width);
-    if (lines.size() > item.max_rows) {
-      // Cut: the last row kept ends in an ellipsis.
-      lines.resize(item.max_rows);
-      std::string& last = lines.back();
-      last = DisplayWidth(last) < value_width ? Cat(last, glyphs_.Ellipsis())
-                                              : FitEnd(Cat(last, " "), value_width, glyphs_);
-    }
-    for (size_t i = 0; i < lines.size(); ++i) {
-      rows.push_back({i == 0 ? item.label : std::string(), std::move(lines[i]), false, item.style});
-    }
-  }
-  return rows;
-}
-
-ViewModel::DetailsGeometry ViewModel::DetailsLayout() const {
-  DetailsGeometry g;
-  const size_t width = static_cast<size_t>(width_);
-  const int body = height_ - kRowsAbove - kRowsBelow - 1;  // 1: the title line.
-  g.rows = body > 0 ? static_cast<size_t>(body) : 0;
-  const v1::Connection* c = Selected();
-  // As few columns as hold every row (at most as many as fit), each at most
-  // kDetailMaxColumnWidth wide so labels stay near their values. Wrapped
-  // values take more rows in narrower columns, so each count is tried.
-  const size_t fit = std::clamp<size_t>(width / kDetailMinColumnWidth, 1, kDetailMaxColumns);
-  for (size_t columns = 1; columns <= fit; ++columns) {
-    g.columns = columns;
-    g.column_width = std::min(width / columns, kDetailMaxColumnWidth);
-    // Indent 2, label, blank, value, and a blank before the next column: a
-    // 40-column cell holds a 23-character timestamp.
-    g.value_width =
-        g.column_width > kDetailLabelWidth + 5 ? g.column_width - kDetailLabelWidth - 4 : 1;
-    const size_t n = c != nullptr ? DetailRows(*c, g.value_width).size() : 0;
-    g.total_rows = (n + columns - 1) / columns;
-    if (g.total_rows <= g.rows) break;
-  }
-  return g;
-}
-
-size_t ViewModel::DetailsMaxScroll() const {
-  const DetailsGeometry g = DetailsLayout();
-  return g.total_rows > g.rows ? g.total_rows - g.rows : 0;
-}
-
 void ViewModel::RenderDetails(std::vector<Line>* out, size_t rows) const {
   if (link_ == Link::kUnreachable) {
     RenderUnreachable(out, rows);
     return;
   }
-  const v1::Connection* c = Selected();
-  if (c == nullptr) {
-    out->push_back(
-        {{{"No connection selected: pick one in Overview (Esc) and press Enter.", Style::kDim}}});
-    while (out->size() < rows + static_cast<size_t>(kRowsAbove)) out->push_back({});
-    return;
-  }
-  Line title;
-  title.segments.push_back({Cat(ProtocolName(c->protocol()), " ", Clean(FormatEndpoint(c->local())),
-                                " ", glyphs_.unicode ? "\u2192" : "->", " ",
-                                Clean(FormatEndpoint(c->remote())), "  ", StateName(c->state())),
-                            Style::kHeading});
-  if (selected_gone_) {
-    title.segments.push_back(
-        {"  gone: closed or no longer in view (last data shown)", Style::kWarn});
-  }
-  out->push_back(std::move(title));
+  DetailsView(glyphs_).Render(Selected(), selected_gone_, snapshot_us_,
+                              static_cast<size_t>(width_), rows, details_scroll_, out);
+}
 
-  const DetailsGeometry g = DetailsLayout();
-  const std::vector<DetailItem> items = DetailRows(*c, g.value_width);
-  const size_t scroll = std::min(details_scroll_, DetailsMaxScroll());
-  const size_t per_column = std::max<size_t>(g.total_rows, 1);
-  const size_t value_width = g.value_width;
-  const size_t body = rows > 0 ? rows - 1 : 0;
-  for (size_t r = 0; r < body; ++r) {
-    Line line;
-    for (size_t col = 0; col < g.columns; ++col) {
-      const size_t index = col * per_column + scroll + r;
-      const bool in_column = scroll + r < per_column && index < items.size();
-      std::vector<Segment> cell;
-      if (in_column) {
-        const DetailItem& item = items[index];
-        if (item.heading) {
-          cell.push_back({FitEnd(item.value, g.column_width - 1, glyphs_), Style::kHeading});
-        } else {
-          cell.push_back(
-              {Cat("  ", FitEnd(item.label, kDetailLabelWidth, glyphs_), " "), Style::kDim});
-          cell.push_back({FitEnd(item.value, value_width, glyphs_), item.style});
-        }
-      }
-      size_t used = 0;
-      for (const Segment& s : cell) used += DisplayWidth(s.text);
-      if (col + 1 < g.columns && used < g.column_width) {
-        cell.push_back({std::string(g.column_width - used, ' '), Style::kNormal});
-      }
-      for (Segment& s : cell) line.segments.push_back(std::move(s));
-    }
-    out->push_back(std::move(line));
-  }
-  if (DetailsMaxScroll() > 0 && !out->empty()) {
-    Line& last = out->back();
-    last.segments.clear();
-    last.segments.push_back({scroll < DetailsMaxScroll()
-                                 ? Cat(glyphs_.Ellipsis(), " more: PageDown (or a larger terminal)")
-                                 : "PageUp scrolls back",
-                             Style::kDim});
-  }
+size_t ViewModel::DetailsMaxScroll() const {
+  const int body = height_ - kRowsAbove - kRowsBelow;
+  return DetailsView(glyphs_).MaxScroll(Selected(), snapshot_us_, static_cast<size_t>(width_),
+                                        body > 0 ? static_cast<size_t>(body) : 0);
 }
 
 std::vector<Line> ViewModel::HelpLines() const {
-  std::vector<Line> lines;
-  const auto add_keys = [&](const std::vector<std::pair<std::string, std::string>>& keys) {
-    for (const auto& [k, what] : keys) {
-      lines.push_back(
-          {{{Cat("  ", FitEnd(k, 20, glyphs_), " "), Style::kAccent}, {what, Style::kNormal}}});
-    }
-    lines.push_back({});
+  const auto convert = [](std::vector<std::pair<std::string, std::string>> keys) {
+    std::vector<KeyHelpItem> out;
+    for (auto& [k, what] : keys) out.push_back({std::move(k), std::move(what)});
+    return out;
   };
   // The keys of the tab Help was opened from come first.
   const Tab from = tab_before_help_;
-  lines.push_back({{{Cat("Keys of ", TabName(from)), Style::kHeading}}});
+  std::vector<HelpSection> sections;
   if (const TabView* t = DataTab(from)) {
-    std::vector<std::pair<std::string, std::string>> keys;
-    for (KeyHelpItem& k : t->Keys(glyphs_)) keys.emplace_back(std::move(k.keys), std::move(k.what));
-    add_keys(keys);
+    sections.push_back({Cat("Keys of ", TabName(from)), t->Keys(glyphs_)});
   } else {
-    add_keys(OverviewKeyHelp(glyphs_));
+    sections.push_back({Cat("Keys of ", TabName(from)), convert(OverviewKeyHelp(glyphs_))});
   }
-  lines.push_back({{{"Keys everywhere", Style::kHeading}}});
-  add_keys(KeyHelp(glyphs_));
+  sections.push_back({"Keys everywhere", convert(KeyHelp(glyphs_))});
   if (DataTab(from) != nullptr) {
-    lines.push_back({{{"Keys of Overview and Details", Style::kHeading}}});
-    add_keys(OverviewKeyHelp(glyphs_));
+    sections.push_back({"Keys of Overview and Details", convert(OverviewKeyHelp(glyphs_))});
   }
   for (Tab other : {Tab::kActivity, Tab::kGraph, Tab::kHistory}) {
     if (other == from) continue;
-    lines.push_back({{{Cat("Keys of ", TabName(other)), Style::kHeading}}});
-    std::vector<std::pair<std::string, std::string>> keys;
-    for (KeyHelpItem& k : DataTab(other)->Keys(glyphs_)) {
-      keys.emplace_back(std::move(k.keys), std::move(k.what));
-    }
-    add_keys(keys);
+    sections.push_back({Cat("Keys of ", TabName(other)), DataTab(other)->Keys(glyphs_)});
   }
-  lines.push_back({{{"Filter (/): terms that must all match", Style::kHeading}}});
-  const char* const kFilterHelp[] = {
-      "  word               anywhere: protocol, addresses, state, service, names...",
-      "  proto:tcp|udp|icmp|icmpv6|arp   ip:4|6   dir:in|out",
-      "  port:443  port:8000-8999  lport:  rport:     addr:10.0.0.0/8  laddr:  raddr:",
-      "  state:established (a prefix is enough: state:fin)   service:https",
-      "  app:tls  sni:TEXT  host:TEXT  process:TEXT  pid:N  user:TEXT  iface:eth0",
-      "  country:de (or country:germany, country:private)  asn:3320  org:TEXT (GeoIP)",
-      "  -term or !term negates; \"a b\" quotes spaces.  Example: proto:tcp -port:22",
-  };
-  for (const char* text : kFilterHelp) lines.push_back({{{text, Style::kNormal}}});
-  lines.push_back({});
-  lines.push_back({{{"Process column", Style::kHeading}}});
-  const std::pair<std::string, std::string_view> kProcessHelp[] = {
-      {"name (pid)", "the owner of the local socket"},
-      {Cat("name (pid) ", glyphs_.Exited()), "the same, since exited"},
-      {"user NAME", "only the socket's owner is known, not its process"},
-      {"peer name (pid)", "no local owner known: the remote end's (a socket on this host too)"},
-  };
-  for (const auto& [shown, what] : kProcessHelp) {
-    lines.push_back({{{Cat("  ", FitEnd(shown, 20, glyphs_), what), Style::kNormal}}});
-  }
-  lines.push_back({});
-  lines.push_back(
-      {{{"Columns drop from the right by priority when the terminal is narrow; "
-         "Details shows every field.",
-         Style::kDim}}});
-  return lines;
+  return HelpView(glyphs_).Lines(sections);
 }
 
 size_t ViewModel::HelpMaxScroll() const {

@@ -36,10 +36,12 @@
 #include "client/columns.h"
 #include "client/format.h"
 #include "client/tabs/activity_view.h"
+#include "client/tabs/details_view.h"
 #include "client/tabs/graph_view.h"
 #include "client/tabs/history_view.h"
 #include "client/tabs/interfaces_view.h"
 #include "client/tabs/overview_model.h"
+#include "client/tabs/overview_view.h"
 #include "client/tabs/tab_view.h"
 #include "client/ui_types.h"
 #include "rustnet/v1/monitor.pb.h"
@@ -78,17 +80,6 @@ struct LinkProblem {
   std::string reason;               // One sentence.
   std::vector<std::string> checks;  // What to check, one per line.
   std::string detail;               // gRPC's own message.
-};
-
-// One "label  value" row of the Details tab, or a section title.
-struct DetailItem {
-  std::string label;  // Empty label with heading set: a section title.
-  std::string value;
-  bool heading = false;
-  Style style = Style::kNormal;
-  // Long values (command lines, paths) wrap onto up to this many rows; the
-  // rows after the first have an empty label.
-  size_t max_rows = 1;
 };
 
 class ViewModel {
@@ -260,35 +251,19 @@ class ViewModel {
   Line TitleLine() const;
   Line StatsLine() const;
   Line QueryLine() const;
-  Line TableHeader(const std::vector<PlacedColumn>& layout) const;
   Line TableRow(const std::vector<PlacedColumn>& layout, uint64_t index) const;
-  Line ConnectionRow(const std::vector<PlacedColumn>& layout, const rustnet::v1::Connection* c,
-                     bool selected, std::string_view indent) const;
+  OverviewView Overview() const;
   Line StatusLine(absl::Time now) const;
   void RenderOverview(std::vector<Line>* out, size_t rows) const;
   void RenderGrouped(std::vector<Line>* out, size_t rows) const;
-  Line GroupLine(const GroupTree::Group& group, bool selected) const;
   void RenderDetails(std::vector<Line>* out, size_t rows) const;
   void RenderHelp(std::vector<Line>* out, size_t rows) const;
   void RenderUnreachable(std::vector<Line>* out, size_t rows) const;
 
-  std::vector<DetailItem> DetailItems(const rustnet::v1::Connection& c) const;
-  // The items one per screen row: wrapping values split at `value_width`.
-  std::vector<DetailItem> DetailRows(const rustnet::v1::Connection& c, size_t value_width) const;
-  // How the details flow into columns at the current size.
-  struct DetailsGeometry {
-    size_t columns;
-    size_t column_width;
-    size_t value_width;  // Columns for a value, right of its label.
-    size_t rows;         // Screen rows for the items (below the title line).
-    size_t total_rows;   // Rows the items need per column.
-  };
-  DetailsGeometry DetailsLayout() const;
   size_t DetailsMaxScroll() const;
   size_t HelpMaxScroll() const;
   std::vector<Line> HelpLines() const;
 
-  std::string CellText(const rustnet::v1::Connection& c, Column column) const;
   std::string Clean(std::string_view text) const { return SanitizeText(text, glyphs_.unicode); }
 
   Options options_;

@@ -319,9 +319,12 @@ void RunQuery(const ConnectionQuery& query,
     ToProto(*rows[i].c, e == nullptr ? now_us : std::max(now_us, e->connection.last_seen_us),
             interface, row);
     AddEnrichment(query.enrich, *rows[i].c, row);
-    if (e != nullptr) {
+    if (e == nullptr) {
+      // How long it may stay idle (the TUI colours rows close to it).
+      SetDurationUs(kTimeoutUs[static_cast<int>(rows[i].c->timeout_class)],
+                    row->mutable_idle_timeout());
+    } else {
       row->set_closed(true);
-      row->clear_idle_timeout();
       SetTimestampUs(e->closed_at_us, row->mutable_closed_at());
       row->set_close_reason(static_cast<rustnet::v1::CloseReason>(e->reason));
     }

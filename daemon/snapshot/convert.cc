@@ -506,7 +506,6 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
   out->set_state(static_cast<rustnet::v1::ConnectionState>(c.state));
   SetTimestamp(c.first_seen_us, out->mutable_first_seen());
   SetTimestamp(c.last_seen_us, out->mutable_last_seen());
-  SetDurationUs(kTimeoutUs[static_cast<int>(c.timeout_class)], out->mutable_idle_timeout());
   // Direction index d counts packets from endpoint d.
   out->mutable_sent()->set_packets(c.packets[local]);
   out->mutable_sent()->set_bytes(c.bytes[local]);

@@ -538,6 +538,9 @@ bool AppendConnectionJson(const v1::Connection& m, std::string* out) {
       WriteMacVendor(m.remote_mac_vendor(), w.Object("remoteMacVendor"));
     }
     w.Bool("ownLookup", m.own_lookup());
+    if (m.has_idle_timeout()) {
+      w.Duration("idleTimeout", m.idle_timeout().seconds(), m.idle_timeout().nanos());
+    }
   }
   if (!ok) out->resize(start);
   return ok;

@@ -1,8 +1,10 @@
 // libFuzzer target: rustnet-tui's rendering of whatever a daemon (or
 // something pretending to be one) sends. The input picks a terminal size,
 // a ListConnectionsResponse and a Stats message (parsed from the bytes as
-// protobuf: any field may hold anything) and a few keys; the view model
-// renders every tab. Beyond not crashing, each rendered line must fit the
+// protobuf: any field may hold anything), the replies of the data tabs
+// (GroupConnections, GetTimeline, ListInterfaces, QueryHistory, parsed the
+// same way) and a few keys and mouse clicks; the view model renders every
+// tab. Beyond not crashing, each rendered line must fit the
 // terminal width and hold no control characters: a hostile host name must
 // not move the cursor or paint outside its cell.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -44,7 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool unicode = in.ConsumeBool();
   const std::string page_bytes = in.ConsumeRandomLengthString(size);
   const std::string stats_bytes = in.ConsumeRandomLengthString(size);
-  const std::string keys = in.ConsumeRandomLengthString(16);
+  const std::string groups_bytes = in.ConsumeRandomLengthString(size);
+  const std::string timeline_bytes = in.ConsumeRandomLengthString(size);
+  const std::string interfaces_bytes = in.ConsumeRandomLengthString(size);
+  const std::string history_bytes = in.ConsumeRandomLengthString(size);
+  const std::string keys = in.ConsumeRandomLengthString(24);
 
   ViewModel::Options options;
   options.unicode = unicode;
@@ -61,16 +67,55 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   vm.OnStats(stats);
   CheckScreen(vm.Render(now), width, height);
 
+  // The current tab's answer, as the fetcher would bring it.
+  const auto answer = [&]() {
+    const rustnet::client::ApiRequest r = vm.CurrentApiRequest(now);
+    rustnet::client::ApiReply reply;
+    reply.kind = r.kind;
+    reply.identity = r.identity;
+    reply.received = now;
+    reply.stats = stats;
+    using Kind = rustnet::client::ApiRequest::Kind;
+    switch (r.kind) {
+      case Kind::kGroups:
+        if (!reply.groups.ParseFromString(groups_bytes)) reply.groups.Clear();
+        break;
+      case Kind::kTimeline:
+        if (!reply.timeline.ParseFromString(timeline_bytes)) reply.timeline.Clear();
+        break;
+      case Kind::kInterfaces:
+        if (!reply.interfaces.ParseFromString(interfaces_bytes)) reply.interfaces.Clear();
+        break;
+      case Kind::kHistory:
+        if (!reply.history.ParseFromString(history_bytes)) reply.history.Clear();
+        break;
+      case Kind::kNone: return;
+    }
+    vm.OnApiReply(reply);
+  };
+
   // Keys: move, open Details, cycle sort and tabs, toggle names.
   static constexpr KeyCode kCodes[] = {KeyCode::kDown,  KeyCode::kUp,       KeyCode::kEnter,
                                        KeyCode::kTab,   KeyCode::kPageDown, KeyCode::kEnd,
                                        KeyCode::kHome,  KeyCode::kEscape,   KeyCode::kBackTab};
+  // Chars: sort, reverse, pause, names, help, closed, grouping, tabs,
+  // the tabs' own keys (g w e), Space; a high bit and bit 6: a click.
+  static constexpr char32_t kChars[] = U"sSpdhta1234567][gwe xr";
   for (const char k : keys) {
     const auto u = static_cast<unsigned char>(k);
-    const Key key = u < 128 ? Key::Of(kCodes[u % std::size(kCodes)])
-                            : Key::Char(U"sSpdh"[u % 5]);  // Sort, reverse, names, help.
+    Key key;
+    if (u < 128) {
+      key = Key::Of(kCodes[u % std::size(kCodes)]);
+    } else if ((u & 0x40) != 0) {
+      key = Key::Mouse(u & 1 ? rustnet::client::MouseAction::kClick
+                             : rustnet::client::MouseAction::kWheelDown,
+                       (u * 7) % width, (u & 0x3f) % height);
+    } else {
+      key = Key::Char(kChars[u % (std::size(kChars) - 1)]);
+    }
     if (vm.HandleKey(key, now).quit) break;
     vm.OnPage(vm.CurrentQuery(), page);
+    answer();
     CheckScreen(vm.Render(now), width, height);
   }
   return 0;

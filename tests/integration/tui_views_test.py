@@ -322,8 +322,10 @@ def main():
         screen, ok = tmux.wait_for(r"rn-views-(client|server) \u00b7 2\d connections")
         c.check("a groups the connections under their process", ok, screen)
         tmux.keys("a", "t")
+        def live_row(s):
+            return any(l.startswith("TCP") and ":%d" % PORT in l for l in s.splitlines())
         screen, ok = tmux.wait_until(
-            lambda s: "closed shown" not in s and "grouped" not in s and ":%d" % PORT in s)
+            lambda s: "closed shown" not in s and "grouped" not in s and live_row(s))
         rows = [i for i, l in enumerate(screen.splitlines())
                 if l.startswith("TCP") and ":%d" % PORT in l]
         if rows:

@@ -259,6 +259,8 @@ v1::Connection FullConnection() {
     v->set_multicast(true);
   }
   c.set_own_lookup(true);
+  c.mutable_idle_timeout()->set_seconds(600);
+  c.mutable_idle_timeout()->set_nanos(5000);
   return c;
 }
 
