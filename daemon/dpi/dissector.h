@@ -52,8 +52,8 @@ struct FlowInfo {
   uint16_t client_port = 0;     // The initiator's port.
   uint16_t server_port = 0;
   uint64_t id = 0;              // The engine's flow id (DpiFlow::id).
-  IpAddress client_address;     // The initiator's address.
-  IpAddress server_address;
+  IpAddress client_address{};   // The initiator's address.
+  IpAddress server_address{};
   const DpiContext* context = nullptr;
 };
 

@@ -169,7 +169,7 @@ class SmbDissector final : public Dissector {
   std::string_view name() const override { return "smb"; }
   bool Probe(const FlowInfo& flow, bool from_client,
              std::span<const uint8_t> data) const override {
-    if (flow.transport != kIpProtoTcp || !from_client) return false;
+    if (flow.transport != kIpProtoTcp || !from_client || data.empty()) return false;
     const ByteReader r(data);
     if (data[0] == kNbssRequest) return !r.PeekU8(4) || r.PeekU8(4) == 0x20;
     if (data[0] != kNbssMessage) return false;
@@ -283,11 +283,19 @@ class SsdpSession final : public Session {
         record->lan.message_type = response ? "response" : w.word;
         continue;
       }
-      const WordAndRest h = FirstWord(*line);
-      auto value = [&] { return PrintableText(h.rest, kMaxTextField); };
-      if (h.word == "ST:" || h.word == "NT:") {
+      // "NAME: value" (any case, spaces after the colon skipped).
+      ByteReader header(*line);
+      auto name = header.BytesUntil(':');
+      if (!name) continue;
+      auto value_bytes = header.rest();
+      while (!value_bytes.empty() && value_bytes.front() == ' ') value_bytes = value_bytes.subspan(1);
+      auto value = [&] { return PrintableText(value_bytes, kMaxTextField); };
+      auto is = [&](std::string_view want) {
+        return name->size() == want.size() && StartsWithNoCase(*name, want);
+      };
+      if (is("ST") || is("NT")) {
         record->lan.name = value();
-      } else if (h.word == "SERVER:" || h.word == "USER-AGENT:") {
+      } else if (is("SERVER") || is("USER-AGENT")) {
         if (record->lan.agent.empty()) record->lan.agent = value();
       }
     }
@@ -506,6 +514,7 @@ class KerberosDissector final : public Dissector {
  public:
   std::string_view name() const override { return "kerberos"; }
   bool Probe(const FlowInfo& flow, bool, std::span<const uint8_t> data) const override {
+    if (data.empty()) return false;
     const ByteReader r(data);
     if (flow.transport == kIpProtoUdp) return KerberosAppTag(data[0]);
     if (flow.transport != kIpProtoTcp) return false;
