@@ -288,7 +288,9 @@ class SsdpSession final : public Session {
       auto name = header.BytesUntil(':');
       if (!name) continue;
       auto value_bytes = header.rest();
-      while (!value_bytes.empty() && value_bytes.front() == ' ') value_bytes = value_bytes.subspan(1);
+      while (!value_bytes.empty() && value_bytes.front() == ' ') {
+        value_bytes = value_bytes.subspan(1);
+      }
       auto value = [&] { return PrintableText(value_bytes, kMaxTextField); };
       auto is = [&](std::string_view want) {
         return name->size() == want.size() && StartsWithNoCase(*name, want);
@@ -515,11 +517,18 @@ class KerberosDissector final : public Dissector {
   std::string_view name() const override { return "kerberos"; }
   bool Probe(const FlowInfo& flow, bool, std::span<const uint8_t> data) const override {
     if (data.empty()) return false;
-    const ByteReader r(data);
-    if (flow.transport == kIpProtoUdp) return KerberosAppTag(data[0]);
+    if (flow.transport == kIpProtoUdp) {
+      // The whole datagram is one [APPLICATION n] holding a SEQUENCE (a
+      // DNS id that starts with the same byte is not).
+      ByteReader r(data);
+      auto app = ReadTlv(r);
+      return app && r.empty() && KerberosAppTag(app->tag) && app->value.PeekU8() == 0x30;
+    }
     if (flow.transport != kIpProtoTcp) return false;
+    const ByteReader r(data);
     const auto tag = r.PeekU8(4);
-    return data[0] == 0 && (!tag || KerberosAppTag(*tag));
+    const auto seq = r.PeekU8(r.PeekU8(5) == 0x81 ? 7 : r.PeekU8(5) == 0x82 ? 8 : 6);
+    return data[0] == 0 && (!tag || KerberosAppTag(*tag)) && (!seq || *seq == 0x30);
   }
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 88; }
   std::unique_ptr<Session> NewSession(const FlowInfo& flow) const override {
