@@ -381,7 +381,8 @@ class MemcachedDissector final : public Dissector {
   std::string_view name() const override { return "memcached"; }
   bool Probe(const FlowInfo& flow, bool from_client,
              std::span<const uint8_t> data) const override {
-    return flow.transport == kIpProtoTcp && from_client && !MemcachedCommand(data).empty();
+    return flow.transport == kIpProtoTcp && from_client && !data.empty() && data[0] >= 'a' &&
+           data[0] <= 'z' && !MemcachedCommand(data).empty();
   }
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 11211; }
   std::unique_ptr<Session> NewSession(const FlowInfo&) const override {

@@ -316,6 +316,7 @@ class FtpDissector final : public Dissector {
              std::span<const uint8_t> data) const override {
     if (flow.transport != kIpProtoTcp || data.empty()) return false;
     if (from_client) {
+      if (!IsAsciiLetter(data[0])) return false;  // (Cheap rejection first.)
       const WordAndRest w = FirstWord(data.first(std::min<size_t>(data.size(), 17)));
       return !w.word.empty() && IsFtpCommand(w.word);
     }

@@ -313,7 +313,7 @@ class SsdpDissector final : public Dissector {
  public:
   std::string_view name() const override { return "ssdp"; }
   bool Probe(const FlowInfo& flow, bool, std::span<const uint8_t> data) const override {
-    if (flow.transport != kIpProtoUdp) return false;
+    if (flow.transport != kIpProtoUdp || data.empty() || !IsAsciiLetter(data[0])) return false;
     return SsdpStart(data) || (PortHint(flow) && StartsWithNoCase(data, "HTTP/1."));
   }
   bool PortHint(const FlowInfo& flow) const override {
@@ -520,6 +520,7 @@ class KerberosDissector final : public Dissector {
     if (flow.transport == kIpProtoUdp) {
       // The whole datagram is one [APPLICATION n] holding a SEQUENCE (a
       // DNS id that starts with the same byte is not).
+      if (!KerberosAppTag(data[0])) return false;  // (Cheap rejection first.)
       ByteReader r(data);
       auto app = ReadTlv(r);
       return app && r.empty() && KerberosAppTag(app->tag) && app->value.PeekU8() == 0x30;

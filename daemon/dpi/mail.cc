@@ -290,6 +290,7 @@ class MailDissector final : public Dissector {
         return StartsWithNoCase(data, "* OK", true) || StartsWithNoCase(data, "* PREAUTH", true);
       case Kind::kPop3:
         if (from_client) {
+          if (!IsAsciiLetter(data[0])) return false;
           return StartsWithNoCase(data, "CAPA", true) || StartsWithNoCase(data, "USER ", true) ||
                  StartsWithNoCase(data, "STLS", true) || StartsWithNoCase(data, "APOP ", true);
         }
