@@ -227,6 +227,24 @@ TEST_CASE("ftp: the engine links a data connection to its control connection",
   CHECK((again.record == nullptr || again.record->protocol != AppProtocol::kFtpData));
 }
 
+TEST_CASE("ftp: a data connection seen before its announcement is linked at its next packet",
+          "[dpi][ftp][engine]") {
+  // Another worker may inspect the data connection first: nothing claims
+  // its bytes, so its next payload packet asks the table again.
+  DpiEngine e;
+  Flow control, data;
+  Send(e, data, 2, 40001, 50000, false, "-rw-r--r-- 1 ftp ftp 3 a.txt\r\n", 10);
+  CHECK(data.record == nullptr);
+  CHECK_FALSE(data.done);
+  Send(e, control, 1, 40000, 2121, false, "220 ready\r\n", 11);
+  Send(e, control, 1, 40000, 2121, true, "PASV\r\n", 12);
+  Send(e, control, 1, 40000, 2121, false, "227 Entering Passive Mode (10,0,0,2,195,80)\r\n", 13);
+  Send(e, data, 2, 40001, 50000, false, "-rw-r--r-- 1 ftp ftp 3 b.txt\r\n", 14);
+  REQUIRE(data.record != nullptr);
+  CHECK(data.record->protocol == AppProtocol::kFtpData);
+  CHECK(data.record->ftp.control_id == 1);
+}
+
 TEST_CASE("engine: TLS on 993 is IMAPS", "[dpi][engine][mail]") {
   DpiEngine e;
   Flow tls;
