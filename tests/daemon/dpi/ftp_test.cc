@@ -168,6 +168,14 @@ TEST_CASE("ftp: the expectation table is bounded and expires", "[dpi][ftp]") {
   CHECK(t.size() == FtpExpectations::kMaxEntries);
   CHECK(t.Claim(V4(10, 1, 0, 0), 2000, 0) == 0);
   CHECK(t.Claim(V4(10, 1, 0, 1), 2000, 0) == 2);
+  // One endpoint announced again and again stays one entry, the latest.
+  FtpExpectations again;
+  for (uint32_t i = 0; i < 3 * FtpExpectations::kMaxEntries; ++i) {
+    CHECK(again.Expect(V4(10, 3, 0, 1), 2100, i + 1, i));
+  }
+  CHECK(again.size() == 1);
+  CHECK(again.Claim(V4(10, 3, 0, 1), 2100, 3 * FtpExpectations::kMaxEntries) ==
+        3 * FtpExpectations::kMaxEntries);
   // Past the time to live, nothing is claimed and the table empties.
   CHECK(t.Claim(V4(10, 2, 0, 0), 2000, FtpExpectations::kTtlUs + 1) == 0);
   CHECK(t.empty());
