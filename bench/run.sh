@@ -13,7 +13,7 @@
 #                          # for namespaces), ndpiReader must be installed
 #   SPEED=0 MEMORY=0 PEER=0 sudo bench/run.sh   # only the live test
 # Knobs (environment):
-#   SPEED=1 MEMORY=1 PEER=1 LIVE=1   0 skips that part (LIVE needs root)
+#   SPEED=1 MEMORY=1 PEER=1 LIVE=1 BREADTH=1   0 skips that part (LIVE needs root)
 #   REPS=5             repetitions of each speed measurement (best and median shown)
 #   THREADS="1 2 4"    rustnetd --threads values in the speed test
 #   PEER_THREADS="1 2" rustnetd --threads values next to ndpiReader
@@ -88,6 +88,7 @@ SPEED="${SPEED:-1}"
 MEMORY="${MEMORY:-1}"
 PEER="${PEER:-1}"
 LIVE="${LIVE:-1}"
+BREADTH="${BREADTH:-1}"
 JOBS="${JOBS:-2}"
 TIME=/usr/bin/time
 
@@ -121,7 +122,7 @@ fi
 echo "== building (Release, $BUILD) =="
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$BUILD.configure.log" 2>&1 ||
   { cat "$BUILD.configure.log"; die "cmake configure failed"; }
-if ! cmake --build "$BUILD" -j "$JOBS" --target rustnetd bench_make_capture bench_bare_read \
+if ! cmake --build "$BUILD" -j "$JOBS" --target rustnetd bench_make_capture bench_bare_read bench_dpi_breadth \
   >"$BUILD.build.log" 2>&1; then
   tail -40 "$BUILD.build.log"
   die "build failed (log: $BUILD.build.log)"
@@ -218,6 +219,16 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 cat "$MIXED" >/dev/null
 BARE_LINE=$("$BARE_READ" "$MIXED")
 BARE_PACKETS=$(sed -E 's/.*packets=([0-9]+).*/\1/' <<<"$BARE_LINE")
+
+# --- 2b. DPI breadth ------------------------------------------------------------
+# The engine alone on the mixed capture's decoded packets: all dissectors vs
+# the round-1 ones (TLS, HTTP, SSH, QUIC, DNS, DHCP, STUN, NTP), REPS rounds
+# interleaved, and each dissector's probe cost.
+if ((BREADTH)); then
+echo
+echo "== DPI breadth: $REPS rounds on $(basename "$MIXED") =="
+"$BUILD/bench/bench_dpi_breadth" "$MIXED" "$REPS" | tee "$OUT/dpi_breadth.txt"
+fi
 
 # --- 3. speed ---------------------------------------------------------------
 if ((SPEED)); then

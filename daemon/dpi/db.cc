@@ -47,6 +47,7 @@ class PostgresqlSession final : public Session {
     if (tls_.started()) {
       return tls_.Feed(from_client, data, AppProtocol::kPostgresql, record, anomalies);
     }
+    if (data.empty()) return ParseState::kNeedMore;
     if (!from_client) {
       if (!awaiting_answer_) return mine_ ? ParseState::kDone : ParseState::kNotMine;
       awaiting_answer_ = false;
@@ -86,9 +87,10 @@ class PostgresqlSession final : public Session {
             return false;
           }
           // Startup: name/value pairs of C strings, ended by an empty name.
-          while (auto key = CString(frame)) {
-            if (key->empty()) break;
-            auto value = CString(frame);
+          while (true) {
+            auto key = CString(frame);
+            if (key && key->empty()) break;  // The list's end.
+            auto value = key ? CString(frame) : std::nullopt;
             if (!value) {
               CountAnomaly(anomalies, db_anomaly::kPgStartupMalformed);
               break;
@@ -129,7 +131,7 @@ class PostgresqlDissector final : public Dissector {
     ByteReader r(data);
     const auto len = r.PeekU32(0);
     const auto code = r.PeekU32(4);
-    if (!len) return data[0] == 0 && PortHint(flow);
+    if (!len) return !data.empty() && data[0] == 0 && PortHint(flow);
     if (*len < 8 || *len > kMaxPgStartup) return false;
     return !code || PgCodeKnown(*code);
   }
@@ -243,6 +245,7 @@ class RedisSession final : public Session {
  public:
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
                   DpiAnomalies* anomalies) override {
+    if (data.empty()) return ParseState::kNeedMore;
     if (!from_client) {
       // The reply's type byte confirms a command that was read.
       if (!command_read_ || !IsRespReplyType(data[0])) return ParseState::kNotMine;
@@ -291,7 +294,9 @@ class RedisDissector final : public Dissector {
   std::string_view name() const override { return "redis"; }
   bool Probe(const FlowInfo& flow, bool from_client,
              std::span<const uint8_t> data) const override {
-    if (flow.transport != kIpProtoTcp || !from_client || data[0] != '*') return false;
+    if (flow.transport != kIpProtoTcp || !from_client || data.empty() || data[0] != '*') {
+      return false;
+    }
     return data.size() < 2 || (IsDigit(data[1]) && data[1] != '0');
   }
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 6379; }
@@ -322,19 +327,38 @@ std::string_view MemcachedCommand(std::span<const uint8_t> data) {
   return {};
 }
 
+// Each side's first line (or its first kMaxMemcachedLine bytes) decides.
+constexpr size_t kMaxMemcachedLine = 256;
+
 class MemcachedSession final : public Session {
  public:
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
                   DpiAnomalies*) override {
+    std::string& line = from_client ? client_ : server_;
+    bool& complete = from_client ? client_complete_ : server_complete_;
+    if (!complete) {
+      for (uint8_t c : data) {
+        if (line.size() >= kMaxMemcachedLine || c == '\n') {
+          complete = true;
+          break;
+        }
+        line.push_back(static_cast<char>(c));
+      }
+      if (!complete) return ParseState::kNeedMore;
+    }
+    const auto bytes = [](const std::string& s) {
+      return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+    };
     if (from_client) {
       if (command_.empty()) {
-        command_ = std::string(MemcachedCommand(data));
+        std::string probe = client_ + "\n";
+        command_ = std::string(MemcachedCommand(bytes(probe)));
         if (command_.empty()) return ParseState::kNotMine;
       }
       return ParseState::kNeedMore;
     }
     if (command_.empty()) return ParseState::kNotMine;
-    const WordAndRest w = FirstWord(data.first(std::min<size_t>(data.size(), 20)));
+    const WordAndRest w = FirstWord(bytes(server_));
     for (std::string_view reply : kMemcachedReplies) {
       if (w.word == reply) {
         record->protocol = AppProtocol::kMemcached;
@@ -344,8 +368,11 @@ class MemcachedSession final : public Session {
     }
     return ParseState::kNotMine;
   }
+  size_t MemoryUsage() const override { return client_.capacity() + server_.capacity(); }
 
  private:
+  std::string client_, server_;  // Each side's first line.
+  bool client_complete_ = false, server_complete_ = false;
   std::string command_;
 };
 
@@ -354,7 +381,8 @@ class MemcachedDissector final : public Dissector {
   std::string_view name() const override { return "memcached"; }
   bool Probe(const FlowInfo& flow, bool from_client,
              std::span<const uint8_t> data) const override {
-    return flow.transport == kIpProtoTcp && from_client && !MemcachedCommand(data).empty();
+    return flow.transport == kIpProtoTcp && from_client && !data.empty() && data[0] >= 'a' &&
+           data[0] <= 'z' && !MemcachedCommand(data).empty();
   }
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 11211; }
   std::unique_ptr<Session> NewSession(const FlowInfo&) const override {
@@ -411,8 +439,10 @@ class MongodbSession final : public Session {
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
                   DpiAnomalies* anomalies) override {
     std::vector<uint8_t>& buf = from_client ? client_ : server_;
-    const size_t n = std::min(data.size(), kMongoPrefix - std::min(kMongoPrefix, buf.size()));
-    buf.insert(buf.end(), data.begin(), data.begin() + static_cast<ptrdiff_t>(n));
+    if (!from_client || !request_) {  // (The client's later bytes are not needed.)
+      const size_t n = std::min(data.size(), kMongoPrefix - std::min(kMongoPrefix, buf.size()));
+      buf.insert(buf.end(), data.begin(), data.begin() + static_cast<ptrdiff_t>(n));
+    }
     if (!request_) {
       if (!from_client) return ParseState::kNotMine;  // The client speaks first.
       ByteReader r(client_);

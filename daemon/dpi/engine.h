@@ -76,8 +76,8 @@ struct DpiFlow {
   // Packets with payload the flow has carried, this one included
   // (saturating; any count from kMaxPayloadPackets up means "that many").
   uint32_t payload_packets = 0;
-  IpAddress client_address;  // The initiator's address.
-  IpAddress server_address;
+  IpAddress client_address{};  // The initiator's address.
+  IpAddress server_address{};
   int64_t timestamp_us = 0;  // The packet's.
 };
 

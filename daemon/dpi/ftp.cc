@@ -19,20 +19,16 @@ bool FtpExpectations::Expect(const IpAddress& address, uint16_t port, uint64_t c
   std::lock_guard<std::mutex> lock(mu_);
   ExpireLocked(now_us);
   bool room = true;
-  const Key key{address, port};
-  while (entries_.size() >= kMaxEntries && !order_.empty()) {
-    // The oldest goes (its deque entry may be stale: only erase the live one).
-    const auto& [old_key, old_expiry] = order_.front();
-    auto it = entries_.find(old_key);
-    if (it != entries_.end() && it->second.expires_us == old_expiry) entries_.erase(it);
-    order_.pop_front();
-    room = false;
+  // The oldest go first; stale records (claimed or re-announced keys) are
+  // dropped on the way. order_ holds at most 2 x kMaxEntries records.
+  while ((entries_.size() >= kMaxEntries || order_.size() >= 2 * kMaxEntries) &&
+         !order_.empty()) {
+    room = !PopOldestLocked() && room;
   }
   const int64_t expires = now_us + kTtlUs;
+  const Key key{address, port};
   entries_[key] = Entry{control_id, expires};
   order_.emplace_back(key, expires);
-  // Stale deque entries (re-announced keys) are bounded by the table too.
-  while (order_.size() > 2 * kMaxEntries) order_.pop_front();
   size_.store(entries_.size(), std::memory_order_relaxed);
   return room;
 }
@@ -48,13 +44,17 @@ uint64_t FtpExpectations::Claim(const IpAddress& address, uint16_t port, int64_t
   return id;
 }
 
+bool FtpExpectations::PopOldestLocked() {
+  const auto& [key, expiry] = order_.front();
+  auto it = entries_.find(key);
+  const bool live = it != entries_.end() && it->second.expires_us == expiry;
+  if (live) entries_.erase(it);
+  order_.pop_front();
+  return live;
+}
+
 void FtpExpectations::ExpireLocked(int64_t now_us) {
-  while (!order_.empty() && order_.front().second <= now_us) {
-    const auto& [key, expiry] = order_.front();
-    auto it = entries_.find(key);
-    if (it != entries_.end() && it->second.expires_us == expiry) entries_.erase(it);
-    order_.pop_front();
-  }
+  while (!order_.empty() && order_.front().second <= now_us) PopOldestLocked();
   size_.store(entries_.size(), std::memory_order_relaxed);
 }
 
@@ -316,6 +316,7 @@ class FtpDissector final : public Dissector {
              std::span<const uint8_t> data) const override {
     if (flow.transport != kIpProtoTcp || data.empty()) return false;
     if (from_client) {
+      if (!IsAsciiLetter(data[0])) return false;  // (Cheap rejection first.)
       const WordAndRest w = FirstWord(data.first(std::min<size_t>(data.size(), 17)));
       return !w.word.empty() && IsFtpCommand(w.word);
     }

@@ -69,6 +69,8 @@ class FtpExpectations {
     int64_t expires_us = 0;
   };
   void ExpireLocked(int64_t now_us);
+  // Drops the oldest record and its entry if that is still live (true).
+  bool PopOldestLocked();
 
   std::mutex mu_;
   absl::flat_hash_map<Key, Entry> entries_;

@@ -169,7 +169,7 @@ class SmbDissector final : public Dissector {
   std::string_view name() const override { return "smb"; }
   bool Probe(const FlowInfo& flow, bool from_client,
              std::span<const uint8_t> data) const override {
-    if (flow.transport != kIpProtoTcp || !from_client) return false;
+    if (flow.transport != kIpProtoTcp || !from_client || data.empty()) return false;
     const ByteReader r(data);
     if (data[0] == kNbssRequest) return !r.PeekU8(4) || r.PeekU8(4) == 0x20;
     if (data[0] != kNbssMessage) return false;
@@ -283,11 +283,21 @@ class SsdpSession final : public Session {
         record->lan.message_type = response ? "response" : w.word;
         continue;
       }
-      const WordAndRest h = FirstWord(*line);
-      auto value = [&] { return PrintableText(h.rest, kMaxTextField); };
-      if (h.word == "ST:" || h.word == "NT:") {
+      // "NAME: value" (any case, spaces after the colon skipped).
+      ByteReader header(*line);
+      auto name = header.BytesUntil(':');
+      if (!name) continue;
+      auto value_bytes = header.rest();
+      while (!value_bytes.empty() && value_bytes.front() == ' ') {
+        value_bytes = value_bytes.subspan(1);
+      }
+      auto value = [&] { return PrintableText(value_bytes, kMaxTextField); };
+      auto is = [&](std::string_view want) {
+        return name->size() == want.size() && StartsWithNoCase(*name, want);
+      };
+      if (is("ST") || is("NT")) {
         record->lan.name = value();
-      } else if (h.word == "SERVER:" || h.word == "USER-AGENT:") {
+      } else if (is("SERVER") || is("USER-AGENT")) {
         if (record->lan.agent.empty()) record->lan.agent = value();
       }
     }
@@ -303,7 +313,7 @@ class SsdpDissector final : public Dissector {
  public:
   std::string_view name() const override { return "ssdp"; }
   bool Probe(const FlowInfo& flow, bool, std::span<const uint8_t> data) const override {
-    if (flow.transport != kIpProtoUdp) return false;
+    if (flow.transport != kIpProtoUdp || data.empty() || !IsAsciiLetter(data[0])) return false;
     return SsdpStart(data) || (PortHint(flow) && StartsWithNoCase(data, "HTTP/1."));
   }
   bool PortHint(const FlowInfo& flow) const override {
@@ -506,11 +516,20 @@ class KerberosDissector final : public Dissector {
  public:
   std::string_view name() const override { return "kerberos"; }
   bool Probe(const FlowInfo& flow, bool, std::span<const uint8_t> data) const override {
-    const ByteReader r(data);
-    if (flow.transport == kIpProtoUdp) return KerberosAppTag(data[0]);
+    if (data.empty()) return false;
+    if (flow.transport == kIpProtoUdp) {
+      // The whole datagram is one [APPLICATION n] holding a SEQUENCE (a
+      // DNS id that starts with the same byte is not).
+      if (!KerberosAppTag(data[0])) return false;  // (Cheap rejection first.)
+      ByteReader r(data);
+      auto app = ReadTlv(r);
+      return app && r.empty() && KerberosAppTag(app->tag) && app->value.PeekU8() == 0x30;
+    }
     if (flow.transport != kIpProtoTcp) return false;
+    const ByteReader r(data);
     const auto tag = r.PeekU8(4);
-    return data[0] == 0 && (!tag || KerberosAppTag(*tag));
+    const auto seq = r.PeekU8(r.PeekU8(5) == 0x81 ? 7 : r.PeekU8(5) == 0x82 ? 8 : 6);
+    return data[0] == 0 && (!tag || KerberosAppTag(*tag)) && (!seq || *seq == 0x30);
   }
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 88; }
   std::unique_ptr<Session> NewSession(const FlowInfo& flow) const override {

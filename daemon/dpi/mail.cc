@@ -66,9 +66,10 @@ class MailSession final : public Session {
     Side& side = from_client ? client_ : server_;
     if (side.tls) return FeedTls(from_client, data, record, anomalies);
     if (done_) return ParseState::kDone;
-    const LineResult r = SplitLines(side.buffer, data, kMaxLine, [&](std::span<const uint8_t> line) {
-      return from_client ? ClientLine(line, record) : ServerLine(line, record);
-    });
+    const LineResult r =
+        SplitLines(side.buffer, data, kMaxLine, [&](std::span<const uint8_t> line) {
+          return from_client ? ClientLine(line, record) : ServerLine(line, record);
+        });
     if (r.status == FrameStatus::kTooLong) {
       CountAnomaly(anomalies, mail_anomaly::kLineTooLong);
       side.buffer = {};
@@ -78,7 +79,9 @@ class MailSession final : public Session {
     if (failed_) return mine_ ? ParseState::kDone : ParseState::kNotMine;
     if (side.tls) {
       side.buffer = {};
-      if (r.used < data.size()) return FeedTls(from_client, data.subspan(r.used), record, anomalies);
+      if (r.used < data.size()) {
+        return FeedTls(from_client, data.subspan(r.used), record, anomalies);
+      }
       return ParseState::kNeedMore;
     }
     return done_ ? ParseState::kDone : ParseState::kNeedMore;
@@ -287,6 +290,7 @@ class MailDissector final : public Dissector {
         return StartsWithNoCase(data, "* OK", true) || StartsWithNoCase(data, "* PREAUTH", true);
       case Kind::kPop3:
         if (from_client) {
+          if (!IsAsciiLetter(data[0])) return false;
           return StartsWithNoCase(data, "CAPA", true) || StartsWithNoCase(data, "USER ", true) ||
                  StartsWithNoCase(data, "STLS", true) || StartsWithNoCase(data, "APOP ", true);
         }
@@ -336,8 +340,14 @@ void RelabelImplicitTls(uint16_t server_port, AppRecord* record) {
   }
 }
 
-std::unique_ptr<Dissector> MakeSmtpDissector() { return std::make_unique<MailDissector>(Kind::kSmtp); }
-std::unique_ptr<Dissector> MakeImapDissector() { return std::make_unique<MailDissector>(Kind::kImap); }
-std::unique_ptr<Dissector> MakePop3Dissector() { return std::make_unique<MailDissector>(Kind::kPop3); }
+std::unique_ptr<Dissector> MakeSmtpDissector() {
+  return std::make_unique<MailDissector>(Kind::kSmtp);
+}
+std::unique_ptr<Dissector> MakeImapDissector() {
+  return std::make_unique<MailDissector>(Kind::kImap);
+}
+std::unique_ptr<Dissector> MakePop3Dissector() {
+  return std::make_unique<MailDissector>(Kind::kPop3);
+}
 
 }  // namespace rustnet

@@ -261,7 +261,7 @@ class TelnetDissector final : public Dissector {
  public:
   std::string_view name() const override { return "telnet"; }
   bool Probe(const FlowInfo& flow, bool, std::span<const uint8_t> data) const override {
-    if (flow.transport != kIpProtoTcp || data[0] != kIac) return false;
+    if (flow.transport != kIpProtoTcp || data.empty() || data[0] != kIac) return false;
     return data.size() < 2 || (data[1] >= kWill && data[1] <= kDont) || data[1] == kSb;
   }
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 23; }

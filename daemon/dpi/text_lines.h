@@ -38,6 +38,8 @@ inline std::string PrintableText(std::span<const uint8_t> bytes, size_t max = kM
   return out;
 }
 
+inline bool IsAsciiLetter(uint8_t c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
 inline char AsciiUpper(uint8_t c) {
   return static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
 }

@@ -1,6 +1,7 @@
 #include "daemon/history_store/schema.h"
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
@@ -427,7 +428,7 @@ void ReadRow(sqlite3_stmt* s, StoredRow* out) {
     auto* app = c.mutable_app();
     AppProtocol protocol_value = AppProtocol::kUnknown;
     const std::string_view name = Str(s, kColApp);
-    for (int p = 0; p < 128; ++p) {  // Every AppProtocol value (they fit in 0-127).
+    for (int p = 1; p <= UINT8_MAX && !name.empty(); ++p) {  // Every named AppProtocol.
       if (AppProtocolName(static_cast<AppProtocol>(p)) == name) {
         protocol_value = static_cast<AppProtocol>(p);
       }

@@ -135,6 +135,7 @@ NewerParts NewerPartsOf(const AppRecord& r) {
     case AppProtocol::kPostgresql: case AppProtocol::kMysql: case AppProtocol::kRedis:
     case AppProtocol::kMemcached: case AppProtocol::kMongodb:
       p.db = true;
+      p.tls = r.tls.client_hello_seen;  // PostgreSQL after SSLRequest.
       break;
     case AppProtocol::kRdp:
       p.lan = true;

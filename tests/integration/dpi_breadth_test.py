@@ -65,8 +65,8 @@ def main():
         c.check("ftp: two data connections", len(data) == 2, [r.get("app") for r in rows])
         for r in control:
             app = r["app"]
-            c.check("ftp: greeting", app.get("mail", {}).get("greeting") == "pyftpdlib 1.5.7 ready.",
-                    app)
+            c.check("ftp: greeting",
+                    app.get("mail", {}).get("greeting") == "pyftpdlib 1.5.7 ready.", app)
             c.check("ftp: user", app.get("ftp", {}).get("user") == "rustnet", app)
             c.check("ftp: label", app.get("label") == "FTP \u00b7 rustnet", app)
             c.check("ftp: on port 2121", r.get("remote", {}).get("port") == 2121, r)

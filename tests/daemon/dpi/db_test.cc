@@ -222,7 +222,8 @@ TEST_CASE("memcached: a lower-case command and a reply; HTTP's GET is not one", 
   }
   AppRecord r;
   DpiAnomalies a;
-  CHECK(testing::FeedSession(*d, kFlow, {{true, Text("get k\r\n")}, {false, Text("HTTP/1.1")}},
+  CHECK(testing::FeedSession(*d, kFlow,
+                             {{true, Text("get k\r\n")}, {false, Text("HTTP/1.1 200 OK\r\n")}},
                              Split::kWhole, &r, &a) == ParseState::kNotMine);
 }
 

@@ -168,6 +168,14 @@ TEST_CASE("ftp: the expectation table is bounded and expires", "[dpi][ftp]") {
   CHECK(t.size() == FtpExpectations::kMaxEntries);
   CHECK(t.Claim(V4(10, 1, 0, 0), 2000, 0) == 0);
   CHECK(t.Claim(V4(10, 1, 0, 1), 2000, 0) == 2);
+  // One endpoint announced again and again stays one entry, the latest.
+  FtpExpectations again;
+  for (uint32_t i = 0; i < 3 * FtpExpectations::kMaxEntries; ++i) {
+    CHECK(again.Expect(V4(10, 3, 0, 1), 2100, i + 1, i));
+  }
+  CHECK(again.size() == 1);
+  CHECK(again.Claim(V4(10, 3, 0, 1), 2100, 3 * FtpExpectations::kMaxEntries) ==
+        3 * FtpExpectations::kMaxEntries);
   // Past the time to live, nothing is claimed and the table empties.
   CHECK(t.Claim(V4(10, 2, 0, 0), 2000, FtpExpectations::kTtlUs + 1) == 0);
   CHECK(t.empty());
@@ -225,6 +233,24 @@ TEST_CASE("ftp: the engine links a data connection to its control connection",
   // Claimed once: another connection to the same endpoint is not linked.
   Send(e, again, 3, 40002, 50000, false, "hello\r\n", 16);
   CHECK((again.record == nullptr || again.record->protocol != AppProtocol::kFtpData));
+}
+
+TEST_CASE("ftp: a data connection seen before its announcement is linked at its next packet",
+          "[dpi][ftp][engine]") {
+  // Another worker may inspect the data connection first: nothing claims
+  // its bytes, so its next payload packet asks the table again.
+  DpiEngine e;
+  Flow control, data;
+  Send(e, data, 2, 40001, 50000, false, "-rw-r--r-- 1 ftp ftp 3 a.txt\r\n", 10);
+  CHECK(data.record == nullptr);
+  CHECK_FALSE(data.done);
+  Send(e, control, 1, 40000, 2121, false, "220 ready\r\n", 11);
+  Send(e, control, 1, 40000, 2121, true, "PASV\r\n", 12);
+  Send(e, control, 1, 40000, 2121, false, "227 Entering Passive Mode (10,0,0,2,195,80)\r\n", 13);
+  Send(e, data, 2, 40001, 50000, false, "-rw-r--r-- 1 ftp ftp 3 b.txt\r\n", 14);
+  REQUIRE(data.record != nullptr);
+  CHECK(data.record->protocol == AppProtocol::kFtpData);
+  CHECK(data.record->ftp.control_id == 1);
 }
 
 TEST_CASE("engine: TLS on 993 is IMAPS", "[dpi][engine][mail]") {

@@ -85,8 +85,9 @@ TEST_CASE("smb: SMB2 negotiate; the server's dialect at every split", "[dpi][lan
   for (Split split : {Split::kWhole, Split::kByteByByte, Split::kRandom}) {
     AppRecord r;
     DpiAnomalies a;
-    CHECK(testing::FeedSession(*d, kTcp, {{true, request}, {false, Nbss(0, Smb2(0, true, rsp_body))}},
-                               split, &r, &a) == ParseState::kDone);
+    CHECK(testing::FeedSession(*d, kTcp,
+                               {{true, request}, {false, Nbss(0, Smb2(0, true, rsp_body))}}, split,
+                               &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kSmb);
     CHECK(r.lan.version == "SMB 3.1.1");
   }
