@@ -10,7 +10,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
 dir=build-fuzz
-fuzzers=(decoder pcap_file filter tls http dns ssh quic simple_udp tui_render)
+fuzzers=(decoder pcap_file filter tls http dns ssh quic simple_udp iot p2p vpn netmgmt text_services
+  tui_render)
 
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRUSTNET_FUZZ=ON -DRUSTNET_BUILD_TESTS=OFF -DRUSTNET_WERROR=ON >/dev/null || exit 1

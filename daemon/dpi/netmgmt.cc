@@ -271,6 +271,7 @@ int LooksLikeLdap(std::span<const uint8_t> d) {
   if (message->tag != 0x30) return -1;
   auto id_tlv = ReadTlv(message->value);
   if (!id_tlv) return message->truncated && message->value.remaining() < 8 ? 0 : -1;
+  if (id_tlv->truncated) return 0;
   if (!BerInteger(*id_tlv)) return -1;
   auto op = message->value.PeekU8();
   if (!op) return message->truncated ? 0 : -1;

@@ -164,6 +164,7 @@ int IrcStart(std::span<const uint8_t> d, bool from_client) {
     ByteReader r(d);
     while (true) {
       const auto rest = r.rest();
+      if (rest.empty()) return 0;
       bool could = false;
       for (std::string_view c : {"PASS ", "NICK ", "USER ", "CAP LS", "CAP REQ"}) {
         could = could || CouldStartWith(rest, c);

@@ -49,14 +49,52 @@ bool OpenvpnSeen(std::span<const uint8_t> p, bool from_client, std::span<uint8_t
   return false;
 }
 
+// The acknowledgement array and message packet id of a hard reset (ack
+// count 0, or 1 with ack id 0 and the peer's session id; message id 0),
+// exactly filling the packet.
+bool ResetTail(ByteReader r) {
+  auto acks = r.U8();
+  if (acks == uint8_t{1}) {
+    if (r.U32() != uint32_t{0} || !r.Skip(kOpenvpnSessionId)) return false;
+  } else if (acks != uint8_t{0}) {
+    return false;
+  }
+  return r.U32() == uint32_t{0} && r.empty();
+}
+
+// A packet id and a time stamp (openvpn's replay protection with
+// --tls-auth/--tls-crypt): a small id and a time between 2004 and 2046.
+bool ReplayFields(ByteReader& r) {
+  auto id = r.U32();
+  auto time = r.U32();
+  return id && *id >= 1 && *id < 1000 && time && *time >= 0x40000000 && *time < 0x90000000;
+}
+
+// A hard reset (client 1/7/10, server 2/8) as a session's first packet:
+// plain, behind a --tls-auth HMAC (16-64 bytes), or --tls-crypt's clear
+// header (packet id and time right after the session id).
+bool OpenvpnReset(std::span<const uint8_t> p) {
+  if (!OpenvpnControl(p)) return false;
+  const uint8_t opcode = p[0] >> 3;
+  if (opcode != 1 && opcode != 2 && opcode != 7 && opcode != 8 && opcode != 10) return false;
+  const ByteReader after_id(p.subspan(1 + kOpenvpnSessionId));
+  if (ResetTail(after_id)) return true;
+  for (const size_t hmac : {size_t{16}, size_t{20}, size_t{32}, size_t{48}, size_t{64}}) {
+    ByteReader r = after_id;
+    if (r.Skip(hmac) && ReplayFields(r) && ResetTail(r)) return true;
+  }
+  ByteReader crypt = after_id;
+  return ReplayFields(crypt) && crypt.remaining() >= 32;
+}
+
 bool ProbeOpenvpn(bool udp, bool, std::span<const uint8_t> d) {
-  if (udp) return OpenvpnControl(d);
+  if (udp) return OpenvpnReset(d);
   ByteReader r(d);
   auto length = r.U16();
   if (!length) return d.size() < 2;
-  auto packet = r.PeekSub(std::min<size_t>(*length, r.remaining()));
-  return *length >= kOpenvpnMinControl && *length <= kOpenvpnMaxControl && packet &&
-         (packet->empty() || (packet->rest()[0] >> 3) != 0);
+  auto packet = r.Bytes(*length);
+  // The first segment holds at least the first packet.
+  return packet && OpenvpnReset(*packet);
 }
 
 ParseState ParseOpenvpn(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
