@@ -287,6 +287,19 @@ std::optional<uint32_t> CoapExtended(uint8_t nibble, ByteReader& r) {
   return std::nullopt;
 }
 
+// Registered option numbers (IANA CoAP Option Numbers; RFC 7252 §5.10,
+// 7641, 7959, 8613, 8768, 9175), and the experimental range.
+bool CoapKnownOption(uint32_t n) {
+  switch (n) {
+    case 1: case 3: case 4: case 5: case 6: case 7: case 8: case 9: case 11: case 12: case 14:
+    case 15: case 17: case 19: case 20: case 21: case 23: case 27: case 28: case 35: case 39:
+    case 60: case 252: case 258: case 292: case 2049: case 2050: case 2051: case 2052:
+      return true;
+    default:
+      return n >= 65000 && n <= 65535;
+  }
+}
+
 bool LooksLikeCoap(std::span<const uint8_t> d, DpiAnomalies* anomalies) {
   ByteReader r(d);
   auto first = r.U8();
@@ -298,6 +311,7 @@ bool LooksLikeCoap(std::span<const uint8_t> d, DpiAnomalies* anomalies) {
   if (*code == 0) return r.remaining() == static_cast<size_t>(*first & 0x0f) && (*first & 0x0f) == 0;
   if (!r.Skip(*first & 0x0f)) return false;
   int options = 0;
+  uint32_t number = 0;
   while (auto b = r.U8()) {
     if (*b == 0xff) return !r.empty();  // A payload marker needs a payload.
     auto delta = CoapExtended(*b >> 4, r);
@@ -306,6 +320,8 @@ bool LooksLikeCoap(std::span<const uint8_t> d, DpiAnomalies* anomalies) {
       CountAnomaly(anomalies, iot_anomaly::kCoapOptionPastEnd);
       return false;
     }
+    number += *delta;
+    if (!CoapKnownOption(number)) return false;
   }
   return true;
 }
@@ -328,11 +344,17 @@ ParseState ParseCoap(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
   return ParseState::kNeedMore;
 }
 
-constexpr PrefixProtocol kMqtt{"mqtt", true, false, ProbeMqtt, ParseMqtt, {1883, 8883}, 1024};
-constexpr PrefixProtocol kAmqp{"amqp", true, false, ProbeAmqp, ParseAmqp, {5672}, 1024};
-constexpr PrefixProtocol kNats{"nats", true, false, ProbeNats, ParseNats, {4222}, 64};
-constexpr PrefixProtocol kModbus{"modbus", true, false, ProbeModbus, ParseModbus, {502}, 300};
-constexpr PrefixProtocol kCoap{"coap", false, true, ProbeCoap, ParseCoap, {5683}, 0};
+// First bytes (Dissector::MayStartWith).
+bool MqttFirst(bool, uint8_t b) { return b == 0x10; }  // CONNECT.
+bool AmqpFirst(bool, uint8_t b) { return b == 'A' || b == 1 || b == 2 || b == 3 || b == 8; }
+bool NatsFirst(bool, uint8_t b) { return b == 'C' || b == 'I'; }
+bool CoapFirst(bool, uint8_t b) { return (b >> 6) == 1; }  // Version 1.
+
+constexpr PrefixProtocol kMqtt{"mqtt", true, false, ProbeMqtt, ParseMqtt, {1883, 8883}, 1024, MqttFirst};
+constexpr PrefixProtocol kAmqp{"amqp", true, false, ProbeAmqp, ParseAmqp, {5672}, 1024, AmqpFirst};
+constexpr PrefixProtocol kNats{"nats", true, false, ProbeNats, ParseNats, {4222}, 64, NatsFirst};
+constexpr PrefixProtocol kModbus{"modbus", true, false, ProbeModbus, ParseModbus, {502}, 300, nullptr};
+constexpr PrefixProtocol kCoap{"coap", false, true, ProbeCoap, ParseCoap, {5683}, 0, CoapFirst};
 
 }  // namespace
 

@@ -298,11 +298,15 @@ ParseState ParseLdap(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
   return ParseState::kNeedMore;
 }
 
+bool SyslogFirst(bool, uint8_t b) { return b == '<' || (b >= '1' && b <= '9'); }
+bool TftpFirst(bool, uint8_t b) { return b == 0; }
+bool BerSequenceFirst(bool, uint8_t b) { return b == 0x30; }
+
 constexpr PrefixProtocol kSyslog{"syslog", true, true, ProbeSyslog, ParseSyslog, {514, 601, 6514},
-                                 64};
-constexpr PrefixProtocol kTftp{"tftp", false, true, ProbeTftp, ParseTftp, {69}, 0};
-constexpr PrefixProtocol kSnmp{"snmp", false, true, ProbeSnmp, ParseSnmp, {161, 162}, 0};
-constexpr PrefixProtocol kLdap{"ldap", true, true, ProbeLdap, ParseLdap, {389, 3268}, 512};
+                                 64, SyslogFirst};
+constexpr PrefixProtocol kTftp{"tftp", false, true, ProbeTftp, ParseTftp, {69}, 0, TftpFirst};
+constexpr PrefixProtocol kSnmp{"snmp", false, true, ProbeSnmp, ParseSnmp, {161, 162}, 0, BerSequenceFirst};
+constexpr PrefixProtocol kLdap{"ldap", true, true, ProbeLdap, ParseLdap, {389, 3268}, 512, BerSequenceFirst};
 
 }  // namespace
 

@@ -103,10 +103,13 @@ ParseState ParseBtUdp(const PrefixView& v, AppRecord* record, DpiAnomalies* anom
                                                       : ParseState::kNeedMore;
 }
 
+bool BtTcpFirst(bool, uint8_t b) { return b == 19; }
+bool BtUdpFirst(bool, uint8_t b) { return b == 'd' || ((b & 0x0f) == 1 && (b >> 4) <= 4); }
+
 constexpr PrefixProtocol kBtTcp{"bittorrent", true, false, ProbeBtTcp, ParseBtTcp,
-                                {6881, 6889, 51413}, 68};
+                                {6881, 6889, 51413}, 68, BtTcpFirst};
 constexpr PrefixProtocol kBtUdp{"bittorrent_udp", false, true, ProbeBtUdp, ParseBtUdp,
-                                {6881, 6889, 51413}, 0};
+                                {6881, 6889, 51413}, 0, BtUdpFirst};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "daemon/dpi/prefix_session.h"
 
 #include <algorithm>
+#include <bitset>
 #include <optional>
 
 namespace rustnet {
@@ -54,6 +55,16 @@ class PrefixDissector final : public Dissector {
  public:
   explicit PrefixDissector(const PrefixProtocol& p) : protocol_(p) {
     protocol_.max_prefix = std::min(protocol_.max_prefix, kMaxPrefixBytes);
+    for (size_t b = 0; b < 256; ++b) {
+      const auto byte = static_cast<uint8_t>(b);
+      tcp_first_[b] = protocol_.tcp && (!p.may_start || p.may_start(false, byte));
+      udp_first_[b] = protocol_.udp && (!p.may_start || p.may_start(true, byte));
+    }
+  }
+  bool MayStartWith(uint8_t transport, uint8_t first_byte) const override {
+    if (transport == kIpProtoTcp) return tcp_first_[first_byte];
+    if (transport == kIpProtoUdp) return udp_first_[first_byte];
+    return false;
   }
   std::string_view name() const override { return protocol_.name; }
   bool Probe(const FlowInfo& flow, bool from_client,
@@ -73,6 +84,7 @@ class PrefixDissector final : public Dissector {
 
  private:
   PrefixProtocol protocol_;
+  std::bitset<256> tcp_first_, udp_first_;
 };
 
 }  // namespace

@@ -427,14 +427,27 @@ ParseState ParseHttp2(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
   return ParseState::kDone;
 }
 
-constexpr PrefixProtocol kSip{"sip", true, true, ProbeSip, ParseSip, {5060, 5061}, 1536};
-constexpr PrefixProtocol kRtsp{"rtsp", true, false, ProbeRtsp, ParseRtsp, {554, 8554}, 1100};
-constexpr PrefixProtocol kIrc{"irc", true, false, ProbeIrc, ParseIrc, {6667, 6697}, 600};
-constexpr PrefixProtocol kNntp{"nntp", true, false, ProbeNntp, ParseNntp, {119, 433}, 600};
-constexpr PrefixProtocol kRsync{"rsync", true, false, ProbeRsync, ParseRsync, {873}, 80};
-constexpr PrefixProtocol kGit{"git", true, false, ProbeGit, ParseGit, {9418}, 64};
-constexpr PrefixProtocol kSocks{"socks", true, false, ProbeSocks, ParseSocks, {1080}, 1024};
-constexpr PrefixProtocol kHttp2{"http2", true, false, ProbeHttp2, ParseHttp2, {80, 8080}, 32};
+// First bytes (Dissector::MayStartWith), either side.
+bool OneOf(uint8_t b, std::string_view set) {
+  return std::find(set.begin(), set.end(), static_cast<char>(b)) != set.end();
+}
+bool SipFirst(bool, uint8_t b) { return OneOf(b, "IROABCSNMPU"); }
+bool RtspFirst(bool, uint8_t b) { return OneOf(b, "ODSPTGAR"); }
+bool IrcFirst(bool, uint8_t b) { return OneOf(b, "PNUC:"); }
+bool NntpFirst(bool, uint8_t b) { return b == '2'; }
+bool RsyncFirst(bool, uint8_t b) { return b == '@'; }
+bool GitFirst(bool, uint8_t b) { return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f'); }
+bool SocksFirst(bool, uint8_t b) { return b == 4 || b == 5; }
+bool Http2First(bool, uint8_t b) { return b == 'P'; }
+
+constexpr PrefixProtocol kSip{"sip", true, true, ProbeSip, ParseSip, {5060, 5061}, 1536, SipFirst};
+constexpr PrefixProtocol kRtsp{"rtsp", true, false, ProbeRtsp, ParseRtsp, {554, 8554}, 1100, RtspFirst};
+constexpr PrefixProtocol kIrc{"irc", true, false, ProbeIrc, ParseIrc, {6667, 6697}, 600, IrcFirst};
+constexpr PrefixProtocol kNntp{"nntp", true, false, ProbeNntp, ParseNntp, {119, 433}, 600, NntpFirst};
+constexpr PrefixProtocol kRsync{"rsync", true, false, ProbeRsync, ParseRsync, {873}, 80, RsyncFirst};
+constexpr PrefixProtocol kGit{"git", true, false, ProbeGit, ParseGit, {9418}, 64, GitFirst};
+constexpr PrefixProtocol kSocks{"socks", true, false, ProbeSocks, ParseSocks, {1080}, 1024, SocksFirst};
+constexpr PrefixProtocol kHttp2{"http2", true, false, ProbeHttp2, ParseHttp2, {80, 8080}, 32, Http2First};
 
 }  // namespace
 

@@ -63,11 +63,19 @@ bool ResetTail(ByteReader r) {
 }
 
 // A packet id and a time stamp (openvpn's replay protection with
-// --tls-auth/--tls-crypt): a small id and a time between 2004 and 2046.
+// --tls-auth/--tls-crypt) as in a session's first packet: id 1 and a time
+// between 2004 and 2046 that is not four letters (a DNS query's label at
+// the same offset would be).
 bool ReplayFields(ByteReader& r) {
   auto id = r.U32();
   auto time = r.U32();
-  return id && *id >= 1 && *id < 1000 && time && *time >= 0x40000000 && *time < 0x90000000;
+  if (id != uint32_t{1} || !time || *time < 0x40000000 || *time >= 0x90000000) return false;
+  bool text = true;
+  for (int shift = 0; shift < 32; shift += 8) {
+    const uint32_t c = (*time >> shift) & 0xff;
+    text = text && c >= 0x20 && c < 0x7f;
+  }
+  return !text;
 }
 
 // A hard reset (client 1/7/10, server 2/8) as a session's first packet:
@@ -250,11 +258,21 @@ ParseState ParseDtls(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
   return ParseState::kDone;
 }
 
-constexpr PrefixProtocol kOpenvpn{"openvpn", true, true, ProbeOpenvpn, ParseOpenvpn, {1194}, 1024};
+// First bytes (Dissector::MayStartWith): OpenVPN over UDP starts with a
+// hard reset's opcode, over TCP with the high byte of a length <= 1600.
+bool OpenvpnFirst(bool udp, uint8_t b) {
+  const uint8_t opcode = b >> 3;
+  return udp ? opcode == 1 || opcode == 2 || opcode == 7 || opcode == 8 || opcode == 10
+             : b <= (kOpenvpnMaxControl >> 8);
+}
+bool WireguardFirst(bool, uint8_t b) { return b >= 1 && b <= 4; }
+bool DtlsFirst(bool, uint8_t b) { return (b >= 20 && b <= 23) || b == 25; }
+
+constexpr PrefixProtocol kOpenvpn{"openvpn", true, true, ProbeOpenvpn, ParseOpenvpn, {1194}, 1024, OpenvpnFirst};
 constexpr PrefixProtocol kWireguard{"wireguard", false, true, ProbeWireguard, ParseWireguard,
-                                    {51820}, 0};
-constexpr PrefixProtocol kIke{"ike", false, true, ProbeIke, ParseIke, {500, 4500}, 0};
-constexpr PrefixProtocol kDtls{"dtls", false, true, ProbeDtls, ParseDtls, {443, 4433, 5684}, 0};
+                                    {51820}, 0, WireguardFirst};
+constexpr PrefixProtocol kIke{"ike", false, true, ProbeIke, ParseIke, {500, 4500}, 0, nullptr};
+constexpr PrefixProtocol kDtls{"dtls", false, true, ProbeDtls, ParseDtls, {443, 4433, 5684}, 0, DtlsFirst};
 
 }  // namespace
 
