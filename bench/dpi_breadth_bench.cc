@@ -154,10 +154,11 @@ int main(int argc, char** argv) {
   const double m0 = Median(without), m1 = Median(with);
   const double b0 = *std::min_element(without.begin(), without.end());
   const double b1 = *std::min_element(with.begin(), with.end());
-  std::printf("DPI replay: without part B median %.3f s best %.3f s (%llu classified); with "
-              "median %.3f s best %.3f s (%llu classified); ratio median %.3f best %.3f\n",
-              m0, b0, static_cast<unsigned long long>(classified_without), m1, b1,
-              static_cast<unsigned long long>(classified_with), m1 / m0, b1 / b0);
+  std::printf(
+      "DPI replay: without part B median %.3f s best %.3f s (%llu classified); with "
+      "median %.3f s best %.3f s (%llu classified); ratio median %.3f best %.3f\n",
+      m0, b0, static_cast<unsigned long long>(classified_without), m1, b1,
+      static_cast<unsigned long long>(classified_with), m1 / m0, b1 / b0);
 
   // Probe cost per dissector over every flow's first payload.
   std::vector<const Packet*> firsts;
@@ -182,9 +183,9 @@ int main(int argc, char** argv) {
         claimed += d->Probe(info, p->flow.from_client, p->payload) ? 1u : 0u;
       }
     }
-    const double ns = std::chrono::duration<double, std::nano>(
-                          std::chrono::steady_clock::now() - start).count() /
-                      (kCalls * static_cast<double>(std::max<size_t>(1, firsts.size())));
+    const double ns =
+        std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count() /
+        (kCalls * static_cast<double>(std::max<size_t>(1, firsts.size())));
     std::printf("  %-16s %7.1f ns  claims %llu\n", std::string(d->name()).c_str(), ns,
                 static_cast<unsigned long long>(claimed / kCalls));
   }

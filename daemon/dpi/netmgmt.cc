@@ -184,16 +184,26 @@ std::optional<uint32_t> BerInteger(const Tlv& t) {
 // --- SNMP (RFC 3416 §3, RFC 3412 §6) -----------------------------------------
 std::string_view SnmpPduName(uint8_t tag) {
   switch (tag) {
-    case 0xa0: return "get-request";
-    case 0xa1: return "get-next-request";
-    case 0xa2: return "response";
-    case 0xa3: return "set-request";
-    case 0xa4: return "trap";
-    case 0xa5: return "get-bulk-request";
-    case 0xa6: return "inform-request";
-    case 0xa7: return "trap-v2";
-    case 0xa8: return "report";
-    default: return "";
+    case 0xa0:
+      return "get-request";
+    case 0xa1:
+      return "get-next-request";
+    case 0xa2:
+      return "response";
+    case 0xa3:
+      return "set-request";
+    case 0xa4:
+      return "trap";
+    case 0xa5:
+      return "get-bulk-request";
+    case 0xa6:
+      return "inform-request";
+    case 0xa7:
+      return "trap-v2";
+    case 0xa8:
+      return "report";
+    default:
+      return "";
   }
 }
 
@@ -302,11 +312,13 @@ bool SyslogFirst(bool, uint8_t b) { return b == '<' || (b >= '1' && b <= '9'); }
 bool TftpFirst(bool, uint8_t b) { return b == 0; }
 bool BerSequenceFirst(bool, uint8_t b) { return b == 0x30; }
 
-constexpr PrefixProtocol kSyslog{"syslog", true, true, ProbeSyslog, ParseSyslog, {514, 601, 6514},
-                                 64, SyslogFirst};
+constexpr PrefixProtocol kSyslog{"syslog",         true, true,       ProbeSyslog, ParseSyslog,
+                                 {514, 601, 6514}, 64,   SyslogFirst};
 constexpr PrefixProtocol kTftp{"tftp", false, true, ProbeTftp, ParseTftp, {69}, 0, TftpFirst};
-constexpr PrefixProtocol kSnmp{"snmp", false, true, ProbeSnmp, ParseSnmp, {161, 162}, 0, BerSequenceFirst};
-constexpr PrefixProtocol kLdap{"ldap", true, true, ProbeLdap, ParseLdap, {389, 3268}, 512, BerSequenceFirst};
+constexpr PrefixProtocol kSnmp{"snmp",    false,      true, ProbeSnmp,
+                               ParseSnmp, {161, 162}, 0,    BerSequenceFirst};
+constexpr PrefixProtocol kLdap{"ldap",    true,        true, ProbeLdap,
+                               ParseLdap, {389, 3268}, 512,  BerSequenceFirst};
 
 }  // namespace
 

@@ -67,16 +67,14 @@ class PrefixDissector final : public Dissector {
     return false;
   }
   std::string_view name() const override { return protocol_.name; }
-  bool Probe(const FlowInfo& flow, bool from_client,
-             std::span<const uint8_t> data) const override {
+  bool Probe(const FlowInfo& flow, bool from_client, std::span<const uint8_t> data) const override {
     const bool udp = flow.transport == kIpProtoUdp;
     if (udp ? !protocol_.udp : (!protocol_.tcp || flow.transport != kIpProtoTcp)) return false;
     return protocol_.probe(udp, from_client, data);
   }
   bool PortHint(const FlowInfo& flow) const override {
-    return flow.server_port != 0 &&
-           std::find(protocol_.ports.begin(), protocol_.ports.end(), flow.server_port) !=
-               protocol_.ports.end();
+    return flow.server_port != 0 && std::find(protocol_.ports.begin(), protocol_.ports.end(),
+                                              flow.server_port) != protocol_.ports.end();
   }
   std::unique_ptr<Session> NewSession(const FlowInfo& flow) const override {
     return std::make_unique<PrefixSession>(protocol_, flow.transport == kIpProtoUdp);
@@ -107,9 +105,8 @@ bool CouldStartWith(std::span<const uint8_t> data, std::string_view text) {
 bool StartsWithFolded(std::span<const uint8_t> data, std::string_view text) {
   auto lower = [](uint8_t c) { return c >= 'A' && c <= 'Z' ? static_cast<uint8_t>(c + 32) : c; };
   return data.size() >= text.size() &&
-         std::equal(text.begin(), text.end(), data.begin(), [&](char a, uint8_t b) {
-           return lower(static_cast<uint8_t>(a)) == lower(b);
-         });
+         std::equal(text.begin(), text.end(), data.begin(),
+                    [&](char a, uint8_t b) { return lower(static_cast<uint8_t>(a)) == lower(b); });
 }
 
 std::string Printable(std::span<const uint8_t> bytes, size_t max) {

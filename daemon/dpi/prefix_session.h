@@ -15,8 +15,8 @@
 #ifndef RUSTNET_DAEMON_DPI_PREFIX_SESSION_H_
 #define RUSTNET_DAEMON_DPI_PREFIX_SESSION_H_
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>

@@ -11,8 +11,8 @@ namespace {
 
 // --- SIP (RFC 3261 §7) -------------------------------------------------------
 constexpr std::string_view kSipMethods[] = {
-    "INVITE ", "REGISTER ", "OPTIONS ", "ACK ",     "BYE ",   "CANCEL ", "SUBSCRIBE ",
-    "NOTIFY ", "MESSAGE ",  "INFO ",    "PRACK ",   "UPDATE ", "REFER ", "PUBLISH "};
+    "INVITE ", "REGISTER ", "OPTIONS ", "ACK ",   "BYE ",    "CANCEL ", "SUBSCRIBE ",
+    "NOTIFY ", "MESSAGE ",  "INFO ",    "PRACK ", "UPDATE ", "REFER ",  "PUBLISH "};
 
 // A request line "METHOD sip:... SIP/2.0" or a status line "SIP/2.0 NNN".
 // 1: yes, 0: the line is not whole yet, -1: no.
@@ -41,8 +41,9 @@ std::string SipDomain(std::span<const uint8_t> value) {
     }
   }
   auto uri = r.rest();
-  const auto end = std::find_if(uri.begin(), uri.end(),
-                                [](uint8_t c) { return c == '>' || c == ';' || c == ' ' || c == '?'; });
+  const auto end = std::find_if(uri.begin(), uri.end(), [](uint8_t c) {
+    return c == '>' || c == ';' || c == ' ' || c == '?';
+  });
   uri = uri.first(static_cast<size_t>(end - uri.begin()));
   if (const auto at = std::find(uri.begin(), uri.end(), '@'); at != uri.end()) {
     uri = uri.subspan(static_cast<size_t>(at - uri.begin()) + 1);
@@ -119,8 +120,8 @@ ParseState ParseSip(const PrefixView& v, AppRecord* record, DpiAnomalies* anomal
 
 // --- RTSP (RFC 2326 §6, RFC 7826) --------------------------------------------
 constexpr std::string_view kRtspMethods[] = {
-    "OPTIONS ", "DESCRIBE ", "SETUP ", "PLAY ", "PAUSE ", "TEARDOWN ", "GET_PARAMETER ",
-    "SET_PARAMETER ", "ANNOUNCE ", "RECORD ", "REDIRECT "};
+    "OPTIONS ",       "DESCRIBE ",      "SETUP ",    "PLAY ",   "PAUSE ",   "TEARDOWN ",
+    "GET_PARAMETER ", "SET_PARAMETER ", "ANNOUNCE ", "RECORD ", "REDIRECT "};
 
 int RtspStartLine(std::span<const uint8_t> d, bool from_client) {
   bool could = false;
@@ -190,8 +191,9 @@ int IrcStart(std::span<const uint8_t> d, bool from_client) {
   auto prefix = r.BytesUntil(' ');
   auto command = prefix ? r.BytesUntil(' ') : std::nullopt;
   if (!command || prefix->empty() || command->empty()) return -1;
-  const bool numeric = command->size() == 3 && std::all_of(command->begin(), command->end(),
-                                                            [](uint8_t c) { return c >= '0' && c <= '9'; });
+  const bool numeric =
+      command->size() == 3 &&
+      std::all_of(command->begin(), command->end(), [](uint8_t c) { return c >= '0' && c <= '9'; });
   return numeric || StartsWith(*command, "NOTICE") ? 1 : -1;
 }
 
@@ -218,9 +220,9 @@ int NntpStart(std::span<const uint8_t> d, bool from_client) {
     return FirstLine(d) ? 1 : (d.size() > 512 ? -1 : 0);
   }
   bool could = false;
-  for (std::string_view c : {"MODE READER", "CAPABILITIES", "GROUP ", "LIST", "ARTICLE",
-                             "NEWGROUPS ", "NEWNEWS ", "XOVER", "OVER", "HEAD ", "BODY ",
-                             "POST", "IHAVE ", "AUTHINFO ", "STAT", "LISTGROUP"}) {
+  for (std::string_view c :
+       {"MODE READER", "CAPABILITIES", "GROUP ", "LIST", "ARTICLE", "NEWGROUPS ", "NEWNEWS ",
+        "XOVER", "OVER", "HEAD ", "BODY ", "POST", "IHAVE ", "AUTHINFO ", "STAT", "LISTGROUP"}) {
     could = could || CouldStartWith(d, c);
   }
   if (!could) return -1;
@@ -277,7 +279,8 @@ ParseState ParseGit(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
   }
   if (!ProbeGit(false, true, v.client)) return ParseState::kNotMine;
   const auto rest = v.client.size() > 4 ? v.client.subspan(4) : std::span<const uint8_t>();
-  for (std::string_view service : {"git-upload-pack ", "git-receive-pack ", "git-upload-archive "}) {
+  for (std::string_view service :
+       {"git-upload-pack ", "git-receive-pack ", "git-upload-archive "}) {
     if (StartsWith(rest, service)) {
       record->protocol = AppProtocol::kGit;
       return ParseState::kDone;
@@ -441,13 +444,18 @@ bool SocksFirst(bool, uint8_t b) { return b == 4 || b == 5; }
 bool Http2First(bool, uint8_t b) { return b == 'P'; }
 
 constexpr PrefixProtocol kSip{"sip", true, true, ProbeSip, ParseSip, {5060, 5061}, 1536, SipFirst};
-constexpr PrefixProtocol kRtsp{"rtsp", true, false, ProbeRtsp, ParseRtsp, {554, 8554}, 1100, RtspFirst};
+constexpr PrefixProtocol kRtsp{"rtsp",    true,        false, ProbeRtsp,
+                               ParseRtsp, {554, 8554}, 1100,  RtspFirst};
 constexpr PrefixProtocol kIrc{"irc", true, false, ProbeIrc, ParseIrc, {6667, 6697}, 600, IrcFirst};
-constexpr PrefixProtocol kNntp{"nntp", true, false, ProbeNntp, ParseNntp, {119, 433}, 600, NntpFirst};
-constexpr PrefixProtocol kRsync{"rsync", true, false, ProbeRsync, ParseRsync, {873}, 80, RsyncFirst};
+constexpr PrefixProtocol kNntp{"nntp",    true,       false, ProbeNntp,
+                               ParseNntp, {119, 433}, 600,   NntpFirst};
+constexpr PrefixProtocol kRsync{"rsync",    true,  false, ProbeRsync,
+                                ParseRsync, {873}, 80,    RsyncFirst};
 constexpr PrefixProtocol kGit{"git", true, false, ProbeGit, ParseGit, {9418}, 64, GitFirst};
-constexpr PrefixProtocol kSocks{"socks", true, false, ProbeSocks, ParseSocks, {1080}, 1024, SocksFirst};
-constexpr PrefixProtocol kHttp2{"http2", true, false, ProbeHttp2, ParseHttp2, {80, 8080}, 32, Http2First};
+constexpr PrefixProtocol kSocks{"socks",    true,   false, ProbeSocks,
+                                ParseSocks, {1080}, 1024,  SocksFirst};
+constexpr PrefixProtocol kHttp2{"http2",    true,       false, ProbeHttp2,
+                                ParseHttp2, {80, 8080}, 32,    Http2First};
 
 }  // namespace
 

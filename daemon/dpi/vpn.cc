@@ -175,7 +175,8 @@ ParseState ParseWireguard(const PrefixView& v, AppRecord* record, DpiAnomalies*)
   auto& s = v.scratch;
   const size_t at = v.from_client ? 0 : 5;
   const auto index = d.subspan(4, 4);
-  if (s[at] == 1 && std::equal(index.begin(), index.end(), s.begin() + static_cast<ptrdiff_t>(at) + 1)) {
+  if (s[at] == 1 &&
+      std::equal(index.begin(), index.end(), s.begin() + static_cast<ptrdiff_t>(at) + 1)) {
     record->protocol = AppProtocol::kWireguard;
     return ParseState::kDone;
   }
@@ -206,11 +207,11 @@ bool LooksLikeIke(std::span<const uint8_t> d) {
     return false;
   }
   const bool v1 = version == uint8_t{0x10}, v2 = version == uint8_t{0x20};
-  const bool exchange_ok = v1 ? (*exchange >= 1 && *exchange <= 5) || *exchange == 32 ||
-                                    *exchange == 33
-                              : v2 && *exchange >= 34 && *exchange <= 43;
-  return exchange_ok && *next_payload <= 53 && flags && message_id &&
-         *length == d.size() - start && *length >= kIkeHeaderBytes;
+  const bool exchange_ok =
+      v1 ? (*exchange >= 1 && *exchange <= 5) || *exchange == 32 || *exchange == 33
+         : v2 && *exchange >= 34 && *exchange <= 43;
+  return exchange_ok && *next_payload <= 53 && flags && message_id && *length == d.size() - start &&
+         *length >= kIkeHeaderBytes;
 }
 
 bool ProbeIke(bool, bool, std::span<const uint8_t> d) { return LooksLikeIke(d); }
@@ -268,11 +269,13 @@ bool OpenvpnFirst(bool udp, uint8_t b) {
 bool WireguardFirst(bool, uint8_t b) { return b >= 1 && b <= 4; }
 bool DtlsFirst(bool, uint8_t b) { return (b >= 20 && b <= 23) || b == 25; }
 
-constexpr PrefixProtocol kOpenvpn{"openvpn", true, true, ProbeOpenvpn, ParseOpenvpn, {1194}, 1024, OpenvpnFirst};
-constexpr PrefixProtocol kWireguard{"wireguard", false, true, ProbeWireguard, ParseWireguard,
-                                    {51820}, 0, WireguardFirst};
+constexpr PrefixProtocol kOpenvpn{"openvpn",    true,   true, ProbeOpenvpn,
+                                  ParseOpenvpn, {1194}, 1024, OpenvpnFirst};
+constexpr PrefixProtocol kWireguard{"wireguard",    false,   true, ProbeWireguard,
+                                    ParseWireguard, {51820}, 0,    WireguardFirst};
 constexpr PrefixProtocol kIke{"ike", false, true, ProbeIke, ParseIke, {500, 4500}, 0, nullptr};
-constexpr PrefixProtocol kDtls{"dtls", false, true, ProbeDtls, ParseDtls, {443, 4433, 5684}, 0, DtlsFirst};
+constexpr PrefixProtocol kDtls{"dtls", false,    true, ProbeDtls, ParseDtls, {443, 4433, 5684},
+                               0,      DtlsFirst};
 
 }  // namespace
 

@@ -5,10 +5,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const rustnet::Dissector* const kDissectors[] = {
-      rustnet::MakeMqttDissector().release(),
-      rustnet::MakeAmqpDissector().release(),
-      rustnet::MakeNatsDissector().release(),
-      rustnet::MakeModbusDissector().release(),
+      rustnet::MakeMqttDissector().release(), rustnet::MakeAmqpDissector().release(),
+      rustnet::MakeNatsDissector().release(), rustnet::MakeModbusDissector().release(),
       rustnet::MakeCoapDissector().release(),
   };
   for (const rustnet::Dissector* d : kDissectors) {

@@ -101,7 +101,8 @@ TEST_CASE("mqtt_5_subscribe_filter_and_31_name", "[dpi][iot]") {
 
 TEST_CASE("mqtt_connect_alone_names_protocol_waiting_for_topic", "[dpi][iot]") {
   auto d = MakeMqttDissector();
-  const auto out = Run(*d, Tcp(1883), {{true, MqttConnect("MQTT", 4, "only")}, {false, {0x20, 2, 0, 0}}});
+  const auto out =
+      Run(*d, Tcp(1883), {{true, MqttConnect("MQTT", 4, "only")}, {false, {0x20, 2, 0, 0}}});
   CHECK(out.state == ParseState::kNeedMore);
   CHECK(out.record.protocol == AppProtocol::kMqtt);
   CHECK(out.record.mqtt.topic.empty());
@@ -193,8 +194,8 @@ TEST_CASE("modbus_request_and_response_same_transaction", "[dpi][iot]") {
 
 TEST_CASE("modbus_transaction_id_mismatch", "[dpi][iot]") {
   auto d = MakeModbusDissector();
-  const auto out = Run(*d, Tcp(502), {{true, Modbus(1, 3, {0, 0, 0, 2})},
-                                     {false, Modbus(2, 3, {4, 0, 1, 0, 2})}});
+  const auto out = Run(
+      *d, Tcp(502), {{true, Modbus(1, 3, {0, 0, 0, 2})}, {false, Modbus(2, 3, {4, 0, 1, 0, 2})}});
   CHECK(out.state == ParseState::kNotMine);
   CHECK(out.record.protocol == AppProtocol::kUnknown);
 }

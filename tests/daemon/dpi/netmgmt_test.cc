@@ -28,7 +28,8 @@ TEST_CASE("syslog_rfc3164_rfc5424_and_octet_counted", "[dpi][netmgmt]") {
     CHECK(d->Probe(Udp(5140), true, Text(line)));
     CHECK(Run(*d, Udp(5140), {{true, Text(line)}}).record.protocol == AppProtocol::kSyslog);
   }
-  const auto tcp = Run(*d, Tcp(6514), {{true, Text("57 <13>1 2024-01-01T00:00:00Z h a - - - hello")}});
+  const auto tcp =
+      Run(*d, Tcp(6514), {{true, Text("57 <13>1 2024-01-01T00:00:00Z h a - - - hello")}});
   CHECK(tcp.record.protocol == AppProtocol::kSyslog);
 }
 
@@ -133,7 +134,7 @@ TEST_CASE("snmp_v3_scoped_pdu_in_clear", "[dpi][netmgmt]") {
   Bytes global = Tlv(0x30, Tlv(0x02, {1}));
   Bytes scoped;
   PutBytes(scoped, Tlv(0x04, {0x80, 0, 0x1f}));  // contextEngineID
-  PutBytes(scoped, Tlv(0x04, {}));                // contextName
+  PutBytes(scoped, Tlv(0x04, {}));               // contextName
   PutBytes(scoped, Tlv(0xa0, Tlv(0x02, {1})));
   Bytes msg = Tlv(0x02, {3});
   PutBytes(msg, global);

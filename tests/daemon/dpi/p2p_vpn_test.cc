@@ -132,8 +132,8 @@ TEST_CASE("openvpn_tcp_framed_both_ways", "[dpi][vpn]") {
     return b;
   };
   const Bytes client = Ovpn(7, 0x50);
-  const auto out = Run(*d, Tcp(443), {{true, framed(client)},
-                                     {false, framed(Ovpn(8, 0x9a, SessionOf(client)))}});
+  const auto out = Run(*d, Tcp(443),
+                       {{true, framed(client)}, {false, framed(Ovpn(8, 0x9a, SessionOf(client)))}});
   CHECK(out.state == ParseState::kDone);
   CHECK(out.record.protocol == AppProtocol::kOpenvpn);
 }

@@ -58,7 +58,8 @@ TEST_CASE("sip_response_server_header", "[dpi][text]") {
 TEST_CASE("sip_header_control_bytes", "[dpi][text]") {
   auto d = MakeSipDissector();
   const std::string bad =
-      "OPTIONS sip:x@y.example SIP/2.0\r\nUser-Agent: a\x01" "b\r\nFrom: <sip:q@z.example>\r\n\r\n";
+      "OPTIONS sip:x@y.example SIP/2.0\r\nUser-Agent: a\x01"
+      "b\r\nFrom: <sip:q@z.example>\r\n\r\n";
   const auto out = Run(*d, Udp(5060), {{true, Text(bad)}});
   CHECK(out.record.sip.user_agent == "a?b");
   CHECK(out.anomalies.count("sip_header_control_bytes") == 1);
@@ -73,8 +74,9 @@ TEST_CASE("rtsp_request_not_http", "[dpi][text]") {
   CHECK(rtsp->Probe(Tcp(8554), true, options));
   const auto out = Run(*rtsp, Tcp(8554), {{true, options}});
   CHECK(out.record.protocol == AppProtocol::kRtsp);
-  CHECK(Run(*rtsp, Tcp(554), {{false, Text("RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")}}).record.protocol ==
-        AppProtocol::kRtsp);
+  CHECK(
+      Run(*rtsp, Tcp(554), {{false, Text("RTSP/1.0 200 OK\r\nCSeq: 1\r\n\r\n")}}).record.protocol ==
+      AppProtocol::kRtsp);
   // The HTTP dissector, which shares OPTIONS, lets it go.
   auto http = MakeHttpDissector();
   const auto h = Run(*http, Tcp(8554), {{true, options}});
@@ -128,12 +130,12 @@ TEST_CASE("rsync_and_git_openings", "[dpi][text]") {
 
 TEST_CASE("socks5_domain_target_with_password_not_kept", "[dpi][text]") {
   auto d = MakeSocksDissector();
-  Bytes client = {5, 2, 0, 2};                // Greeting: no auth, user/password.
-  PutBytes(client, {1, 5});                   // RFC 1929.
+  Bytes client = {5, 2, 0, 2};  // Greeting: no auth, user/password.
+  PutBytes(client, {1, 5});     // RFC 1929.
   PutBytes(client, Text("alice"));
   Put8(client, 9);
   PutBytes(client, Text("pa55word!"));
-  PutBytes(client, {5, 1, 0, 3, 14});         // CONNECT, domain.
+  PutBytes(client, {5, 1, 0, 3, 14});  // CONNECT, domain.
   PutBytes(client, Text("www.google.com"));
   Put16(client, 443);
   CHECK(d->Probe(Tcp(10800), true, client));
