@@ -83,7 +83,7 @@ void ReadSipMessage(std::span<const uint8_t> d, AppRecord* record, DpiAnomalies*
     if (!line.empty() && line.back() == '\r') line = line.first(line.size() - 1);
     if (line.empty()) break;  // End of headers.
     if (std::any_of(line.begin(), line.end(), [](uint8_t c) { return c < 0x20 && c != '\t'; })) {
-      CountAnomaly(anomalies, text_services_anomaly::kSipHeaderNotUtf8Clean);
+      CountAnomaly(anomalies, text_services_anomaly::kSipHeaderControlBytes);
     }
     if (auto v = SipHeader(line, "From", "f"); v && record->sip.from_domain.empty()) {
       record->sip.from_domain = SipDomain(*v);
