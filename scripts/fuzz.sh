@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 dir=build-fuzz
 fuzzers=(decoder pcap_file filter tls http dns ssh quic simple_udp tui_render
-         mail ftp db remote lan)
+         mail ftp db remote lan iot p2p vpn netmgmt text_services)
 
 CC=clang CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DRUSTNET_FUZZ=ON -DRUSTNET_BUILD_TESTS=OFF -DRUSTNET_WERROR=ON >/dev/null || exit 1

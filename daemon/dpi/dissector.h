@@ -78,6 +78,10 @@ class Dissector {
                      std::span<const uint8_t> data) const = 0;
   // True if `flow`'s ports suggest this protocol (tried first).
   virtual bool PortHint(const FlowInfo& flow) const = 0;
+  // False if no first payload of this protocol over `transport` can start
+  // with `first_byte`: the engine then skips Probe() (asked once per byte
+  // value when the engine is built, not per packet).
+  virtual bool MayStartWith(uint8_t /*transport*/, uint8_t /*first_byte*/) const { return true; }
   virtual std::unique_ptr<Session> NewSession(const FlowInfo& flow) const = 0;
 };
 

@@ -179,6 +179,16 @@ DpiEngine::DpiEngine(size_t max_state_bytes, std::vector<std::unique_ptr<Dissect
       ftp_expectations_(std::make_shared<FtpExpectations>()),
       max_state_bytes_(max_state_bytes) {
   context_.ftp_expectations = ftp_expectations_.get();
+  for (size_t t = 0; t < 2; ++t) {
+    const uint8_t transport = t == 0 ? kIpProtoTcp : kIpProtoUdp;
+    for (size_t b = 0; b < 256; ++b) {
+      for (const auto& d : dissectors_) {
+        if (d->MayStartWith(transport, static_cast<uint8_t>(b))) {
+          candidates_[t][b].push_back(d.get());
+        }
+      }
+    }
+  }
 }
 
 void DpiEngine::ShareFtpExpectations(std::shared_ptr<FtpExpectations> table) {
@@ -311,11 +321,13 @@ DpiEngine::StartResult DpiEngine::Start(const DpiFlow& flow, std::span<const uin
   info.context = &context_;
   // Port-hinted dissectors first, then the rest, each only if the bytes
   // could be theirs.
+  // Only those that may start with this first byte (payload is not empty).
+  const auto& candidates = candidates_[info.transport == kIpProtoTcp ? 0 : 1][payload[0]];
   absl::InlinedVector<const Dissector*, 4> claimed;
   for (const bool hinted : {true, false}) {
-    for (const auto& d : dissectors_) {
+    for (const Dissector* d : candidates) {
       if (d->PortHint(info) == hinted && d->Probe(info, flow.from_client, payload)) {
-        claimed.push_back(d.get());
+        claimed.push_back(d);
       }
     }
   }

@@ -41,6 +41,7 @@
 #define RUSTNET_DAEMON_DPI_ENGINE_H_
 
 #include <cstddef>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -162,6 +163,9 @@ class DpiEngine {
   void PushBack(uint32_t slot);
 
   std::vector<std::unique_ptr<Dissector>> dissectors_;
+  // Per transport (0 TCP, 1 UDP) and first payload byte: the dissectors
+  // that may claim it (Dissector::MayStartWith), in registry order.
+  std::array<std::array<std::vector<const Dissector*>, 256>, 2> candidates_;
   std::vector<std::unique_ptr<FlowState>> slots_;
   std::vector<uint32_t> free_slots_;
   absl::flat_hash_map<uint64_t, uint32_t> slot_of_;  // Flow id -> its pending state.

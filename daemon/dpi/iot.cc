@@ -150,14 +150,13 @@ int AmqpFrame(std::span<const uint8_t> d) {
   ByteReader r(d);
   auto type = r.U8();
   auto size = r.Skip(2) ? r.U32() : std::nullopt;  // After the channel.
-  if (!size) return d.size() < 7 && (!type || *type == 1 || *type == 2 || *type == 3 || *type == 8)
-                        ? 0
-                        : -1;
+  if (!size)
+    return d.size() < 7 && (!type || *type == 1 || *type == 2 || *type == 3 || *type == 8) ? 0 : -1;
   if ((*type != 1 && *type != 2 && *type != 3 && *type != 8) || *size > kMaxAmqpFrame) return -1;
   if (*type == 1) {
     auto cls = r.PeekU16();
-    if (cls && *cls != 10 && *cls != 20 && *cls != 40 && *cls != 50 && *cls != 60 &&
-        *cls != 85 && *cls != 90) {
+    if (cls && *cls != 10 && *cls != 20 && *cls != 40 && *cls != 50 && *cls != 60 && *cls != 85 &&
+        *cls != 90) {
       return -1;
     }
   }
@@ -217,8 +216,25 @@ ParseState ParseNats(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
 // (| 0x80) from the server.
 bool ModbusFunction(uint8_t f) {
   switch (f & 0x7f) {
-    case 1: case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 11: case 12:
-    case 15: case 16: case 17: case 20: case 21: case 22: case 23: case 24: case 43:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 8:
+    case 11:
+    case 12:
+    case 15:
+    case 16:
+    case 17:
+    case 20:
+    case 21:
+    case 22:
+    case 23:
+    case 24:
+    case 43:
       return true;
     default:
       return false;
@@ -287,6 +303,45 @@ std::optional<uint32_t> CoapExtended(uint8_t nibble, ByteReader& r) {
   return std::nullopt;
 }
 
+// Registered option numbers (IANA CoAP Option Numbers; RFC 7252 §5.10,
+// 7641, 7959, 8613, 8768, 9175), and the experimental range.
+bool CoapKnownOption(uint32_t n) {
+  switch (n) {
+    case 1:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 8:
+    case 9:
+    case 11:
+    case 12:
+    case 14:
+    case 15:
+    case 17:
+    case 19:
+    case 20:
+    case 21:
+    case 23:
+    case 27:
+    case 28:
+    case 35:
+    case 39:
+    case 60:
+    case 252:
+    case 258:
+    case 292:
+    case 2049:
+    case 2050:
+    case 2051:
+    case 2052:
+      return true;
+    default:
+      return n >= 65000 && n <= 65535;
+  }
+}
+
 bool LooksLikeCoap(std::span<const uint8_t> d, DpiAnomalies* anomalies) {
   ByteReader r(d);
   auto first = r.U8();
@@ -295,9 +350,11 @@ bool LooksLikeCoap(std::span<const uint8_t> d, DpiAnomalies* anomalies) {
   if (!first || (*first >> 6) != 1 || (*first & 0x0f) > 8 || !code || !CoapCode(*code) || !id) {
     return false;
   }
-  if (*code == 0) return r.remaining() == static_cast<size_t>(*first & 0x0f) && (*first & 0x0f) == 0;
+  if (*code == 0)
+    return r.remaining() == static_cast<size_t>(*first & 0x0f) && (*first & 0x0f) == 0;
   if (!r.Skip(*first & 0x0f)) return false;
   int options = 0;
+  uint32_t number = 0;
   while (auto b = r.U8()) {
     if (*b == 0xff) return !r.empty();  // A payload marker needs a payload.
     auto delta = CoapExtended(*b >> 4, r);
@@ -306,6 +363,8 @@ bool LooksLikeCoap(std::span<const uint8_t> d, DpiAnomalies* anomalies) {
       CountAnomaly(anomalies, iot_anomaly::kCoapOptionPastEnd);
       return false;
     }
+    number += *delta;
+    if (!CoapKnownOption(number)) return false;
   }
   return true;
 }
@@ -328,11 +387,19 @@ ParseState ParseCoap(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
   return ParseState::kNeedMore;
 }
 
-constexpr PrefixProtocol kMqtt{"mqtt", true, false, ProbeMqtt, ParseMqtt, {1883, 8883}, 1024};
-constexpr PrefixProtocol kAmqp{"amqp", true, false, ProbeAmqp, ParseAmqp, {5672}, 1024};
-constexpr PrefixProtocol kNats{"nats", true, false, ProbeNats, ParseNats, {4222}, 64};
-constexpr PrefixProtocol kModbus{"modbus", true, false, ProbeModbus, ParseModbus, {502}, 300};
-constexpr PrefixProtocol kCoap{"coap", false, true, ProbeCoap, ParseCoap, {5683}, 0};
+// First bytes (Dissector::MayStartWith).
+bool MqttFirst(bool, uint8_t b) { return b == 0x10; }  // CONNECT.
+bool AmqpFirst(bool, uint8_t b) { return b == 'A' || b == 1 || b == 2 || b == 3 || b == 8; }
+bool NatsFirst(bool, uint8_t b) { return b == 'C' || b == 'I'; }
+bool CoapFirst(bool, uint8_t b) { return (b >> 6) == 1; }  // Version 1.
+
+constexpr PrefixProtocol kMqtt{"mqtt",    true,         false, ProbeMqtt,
+                               ParseMqtt, {1883, 8883}, 1024,  MqttFirst};
+constexpr PrefixProtocol kAmqp{"amqp", true, false, ProbeAmqp, ParseAmqp, {5672}, 1024, AmqpFirst};
+constexpr PrefixProtocol kNats{"nats", true, false, ProbeNats, ParseNats, {4222}, 64, NatsFirst};
+constexpr PrefixProtocol kModbus{"modbus",    true,  false, ProbeModbus,
+                                 ParseModbus, {502}, 300,   nullptr};
+constexpr PrefixProtocol kCoap{"coap", false, true, ProbeCoap, ParseCoap, {5683}, 0, CoapFirst};
 
 }  // namespace
 

@@ -10,9 +10,9 @@
 
 namespace rustnet {
 
-#define RUSTNET_IOT_ANOMALIES(X)                                 \
-  X(kMqttLengthPastPacket, "mqtt_length_past_packet")            \
-  X(kMqttBadRemainingLength, "mqtt_bad_remaining_length")        \
+#define RUSTNET_IOT_ANOMALIES(X)                          \
+  X(kMqttLengthPastPacket, "mqtt_length_past_packet")     \
+  X(kMqttBadRemainingLength, "mqtt_bad_remaining_length") \
   X(kCoapOptionPastEnd, "coap_option_past_end")
 RUSTNET_DECLARE_DPI_ANOMALIES(iot_anomaly, RUSTNET_IOT_ANOMALIES)
 

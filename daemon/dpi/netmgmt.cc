@@ -184,16 +184,26 @@ std::optional<uint32_t> BerInteger(const Tlv& t) {
 // --- SNMP (RFC 3416 §3, RFC 3412 §6) -----------------------------------------
 std::string_view SnmpPduName(uint8_t tag) {
   switch (tag) {
-    case 0xa0: return "get-request";
-    case 0xa1: return "get-next-request";
-    case 0xa2: return "response";
-    case 0xa3: return "set-request";
-    case 0xa4: return "trap";
-    case 0xa5: return "get-bulk-request";
-    case 0xa6: return "inform-request";
-    case 0xa7: return "trap-v2";
-    case 0xa8: return "report";
-    default: return "";
+    case 0xa0:
+      return "get-request";
+    case 0xa1:
+      return "get-next-request";
+    case 0xa2:
+      return "response";
+    case 0xa3:
+      return "set-request";
+    case 0xa4:
+      return "trap";
+    case 0xa5:
+      return "get-bulk-request";
+    case 0xa6:
+      return "inform-request";
+    case 0xa7:
+      return "trap-v2";
+    case 0xa8:
+      return "report";
+    default:
+      return "";
   }
 }
 
@@ -271,6 +281,7 @@ int LooksLikeLdap(std::span<const uint8_t> d) {
   if (message->tag != 0x30) return -1;
   auto id_tlv = ReadTlv(message->value);
   if (!id_tlv) return message->truncated && message->value.remaining() < 8 ? 0 : -1;
+  if (id_tlv->truncated) return 0;
   if (!BerInteger(*id_tlv)) return -1;
   auto op = message->value.PeekU8();
   if (!op) return message->truncated ? 0 : -1;
@@ -297,11 +308,17 @@ ParseState ParseLdap(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
   return ParseState::kNeedMore;
 }
 
-constexpr PrefixProtocol kSyslog{"syslog", true, true, ProbeSyslog, ParseSyslog, {514, 601, 6514},
-                                 64};
-constexpr PrefixProtocol kTftp{"tftp", false, true, ProbeTftp, ParseTftp, {69}, 0};
-constexpr PrefixProtocol kSnmp{"snmp", false, true, ProbeSnmp, ParseSnmp, {161, 162}, 0};
-constexpr PrefixProtocol kLdap{"ldap", true, true, ProbeLdap, ParseLdap, {389, 3268}, 512};
+bool SyslogFirst(bool, uint8_t b) { return b == '<' || (b >= '1' && b <= '9'); }
+bool TftpFirst(bool, uint8_t b) { return b == 0; }
+bool BerSequenceFirst(bool, uint8_t b) { return b == 0x30; }
+
+constexpr PrefixProtocol kSyslog{"syslog",         true, true,       ProbeSyslog, ParseSyslog,
+                                 {514, 601, 6514}, 64,   SyslogFirst};
+constexpr PrefixProtocol kTftp{"tftp", false, true, ProbeTftp, ParseTftp, {69}, 0, TftpFirst};
+constexpr PrefixProtocol kSnmp{"snmp",    false,      true, ProbeSnmp,
+                               ParseSnmp, {161, 162}, 0,    BerSequenceFirst};
+constexpr PrefixProtocol kLdap{"ldap",    true,        true, ProbeLdap,
+                               ParseLdap, {389, 3268}, 512,  BerSequenceFirst};
 
 }  // namespace
 

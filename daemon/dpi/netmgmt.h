@@ -11,8 +11,8 @@
 
 namespace rustnet {
 
-#define RUSTNET_NETMGMT_ANOMALIES(X)                             \
-  X(kSnmpBerPastEnd, "snmp_ber_past_end")                        \
+#define RUSTNET_NETMGMT_ANOMALIES(X)      \
+  X(kSnmpBerPastEnd, "snmp_ber_past_end") \
   X(kTftpFileNameNotTerminated, "tftp_file_name_not_terminated")
 RUSTNET_DECLARE_DPI_ANOMALIES(netmgmt_anomaly, RUSTNET_NETMGMT_ANOMALIES)
 

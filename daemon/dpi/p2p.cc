@@ -7,15 +7,16 @@ namespace rustnet {
 namespace {
 
 // BEP 3: the handshake starts with 19 and "BitTorrent protocol".
-constexpr std::string_view kHandshake = "\x13" "BitTorrent protocol";
+constexpr std::string_view kHandshake =
+    "\x13"
+    "BitTorrent protocol";
 
 bool ProbeBtTcp(bool, bool, std::span<const uint8_t> d) { return CouldStartWith(d, kHandshake); }
 
 ParseState ParseBtTcp(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
   const auto mine = v.just_fed();
   if (!CouldStartWith(mine, kHandshake)) {
-    return record->protocol == AppProtocol::kBittorrent ? ParseState::kDone
-                                                        : ParseState::kNotMine;
+    return record->protocol == AppProtocol::kBittorrent ? ParseState::kDone : ParseState::kNotMine;
   }
   if (mine.size() < kHandshake.size()) return ParseState::kNeedMore;
   record->protocol = AppProtocol::kBittorrent;
@@ -74,8 +75,7 @@ ParseState ParseBtUdp(const PrefixView& v, AppRecord* record, DpiAnomalies* anom
   }
   auto payload = UtpPayload(d, anomalies);
   if (!payload) {
-    return record->protocol == AppProtocol::kBittorrent ? ParseState::kDone
-                                                        : ParseState::kNotMine;
+    return record->protocol == AppProtocol::kBittorrent ? ParseState::kDone : ParseState::kNotMine;
   }
   // The peer wire handshake inside uTP settles it; else a SYN answered by
   // a STATE with the same connection id (BEP 29: the SYN's id, the
@@ -94,8 +94,7 @@ ParseState ParseBtUdp(const PrefixView& v, AppRecord* record, DpiAnomalies* anom
     s[0] = 1;
     s[1] = static_cast<uint8_t>(*id >> 8);
     s[2] = static_cast<uint8_t>(*id);
-  } else if ((*type >> 4) == 2 && s[0] == 1 &&
-             *id == static_cast<uint16_t>((s[1] << 8) | s[2])) {
+  } else if ((*type >> 4) == 2 && s[0] == 1 && *id == static_cast<uint16_t>((s[1] << 8) | s[2])) {
     record->protocol = AppProtocol::kBittorrent;
     return ParseState::kDone;
   }
@@ -103,10 +102,13 @@ ParseState ParseBtUdp(const PrefixView& v, AppRecord* record, DpiAnomalies* anom
                                                       : ParseState::kNeedMore;
 }
 
-constexpr PrefixProtocol kBtTcp{"bittorrent", true, false, ProbeBtTcp, ParseBtTcp,
-                                {6881, 6889, 51413}, 68};
-constexpr PrefixProtocol kBtUdp{"bittorrent_udp", false, true, ProbeBtUdp, ParseBtUdp,
-                                {6881, 6889, 51413}, 0};
+bool BtTcpFirst(bool, uint8_t b) { return b == 19; }
+bool BtUdpFirst(bool, uint8_t b) { return b == 'd' || ((b & 0x0f) == 1 && (b >> 4) <= 4); }
+
+constexpr PrefixProtocol kBtTcp{"bittorrent",        true, false,     ProbeBtTcp, ParseBtTcp,
+                                {6881, 6889, 51413}, 68,   BtTcpFirst};
+constexpr PrefixProtocol kBtUdp{"bittorrent_udp",    false, true,      ProbeBtUdp, ParseBtUdp,
+                                {6881, 6889, 51413}, 0,     BtUdpFirst};
 
 }  // namespace
 

@@ -1,6 +1,7 @@
 #include "daemon/dpi/prefix_session.h"
 
 #include <algorithm>
+#include <bitset>
 #include <optional>
 
 namespace rustnet {
@@ -54,18 +55,26 @@ class PrefixDissector final : public Dissector {
  public:
   explicit PrefixDissector(const PrefixProtocol& p) : protocol_(p) {
     protocol_.max_prefix = std::min(protocol_.max_prefix, kMaxPrefixBytes);
+    for (size_t b = 0; b < 256; ++b) {
+      const auto byte = static_cast<uint8_t>(b);
+      tcp_first_[b] = protocol_.tcp && (!p.may_start || p.may_start(false, byte));
+      udp_first_[b] = protocol_.udp && (!p.may_start || p.may_start(true, byte));
+    }
+  }
+  bool MayStartWith(uint8_t transport, uint8_t first_byte) const override {
+    if (transport == kIpProtoTcp) return tcp_first_[first_byte];
+    if (transport == kIpProtoUdp) return udp_first_[first_byte];
+    return false;
   }
   std::string_view name() const override { return protocol_.name; }
-  bool Probe(const FlowInfo& flow, bool from_client,
-             std::span<const uint8_t> data) const override {
+  bool Probe(const FlowInfo& flow, bool from_client, std::span<const uint8_t> data) const override {
     const bool udp = flow.transport == kIpProtoUdp;
     if (udp ? !protocol_.udp : (!protocol_.tcp || flow.transport != kIpProtoTcp)) return false;
     return protocol_.probe(udp, from_client, data);
   }
   bool PortHint(const FlowInfo& flow) const override {
-    return flow.server_port != 0 &&
-           std::find(protocol_.ports.begin(), protocol_.ports.end(), flow.server_port) !=
-               protocol_.ports.end();
+    return flow.server_port != 0 && std::find(protocol_.ports.begin(), protocol_.ports.end(),
+                                              flow.server_port) != protocol_.ports.end();
   }
   std::unique_ptr<Session> NewSession(const FlowInfo& flow) const override {
     return std::make_unique<PrefixSession>(protocol_, flow.transport == kIpProtoUdp);
@@ -73,6 +82,7 @@ class PrefixDissector final : public Dissector {
 
  private:
   PrefixProtocol protocol_;
+  std::bitset<256> tcp_first_, udp_first_;
 };
 
 }  // namespace
@@ -95,9 +105,8 @@ bool CouldStartWith(std::span<const uint8_t> data, std::string_view text) {
 bool StartsWithFolded(std::span<const uint8_t> data, std::string_view text) {
   auto lower = [](uint8_t c) { return c >= 'A' && c <= 'Z' ? static_cast<uint8_t>(c + 32) : c; };
   return data.size() >= text.size() &&
-         std::equal(text.begin(), text.end(), data.begin(), [&](char a, uint8_t b) {
-           return lower(static_cast<uint8_t>(a)) == lower(b);
-         });
+         std::equal(text.begin(), text.end(), data.begin(),
+                    [&](char a, uint8_t b) { return lower(static_cast<uint8_t>(a)) == lower(b); });
 }
 
 std::string Printable(std::span<const uint8_t> bytes, size_t max) {

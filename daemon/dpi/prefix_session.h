@@ -15,8 +15,8 @@
 #ifndef RUSTNET_DAEMON_DPI_PREFIX_SESSION_H_
 #define RUSTNET_DAEMON_DPI_PREFIX_SESSION_H_
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -61,6 +61,9 @@ struct PrefixProtocol {
   PrefixParser parse = nullptr;
   std::array<uint16_t, 4> ports{};  // Server ports tried first (0: none).
   size_t max_prefix = 512;
+  // The first bytes a flow of this protocol can start with (either side);
+  // null: any. Evaluated for every byte once, when the dissector is made.
+  bool (*may_start)(bool udp, uint8_t first_byte) = nullptr;
 };
 
 std::unique_ptr<Dissector> MakePrefixDissector(const PrefixProtocol& protocol);

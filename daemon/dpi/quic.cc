@@ -20,7 +20,6 @@ constexpr uint32_t kQuicV1 = 0x00000001;
 constexpr uint32_t kQuicV2 = 0x6b3343cf;  // RFC 9369.
 constexpr uint32_t kQuicV2Draft = 0x709a50c4;  // draft-ietf-quic-v2-01..10 (Debian 12's ngtcp2).
 constexpr uint32_t kDraft22 = 0xff000016;
-constexpr uint32_t kDraft27 = 0xff00001b;
 constexpr uint32_t kDraft29 = 0xff00001d;
 constexpr uint32_t kDraft34 = 0xff000022;
 constexpr uint32_t kQ046 = 0x51303436;    // "Q046"

@@ -11,8 +11,8 @@ namespace {
 
 // --- SIP (RFC 3261 §7) -------------------------------------------------------
 constexpr std::string_view kSipMethods[] = {
-    "INVITE ", "REGISTER ", "OPTIONS ", "ACK ",     "BYE ",   "CANCEL ", "SUBSCRIBE ",
-    "NOTIFY ", "MESSAGE ",  "INFO ",    "PRACK ",   "UPDATE ", "REFER ", "PUBLISH "};
+    "INVITE ", "REGISTER ", "OPTIONS ", "ACK ",   "BYE ",    "CANCEL ", "SUBSCRIBE ",
+    "NOTIFY ", "MESSAGE ",  "INFO ",    "PRACK ", "UPDATE ", "REFER ",  "PUBLISH "};
 
 // A request line "METHOD sip:... SIP/2.0" or a status line "SIP/2.0 NNN".
 // 1: yes, 0: the line is not whole yet, -1: no.
@@ -41,8 +41,9 @@ std::string SipDomain(std::span<const uint8_t> value) {
     }
   }
   auto uri = r.rest();
-  const auto end = std::find_if(uri.begin(), uri.end(),
-                                [](uint8_t c) { return c == '>' || c == ';' || c == ' ' || c == '?'; });
+  const auto end = std::find_if(uri.begin(), uri.end(), [](uint8_t c) {
+    return c == '>' || c == ';' || c == ' ' || c == '?';
+  });
   uri = uri.first(static_cast<size_t>(end - uri.begin()));
   if (const auto at = std::find(uri.begin(), uri.end(), '@'); at != uri.end()) {
     uri = uri.subspan(static_cast<size_t>(at - uri.begin()) + 1);
@@ -82,7 +83,7 @@ void ReadSipMessage(std::span<const uint8_t> d, AppRecord* record, DpiAnomalies*
     if (!line.empty() && line.back() == '\r') line = line.first(line.size() - 1);
     if (line.empty()) break;  // End of headers.
     if (std::any_of(line.begin(), line.end(), [](uint8_t c) { return c < 0x20 && c != '\t'; })) {
-      CountAnomaly(anomalies, text_services_anomaly::kSipHeaderNotUtf8Clean);
+      CountAnomaly(anomalies, text_services_anomaly::kSipHeaderControlBytes);
     }
     if (auto v = SipHeader(line, "From", "f"); v && record->sip.from_domain.empty()) {
       record->sip.from_domain = SipDomain(*v);
@@ -119,8 +120,8 @@ ParseState ParseSip(const PrefixView& v, AppRecord* record, DpiAnomalies* anomal
 
 // --- RTSP (RFC 2326 §6, RFC 7826) --------------------------------------------
 constexpr std::string_view kRtspMethods[] = {
-    "OPTIONS ", "DESCRIBE ", "SETUP ", "PLAY ", "PAUSE ", "TEARDOWN ", "GET_PARAMETER ",
-    "SET_PARAMETER ", "ANNOUNCE ", "RECORD ", "REDIRECT "};
+    "OPTIONS ",       "DESCRIBE ",      "SETUP ",    "PLAY ",   "PAUSE ",   "TEARDOWN ",
+    "GET_PARAMETER ", "SET_PARAMETER ", "ANNOUNCE ", "RECORD ", "REDIRECT "};
 
 int RtspStartLine(std::span<const uint8_t> d, bool from_client) {
   bool could = false;
@@ -164,6 +165,7 @@ int IrcStart(std::span<const uint8_t> d, bool from_client) {
     ByteReader r(d);
     while (true) {
       const auto rest = r.rest();
+      if (rest.empty()) return 0;
       bool could = false;
       for (std::string_view c : {"PASS ", "NICK ", "USER ", "CAP LS", "CAP REQ"}) {
         could = could || CouldStartWith(rest, c);
@@ -189,8 +191,9 @@ int IrcStart(std::span<const uint8_t> d, bool from_client) {
   auto prefix = r.BytesUntil(' ');
   auto command = prefix ? r.BytesUntil(' ') : std::nullopt;
   if (!command || prefix->empty() || command->empty()) return -1;
-  const bool numeric = command->size() == 3 && std::all_of(command->begin(), command->end(),
-                                                            [](uint8_t c) { return c >= '0' && c <= '9'; });
+  const bool numeric =
+      command->size() == 3 &&
+      std::all_of(command->begin(), command->end(), [](uint8_t c) { return c >= '0' && c <= '9'; });
   return numeric || StartsWith(*command, "NOTICE") ? 1 : -1;
 }
 
@@ -217,9 +220,9 @@ int NntpStart(std::span<const uint8_t> d, bool from_client) {
     return FirstLine(d) ? 1 : (d.size() > 512 ? -1 : 0);
   }
   bool could = false;
-  for (std::string_view c : {"MODE READER", "CAPABILITIES", "GROUP ", "LIST", "ARTICLE",
-                             "NEWGROUPS ", "NEWNEWS ", "XOVER", "OVER", "HEAD ", "BODY ",
-                             "POST", "IHAVE ", "AUTHINFO ", "STAT", "LISTGROUP"}) {
+  for (std::string_view c :
+       {"MODE READER", "CAPABILITIES", "GROUP ", "LIST", "ARTICLE", "NEWGROUPS ", "NEWNEWS ",
+        "XOVER", "OVER", "HEAD ", "BODY ", "POST", "IHAVE ", "AUTHINFO ", "STAT", "LISTGROUP"}) {
     could = could || CouldStartWith(d, c);
   }
   if (!could) return -1;
@@ -276,7 +279,8 @@ ParseState ParseGit(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
   }
   if (!ProbeGit(false, true, v.client)) return ParseState::kNotMine;
   const auto rest = v.client.size() > 4 ? v.client.subspan(4) : std::span<const uint8_t>();
-  for (std::string_view service : {"git-upload-pack ", "git-receive-pack ", "git-upload-archive "}) {
+  for (std::string_view service :
+       {"git-upload-pack ", "git-receive-pack ", "git-upload-archive "}) {
     if (StartsWith(rest, service)) {
       record->protocol = AppProtocol::kGit;
       return ParseState::kDone;
@@ -426,14 +430,32 @@ ParseState ParseHttp2(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
   return ParseState::kDone;
 }
 
-constexpr PrefixProtocol kSip{"sip", true, true, ProbeSip, ParseSip, {5060, 5061}, 1536};
-constexpr PrefixProtocol kRtsp{"rtsp", true, false, ProbeRtsp, ParseRtsp, {554, 8554}, 1100};
-constexpr PrefixProtocol kIrc{"irc", true, false, ProbeIrc, ParseIrc, {6667, 6697}, 600};
-constexpr PrefixProtocol kNntp{"nntp", true, false, ProbeNntp, ParseNntp, {119, 433}, 600};
-constexpr PrefixProtocol kRsync{"rsync", true, false, ProbeRsync, ParseRsync, {873}, 80};
-constexpr PrefixProtocol kGit{"git", true, false, ProbeGit, ParseGit, {9418}, 64};
-constexpr PrefixProtocol kSocks{"socks", true, false, ProbeSocks, ParseSocks, {1080}, 1024};
-constexpr PrefixProtocol kHttp2{"http2", true, false, ProbeHttp2, ParseHttp2, {80, 8080}, 32};
+// First bytes (Dissector::MayStartWith), either side.
+bool OneOf(uint8_t b, std::string_view set) {
+  return std::find(set.begin(), set.end(), static_cast<char>(b)) != set.end();
+}
+bool SipFirst(bool, uint8_t b) { return OneOf(b, "IROABCSNMPU"); }
+bool RtspFirst(bool, uint8_t b) { return OneOf(b, "ODSPTGAR"); }
+bool IrcFirst(bool, uint8_t b) { return OneOf(b, "PNUC:"); }
+bool NntpFirst(bool, uint8_t b) { return b == '2'; }
+bool RsyncFirst(bool, uint8_t b) { return b == '@'; }
+bool GitFirst(bool, uint8_t b) { return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f'); }
+bool SocksFirst(bool, uint8_t b) { return b == 4 || b == 5; }
+bool Http2First(bool, uint8_t b) { return b == 'P'; }
+
+constexpr PrefixProtocol kSip{"sip", true, true, ProbeSip, ParseSip, {5060, 5061}, 1536, SipFirst};
+constexpr PrefixProtocol kRtsp{"rtsp",    true,        false, ProbeRtsp,
+                               ParseRtsp, {554, 8554}, 1100,  RtspFirst};
+constexpr PrefixProtocol kIrc{"irc", true, false, ProbeIrc, ParseIrc, {6667, 6697}, 600, IrcFirst};
+constexpr PrefixProtocol kNntp{"nntp",    true,       false, ProbeNntp,
+                               ParseNntp, {119, 433}, 600,   NntpFirst};
+constexpr PrefixProtocol kRsync{"rsync",    true,  false, ProbeRsync,
+                                ParseRsync, {873}, 80,    RsyncFirst};
+constexpr PrefixProtocol kGit{"git", true, false, ProbeGit, ParseGit, {9418}, 64, GitFirst};
+constexpr PrefixProtocol kSocks{"socks",    true,   false, ProbeSocks,
+                                ParseSocks, {1080}, 1024,  SocksFirst};
+constexpr PrefixProtocol kHttp2{"http2",    true,       false, ProbeHttp2,
+                                ParseHttp2, {80, 8080}, 32,    Http2First};
 
 }  // namespace
 

@@ -15,8 +15,8 @@
 
 namespace rustnet {
 
-#define RUSTNET_TEXT_SERVICES_ANOMALIES(X)                    \
-  X(kSipHeaderNotUtf8Clean, "sip_header_control_bytes")        \
+#define RUSTNET_TEXT_SERVICES_ANOMALIES(X)              \
+  X(kSipHeaderControlBytes, "sip_header_control_bytes") \
   X(kSocksBadAddressType, "socks_bad_address_type")
 RUSTNET_DECLARE_DPI_ANOMALIES(text_services_anomaly, RUSTNET_TEXT_SERVICES_ANOMALIES)
 

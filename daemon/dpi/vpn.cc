@@ -49,14 +49,60 @@ bool OpenvpnSeen(std::span<const uint8_t> p, bool from_client, std::span<uint8_t
   return false;
 }
 
+// The acknowledgement array and message packet id of a hard reset (ack
+// count 0, or 1 with ack id 0 and the peer's session id; message id 0),
+// exactly filling the packet.
+bool ResetTail(ByteReader r) {
+  auto acks = r.U8();
+  if (acks == uint8_t{1}) {
+    if (r.U32() != uint32_t{0} || !r.Skip(kOpenvpnSessionId)) return false;
+  } else if (acks != uint8_t{0}) {
+    return false;
+  }
+  return r.U32() == uint32_t{0} && r.empty();
+}
+
+// A packet id and a time stamp (openvpn's replay protection with
+// --tls-auth/--tls-crypt) as in a session's first packet: id 1 and a time
+// between 2004 and 2046 that is not four letters (a DNS query's label at
+// the same offset would be).
+bool ReplayFields(ByteReader& r) {
+  auto id = r.U32();
+  auto time = r.U32();
+  if (id != uint32_t{1} || !time || *time < 0x40000000 || *time >= 0x90000000) return false;
+  bool text = true;
+  for (int shift = 0; shift < 32; shift += 8) {
+    const uint32_t c = (*time >> shift) & 0xff;
+    text = text && c >= 0x20 && c < 0x7f;
+  }
+  return !text;
+}
+
+// A hard reset (client 1/7/10, server 2/8) as a session's first packet:
+// plain, behind a --tls-auth HMAC (16-64 bytes), or --tls-crypt's clear
+// header (packet id and time right after the session id).
+bool OpenvpnReset(std::span<const uint8_t> p) {
+  if (!OpenvpnControl(p)) return false;
+  const uint8_t opcode = p[0] >> 3;
+  if (opcode != 1 && opcode != 2 && opcode != 7 && opcode != 8 && opcode != 10) return false;
+  const ByteReader after_id(p.subspan(1 + kOpenvpnSessionId));
+  if (ResetTail(after_id)) return true;
+  for (const size_t hmac : {size_t{16}, size_t{20}, size_t{32}, size_t{48}, size_t{64}}) {
+    ByteReader r = after_id;
+    if (r.Skip(hmac) && ReplayFields(r) && ResetTail(r)) return true;
+  }
+  ByteReader crypt = after_id;
+  return ReplayFields(crypt) && crypt.remaining() >= 32;
+}
+
 bool ProbeOpenvpn(bool udp, bool, std::span<const uint8_t> d) {
-  if (udp) return OpenvpnControl(d);
+  if (udp) return OpenvpnReset(d);
   ByteReader r(d);
   auto length = r.U16();
   if (!length) return d.size() < 2;
-  auto packet = r.PeekSub(std::min<size_t>(*length, r.remaining()));
-  return *length >= kOpenvpnMinControl && *length <= kOpenvpnMaxControl && packet &&
-         (packet->empty() || (packet->rest()[0] >> 3) != 0);
+  auto packet = r.Bytes(*length);
+  // The first segment holds at least the first packet.
+  return packet && OpenvpnReset(*packet);
 }
 
 ParseState ParseOpenvpn(const PrefixView& v, AppRecord* record, DpiAnomalies*) {
@@ -129,7 +175,8 @@ ParseState ParseWireguard(const PrefixView& v, AppRecord* record, DpiAnomalies*)
   auto& s = v.scratch;
   const size_t at = v.from_client ? 0 : 5;
   const auto index = d.subspan(4, 4);
-  if (s[at] == 1 && std::equal(index.begin(), index.end(), s.begin() + static_cast<ptrdiff_t>(at) + 1)) {
+  if (s[at] == 1 &&
+      std::equal(index.begin(), index.end(), s.begin() + static_cast<ptrdiff_t>(at) + 1)) {
     record->protocol = AppProtocol::kWireguard;
     return ParseState::kDone;
   }
@@ -160,11 +207,11 @@ bool LooksLikeIke(std::span<const uint8_t> d) {
     return false;
   }
   const bool v1 = version == uint8_t{0x10}, v2 = version == uint8_t{0x20};
-  const bool exchange_ok = v1 ? (*exchange >= 1 && *exchange <= 5) || *exchange == 32 ||
-                                    *exchange == 33
-                              : v2 && *exchange >= 34 && *exchange <= 43;
-  return exchange_ok && *next_payload <= 53 && flags && message_id &&
-         *length == d.size() - start && *length >= kIkeHeaderBytes;
+  const bool exchange_ok =
+      v1 ? (*exchange >= 1 && *exchange <= 5) || *exchange == 32 || *exchange == 33
+         : v2 && *exchange >= 34 && *exchange <= 43;
+  return exchange_ok && *next_payload <= 53 && flags && message_id && *length == d.size() - start &&
+         *length >= kIkeHeaderBytes;
 }
 
 bool ProbeIke(bool, bool, std::span<const uint8_t> d) { return LooksLikeIke(d); }
@@ -212,11 +259,23 @@ ParseState ParseDtls(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
   return ParseState::kDone;
 }
 
-constexpr PrefixProtocol kOpenvpn{"openvpn", true, true, ProbeOpenvpn, ParseOpenvpn, {1194}, 1024};
-constexpr PrefixProtocol kWireguard{"wireguard", false, true, ProbeWireguard, ParseWireguard,
-                                    {51820}, 0};
-constexpr PrefixProtocol kIke{"ike", false, true, ProbeIke, ParseIke, {500, 4500}, 0};
-constexpr PrefixProtocol kDtls{"dtls", false, true, ProbeDtls, ParseDtls, {443, 4433, 5684}, 0};
+// First bytes (Dissector::MayStartWith): OpenVPN over UDP starts with a
+// hard reset's opcode, over TCP with the high byte of a length <= 1600.
+bool OpenvpnFirst(bool udp, uint8_t b) {
+  const uint8_t opcode = b >> 3;
+  return udp ? opcode == 1 || opcode == 2 || opcode == 7 || opcode == 8 || opcode == 10
+             : b <= (kOpenvpnMaxControl >> 8);
+}
+bool WireguardFirst(bool, uint8_t b) { return b >= 1 && b <= 4; }
+bool DtlsFirst(bool, uint8_t b) { return (b >= 20 && b <= 23) || b == 25; }
+
+constexpr PrefixProtocol kOpenvpn{"openvpn",    true,   true, ProbeOpenvpn,
+                                  ParseOpenvpn, {1194}, 1024, OpenvpnFirst};
+constexpr PrefixProtocol kWireguard{"wireguard",    false,   true, ProbeWireguard,
+                                    ParseWireguard, {51820}, 0,    WireguardFirst};
+constexpr PrefixProtocol kIke{"ike", false, true, ProbeIke, ParseIke, {500, 4500}, 0, nullptr};
+constexpr PrefixProtocol kDtls{"dtls", false,    true, ProbeDtls, ParseDtls, {443, 4433, 5684},
+                               0,      DtlsFirst};
 
 }  // namespace
 

@@ -68,17 +68,18 @@ Bytes CryptoFrame(uint64_t offset, const Bytes& data) {
 
 // A client Initial packet protected as RFC 9001 §5 says, carrying `frames`
 // padded to 1200 bytes of packet.
-Bytes ProtectedInitial(uint32_t version, uint32_t pn, Bytes frames) {
-  const auto keys = DeriveClientInitialKeys(version, kDcid);
+Bytes ProtectedInitial(uint32_t version, uint32_t pn, Bytes frames,
+                       const Bytes& dcid = Bytes(kDcid.begin(), kDcid.end())) {
+  const auto keys = DeriveClientInitialKeys(version, dcid);
   REQUIRE(keys);
-  const bool v2 = version == 0x6b3343cf;
+  const bool v2 = version == 0x6b3343cf || version == 0x709a50c4;
   const size_t pn_len = 4;
   if (frames.size() < 1100) frames.resize(1100, 0);  // PADDING
   Bytes header;
   Put8(header, static_cast<uint8_t>(0xc0u | (v2 ? 0x10u : 0u) | (pn_len - 1)));
   Put32(header, version);
-  Put8(header, static_cast<uint8_t>(kDcid.size()));
-  PutBytes(header, kDcid);
+  Put8(header, static_cast<uint8_t>(dcid.size()));
+  PutBytes(header, dcid);
   Put8(header, 0);  // SCID length
   Put8(header, 0);  // Token length
   Put16(header, static_cast<uint16_t>(0x4000u | (pn_len + frames.size() + 16)));
@@ -310,6 +311,90 @@ TEST_CASE("quic: gQUIC's CHLO gives the SNI; an offset past its values is gquic_
                        &a);
   CHECK(bad.tls.sni.empty());
   CHECK(a == DpiAnomalies{{"gquic_chlo_bad_offset", 1}});
+}
+
+}  // namespace
+}  // namespace rustnet
+
+namespace rustnet {
+namespace {
+
+TEST_CASE("quic: every version family nDPI knows is decrypted", "[dpi][quic]") {
+  // Drafts 22-28 (two salts), mvfst (draft-22 and draft-27 keys), the v2
+  // draft (v2 labels and packet types, its own salt; checked against
+  // ngtcp2 in dpi_breadth_fixtures_test) and gQUIC over TLS (T051).
+  const std::pair<uint32_t, const char*> kVersions[] = {
+      {0xff000016u, "draft-22"}, {0xff000017u, "draft-23"}, {0xff00001au, "draft-26"},
+      {0xfaceb001u, "mvfst-22"}, {0xfaceb002u, "mvfst-27"}, {0xfaceb00eu, "mvfst-exp"},
+      {0x709a50c4u, "v2-draft"}, {0x54303531u, "T051"}};
+  for (const auto& [version, name] : kVersions) {
+    INFO(name);
+    testing::HelloSpec spec;
+    spec.sni = "families.example";
+    spec.alpn = {"h3"};
+    const Bytes packet =
+        ProtectedInitial(version, 0, CryptoFrame(0, testing::MakeClientHelloMessage(spec)));
+    auto d = MakeQuicDissector();
+    CHECK(d->Probe(kFlow, true, packet));
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(testing::FeedSession(*d, kFlow, {{true, packet}}, testing::Split::kWhole, &r, &a) ==
+          ParseState::kDone);
+    CHECK(r.quic_version == name);
+    CHECK(r.tls.sni == "families.example");
+    CHECK(a.empty());
+  }
+  // The v2 draft and v2 final keys differ (their salts do).
+  CHECK(DeriveClientInitialKeys(0x709a50c4, kDcid)->key !=
+        DeriveClientInitialKeys(0x6b3343cf, kDcid)->key);
+}
+
+TEST_CASE("quic: crypto frames span Initials sent with different DCIDs", "[dpi][quic]") {
+  // After a Retry or a server-chosen CID the client's next Initial carries
+  // a new DCID: its keys follow the DCID each packet carries.
+  testing::HelloSpec spec;
+  spec.sni = "two-dcids.example";
+  spec.padding = 600;
+  const Bytes hello = testing::MakeClientHelloMessage(spec);
+  const auto half = static_cast<ptrdiff_t>(hello.size() / 2);
+  const Bytes head(hello.begin(), hello.begin() + half);
+  const Bytes tail(hello.begin() + half, hello.end());
+  const Bytes first = ProtectedInitial(1, 0, CryptoFrame(0, head));
+  const Bytes second = ProtectedInitial(1, 1, CryptoFrame(head.size(), tail),
+                                        Bytes{0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, 0x59});
+  auto d = MakeQuicDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kFlow, {{true, first}, {true, second}}, testing::Split::kWhole,
+                             &r, &a) == ParseState::kDone);
+  CHECK(r.tls.sni == "two-dcids.example");
+  CHECK(a.empty());
+}
+
+TEST_CASE("quic: a reserved version probes for version negotiation", "[dpi][quic]") {
+  // RFC 9000 §6/§15: 0x?a?a?a?a, padded to 1200 bytes: QUIC, no keys.
+  Bytes probe = {0xc3};
+  Put32(probe, 0x1a2a3a4a);
+  Put8(probe, 8);
+  PutBytes(probe, Bytes(8, 0x77));
+  Put8(probe, 0);
+  probe.resize(1200, 0);
+  auto d = MakeQuicDissector();
+  CHECK(d->Probe(kFlow, true, probe));
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kFlow, {{true, probe}}, testing::Split::kWhole, &r, &a) ==
+        ParseState::kNeedMore);
+  CHECK(r.protocol == AppProtocol::kQuic);
+  CHECK(r.quic_version == "reserved");
+  CHECK(a.empty());
+  // Shorter than a client's first datagram, or without the fixed bit: not claimed.
+  Bytes short_probe(probe.begin(), probe.begin() + 600);
+  CHECK_FALSE(d->Probe(kFlow, true, short_probe));
+  Bytes no_fixed_bit = probe;
+  no_fixed_bit[0] = 0x83;
+  CHECK_FALSE(d->Probe(kFlow, true, no_fixed_bit));
+  CHECK(QuicVersionName(0) == "version-negotiation");
 }
 
 }  // namespace

@@ -111,7 +111,10 @@ TEST_CASE("ntp: malformed headers are not NTP", "[dpi][ntp]") {
   CHECK_FALSE(d->Probe(kNtpFlow, true, Ntp(0, 3)));       // version_zero
   CHECK_FALSE(d->Probe(kNtpFlow, true, Ntp(5, 3)));       // version_above_4
   CHECK_FALSE(d->Probe(kNtpFlow, true, Ntp(4, 0)));       // mode_reserved
-  CHECK_FALSE(d->Probe(kNtpFlow, true, Ntp(4, 6)));       // mode_control (not a time packet)
+  // Modes 6 (control) and 7 (private) are NTP too (ntpq, ntpdc), on port 123.
+  CHECK(d->Probe(kNtpFlow, true, Ntp(4, 6)));
+  CHECK(d->Probe(kNtpFlow, true, Bytes{0x17, 0x00, 0x03, 0x2a, 0, 0, 0, 0}));
+  CHECK_FALSE(d->Probe(kNtpFlow, true, Bytes{0x0f, 0x00, 0x03, 0x2a, 0, 0, 0, 0}));  // v1 private
   CHECK_FALSE(d->Probe(kNtpFlow, true, Ntp(4, 3, 17)));   // stratum_above_16
   // NTP's header has too little structure to trust off port 123.
   CHECK_FALSE(d->Probe(FlowInfo{kIpProtoUdp, 40000, 5000}, true, Ntp(4, 3)));

@@ -256,6 +256,20 @@ v1::Connection FullConnection() {
   lan->set_agent("Linux UPnP/1.0");
   lan->set_message_type("AS-REQ");
   lan->set_tls(true);
+  // Issue 19 part B.
+  app->mutable_mqtt()->set_version("3.1.1");
+  app->mutable_mqtt()->set_client_id("sensor-\"7\"");
+  app->mutable_mqtt()->set_topic("home/+/temp");
+  app->mutable_sip()->set_method("INVITE");
+  app->mutable_sip()->set_from_domain("atlanta.example.com");
+  app->mutable_sip()->set_to_domain("biloxi.example.com");
+  app->mutable_sip()->set_user_agent("Linphone/5.2");
+  app->mutable_snmp()->set_version("2c");
+  app->mutable_snmp()->set_pdu_type("get-request");
+  app->mutable_tftp()->set_file("pxelinux.0");
+  app->mutable_tftp()->set_operation("read");
+  app->mutable_socks()->set_version("5");
+  app->mutable_socks()->set_target("www.example.com:443");
   c.set_hostname("example.com");
   c.set_hostname_source("sni");
   FillProcess(c.mutable_process(), "");

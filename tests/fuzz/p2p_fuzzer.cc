@@ -1,0 +1,16 @@
+// libFuzzer target: the BitTorrent (TCP, uTP, DHT) dissectors, over TCP and UDP.
+#include "common/flow_key.h"
+#include "daemon/dpi/p2p.h"
+#include "tests/fuzz/dissector_fuzz.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const rustnet::Dissector* const kDissectors[] = {
+      rustnet::MakeBittorrentDissector().release(),
+      rustnet::MakeBittorrentUdpDissector().release(),
+  };
+  for (const rustnet::Dissector* d : kDissectors) {
+    rustnet::FuzzDissector(*d, rustnet::kIpProtoTcp, data, size);
+    rustnet::FuzzDissector(*d, rustnet::kIpProtoUdp, data, size);
+  }
+  return 0;
+}
