@@ -369,7 +369,7 @@ def main():
                 st.get("source") == "sock_diag" and "--no-ebpf" in st.get("ebpfStatus", ""), st)
         pidn, _, portsn, _ = run_client(client_exe, NS_A, "127.0.0.1", TCP_PORT, N_TCP, UDP_PORT,
                                         N_UDP)
-        time.sleep(2)
+        time.sleep(1)
         gotn = attributed(conns_on(r, TCP_PORT, UDP_PORT), portsn, pidn,
                           CLIENT_NAME)
         print("info: --no-ebpf attributed %d of %d client-side connections (%.1f %%)"
