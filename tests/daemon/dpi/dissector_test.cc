@@ -35,7 +35,7 @@ TEST_CASE("dpi anomalies: names are unique across protocols and keep their prefi
   add(quic_anomaly::kAll, "quic_", "gquic_");
   add(http_anomaly::kAll, "http_");
   add(ssh_anomaly::kAll, "ssh_");
-  add(simple_udp_anomaly::kAll, "dhcp_");
+  add(simple_udp_anomaly::kAll, "dhcp_", "stun_");
   add(dpi_anomaly::kAll, "dpi_");
   CHECK(names.size() == declared);
   // Names the API and the tests already show stay as they were.
