@@ -62,6 +62,19 @@ std::string_view AppProtocolName(AppProtocol p) {
   return "";
 }
 
+std::string_view NtpModeName(uint8_t mode) {
+  switch (mode) {
+    case 1: return "symmetric-active";
+    case 2: return "symmetric-passive";
+    case 3: return "client";
+    case 4: return "server";
+    case 5: return "broadcast";
+    case 6: return "control";
+    case 7: return "private";
+    default: return "";
+  }
+}
+
 namespace {
 
 // "example.com:8080" -> "example.com", "[fd00::1]:80" -> "fd00::1"; a bare

@@ -235,12 +235,23 @@ struct NetFacts {
   std::string tftp_op;       // "read" or "write".
   std::string socks_version;  // "4", "4a", "5".
   std::string socks_target;   // "host:port" the client asked for.
+  // NTP (RFC 5905 §7.3) of the first packet: 0 until seen.
+  uint8_t ntp_version = 0;
+  uint8_t ntp_mode = 0;
+  uint8_t ntp_stratum = 0;
+  // STUN (RFC 8489): the first message's type ("binding-request"), the
+  // (XOR-)MAPPED-ADDRESS of the first answer carrying one, the SOFTWARE
+  // attribute. Never USERNAME, MESSAGE-INTEGRITY or credentials.
+  std::string stun_type;
+  std::string stun_mapped;
+  std::string stun_software;
 
   bool operator==(const NetFacts&) const = default;
   template <typename H>
   friend H AbslHashValue(H h, const NetFacts& f) {
     return H::combine(std::move(h), f.snmp_version, f.snmp_pdu, f.tftp_file, f.tftp_op,
-                      f.socks_version, f.socks_target);
+                      f.socks_version, f.socks_target, f.ntp_version, f.ntp_mode, f.ntp_stratum,
+                      f.stun_type, f.stun_mapped, f.stun_software);
   }
 };
 
@@ -258,7 +269,7 @@ struct AppRecord {
   LanFacts lan;  // RDP, VNC, SMB, NetBIOS, SSDP, Kerberos.
   MqttFacts mqtt;
   SipFacts sip;
-  NetFacts net;  // SNMP, TFTP, SOCKS.
+  NetFacts net;  // SNMP, TFTP, SOCKS, NTP, STUN.
 
   // Equal records are interchangeable: DpiEngine shares one between
   // connections with the same facts. (Add new fields to the hash too; one
@@ -278,6 +289,8 @@ struct AppRecord {
 };
 
 std::string_view AppProtocolName(AppProtocol p);  // "http", "tls", ...
+// RFC 5905 §7.3 modes: 3 -> "client"; "" for 0 (not seen).
+std::string_view NtpModeName(uint8_t mode);
 
 }  // namespace rustnet
 

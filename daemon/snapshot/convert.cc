@@ -262,6 +262,16 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
       app->mutable_socks()->set_version(r.net.socks_version);
       app->mutable_socks()->set_target(r.net.socks_target);
       break;
+    case AppProtocol::kNtp:
+      app->mutable_ntp()->set_version(r.net.ntp_version);
+      app->mutable_ntp()->set_mode(std::string(NtpModeName(r.net.ntp_mode)));
+      app->mutable_ntp()->set_stratum(r.net.ntp_stratum);
+      break;
+    case AppProtocol::kStun:
+      app->mutable_stun()->set_message_type(r.net.stun_type);
+      app->mutable_stun()->set_mapped_address(r.net.stun_mapped);
+      app->mutable_stun()->set_software(r.net.stun_software);
+      break;
     default:
       break;
   }
@@ -418,6 +428,20 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
       JsonObjectWriter o = w.Object("socks");
       o.String("version", r.net.socks_version);
       o.String("target", r.net.socks_target);
+      break;
+    }
+    case AppProtocol::kNtp: {
+      JsonObjectWriter o = w.Object("ntp");
+      o.Uint32("version", r.net.ntp_version);
+      o.String("mode", NtpModeName(r.net.ntp_mode));
+      o.Uint32("stratum", r.net.ntp_stratum);
+      break;
+    }
+    case AppProtocol::kStun: {
+      JsonObjectWriter o = w.Object("stun");
+      o.String("messageType", r.net.stun_type);
+      o.String("mappedAddress", r.net.stun_mapped);
+      o.String("software", r.net.stun_software);
       break;
     }
     default:

@@ -222,6 +222,18 @@ void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
     o.String("version", a.socks().version());
     o.String("target", a.socks().target());
   }
+  if (a.has_ntp()) {
+    JsonObjectWriter o = w.Object("ntp");
+    o.Uint32("version", a.ntp().version());
+    o.String("mode", a.ntp().mode());
+    o.Uint32("stratum", a.ntp().stratum());
+  }
+  if (a.has_stun()) {
+    JsonObjectWriter o = w.Object("stun");
+    o.String("messageType", a.stun().message_type());
+    o.String("mappedAddress", a.stun().mapped_address());
+    o.String("software", a.stun().software());
+  }
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ TEST_CASE("dpi anomalies: part B names are unique and prefixed by their protocol
   add(quic_anomaly::kAll, {"quic_", "gquic_"});
   add(http_anomaly::kAll, {"http_"});
   add(ssh_anomaly::kAll, {"ssh_"});
-  add(simple_udp_anomaly::kAll, {"dhcp_"});
+  add(simple_udp_anomaly::kAll, {"dhcp_", "stun_"});
   add(dpi_anomaly::kAll, {"dpi_"});
   add(iot_anomaly::kAll, {"mqtt_", "coap_"});
   add(p2p_anomaly::kAll, {"utp_"});

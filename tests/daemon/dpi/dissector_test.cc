@@ -40,7 +40,7 @@ TEST_CASE("dpi anomalies: names are unique across protocols and keep their prefi
   add(quic_anomaly::kAll, "quic_", "gquic_");
   add(http_anomaly::kAll, "http_");
   add(ssh_anomaly::kAll, "ssh_");
-  add(simple_udp_anomaly::kAll, "dhcp_");
+  add(simple_udp_anomaly::kAll, "dhcp_", "stun_");
   add(dpi_anomaly::kAll, "dpi_");
   add(mail_anomaly::kAll, "mail_");
   add(ftp_anomaly::kAll, "ftp_");

@@ -220,12 +220,63 @@ TEST_CASE("stun: binding request and response, by content on any port", "[dpi][s
       CHECK(d->Probe(flow, true, p));
       AppRecord r;
       DpiAnomalies a;
-      CHECK(FeedOne(*d, flow, p, &r, &a) == ParseState::kDone);
+      // A request waits for the answer's mapped address; the answer is done.
+      CHECK(FeedOne(*d, flow, p, &r, &a) ==
+            (p[1] == 0x01 && p[0] == 0 ? ParseState::kNeedMore : ParseState::kDone));
       CHECK(r.protocol == AppProtocol::kStun);
       CHECK(a.empty());
     }
   }
   CheckEveryTruncationRefused(*d, kStunFlow, Stun(0x0101, attr));
+}
+
+TEST_CASE("stun: message type, XOR-MAPPED-ADDRESS and SOFTWARE", "[dpi][stun]") {
+  auto d = MakeStunDissector();
+  Bytes request;  // SOFTWARE "libjuice" (8 bytes).
+  Put16(request, 0x8022);
+  Put16(request, 8);
+  PutBytes(request, testing::Text("libjuice"));
+  Bytes response;  // XOR-MAPPED-ADDRESS 127.0.0.1:12336 (port ^ 0x2112, address ^ cookie).
+  Put16(response, 0x0020);
+  Put16(response, 8);
+  PutBytes(response, {0, 1, 0x11, 0x22, 0x5e, 0x12, 0xa4, 0x43});
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kStunFlow, {{true, Stun(0x0001, request)}, {false, Stun(0x0101, response)}},
+                             testing::Split::kWhole, &r, &a) == ParseState::kDone);
+  CHECK(r.net.stun_type == "binding-request");
+  CHECK(r.net.stun_software == "libjuice");
+  CHECK(r.net.stun_mapped == "127.0.0.1:12336");
+  CHECK(a.empty());
+  // TURN Allocate error response: the method and class from the type bits.
+  AppRecord t;
+  FeedOne(*d, kStunFlow, Stun(0x0113, {}), &t, &a);
+  CHECK(t.net.stun_type == "allocate-error");
+}
+
+TEST_CASE("stun: stun_attribute_past_end", "[dpi][stun]") {
+  auto d = MakeStunDissector();
+  Bytes attr;
+  Put16(attr, 0x8022);
+  Put16(attr, 40);  // 40 bytes announced, 4 present.
+  PutBytes(attr, {'a', 'b', 'c', 'd'});
+  AppRecord r;
+  DpiAnomalies a;
+  FeedOne(*d, kStunFlow, Stun(0x0001, attr), &r, &a);
+  CHECK(r.protocol == AppProtocol::kStun);
+  CHECK(r.net.stun_software.empty());
+  CHECK(a.count("stun_attribute_past_end") == 1);
+}
+
+TEST_CASE("ntp: version, mode and stratum are kept", "[dpi][ntp]") {
+  auto d = MakeNtpDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  FeedOne(*d, kNtpFlow, Ntp(3, 4, 2), &r, &a);
+  CHECK(r.net.ntp_version == 3);
+  CHECK(r.net.ntp_mode == 4);
+  CHECK(r.net.ntp_stratum == 2);
+  CHECK(NtpModeName(r.net.ntp_mode) == "server");
 }
 
 TEST_CASE("stun: malformed headers are not STUN", "[dpi][stun]") {

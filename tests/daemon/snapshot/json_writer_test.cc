@@ -270,6 +270,12 @@ v1::Connection FullConnection() {
   app->mutable_tftp()->set_operation("read");
   app->mutable_socks()->set_version("5");
   app->mutable_socks()->set_target("www.example.com:443");
+  app->mutable_ntp()->set_version(4);
+  app->mutable_ntp()->set_mode("client");
+  app->mutable_ntp()->set_stratum(2);
+  app->mutable_stun()->set_message_type("binding-success");
+  app->mutable_stun()->set_mapped_address("[2001:db8::1]:3478");
+  app->mutable_stun()->set_software("libjuice");
   c.set_hostname("example.com");
   c.set_hostname_source("sni");
   FillProcess(c.mutable_process(), "");
