@@ -297,6 +297,7 @@ void AddAppDetails(const v1::AppInfo& app, DetailList* list) {
   if (app.has_ssh()) {
     list->Add("SSH client", list->Clean(app.ssh().client()));
     list->Add("SSH server", list->Clean(app.ssh().server()));
+    list->Add("SSH protocol", list->Clean(app.ssh().protocol_version()));
   }
   if (!app.dhcp_hostname().empty()) list->Add("DHCP name", list->Clean(app.dhcp_hostname()));
   if (app.has_mail()) {
