@@ -209,8 +209,38 @@ void AddAppDetails(const v1::AppInfo& app, DetailList* list) {
   if (app.has_ssh()) {
     list->Add("SSH client", list->Clean(app.ssh().client()));
     list->Add("SSH server", list->Clean(app.ssh().server()));
+    list->Add("SSH protocol", list->Clean(app.ssh().protocol_version()));
   }
   if (!app.dhcp_hostname().empty()) list->Add("DHCP name", list->Clean(app.dhcp_hostname()));
+  if (app.has_mail()) {
+    list->Add("greeting", list->Clean(app.mail().greeting()));
+    list->Add("client name", list->Clean(app.mail().client_domain()));
+    list->Add("STARTTLS", app.mail().starttls() ? "yes" : "no");
+  }
+  if (app.has_ftp()) {
+    list->Add("FTP user", list->Clean(app.ftp().user()));
+    if (app.ftp().control_connection_id() != 0) {
+      list->Add("FTP control", Cat("connection ", app.ftp().control_connection_id()));
+    }
+    list->Add("data endpoint", list->Clean(app.ftp().data_endpoint()));
+  }
+  if (app.has_database()) {
+    const v1::DatabaseInfo& d = app.database();
+    list->Add("DB user", list->Clean(d.user()));
+    list->Add("database", list->Clean(d.database()));
+    list->Add("server version", list->Clean(d.server_version()));
+    list->Add("command", list->Clean(d.command()));
+    if (d.tls_requested()) list->Add("TLS requested", "yes");
+  }
+  if (app.has_lan()) {
+    const v1::LanInfo& l = app.lan();
+    list->Add("user", list->Clean(l.user()));
+    list->Add("version", list->Clean(l.version()));
+    list->Add("name", list->Clean(l.name()));
+    list->Add("agent", list->Clean(l.agent()));
+    list->Add("message", list->Clean(l.message_type()));
+    if (l.tls()) list->Add("TLS", "yes");
+  }
 }
 
 // One process; rows that would be empty are left out.

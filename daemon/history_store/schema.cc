@@ -459,10 +459,18 @@ void ReadRow(sqlite3_stmt* s, StoredRow* out) {
         d->set_over_tcp(I64(s, kColDnsOverTcp) != 0);
         break;
       }
-      case AppProtocol::kSsh:
-        app->mutable_ssh()->mutable_client()->assign(Str(s, kColSshClient));
-        app->mutable_ssh()->mutable_server()->assign(Str(s, kColSshServer));
+      case AppProtocol::kSsh: {
+        auto* ssh = app->mutable_ssh();
+        ssh->mutable_client()->assign(Str(s, kColSshClient));
+        ssh->mutable_server()->assign(Str(s, kColSshServer));
+        // The split is derived from the two strings, as ToProto does.
+        const SshIdentification cl = SplitSshIdentification(ssh->client());
+        const SshIdentification v = SplitSshIdentification(ssh->server());
+        ssh->set_protocol_version(!v.protocol.empty() ? v.protocol : cl.protocol);
+        ssh->set_client_software(cl.software);
+        ssh->set_server_software(v.software);
         break;
+      }
       case AppProtocol::kQuic:
         app->mutable_quic()->mutable_version()->assign(Str(s, kColQuicVersion));
         if (AnyTls(s)) ReadTls(s, app->mutable_quic()->mutable_tls());

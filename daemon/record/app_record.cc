@@ -75,6 +75,20 @@ std::string_view NtpModeName(uint8_t mode) {
   }
 }
 
+SshIdentification SplitSshIdentification(std::string_view line) {
+  SshIdentification out;
+  if (line.substr(0, 4) != "SSH-") return out;
+  line.remove_prefix(4);
+  const size_t dash = line.find('-');
+  if (dash == std::string_view::npos) return out;
+  out.protocol = std::string(line.substr(0, dash));
+  line.remove_prefix(dash + 1);
+  const size_t space = line.find(' ');
+  out.software = std::string(line.substr(0, space));
+  if (space != std::string_view::npos) out.comments = std::string(line.substr(space + 1));
+  return out;
+}
+
 namespace {
 
 // "example.com:8080" -> "example.com", "[fd00::1]:80" -> "fd00::1"; a bare

@@ -131,6 +131,14 @@ struct DnsFacts {
   }
 };
 
+// An SSH identification string split (RFC 4253 §4.2):
+// "SSH-2.0-OpenSSH_9.2p1 Debian-2" is protocol "2.0", software
+// "OpenSSH_9.2p1", comments "Debian-2". Empty parts if it has no such shape.
+struct SshIdentification {
+  std::string protocol, software, comments;
+};
+SshIdentification SplitSshIdentification(std::string_view line);
+
 struct SshFacts {
   std::string client, server;
 

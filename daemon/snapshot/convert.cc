@@ -224,10 +224,17 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
       d->set_over_tcp(r.dns.over_tcp);
       break;
     }
-    case AppProtocol::kSsh:
-      app->mutable_ssh()->set_client(r.ssh.client);
-      app->mutable_ssh()->set_server(r.ssh.server);
+    case AppProtocol::kSsh: {
+      auto* s = app->mutable_ssh();
+      s->set_client(r.ssh.client);
+      s->set_server(r.ssh.server);
+      const SshIdentification c = SplitSshIdentification(r.ssh.client);
+      const SshIdentification v = SplitSshIdentification(r.ssh.server);
+      s->set_protocol_version(!v.protocol.empty() ? v.protocol : c.protocol);
+      s->set_client_software(c.software);
+      s->set_server_software(v.software);
       break;
+    }
     case AppProtocol::kQuic:
       app->mutable_quic()->set_version(r.quic_version);
       if (r.tls.client_hello_seen) FillTls(r.tls, app->mutable_quic()->mutable_tls());
@@ -386,6 +393,11 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
       JsonObjectWriter o = w.Object("ssh");
       o.String("client", r.ssh.client);
       o.String("server", r.ssh.server);
+      const SshIdentification c = SplitSshIdentification(r.ssh.client);
+      const SshIdentification v = SplitSshIdentification(r.ssh.server);
+      o.String("protocolVersion", !v.protocol.empty() ? v.protocol : c.protocol);
+      o.String("clientSoftware", c.software);
+      o.String("serverSoftware", v.software);
       break;
     }
     case AppProtocol::kQuic: {

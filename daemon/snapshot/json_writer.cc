@@ -156,6 +156,9 @@ void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
     JsonObjectWriter o = w.Object("ssh");
     o.String("client", a.ssh().client());
     o.String("server", a.ssh().server());
+    o.String("protocolVersion", a.ssh().protocol_version());
+    o.String("clientSoftware", a.ssh().client_software());
+    o.String("serverSoftware", a.ssh().server_software());
   }
   if (a.has_quic()) {
     JsonObjectWriter o = w.Object("quic");

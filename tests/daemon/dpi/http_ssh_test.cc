@@ -81,6 +81,21 @@ TEST_CASE("ssh: both identification strings at every split", "[dpi][ssh]") {
   }
 }
 
+TEST_CASE("ssh: identification strings split into protocol, software, comments",
+          "[dpi][ssh]") {
+  const SshIdentification a = SplitSshIdentification("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3");
+  CHECK(a.protocol == "2.0");
+  CHECK(a.software == "OpenSSH_9.2p1");
+  CHECK(a.comments == "Debian-2+deb12u3");
+  const SshIdentification b = SplitSshIdentification("SSH-1.99-dropbear_2022.83");
+  CHECK(b.protocol == "1.99");
+  CHECK(b.software == "dropbear_2022.83");
+  CHECK(b.comments.empty());
+  CHECK(SplitSshIdentification("SSH-2.0").software.empty());
+  CHECK(SplitSshIdentification("HTTP/1.1 200").protocol.empty());
+  CHECK(SplitSshIdentification("").protocol.empty());
+}
+
 TEST_CASE("ssh: a server may greet with other lines first; limits are counted",
           "[dpi][ssh]") {
   auto d = MakeSshDissector();

@@ -234,6 +234,9 @@ v1::Connection FullConnection() {
   dns->set_over_tcp(true);
   app->mutable_ssh()->set_client("SSH-2.0-OpenSSH_9.2p1");
   app->mutable_ssh()->set_server("SSH-2.0-dropbear");
+  app->mutable_ssh()->set_protocol_version("2.0");
+  app->mutable_ssh()->set_client_software("OpenSSH_9.2p1");
+  app->mutable_ssh()->set_server_software("dropbear");
   app->mutable_quic()->set_version("v1");
   FillTls(app->mutable_quic()->mutable_tls());
   app->set_dhcp_hostname("laptop");
