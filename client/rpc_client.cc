@@ -140,24 +140,50 @@ absl::StatusOr<v1::Stats> RpcClient::GetStats(absl::Duration timeout) {
   return response;
 }
 
-// The calls of the data tabs, each like ListConnections.
-#define RN_SIMPLE_CALL(Method, Request, Response)                                       \
-  absl::StatusOr<v1::Response> RpcClient::Method(const v1::Request& request,            \
-                                                 absl::Duration timeout) {              \
-    grpc::ClientContext context;                                                        \
-    SetDeadline(&context, timeout);                                                     \
-    if (!Begin(&context)) return absl::CancelledError("shutting down");                 \
-    v1::Response response;                                                              \
-    absl::Status s = FromGrpc(Stub()->Method(&context, request, &response));            \
-    End(&context);                                                                      \
-    if (!s.ok()) return s;                                                              \
-    return response;                                                                    \
-  }
-RN_SIMPLE_CALL(GroupConnections, GroupConnectionsRequest, GroupConnectionsResponse)
-RN_SIMPLE_CALL(GetTimeline, GetTimelineRequest, GetTimelineResponse)
-RN_SIMPLE_CALL(ListInterfaces, ListInterfacesRequest, ListInterfacesResponse)
-RN_SIMPLE_CALL(QueryHistory, QueryHistoryRequest, QueryHistoryResponse)
-#undef RN_SIMPLE_CALL
+template <typename Response, typename Call>
+absl::StatusOr<Response> RpcClient::Unary(absl::Duration timeout, Call&& call) {
+  grpc::ClientContext context;
+  SetDeadline(&context, timeout);
+  if (!Begin(&context)) return absl::CancelledError("shutting down");
+  Response response;
+  absl::Status s = FromGrpc(call(Stub().get(), &context, &response));
+  End(&context);
+  if (!s.ok()) return s;
+  return response;
+}
+
+// The data tabs' calls.
+absl::StatusOr<v1::GroupConnectionsResponse> RpcClient::GroupConnections(
+    const v1::GroupConnectionsRequest& request, absl::Duration timeout) {
+  return Unary<v1::GroupConnectionsResponse>(
+      timeout, [&](v1::Monitor::Stub* stub, grpc::ClientContext* context, auto* response) {
+        return stub->GroupConnections(context, request, response);
+      });
+}
+
+absl::StatusOr<v1::GetTimelineResponse> RpcClient::GetTimeline(
+    const v1::GetTimelineRequest& request, absl::Duration timeout) {
+  return Unary<v1::GetTimelineResponse>(
+      timeout, [&](v1::Monitor::Stub* stub, grpc::ClientContext* context, auto* response) {
+        return stub->GetTimeline(context, request, response);
+      });
+}
+
+absl::StatusOr<v1::ListInterfacesResponse> RpcClient::ListInterfaces(
+    const v1::ListInterfacesRequest& request, absl::Duration timeout) {
+  return Unary<v1::ListInterfacesResponse>(
+      timeout, [&](v1::Monitor::Stub* stub, grpc::ClientContext* context, auto* response) {
+        return stub->ListInterfaces(context, request, response);
+      });
+}
+
+absl::StatusOr<v1::QueryHistoryResponse> RpcClient::QueryHistory(
+    const v1::QueryHistoryRequest& request, absl::Duration timeout) {
+  return Unary<v1::QueryHistoryResponse>(
+      timeout, [&](v1::Monitor::Stub* stub, grpc::ClientContext* context, auto* response) {
+        return stub->QueryHistory(context, request, response);
+      });
+}
 
 bool RpcClient::IsLinkFailure(const absl::Status& status) {
   switch (status.code()) {

@@ -79,6 +79,10 @@ class RpcClient {
  private:
   RpcClient(RpcTarget target, std::shared_ptr<grpc::ChannelCredentials> credentials);
   std::shared_ptr<rustnet::v1::Monitor::Stub> Stub();
+  // One unary call with a deadline, registered for Shutdown: `call(stub,
+  // context, &response)` makes it.
+  template <typename Response, typename Call>
+  absl::StatusOr<Response> Unary(absl::Duration timeout, Call&& call);
   // Registers a call's context so Shutdown can cancel it; false after
   // Shutdown.
   bool Begin(grpc::ClientContext* context);
