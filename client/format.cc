@@ -262,6 +262,28 @@ std::string_view AppProtocolName(v1::AppProtocol p) {
     case v1::APP_PROTOCOL_LLMNR: return "LLMNR";
     case v1::APP_PROTOCOL_SSDP: return "SSDP";
     case v1::APP_PROTOCOL_KERBEROS: return "Kerberos";
+    case v1::APP_PROTOCOL_MQTT: return "MQTT";
+    case v1::APP_PROTOCOL_AMQP: return "AMQP";
+    case v1::APP_PROTOCOL_NATS: return "NATS";
+    case v1::APP_PROTOCOL_MODBUS: return "Modbus";
+    case v1::APP_PROTOCOL_COAP: return "CoAP";
+    case v1::APP_PROTOCOL_BITTORRENT: return "BitTorrent";
+    case v1::APP_PROTOCOL_OPENVPN: return "OpenVPN";
+    case v1::APP_PROTOCOL_WIREGUARD: return "WireGuard";
+    case v1::APP_PROTOCOL_IKE: return "IKE";
+    case v1::APP_PROTOCOL_SIP: return "SIP";
+    case v1::APP_PROTOCOL_RTSP: return "RTSP";
+    case v1::APP_PROTOCOL_SYSLOG: return "Syslog";
+    case v1::APP_PROTOCOL_TFTP: return "TFTP";
+    case v1::APP_PROTOCOL_SNMP: return "SNMP";
+    case v1::APP_PROTOCOL_LDAP: return "LDAP";
+    case v1::APP_PROTOCOL_IRC: return "IRC";
+    case v1::APP_PROTOCOL_NNTP: return "NNTP";
+    case v1::APP_PROTOCOL_RSYNC: return "rsync";
+    case v1::APP_PROTOCOL_GIT: return "Git";
+    case v1::APP_PROTOCOL_SOCKS: return "SOCKS";
+    case v1::APP_PROTOCOL_DTLS: return "DTLS";
+    case v1::APP_PROTOCOL_HTTP2: return "HTTP/2";
     default: return "";
   }
 }
