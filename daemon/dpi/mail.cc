@@ -291,8 +291,16 @@ class MailDissector final : public Dissector {
       case Kind::kPop3:
         if (from_client) {
           if (!IsAsciiLetter(data[0])) return false;
-          return StartsWithNoCase(data, "CAPA", true) || StartsWithNoCase(data, "USER ", true) ||
-                 StartsWithNoCase(data, "STLS", true) || StartsWithNoCase(data, "APOP ", true);
+          if (StartsWithNoCase(data, "USER ", true)) {
+            // POP3's USER takes one argument; IRC's USER (user mode * :real
+            // name) takes four, and an IRC client may send it first.
+            for (size_t i = 5; i < data.size() && data[i] != '\r' && data[i] != '\n'; ++i) {
+              if (data[i] == ' ') return false;
+            }
+            return true;
+          }
+          return StartsWithNoCase(data, "CAPA", true) || StartsWithNoCase(data, "STLS", true) ||
+                 StartsWithNoCase(data, "APOP ", true);
         }
         return StartsWithNoCase(data, "+OK", true);
     }

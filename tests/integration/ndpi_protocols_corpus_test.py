@@ -36,12 +36,21 @@ CORPUS = os.path.join(SOURCE_DIR, "tests", "fixtures", "ndpi-protocols")
 
 # nDPI's master protocol name (lowercased) -> the AppProtocol names of ours
 # that mean the same thing. Names not listed map to themselves.
+# A mail or FTP connection that upgraded with STARTTLS (AUTH TLS) is ours
+# with mail.starttls set ("smtp_starttls" below); nDPI names it by the
+# implicit-TLS protocol (SMTPS, FTPS, ...).
 ALIASES = {
     "usenet": {"nntp"},
-    "ftp_control": {"ftp"},
+    "ftp_control": {"ftp", "ftp_starttls"},
     "ftp_data": {"ftp_data"},
-    "smtps": {"smtps", "tls"},
-    "ftps": {"ftps", "tls"},
+    "smtp": {"smtp", "smtp_starttls"},
+    "imap": {"imap", "imap_starttls"},
+    "pop3": {"pop3", "pop3_starttls"},
+    "smtps": {"smtps", "tls", "smtp_starttls"},
+    "imaps": {"imaps", "tls", "imap_starttls"},
+    "pops": {"pops", "tls", "pop3_starttls"},
+    "ftps": {"ftps", "tls", "ftp_starttls"},
+    "netbios": {"netbios", "netbios_ns", "netbios_session"},
     "smbv1": {"smb"},
     "smbv23": {"smb"},
     "nats": {"nats"},
@@ -58,12 +67,18 @@ def accepted_apps(ndpi_app):
     ok = set(ALIASES.get(master, {master}))
     if master == "netbios" and len(parts) > 1:
         ok |= ALIASES.get(parts[1], {parts[1]})
+    # "TLS.RDP": RDP whose client and server agreed on TLS; ours says RDP.
+    if master == "tls" and len(parts) > 1 and parts[1] == "rdp":
+        ok.add("rdp")
     return ok
 
 
 def our_app(c):
     p = c.get("app", {}).get("protocol", "") if c else ""
-    return p[len("APP_PROTOCOL_"):].lower() if p.startswith("APP_PROTOCOL_") else ""
+    name = p[len("APP_PROTOCOL_"):].lower() if p.startswith("APP_PROTOCOL_") else ""
+    if name in ("smtp", "imap", "pop3", "ftp") and c.get("app", {}).get("mail", {}).get("starttls"):
+        name += "_starttls"
+    return name
 
 
 def normal(ends):
