@@ -325,9 +325,14 @@ def main():
                 not poller.failures and poller.calls >= 2 * FLOOD_SECONDS,
                 "\n".join(poller.failures[:10]))
         c.check("the tracked count never exceeded --max-connections (GetStats current max %d, "
-                "ListConnections total max %d, cap %d)" % (poller.max_current, poller.max_total,
-                                                            CAP),
-                0 < poller.max_current <= CAP and 0 < poller.max_total <= CAP)
+                "cap %d)" % (poller.max_current, CAP),
+                0 < poller.max_current <= CAP)
+        # ListConnections adds up each worker's latest snapshot, published up
+        # to a second apart; the workers share the cap's pool, so a place that
+        # moved from one worker to the other in between can be counted twice.
+        c.check("ListConnections' total (the workers' snapshots, taken apart) stays within "
+                "1%% of the cap (max %d, cap %d)" % (poller.max_total, CAP),
+                0 < poller.max_total <= CAP + CAP // 100)
         c.check("the table did fill to the cap (max current %d)" % poller.max_current,
                 poller.max_current >= CAP * 9 // 10)
         conns = (stats or {}).get("connections", {})
