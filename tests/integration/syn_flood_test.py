@@ -324,14 +324,17 @@ def main():
                 (poller.calls, poller.slowest),
                 not poller.failures and poller.calls >= 2 * FLOOD_SECONDS,
                 "\n".join(poller.failures[:10]))
-        c.check("the tracked count never exceeded --max-connections (GetStats current max %d, "
-                "cap %d)" % (poller.max_current, CAP),
-                0 < poller.max_current <= CAP)
-        # ListConnections adds up each worker's latest snapshot, published up
-        # to a second apart; the workers share the cap's pool, so a place that
-        # moved from one worker to the other in between can be counted twice.
-        c.check("ListConnections' total (the workers' snapshots, taken apart) stays within "
-                "1%% of the cap (max %d, cap %d)" % (poller.max_total, CAP),
+        # Both counts add up per-worker figures taken at different moments
+        # (GetStats: each worker's size after its last batch; ListConnections:
+        # each worker's latest snapshot, up to a second apart). The workers
+        # share the cap's pool, so a place that moved from one worker to the
+        # other in between can be counted twice: within 1 % of the cap. (That
+        # the table itself never exceeds it is flow_table's and pipeline's
+        # unit tests.)
+        c.check("the tracked count stayed at --max-connections, within 1%% for counts taken "
+                "apart (GetStats current max %d, ListConnections total max %d, cap %d)"
+                % (poller.max_current, poller.max_total, CAP),
+                0 < poller.max_current <= CAP + CAP // 100 and
                 0 < poller.max_total <= CAP + CAP // 100)
         c.check("the table did fill to the cap (max current %d)" % poller.max_current,
                 poller.max_current >= CAP * 9 // 10)
