@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace rustnet::testing {
@@ -257,6 +259,31 @@ bool MakeTestMmdb(const std::string& path, const std::string& type, const std::s
     if (errno != EINTR) return false;
   }
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TempDir::TempDir(std::string_view prefix) {
+  std::string templ = "/tmp/" + std::string(prefix) + ".XXXXXX";
+  if (mkdtemp(templ.data()) == nullptr) {
+    throw std::runtime_error("mkdtemp " + templ + ": " + std::strerror(errno));
+  }
+  path_ = templ;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::File(std::string_view name) const {
+  return path_ + "/" + std::string(name);
+}
+
+std::string TempDir::Write(std::string_view name, std::string_view text) const {
+  const std::string file = File(name);
+  std::ofstream out(file, std::ios::binary);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!out) throw std::runtime_error("cannot write " + file);
+  return file;
 }
 
 }  // namespace rustnet::testing

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rustnet::testing {
@@ -82,6 +83,38 @@ std::vector<std::string> FixtureCaptures();
 // (renamed into place) with tests/tools/make_mmdb.pl; `json` maps networks
 // to records in MaxMind's layout. False if the writer failed.
 bool MakeTestMmdb(const std::string& path, const std::string& type, const std::string& json);
+
+// A fresh directory under /tmp, removed with everything in it when the
+// object goes (also when a REQUIRE throws in the middle of a test). Throws
+// std::runtime_error when it cannot be made.
+class TempDir {
+ public:
+  explicit TempDir(std::string_view prefix = "rn_test");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  // path()/name.
+  std::string File(std::string_view name) const;
+  // Writes `text` to File(name) and returns that path.
+  std::string Write(std::string_view name, std::string_view text) const;
+
+ private:
+  std::string path_;
+};
+
+// One file holding `text` (a configuration file, say) in a TempDir of its own.
+class TempFile {
+ public:
+  explicit TempFile(std::string_view text, std::string_view name = "rustnetd.conf")
+      : path_(dir_.Write(name, text)) {}
+  const std::string& path() const { return path_; }
+
+ private:
+  TempDir dir_;
+  std::string path_;
+};
 
 }  // namespace rustnet::testing
 

@@ -1,7 +1,6 @@
 // The original rustnet's filter syntax (sport:, dport:, src:, dst:, its
 // aliases and state names) against ours, pair by pair over a set of varied
 // connections; `/regex/` terms, including hostile patterns on long input.
-#include <arpa/inet.h>
 
 #include <catch2/catch.hpp>
 #include <random>
@@ -12,51 +11,25 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "common/filter.h"
+#include "tests/common/fake_filter_subject.h"
 
 namespace rustnet {
 namespace {
 
-IpAddress Addr(const std::string& text) {
-  uint8_t b[16];
-  if (inet_pton(AF_INET, text.c_str(), b) == 1) return IpAddress::FromV4(b);
-  REQUIRE(inet_pton(AF_INET6, text.c_str(), b) == 1);
-  return IpAddress::FromV6(b);
-}
+using testing::Addr;
 
-struct Conn final : FilterSubject {
+// A connection of the table: the shared fake with nothing known beyond what
+// Make() and each row set.
+struct Conn : testing::FakeSubject {
   std::string name;  // For messages.
-  std::string protocol = "tcp";
-  int ip_version = 4;
-  IpAddress addr[2];
-  uint16_t port[2] = {0, 0};
-  std::string state;
-  std::string direction = "out";
-  std::string service;
-  std::string app;
-  std::string sni;
-  std::string hosts;
-  std::string process;
-  uint32_t pid = 0;
-
-  std::string_view Protocol() const override { return protocol; }
-  int IpVersion() const override { return ip_version; }
-  const IpAddress& Address(int side) const override { return addr[side]; }
-  uint16_t Port(int side) const override { return port[side]; }
-  std::string_view State() const override { return state; }
-  std::string_view Direction() const override { return direction; }
-  std::string_view Service() const override { return service; }
-  std::string_view App() const override { return app; }
-  std::string_view Sni() const override { return sni; }
-  std::string_view Hosts() const override { return hosts; }
-  std::string_view Process() const override { return process; }
-  uint32_t Pid(int side) const override { return side == 0 ? pid : 0; }
-  std::string_view User() const override { return ""; }
-  std::string_view Interface() const override { return "eth0"; }
 };
 
 Conn Make(std::string name, std::string proto, std::string local, uint16_t lport,
           std::string remote, uint16_t rport, std::string state) {
   Conn c;
+  c.service = c.app = c.sni = c.hosts = c.process = c.user = "";
+  c.pid = 0;
+  c.location = {};
   c.name = std::move(name);
   c.protocol = std::move(proto);
   c.addr[0] = Addr(local);

@@ -1,4 +1,5 @@
 #include "daemon/config.h"
+#include "tests/test_util.h"
 
 #include <unistd.h>
 
@@ -12,27 +13,6 @@
 
 namespace rustnet {
 namespace {
-
-// A configuration file in a fresh temporary directory, removed at the end.
-class TempConfig {
- public:
-  explicit TempConfig(const std::string& text) {
-    char dir[] = "/tmp/rnconf.XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/rustnetd.conf";
-    std::ofstream(path_) << text;
-  }
-  ~TempConfig() {
-    std::remove(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
 
 const std::string kMissing = "/nonexistent/rustnetd.conf";
 
@@ -108,7 +88,7 @@ TEST_CASE("config an empty quoted value is allowed") {
 }
 
 TEST_CASE("config the command line wins") {
-  TempConfig conf("threads = 2\nlog-level = debug\nbpf = udp\nno-localhost = true\n");
+  testing::TempFile conf("threads = 2\nlog-level = debug\nbpf = udp\nno-localhost = true\n");
   auto o = LoadDaemonOptions({"--threads", "3", "-f", "tcp"}, conf.path());
   REQUIRE(o.ok());
   CHECK(o->threads == 3);
@@ -118,7 +98,7 @@ TEST_CASE("config the command line wins") {
 }
 
 TEST_CASE("config exclusive pairs: the command line's choice drops the file's other") {
-  TempConfig conf("interface = eth0\ninsecure-listen = 127.0.0.1:0\n");
+  testing::TempFile conf("interface = eth0\ninsecure-listen = 127.0.0.1:0\n");
   auto o = LoadDaemonOptions(
       {"--read", "x.pcap", "--listen=127.0.0.1:1", "--tls-cert", "c", "--tls-key", "k"},
       conf.path());
@@ -139,7 +119,7 @@ TEST_CASE("config a missing default file is no error; no file, no change") {
 }
 
 TEST_CASE("config a bad value in the file names the file and line") {
-  TempConfig conf("# x\nthreads = lots\n");
+  testing::TempFile conf("# x\nthreads = lots\n");
   auto o = LoadDaemonOptions({}, conf.path());
   REQUIRE_FALSE(o.ok());
   const std::string message(o.status().message());
@@ -152,7 +132,7 @@ TEST_CASE("config a bad value in the file names the file and line") {
 }
 
 TEST_CASE("config a broken file does not hide --help or --version") {
-  TempConfig conf("what is this\n");
+  testing::TempFile conf("what is this\n");
   CHECK(LoadDaemonOptions({"--help"}, conf.path()).ok());
   CHECK(LoadDaemonOptions({"-V"}, conf.path()).ok());
   CHECK_FALSE(LoadDaemonOptions({}, conf.path()).ok());

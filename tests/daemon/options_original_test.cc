@@ -11,29 +11,10 @@
 
 #include "daemon/config.h"
 #include "daemon/options.h"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
-
-class TempFile {
- public:
-  explicit TempFile(const std::string& text) {
-    char dir[] = "/tmp/rnorig.XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    dir_ = dir;
-    path_ = dir_ + "/rustnetd.conf";
-    std::ofstream(path_) << text;
-  }
-  ~TempFile() {
-    std::remove(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
 
 TEST_CASE("options original: -f, --bpf-filter and --bpf set the capture filter") {
   for (const std::vector<std::string>& args :
@@ -52,7 +33,7 @@ TEST_CASE("options original: -f, --bpf-filter and --bpf set the capture filter")
 }
 
 TEST_CASE("options original: bpf-filter in the configuration file, the command line wins") {
-  TempFile conf("bpf-filter = not port 22\n");
+  testing::TempFile conf("bpf-filter = not port 22\n");
   auto o = LoadDaemonOptions({"--config", conf.path()});
   REQUIRE(o.ok());
   CHECK(o->bpf == "not port 22");
@@ -62,7 +43,7 @@ TEST_CASE("options original: bpf-filter in the configuration file, the command l
 }
 
 TEST_CASE("options original: --show-localhost overrides the file's no-localhost") {
-  TempFile conf("no-localhost = true\n");
+  testing::TempFile conf("no-localhost = true\n");
   auto o = LoadDaemonOptions({"--config", conf.path()});
   REQUIRE(o.ok());
   CHECK(o->no_localhost);
@@ -74,7 +55,7 @@ TEST_CASE("options original: --show-localhost overrides the file's no-localhost"
   REQUIRE(o.ok());
   CHECK_FALSE(o->no_localhost);
   // It is a command-line override, not a setting of the file.
-  TempFile in_file("show-localhost = true\n");
+  testing::TempFile in_file("show-localhost = true\n");
   auto refused = LoadDaemonOptions({"--config", in_file.path()});
   REQUIRE_FALSE(refused.ok());
   CHECK(std::string(refused.status().message()).find("line 1: \"show-localhost\" only works on "

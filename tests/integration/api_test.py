@@ -386,6 +386,26 @@ def wait_replayed(r, timeout=15):
     return None
 
 
+def serve_replay(c, g, work, name, capture, extra_args=(), netns=None):
+    """rustnetd replaying `capture` and serving it on a socket in `work`
+    (logs in work/NAME-logs). Checks that it comes up and finishes the file;
+    returns (daemon, reflector, last GetStats), the reflector None when the
+    daemon did not come up (it is stopped then)."""
+    sock = os.path.join(work, name + ".sock")
+    d = Daemon(work, ["--read", capture, "--socket", sock, "--log-dir",
+                      os.path.join(work, name + "-logs")] + list(extra_args), name, netns=netns)
+    up = wait_serving(g, d, "unix:" + sock)
+    c.check("%s: rustnetd --read %s is serving" % (name, " ".join(extra_args) or "(defaults)"),
+            up, "rc %s, stderr: %s" % (d.proc.poll(), d.stderr()))
+    if not up:
+        d.stop()
+        return d, None, None
+    r = g.Reflector("unix:" + sock)
+    stats = wait_replayed(r)
+    c.check("%s: the file is replayed" % name, stats is not None)
+    return d, r, stats
+
+
 def dump_json(path, workdir, extra_args=()):
     """(exit code, [connection dicts], stderr) of rustnetd --read path --dump json
     [extra_args]."""

@@ -33,8 +33,8 @@ import time
 sys.dont_write_bytecode = True  # No __pycache__ in the source tree.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from api_test import (MONITOR, RUSTNETD, Checker, Daemon, PcapWriter, import_grpc,  # noqa: E402
-                      kill_children, tcp_session, wait_replayed, wait_serving)
+from api_test import (MONITOR, RUSTNETD, Checker, PcapWriter, import_grpc, kill_children,  # noqa: E402
+                      tcp_session, serve_replay)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MAKE_MMDB = os.path.join(HERE, "..", "tools", "make_mmdb.pl")
@@ -115,17 +115,8 @@ def remotes(listing):
 
 
 def serve(c, g, work, name, capture, extra):
-    sock = os.path.join(work, name + ".sock")
-    logs = os.path.join(work, name + "-logs")
-    d = Daemon(work, ["--read", capture, "--socket", sock, "--log-dir", logs] + list(extra), name)
-    up = wait_serving(g, d, "unix:" + sock)
-    c.check("%s: rustnetd is serving" % name, up, "rc %s, stderr: %s" % (d.proc.poll(), d.stderr()))
-    if not up:
-        d.stop()
-        return d, None, logs
-    r = g.Reflector("unix:" + sock)
-    c.check("%s: the file is replayed" % name, wait_replayed(r) is not None)
-    return d, r, logs
+    d, r, _ = serve_replay(c, g, work, name, capture, extra)
+    return d, r, os.path.join(work, name + "-logs")
 
 
 def log_text(logs):

@@ -33,9 +33,8 @@ import time
 sys.dont_write_bytecode = True  # No __pycache__ in the source tree.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from api_test import (MONITOR, RUSTNETD, Checker, Daemon, PcapWriter, dump_json,  # noqa: E402
-                      grpc_error, import_grpc, kill_children, n64, tcp_session, wait_replayed,
-                      wait_serving)
+from api_test import (MONITOR, RUSTNETD, Checker, Daemon, PcapWriter, dump_json, grpc_error,  # noqa: E402
+                      import_grpc, kill_children, n64, tcp_session, serve_replay, wait_serving)
 
 FIXTURES = os.environ.get("FIXTURES", "")
 GROUP_BYS = ["GROUP_BY_PROCESS", "GROUP_BY_USER", "GROUP_BY_UNIT", "GROUP_BY_CONTAINER",
@@ -45,18 +44,7 @@ GROUP_BYS = ["GROUP_BY_PROCESS", "GROUP_BY_USER", "GROUP_BY_UNIT", "GROUP_BY_CON
 
 def serve(c, g, work, name, capture, extra_args=()):
     """(daemon, reflector) of rustnetd serving the replayed capture."""
-    sock = os.path.join(work, name + ".sock")
-    d = Daemon(work, ["--read", capture, "--socket", sock, "--log-dir",
-                      os.path.join(work, name + "-logs")] + list(extra_args), name)
-    up = wait_serving(g, d, "unix:" + sock)
-    c.check("%s: rustnetd --read --socket is serving" % name, up,
-            "rc %s, stderr: %s" % (d.proc.poll(), d.stderr()))
-    if not up:
-        d.stop()
-        return d, None
-    r = g.Reflector("unix:" + sock)
-    c.check("%s: the file is replayed" % name, wait_replayed(r) is not None)
-    return d, r
+    return serve_replay(c, g, work, name, capture, extra_args)[:2]
 
 
 def totals(rows):

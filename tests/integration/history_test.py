@@ -23,9 +23,8 @@ import tempfile
 sys.dont_write_bytecode = True  # No __pycache__ in the source tree.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from api_test import (MONITOR, RUSTNETD, Checker, Daemon, PcapWriter, dump_json,  # noqa: E402
-                      import_grpc, kill_children, n64, projection, tcp_session, wait_replayed,
-                      wait_serving)
+from api_test import (MONITOR, RUSTNETD, Checker, PcapWriter, dump_json, import_grpc,  # noqa: E402
+                      kill_children, n64, projection, tcp_session, serve_replay)
 
 
 def make_capture(path, closed_sessions):
@@ -43,22 +42,7 @@ def local_port(row):
     return int(row.get("local", {}).get("port", 0))
 
 
-def serve(c, g, work, name, capture, extra_args=()):
-    """(daemon, reflector, stats) of rustnetd serving the replayed capture."""
-    sock = os.path.join(work, name + ".sock")
-    d = Daemon(work, ["--read", capture, "--socket", sock, "--log-dir",
-                      os.path.join(work, name + "-logs")] + list(extra_args), name)
-    up = wait_serving(g, d, "unix:" + sock)
-    c.check("%s: rustnetd --read --socket %s is serving" % (name, " ".join(extra_args) or
-                                                            "(default history)"), up,
-            "rc %s, stderr: %s" % (d.proc.poll(), d.stderr()))
-    if not up:
-        d.stop()
-        return d, None, None
-    r = g.Reflector("unix:" + sock)
-    stats = wait_replayed(r)
-    c.check("%s: the file is replayed" % name, stats is not None)
-    return d, r, stats
+serve = serve_replay  # (daemon, reflector, stats)
 
 
 def closed_checks(c, g, work):

@@ -33,8 +33,8 @@ import time
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from api_test import (MONITOR, RUSTNETD, Checker, Daemon, import_grpc,  # noqa: E402
-                      kill_children, stop_and_delete, wait_replayed, wait_serving)
+from api_test import (MONITOR, RUSTNETD, Checker, Daemon, import_grpc, kill_children,  # noqa: E402
+                      stop_and_delete, serve_replay, wait_serving)
 from geoip_test import V6_SERVER, by_remote, make_capture, rows, wait_for  # noqa: E402
 
 PTRS = {"81.2.69.142": "host.example.test", "1.1.1.1": "one.example.test"}
@@ -50,18 +50,7 @@ def reverse(addr):
 
 
 def serve(c, g, work, name, capture, extra, netns=None):
-    sock = os.path.join(work, name + ".sock")
-    d = Daemon(work, ["--read", capture, "--socket", sock, "--log-dir",
-                      os.path.join(work, name + "-logs"), "--no-geoip"] + list(extra), name,
-               netns=netns)
-    up = wait_serving(g, d, "unix:" + sock)
-    c.check("%s: rustnetd is serving" % name, up, "rc %s, stderr: %s" % (d.proc.poll(), d.stderr()))
-    if not up:
-        d.stop()
-        return d, None
-    r = g.Reflector("unix:" + sock)
-    c.check("%s: the file is replayed" % name, wait_replayed(r) is not None)
-    return d, r
+    return serve_replay(c, g, work, name, capture, ["--no-geoip"] + list(extra), netns)[:2]
 
 
 def dnsmasq_checks(c, g, work, capture):

@@ -28,20 +28,7 @@ IpAddress Parse(const std::string& text) {
   return IpAddress::FromV6(buf);
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rn_geoip_XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string File(const std::string& name) const { return absl::StrCat(path_, "/", name); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::TempDir;
 
 void MakeDb(const std::string& path, const std::string& type, const std::string& json) {
   REQUIRE(testing::MakeTestMmdb(path, type, json));

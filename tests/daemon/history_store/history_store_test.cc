@@ -28,6 +28,7 @@
 #include "daemon/history_store/schema.h"
 #include "daemon/snapshot/convert.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
@@ -38,18 +39,9 @@ using Clock = std::chrono::steady_clock;
 // An hour ago: inside the default 30-day retention.
 const int64_t kNowUs = absl::ToUnixMicros(absl::Now()) - 3'600'000'000;
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/rn_history_XXXXXX";
-  REQUIRE(mkdtemp(tmpl) != nullptr);
-  return tmpl;
-}
-
 struct TempTree {
-  std::string dir = TempDir();
-  ~TempTree() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
+  testing::TempDir tmp{"rn_history"};
+  std::string dir = tmp.path();
 };
 
 IpAddress V4(const char* text) {

@@ -23,22 +23,16 @@
 #include "daemon/rpc/monitor_service.h"
 #include "daemon/rpc/server.h"
 #include "rustnet/v1/monitor.grpc.pb.h"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
 
 namespace v1 = rustnet::v1;
 
-std::string TempDir() {
-  char templ[] = "/tmp/rn-api-test-XXXXXX";
-  REQUIRE(mkdtemp(templ) != nullptr);
-  return templ;
-}
-
 // A daemon in a box: pipeline over a fixture, service, server.
 struct Daemon {
   explicit Daemon(int max_streams = 8, const std::string& fixture = "http.pcap") {
-    dir = TempDir();
     auto source = PcapSource::OpenFile(std::string(RUSTNET_FIXTURES_DIR) + "/" + fixture, "");
     REQUIRE(source.ok());
     PipelineOptions p;
@@ -65,7 +59,6 @@ struct Daemon {
   ~Daemon() {
     stub.reset();
     server.reset();
-    std::filesystem::remove_all(dir);
   }
   size_t Connections() const {
     size_t n = 0;
@@ -73,7 +66,8 @@ struct Daemon {
     return n;
   }
 
-  std::string dir;
+  testing::TempDir tmp{"rn-api-test"};  // Removed last: the socket is in it.
+  std::string dir = tmp.path();
   EventHub events;
   std::unique_ptr<Pipeline> pipeline;
   std::unique_ptr<MonitorService> service;
@@ -295,7 +289,8 @@ TEST_CASE("api: socket is 0660; a second server on it is refused; shutdown remov
 }
 
 TEST_CASE("api: a stale socket is replaced; a non-socket file is refused", "[api]") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn-api-test");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/stale.sock";
   // A socket file nobody listens on, as a killed daemon leaves behind.
   const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -325,7 +320,6 @@ TEST_CASE("api: a stale socket is replaced; a non-socket file is refused", "[api
   auto refused = ApiServer::Start(ao, &service);
   REQUIRE_FALSE(refused.ok());
   CHECK(std::string(refused.status().message()).find("is not a socket") != std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 
 #include "spdlog/sinks/basic_file_sink.h"
 #include "spdlog/spdlog.h"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
@@ -22,14 +23,9 @@ std::string Slurp(const std::string& path) {
   return s.str();
 }
 
-std::string TempDir() {
-  char dir[] = "/tmp/rnlog.XXXXXX";
-  REQUIRE(mkdtemp(dir) != nullptr);
-  return dir;
-}
-
 TEST_CASE("log_file reopen after a rename makes a new 0600 file") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rnlog");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/rustnet.log";
   auto sink = ReopenableFileSink::Open(path);
   REQUIRE(sink.ok());
@@ -55,11 +51,11 @@ TEST_CASE("log_file reopen after a rename makes a new 0600 file") {
 
   std::remove(path.c_str());
   std::remove((path + ".1").c_str());
-  rmdir(dir.c_str());
 }
 
 TEST_CASE("log_file reopen failure keeps the old file") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rnlog");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/sub/rustnet.log";
   REQUIRE(mkdir((dir + "/sub").c_str(), 0700) == 0);
   auto sink = ReopenableFileSink::Open(path);
@@ -73,13 +69,12 @@ TEST_CASE("log_file reopen failure keeps the old file") {
   logger.flush();
   CHECK(Slurp(dir + "/moved/rustnet.log").find("kept") != std::string::npos);
   std::remove((dir + "/moved/rustnet.log").c_str());
-  rmdir((dir + "/moved").c_str());
-  rmdir(dir.c_str());
 }
 
 TEST_CASE("log_file the default logger's file sink becomes reopenable") {
   const auto saved = spdlog::default_logger();
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rnlog");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/rustnet.log";
   auto file_sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
   file_sink->set_level(spdlog::level::info);
@@ -104,7 +99,6 @@ TEST_CASE("log_file the default logger's file sink becomes reopenable") {
 
   spdlog::set_default_logger(saved);
   std::remove(path.c_str());
-  rmdir(dir.c_str());
 }
 
 }  // namespace

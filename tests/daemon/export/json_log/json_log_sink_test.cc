@@ -32,12 +32,6 @@ namespace {
 
 namespace v1 = rustnet::v1;
 
-std::string TempDir() {
-  char templ[] = "/tmp/rn_json_log_XXXXXX";
-  REQUIRE(mkdtemp(templ) != nullptr);
-  return templ;
-}
-
 std::vector<std::string> ReadLines(const std::string& path) {
   std::ifstream in(path);
   std::vector<std::string> lines;
@@ -148,7 +142,8 @@ TEST_CASE("json_log_line_matches_protobuf_on_every_fixture_connection", "[json_l
 }
 
 TEST_CASE("json_log_writes_a_line_per_event", "[json_log]") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_json_log");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/events.jsonl";
   auto sink = OpenSink(path);
   REQUIRE(sink.ok());
@@ -174,11 +169,11 @@ TEST_CASE("json_log_writes_a_line_per_event", "[json_log]") {
   }
   CHECK((*sink)->stats().written == 3);
   CHECK((*sink)->stats().dropped == 0);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("json_log_queue_full_drops_and_counts", "[json_log]") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_json_log");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/events.jsonl";
   auto sink = OpenSink(path, /*capacity=*/4);
   REQUIRE(sink.ok());
@@ -200,11 +195,11 @@ TEST_CASE("json_log_queue_full_drops_and_counts", "[json_log]") {
   CHECK(last.lost() == 6);
   CHECK(ParseEvent(lines.front()).sequence() == 7);
   CHECK((*sink)->stats().written == 4);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("json_log_file_is_0600_also_when_reopened", "[json_log]") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_json_log");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/events.jsonl";
   const mode_t old_umask = umask(0);
   auto sink = OpenSink(path);
@@ -220,11 +215,11 @@ TEST_CASE("json_log_file_is_0600_also_when_reopened", "[json_log]") {
   REQUIRE(stat(path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   sink->reset();
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("json_log_reopen_continues_in_the_new_file", "[json_log]") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_json_log");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/events.jsonl";
   auto sink = OpenSink(path);
   REQUIRE(sink.ok());
@@ -247,11 +242,11 @@ TEST_CASE("json_log_reopen_continues_in_the_new_file", "[json_log]") {
   REQUIRE(new_lines.size() == 3);
   CHECK(ParseEvent(new_lines.front()).sequence() == 3);
   CHECK(ParseEvent(new_lines.back()).close_reason() == v1::CLOSE_REASON_SHUTDOWN);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("json_log_reopen_fails_cleanly_and_keeps_the_old_file", "[json_log]") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_json_log");
+  const std::string& dir = tmp.path();
   const std::string sub = dir + "/sub";
   std::filesystem::create_directory(sub);
   auto sink = OpenSink(sub + "/events.jsonl");
@@ -264,11 +259,11 @@ TEST_CASE("json_log_reopen_fails_cleanly_and_keeps_the_old_file", "[json_log]") 
   const Connection* rows[] = {&a};
   (*sink)->OnFinalTable(FinalTable{rows, 20, "test0"});
   CHECK(ReadLines(dir + "/gone/events.jsonl").size() == 1);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("json_log_opened_and_classified_from_the_event_hub", "[json_log]") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_json_log");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/events.jsonl";
   EventHub hub;
   auto sink = OpenSink(path, 1024, &hub);
@@ -297,11 +292,11 @@ TEST_CASE("json_log_opened_and_classified_from_the_event_hub", "[json_log]") {
   CHECK(ParseEvent(lines[1]).type() == v1::EVENT_TYPE_CLASSIFIED);
   CHECK(ParseEvent(lines[1]).close_reason() == v1::CLOSE_REASON_UNSPECIFIED);
   CHECK(ParseEvent(lines[2]).type() == v1::EVENT_TYPE_CLOSED);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("json_log_events_choose_what_is_written", "[json_log]") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_json_log");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/events.jsonl";
   EventHub hub;
   JsonLogOptions o;
@@ -326,7 +321,6 @@ TEST_CASE("json_log_events_choose_what_is_written", "[json_log]") {
   const auto lines = ReadLines(path);
   REQUIRE(lines.size() == 1);
   CHECK(ParseEvent(lines[0]).type() == v1::EVENT_TYPE_OPENED);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -29,12 +29,6 @@
 namespace rustnet {
 namespace {
 
-std::string TempDir() {
-  char templ[] = "/tmp/rn_pcap_export_XXXXXX";
-  REQUIRE(mkdtemp(templ) != nullptr);
-  return templ;
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return {};
@@ -134,7 +128,8 @@ PacketAnnotation Note(uint64_t seq, uint64_t id,
 }
 
 TEST_CASE("pcap export joins frames to their workers' annotations") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_pcap_export");
+  const std::string& dir = tmp.path();
   PacketExport::Options qo;
   qo.workers = 2;
   PacketExport q(qo);
@@ -187,7 +182,6 @@ TEST_CASE("pcap export joins frames to their workers' annotations") {
   CHECK(st.dropped == 0);
   CHECK(st.bytes == ReadFile(o.path).size());
   CHECK(st.healthy);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("pcap export annotations dropped when the worker's queue is full") {
@@ -212,7 +206,8 @@ TEST_CASE("pcap export annotations dropped when the worker's queue is full") {
 }
 
 TEST_CASE("pcap export rotates by size and keeps the count") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_pcap_export");
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/cap.pcapng";
   // A file there already is kept (rotated), not overwritten.
   { std::ofstream(path) << "older capture"; }
@@ -265,7 +260,6 @@ TEST_CASE("pcap export rotates by size and keeps the count") {
   const uint64_t per_file = seqs.size() / 3;
   CHECK(per_file >= 1);
   CHECK(st.rotations == (kFrames + per_file - 1) / per_file - 1);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("pcap export says which file it cannot write") {
@@ -282,7 +276,8 @@ TEST_CASE("pcap export says which file it cannot write") {
 }
 
 TEST_CASE("pcap export to a device: written as it is, never renamed") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_pcap_export");
+  const std::string& dir = tmp.path();
   const std::string link = dir + "/null";
   std::filesystem::create_symlink("/dev/null", link);
   PacketExport::Options qo;
@@ -312,11 +307,11 @@ TEST_CASE("pcap export to a device: written as it is, never renamed") {
   REQUIRE_FALSE(failed.ok());
   CHECK(std::string(failed.status().message()).find("No space left on device") !=
         std::string::npos);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("pcap export survives a failed write: cut back, counted, writing again") {
-  const std::string dir = TempDir();
+  const testing::TempDir tmp("rn_pcap_export");
+  const std::string& dir = tmp.path();
   PacketExport::Options qo;
   PacketExport q(qo);
   PcapExportOptions o;
@@ -361,13 +356,13 @@ TEST_CASE("pcap export survives a failed write: cut back, counted, writing again
   const ParsedFile f = Parse(ReadFile(o.path));
   REQUIRE(f.packets.size() == 5);
   CHECK(f.packets.front().timestamp_us == 21);
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("pcap export of a replay has every frame, tracked ones commented") {
   for (const std::string& fixture : testing::FixtureCaptures()) {
     INFO(fixture);
-    const std::string dir = TempDir();
+    const testing::TempDir tmp("rn_pcap_export");
+    const std::string& dir = tmp.path();
     auto source = PcapSource::OpenFile(fixture, "");
     REQUIRE(source.ok());
     PacketExport::Options qo;
@@ -410,7 +405,6 @@ TEST_CASE("pcap export of a replay has every frame, tracked ones commented") {
     CHECK(st.written == ps.packets);
     CHECK(st.unannotated == 0);
     CHECK(st.dropped == 0);
-    std::filesystem::remove_all(dir);
   }
 }
 
