@@ -149,6 +149,12 @@ TEST_CASE("ParseKubeCgroup: not a pod's, truncated and hostile paths", "[process
 
 using Members = std::vector<std::pair<std::string, std::string>>;
 
+std::string ContainerdConfigForMutation() {
+  return absl::StrCat(
+      R"({"ociVersion":"1.1.0","process":{"args":["/pause"],"n":[1,-2.5e3,true,null]},)"
+      R"("annotations":{"io.kubernetes.cri.sandbox-name":"web-1","e":"\u00e9\ud83d\ude00"}})");
+}
+
 TEST_CASE("JsonStringMembers: the object at a path, strings only", "[process][k8s][json]") {
   auto m = JsonStringMembers(
       R"({"ociVersion":"1.0.2","process":{"args":["sleep","1"],"env":["A=B"]},)"
@@ -214,6 +220,49 @@ TEST_CASE("JsonStringMembers: malformed documents are errors", "[process][k8s][j
     INFO(n);
     CHECK_FALSE(JsonStringMembers(doc.substr(0, n), {"annotations"}).ok());
   }
+}
+
+TEST_CASE("JsonStringMembers and ParseKubeCgroup: mutated input never crashes",
+          "[process][k8s][json]") {
+  const std::string doc = ContainerdConfigForMutation();
+  const std::string path = absl::StrCat("/kubepods.slice/kubepods-pod", kUidUnderscore,
+                                        ".slice/cri-containerd-", kId, ".scope");
+  uint64_t x = 0x9e3779b97f4a7c15ull;  // xorshift: the same cases every run.
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  const char kBytes[] = "{}[]\":,\\u0d8e-+.eE01 \n\x00\xff/_";
+  size_t ok = 0;
+  for (int i = 0; i < 5000; ++i) {
+    std::string d = doc;
+    std::string p = path;
+    for (int k = 0, n = static_cast<int>(next() % 4) + 1; k < n; ++k) {
+      const char b = kBytes[next() % (sizeof kBytes - 1)];
+      switch (next() % 3) {
+        case 0: d[next() % d.size()] = b; p[next() % p.size()] = b; break;
+        case 1: d.insert(next() % d.size(), 1, b); p.insert(next() % p.size(), 1, b); break;
+        default:
+          d.erase(next() % d.size(), 1);
+          p.erase(next() % p.size(), 1);
+      }
+    }
+    auto m = JsonStringMembers(d, {"annotations"});
+    if (m.ok()) {
+      ++ok;
+      CHECK(m->size() <= kMaxJsonMembers);
+      for (const auto& kv : *m) CHECK(kv.second.size() <= kMaxValueBytes);
+    }
+    if (auto r = ParseKubeCgroup(p)) {
+      CHECK(r->pod_uid.size() == 36);
+      CHECK((r->container_id.empty() || r->container_id.size() == 64));
+    }
+  }
+  // Some mutations keep it JSON (a changed letter inside a string), most do not.
+  CHECK(ok > 0);
+  CHECK(ok < 5000);
 }
 
 // A fake node's root in a temporary directory.
