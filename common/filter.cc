@@ -37,6 +37,8 @@ constexpr KeyName kKeys[] = {
     {"pid", FilterKey::kPid},         {"user", FilterKey::kUser},
     {"iface", FilterKey::kIface},     {"country", FilterKey::kCountry},
     {"asn", FilterKey::kAsn},         {"org", FilterKey::kOrg},
+    {"pod", FilterKey::kPod},         {"namespace", FilterKey::kNamespace},
+    {"ns", FilterKey::kNamespace},    {"container", FilterKey::kContainer},
     // The original rustnet's spellings.
     {"sport", FilterKey::kLocalPort}, {"srcport", FilterKey::kLocalPort},
     {"source-port", FilterKey::kLocalPort},
@@ -101,7 +103,7 @@ constexpr StateAlias kStateAliases[] = {
 
 constexpr std::string_view kKeyList =
     "proto, ip, port, lport, rport, addr, laddr, raddr, state, dir, service, app, sni, host, "
-    "process, pid, user, iface, country, asn, org";
+    "process, pid, user, iface, country, asn, org, pod, namespace (ns), container";
 
 absl::Status ErrorAt(size_t column, std::string_view message) {
   return absl::InvalidArgumentError(absl::StrCat("column ", column, ": ", std::string(message)));
@@ -327,6 +329,9 @@ bool MatchRegexTerm(const FilterSubject& s, const FilterTerm& t) {
     case FilterKey::kUser: return ReList(re, s.User());
     case FilterKey::kIface: return Re(re, s.Interface());
     case FilterKey::kOrg: return Re(re, s.RemoteLocation().as_org);
+    case FilterKey::kPod: return ReList(re, s.Pod());
+    case FilterKey::kNamespace: return ReList(re, s.Namespace());
+    case FilterKey::kContainer: return ReList(re, s.Container());
     case FilterKey::kIp:
     case FilterKey::kDir:
     case FilterKey::kCountry:
@@ -375,6 +380,9 @@ bool MatchTerm(const FilterSubject& s, const FilterTerm& t) {
       return asn != 0 && in_range(asn);
     }
     case FilterKey::kOrg: return MatchText(s.RemoteLocation().as_org, t);
+    case FilterKey::kPod: return MatchText(s.Pod(), t);
+    case FilterKey::kNamespace: return MatchText(s.Namespace(), t);
+    case FilterKey::kContainer: return MatchText(s.Container(), t);
   }
   return false;
 }

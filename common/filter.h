@@ -84,6 +84,14 @@ class FilterSubject {
   // The remote end's location (country:, asn:, org:); a subject that knows
   // none (no GeoIP, the history store's rows) matches no such term.
   virtual FilterLocation RemoteLocation() const { return {}; }
+  // Kubernetes (pod:, namespace:, container:): like Process(), the local
+  // socket's owner's and, on loopback, the remote one's, space-separated.
+  // A subject that knows none (the history store's rows keep no pod names)
+  // matches no pod: or namespace: term.
+  virtual std::string_view Pod() const { return {}; }
+  virtual std::string_view Namespace() const { return {}; }
+  // The container's name (a pod's) and its runtime id (any container).
+  virtual std::string_view Container() const { return {}; }
 };
 
 enum class FilterKey : uint8_t {
@@ -109,6 +117,9 @@ enum class FilterKey : uint8_t {
   kCountry,
   kAsn,
   kOrg,
+  kPod,
+  kNamespace,
+  kContainer,
 };
 
 struct FilterTerm {

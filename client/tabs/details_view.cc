@@ -243,6 +243,18 @@ void AddAppDetails(const v1::AppInfo& app, DetailList* list) {
   }
 }
 
+// The parent chain, nearest first: "bash (812) < sshd (700) < systemd (1)";
+// an ancestor whose name could not be read shows its pid only.
+std::string FormatLineage(const v1::ProcessInfo& p, const DetailList* list) {
+  const std::string_view sep = list->glyphs().unicode ? " \u2190 " : " < ";
+  std::string out;
+  for (const v1::ProcessAncestor& a : p.lineage()) {
+    if (!out.empty()) out += sep;
+    out += a.name().empty() ? Cat("(", a.pid(), ")") : Cat(list->Clean(a.name()), " (", a.pid(), ")");
+  }
+  return out;
+}
+
 // One process; rows that would be empty are left out.
 void AddProcessInfo(const v1::ProcessInfo& p, DetailList* list) {
   if (p.pid() == 0) {
@@ -259,14 +271,31 @@ void AddProcessInfo(const v1::ProcessInfo& p, DetailList* list) {
   list->AddKnown("systemd unit", list->Clean(p.unit()));
   list->AddKnown("user unit", list->Clean(p.user_unit()));
   list->AddKnown("container", FormatContainer(p, list->glyphs()));
+  if (p.has_kubernetes()) {
+    // As kubectl names it: namespace/pod.
+    const v1::KubernetesInfo& k = p.kubernetes();
+    std::string pod = list->Clean(k.pod());
+    if (!pod.empty() && !k.namespace_().empty()) pod = Cat(list->Clean(k.namespace_()), "/", pod);
+    list->AddKnown("pod", pod, Style::kAccent);
+    list->AddKnown("pod container", list->Clean(k.container()));
+    list->AddKnown("pod UID", list->Clean(k.pod_uid()));
+  }
   list->AddKnown("cgroup", list->Clean(p.cgroup()), Style::kNormal, kPathRows);
+  list->AddKnown("parents", FormatLineage(p, list), Style::kNormal, kPathRows);
+  if (p.netns_inode() != 0) {
+    const std::string inode = Cat("net:[", p.netns_inode(), "]");
+    list->Add("netns", p.netns_name().empty() ? inode
+                                              : Cat(list->Clean(p.netns_name()), " (", inode, ")"));
+  }
   list->AddKnown("started", p.has_started() ? FormatTimestamp(p.started()) : "");
   if (p.exited()) {
     list->Add("state", "exited", Style::kWarn);
   } else if (p.pid() != 0) {
     list->Add("state", "running");
   }
-  list->AddKnown("found via", AsString(AttributionMethodName(p.method())));
+  std::string via = AsString(AttributionMethodName(p.method()));
+  if (!via.empty() && p.ebpf()) via += " (eBPF)";
+  list->AddKnown("found via", via);
 }
 
 // Where each end is (GeoIP/ASN) and whose network cards they have (MAC

@@ -23,6 +23,7 @@ std::vector<Line> HelpView::Lines(const std::vector<HelpSection>& sections) cons
       "  state:established (a prefix is enough: state:fin)   service:https",
       "  app:tls  sni:TEXT  host:TEXT  process:TEXT  pid:N  user:TEXT  iface:eth0",
       "  country:de (or country:germany, country:private)  asn:3320  org:TEXT (GeoIP)",
+      "  pod:TEXT  namespace:TEXT (ns:)  container:NAME-or-ID (Kubernetes, containers)",
       "  -term or !term negates; \"a b\" quotes spaces.  Example: proto:tcp -port:22",
   };
   for (const char* text : kFilterHelp) lines.push_back({{{text, Style::kNormal}}});

@@ -78,6 +78,8 @@ class RowSubject final : public FilterSubject {
     return Join(history::kColUser, history::kColRemoteUser, &user_);
   }
   std::string_view Interface() const override { return Text(history::kColInterface); }
+  // The store keeps container ids, not pod or container names.
+  std::string_view Container() const override { return Text(history::kColContainerId); }
 
  private:
   std::string_view Text(Column c) const { return ColumnText(s_, c); }

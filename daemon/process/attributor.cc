@@ -305,12 +305,22 @@ AttributorStats Attributor::Stats() const {
   s.ebpf_evicted = bpf_evicted_.load(std::memory_order_relaxed);
   s.ebpf_attributed = bpf_attributed_.load(std::memory_order_relaxed);
   s.ebpf_late = bpf_late_.load(std::memory_order_relaxed);
+  s.kubernetes_found = k8s_found_.load(std::memory_order_relaxed);
+  s.kubernetes_not_found = k8s_not_found_.load(std::memory_order_relaxed);
+  s.kubernetes_bad_files = k8s_bad_.load(std::memory_order_relaxed);
   return s;
 }
 
 struct Attributor::ThreadState {
   explicit ThreadState(const Options& options)
-      : processes(options.proc_root), sockets(options.proc_root, options.force_procfs) {}
+      : processes(options.proc_root, K8sRoot(options)),
+        sockets(options.proc_root, options.force_procfs) {}
+
+  static std::string K8sRoot(const Options& options) {
+    if (!options.k8s_root.empty()) return options.k8s_root;
+    const char* env = std::getenv("RUSTNETD_K8S_ROOT");
+    return env != nullptr ? env : "";
+  }
 
   ProcessTable processes;
   SocketTableReader sockets;
@@ -613,6 +623,10 @@ void Attributor::PublishThreadStats(const ThreadState& state) {
   scanned_.store(ps.processes_scanned, std::memory_order_relaxed);
   links_.store(ps.fd_links_read, std::memory_order_relaxed);
   known_.store(state.processes.processes_known(), std::memory_order_relaxed);
+  const KubeStats& ks = state.processes.kube_stats();
+  k8s_found_.store(ks.found, std::memory_order_relaxed);
+  k8s_not_found_.store(ks.not_found, std::memory_order_relaxed);
+  k8s_bad_.store(ks.bad_files + ks.oversized, std::memory_order_relaxed);
   cpu_ns_.store(static_cast<uint64_t>(ThreadCpuNs() - state.cpu_start_ns),
                 std::memory_order_relaxed);
 }

@@ -53,6 +53,8 @@ struct AttributorStats {
   uint64_t ebpf_events = 0, ebpf_lost = 0, ebpf_records = 0, ebpf_matched = 0,
            ebpf_expired = 0, ebpf_evicted = 0, ebpf_attributed = 0, ebpf_late = 0,
            ebpf_run_ns = 0, ebpf_run_count = 0;
+  // Kubernetes metadata lookups (kubernetes.h): found, none, files refused.
+  uint64_t kubernetes_found = 0, kubernetes_not_found = 0, kubernetes_bad_files = 0;
   uint64_t requests = 0;
   uint64_t attributed = 0;
   uint64_t user_only = 0;
@@ -72,6 +74,9 @@ class Attributor {
  public:
   struct Options {
     std::string proc_root = "/proc";
+    // Prefix of the Kubernetes metadata paths (kubernetes.h); empty: the
+    // environment's RUSTNETD_K8S_ROOT (a test hook), else "/".
+    std::string k8s_root;
     bool force_procfs = false;     // Tests: read /proc/net instead of netlink.
     size_t max_pending = 65536;    // Requests waiting; more are dropped and counted.
     bool ebpf = false;             // Try the eBPF source (falls back when it cannot load).
@@ -146,7 +151,8 @@ class Attributor {
       lookups_{0},
       scanned_{0}, links_{0}, known_{0}, latency_sum_{0}, latency_max_{0}, answered_{0},
       dropped_{0}, cpu_ns_{0}, bpf_events_read_{0}, bpf_queue_lost_{0}, bpf_records_{0},
-      bpf_matched_{0}, bpf_expired_{0}, bpf_evicted_{0}, bpf_attributed_{0}, bpf_late_{0};
+      bpf_matched_{0}, bpf_expired_{0}, bpf_evicted_{0}, bpf_attributed_{0}, bpf_late_{0},
+      k8s_found_{0}, k8s_not_found_{0}, k8s_bad_{0};
 };
 
 // Merges a new answer into what a connection had: per side, a better or

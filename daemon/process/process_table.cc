@@ -276,7 +276,8 @@ std::string FullProcessName(std::string_view comm, std::string_view executable,
   return std::string(comm);
 }
 
-ProcessTable::ProcessTable(std::string proc_root) : proc_root_(std::move(proc_root)) {
+ProcessTable::ProcessTable(std::string proc_root, std::string k8s_root)
+    : proc_root_(std::move(proc_root)), kube_(std::move(k8s_root)) {
   boot_time_us_ = ReadBootTimeUs(proc_root_);
   own_netns_ = NetnsInode(absl::StrCat(proc_root_, "/self/ns/net"));
   const long ticks = sysconf(_SC_CLK_TCK);
@@ -421,11 +422,36 @@ std::shared_ptr<const ProcessRecord> ProcessTable::RecordFor(int pid) {
     r->user_unit = std::move(info.user_unit);
     r->container_runtime = std::move(info.container_runtime);
     r->container_id = std::move(info.container_id);
+    SetKubernetes(r.get());
   }
   r->lineage = Lineage(stat->ppid);
   SetNetns(NetnsInode(base + "/ns/net"), r.get());
   p.record = r;
   return r;
+}
+
+void ProcessTable::SetKubernetes(ProcessRecord* r) {
+  std::optional<KubeCgroupRef> ref = ParseKubeCgroup(r->cgroup);
+  if (!ref) return;
+  r->k8s_pod_uid = ref->pod_uid;
+  // ParseCgroup knows the cgroupfs layout only at the hierarchy's top.
+  if (r->container_id.empty() && !ref->container_id.empty()) {
+    r->container_id = ref->container_id;
+    r->container_runtime = ref->runtime.empty() ? "kubernetes" : ref->runtime;
+  }
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const int64_t now = int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+  if (std::shared_ptr<const KubeInfo> k = kube_.Lookup(*ref, now)) {
+    r->k8s_pod = k->pod;
+    r->k8s_namespace = k->pod_namespace;
+    r->k8s_container = k->container;
+    // The cgroupfs layout does not say which runtime; its bundle did.
+    if (r->container_runtime == "kubernetes" &&
+        (k->source == "containerd" || k->source == "cri-o" || k->source == "docker")) {
+      r->container_runtime = k->source;
+    }
+  }
 }
 
 std::vector<ProcessRecord::Ancestor> ProcessTable::Lineage(uint32_t ppid) {

@@ -27,6 +27,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "daemon/process/kubernetes.h"
 #include "daemon/record/process_record.h"
 
 namespace rustnet {
@@ -75,7 +76,9 @@ struct ProcessTableStats {
 
 class ProcessTable {
  public:
-  explicit ProcessTable(std::string proc_root = "/proc");
+  // `k8s_root`: where the node's Kubernetes metadata files are (see
+  // kubernetes.h; "" is "/").
+  explicit ProcessTable(std::string proc_root = "/proc", std::string k8s_root = "");
 
   struct Wanted {
     uint64_t inode;
@@ -107,6 +110,7 @@ class ProcessTable {
 
   size_t processes_known() const { return pids_.size(); }
   const ProcessTableStats& stats() const { return stats_; }
+  const KubeStats& kube_stats() const { return kube_.stats(); }
 
  private:
   struct Pid {
@@ -131,9 +135,12 @@ class ProcessTable {
   std::vector<ProcessRecord::Ancestor> Lineage(uint32_t ppid);
   // Fills netns_inode / netns_name when `inode` is not the daemon's namespace.
   void SetNetns(uint32_t inode, ProcessRecord* r);
+  // Fills the k8s_* fields when r->cgroup is a kubelet pod's.
+  void SetKubernetes(ProcessRecord* r);
   void Forget(int pid, Pid& p);
 
   std::string proc_root_;
+  KubeMetadata kube_;
   absl::flat_hash_map<int, Pid> pids_;
   absl::flat_hash_map<uint64_t, Owner> owners_;
   absl::flat_hash_map<uint32_t, std::shared_ptr<const ProcessRecord>> user_only_;

@@ -39,6 +39,13 @@ struct ProcessRecord {
   // The network namespace when not the daemon's own (0: the daemon's).
   uint32_t netns_inode = 0;
   std::string netns_name;  // /run/netns/NAME, if it has one.
+  // A kubelet-managed pod's container (daemon/process/kubernetes.h): the
+  // pod's UID from the cgroup path; names from the node's metadata files
+  // (empty when none said).
+  std::string k8s_pod_uid;
+  std::string k8s_pod;
+  std::string k8s_namespace;
+  std::string k8s_container;
   // Set once the process is seen gone; the record stays with its connections.
   mutable std::atomic<bool> exited{false};
 };

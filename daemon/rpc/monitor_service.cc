@@ -348,6 +348,9 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
     attr->set_ebpf_late(a.ebpf_late);
     attr->set_ebpf_run_ns(a.ebpf_run_ns);
     attr->set_ebpf_run_count(a.ebpf_run_count);
+    attr->set_kubernetes_found(a.kubernetes_found);
+    attr->set_kubernetes_not_found(a.kubernetes_not_found);
+    attr->set_kubernetes_bad_files(a.kubernetes_bad_files);
   }
 
   auto* api = out->mutable_api();

@@ -168,6 +168,41 @@ std::string_view ConnectionSubject::User() const {
   return user_;
 }
 
+std::string_view ConnectionSubject::Joined(std::string ProcessRecord::*field,
+                                           std::string* out) const {
+  if (out->empty()) {
+    for (int side = 0; side < 2; ++side) {
+      const ProcessRecord* p = OwnerOf(c_, side);
+      if (p == nullptr || (p->*field).empty()) continue;
+      if (!out->empty()) *out += ' ';
+      *out += p->*field;
+    }
+  }
+  return *out;
+}
+
+std::string_view ConnectionSubject::Pod() const { return Joined(&ProcessRecord::k8s_pod, &pod_); }
+
+std::string_view ConnectionSubject::Namespace() const {
+  return Joined(&ProcessRecord::k8s_namespace, &namespace_);
+}
+
+std::string_view ConnectionSubject::Container() const {
+  if (!container_built_) {
+    container_built_ = true;
+    for (int side = 0; side < 2; ++side) {
+      const ProcessRecord* p = OwnerOf(c_, side);
+      if (p == nullptr) continue;
+      for (const std::string* v : {&p->k8s_container, &p->container_id}) {
+        if (v->empty()) continue;
+        if (!container_.empty()) container_ += ' ';
+        container_ += *v;
+      }
+    }
+  }
+  return container_;
+}
+
 std::string_view StateName(ConnState state) {
   const auto i = static_cast<size_t>(state);
   return i < std::size(kStateNames) ? kStateNames[i] : "unspecified";

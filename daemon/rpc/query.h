@@ -81,8 +81,15 @@ class ConnectionSubject final : public FilterSubject {
   std::string_view Interface() const override { return interface_; }
   // From GeoIP (looked up on first use); empty without it.
   FilterLocation RemoteLocation() const override;
+  std::string_view Pod() const override;
+  std::string_view Namespace() const override;
+  // The pod container's name and the container id, of both ends.
+  std::string_view Container() const override;
 
  private:
+  // `field` of each end's owner, space-separated, built once into `out`.
+  std::string_view Joined(std::string ProcessRecord::*field, std::string* out) const;
+
   const Connection& c_;
   std::string_view interface_;
   const Enrichment* enrich_;
@@ -90,6 +97,8 @@ class ConnectionSubject final : public FilterSubject {
   mutable std::string hosts_;  // Built on first use.
   mutable std::string process_;
   mutable std::string user_;
+  mutable std::string pod_, namespace_, container_;
+  mutable bool container_built_ = false;
 };
 
 // Fills `out` with the window of matching connections from `snapshots`

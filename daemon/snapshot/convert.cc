@@ -478,6 +478,20 @@ void WriteProcess(const SideAttribution& side, JsonObjectWriter w) {
   w.Bool("exited", r.pid != 0 && r.exited.load(std::memory_order_relaxed));
   w.Enum("method", rustnet::v1::AttributionMethod_descriptor(), static_cast<int>(side.method));
   if (r.started_us > 0) WriteTimestamp(w, "started", r.started_us);
+  w.ObjectList("lineage", r.lineage, [](const ProcessRecord::Ancestor& a, JsonObjectWriter& o) {
+    o.Uint32("pid", a.pid);
+    o.String("name", a.name);
+  });
+  w.Uint32("netnsInode", r.netns_inode);
+  w.String("netnsName", r.netns_name);
+  w.Bool("ebpf", side.ebpf);
+  if (!r.k8s_pod_uid.empty()) {
+    JsonObjectWriter k = w.Object("kubernetes");
+    k.String("pod", r.k8s_pod);
+    k.String("namespace", r.k8s_namespace);
+    k.String("container", r.k8s_container);
+    k.String("podUid", r.k8s_pod_uid);
+  }
 }
 
 }  // namespace
@@ -524,6 +538,13 @@ void FillProcess(const SideAttribution& side, rustnet::v1::ProcessInfo* out) {
   out->set_netns_inode(r.netns_inode);
   out->set_netns_name(r.netns_name);
   out->set_ebpf(side.ebpf);
+  if (!r.k8s_pod_uid.empty()) {
+    auto* k = out->mutable_kubernetes();
+    k->set_pod(r.k8s_pod);
+    k->set_namespace_(r.k8s_namespace);
+    k->set_container(r.k8s_container);
+    k->set_pod_uid(r.k8s_pod_uid);
+  }
 }
 
 }  // namespace

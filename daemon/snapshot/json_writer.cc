@@ -278,6 +278,14 @@ void WriteProcessInfoJson(const v1::ProcessInfo& p, JsonObjectWriter w) {
   w.Uint32("netnsInode", p.netns_inode());
   w.String("netnsName", p.netns_name());
   w.Bool("ebpf", p.ebpf());
+  if (p.has_kubernetes()) {
+    const v1::KubernetesInfo& k = p.kubernetes();
+    JsonObjectWriter o = w.Object("kubernetes");
+    o.String("pod", k.pod());
+    o.String("namespace", k.namespace_());
+    o.String("container", k.container());
+    o.String("podUid", k.pod_uid());
+  }
 }
 
 JsonObjectWriter::JsonObjectWriter(std::string* out, bool* ok) : out_(out), ok_(ok) {

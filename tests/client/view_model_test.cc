@@ -927,6 +927,58 @@ TEST_CASE("view model: Details shows the process and the remote process", "[clie
   }
 }
 
+TEST_CASE("view model: Details shows the parent chain, the network namespace and the pod",
+          "[client][view_model][k8s]") {
+  FakeDaemon d;
+  v1::Connection c = MakeConnection(7, "127.0.0.1", 8080);
+  v1::ProcessInfo p = MakeProcess(4321, "nginx");
+  for (const auto& [pid, name] : std::vector<std::pair<uint32_t, std::string>>{
+           {812, "containerd-shim"}, {700, ""}, {1, "systemd"}}) {
+    auto* a = p.add_lineage();
+    a->set_pid(pid);
+    a->set_name(name);
+  }
+  p.set_netns_inode(4026532841);
+  p.set_netns_name("blue");
+  p.set_ebpf(true);
+  p.mutable_kubernetes()->set_pod("web-7d4b9c-xk2lp");
+  p.mutable_kubernetes()->set_namespace_("shop");
+  p.mutable_kubernetes()->set_container("nginx\x1b[2J");
+  p.mutable_kubernetes()->set_pod_uid("5f0c3a2e-8b1d-4c7e-9a21-0d3e4f5a6b7c");
+  *c.mutable_process() = p;
+  v1::ProcessInfo r = MakeProcess(99, "curl");  // No pod, own namespace, no parents.
+  *c.mutable_remote_process() = r;
+  d.rows.push_back(c);
+  for (const bool unicode : {true, false}) {
+    ViewModel::Options o;
+    o.unicode = unicode;
+    ViewModel vm(o);
+    vm.Resize(250, 60);
+    d.Serve(&vm);
+    Press(&vm, KeyCode::kEnter);
+    const std::string screen = Screen(vm);
+    INFO(screen);
+    const std::string arrow = unicode ? " \u2190 " : " < ";
+    for (const std::string& want :
+         {std::string("parents"), "containerd-shim (812)" + arrow + "(700)" + arrow + "systemd (1)",
+          std::string("netns"), std::string("blue (net:[4026532841])"), std::string("pod"),
+          std::string("shop/web-7d4b9c-xk2lp"), std::string("pod container"),
+          std::string("nginx?[2J"), std::string("pod UID"),
+          std::string("5f0c3a2e-8b1d-4c7e-9a21-0d3e4f5a6b7c"),
+          std::string("own socket (eBPF)")}) {
+      INFO(want);
+      CHECK(screen.find(want) != std::string::npos);
+    }
+    // The remote process has none of them: each label appears once.
+    for (const char* label : {"parents", "netns", "pod container", "pod UID", "(eBPF)"}) {
+      INFO(label);
+      const size_t first = screen.find(label);
+      REQUIRE(first != std::string::npos);
+      CHECK(screen.find(label, first + 1) == std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("view model: a long command line wraps onto at most four rows", "[client][view_model]") {
   ViewModel vm = MakeVm(80, 60);  // One column of details: value width 47.
   FakeDaemon d = Table(1);

@@ -39,6 +39,7 @@ struct FakeSubject : FilterSubject {
   std::string user = "alice";
   std::string iface = "eth0";
   FilterLocation location{"US", "United States", "", 15133, "Edgecast Inc."};
+  std::string pod, pod_namespace, container;
 
   std::string_view Protocol() const override { return protocol; }
   int IpVersion() const override { return ip_version; }
@@ -55,6 +56,9 @@ struct FakeSubject : FilterSubject {
   std::string_view User() const override { return user; }
   std::string_view Interface() const override { return iface; }
   FilterLocation RemoteLocation() const override { return location; }
+  std::string_view Pod() const override { return pod; }
+  std::string_view Namespace() const override { return pod_namespace; }
+  std::string_view Container() const override { return container; }
 };
 
 }  // namespace rustnet::testing

@@ -160,6 +160,10 @@ void FillProcess(v1::ProcessInfo* p, const std::string& tag) {
   p->set_netns_inode(4026532000u);
   p->set_netns_name("blue");
   p->set_ebpf(true);
+  p->mutable_kubernetes()->set_pod("web-7d4b9c-xk2lp" + tag);
+  p->mutable_kubernetes()->set_namespace_("shop");
+  p->mutable_kubernetes()->set_container("nginx \"main\"");
+  p->mutable_kubernetes()->set_pod_uid("5f0c3a2e-8b1d-4c7e-9a21-0d3e4f5a6b7c");
 }
 
 void FillTls(v1::TlsInfo* t) {
@@ -470,7 +474,15 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
   both->side[0] = {process(4242, ""), AttributionMethod::kSocket};
   auto peer = process(77, "-peer");
   peer->exited = true;
-  both->side[1] = {peer, AttributionMethod::kListener};
+  // eBPF's extras: parents, another namespace, a pod.
+  peer->lineage = {{812, "containerd-shim"}, {1, ""}};
+  peer->netns_inode = 4026532841u;
+  peer->netns_name = hostile;
+  peer->k8s_pod_uid = "5f0c3a2e-8b1d-4c7e-9a21-0d3e4f5a6b7c";
+  peer->k8s_pod = "web-1";
+  peer->k8s_namespace = "shop";
+  peer->k8s_container = "";  // Unknown: left out.
+  both->side[1] = {peer, AttributionMethod::kListener, true};
   owned.attribution = both;
   all.push_back(owned);
   owned.local = 1;  // The same record, seen from the other end.
