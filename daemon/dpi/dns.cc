@@ -118,13 +118,10 @@ std::optional<std::string> ReadName(ByteReader& r, DpiAnomalies* anomalies,
     }
     if (*len == 0) {
       if (!jumped) r = cur;
-      if (unusual) {
-        CountAnomaly(anomalies, dns_anomaly::kNameUnusualBytes);
-        if (flags != nullptr) flags->unusual = true;
-      }
-      if (long_label || name.size() >= kSuspiciousName) {
-        CountAnomaly(anomalies, dns_anomaly::kNameSuspicious);
-        if (flags != nullptr) flags->suspicious = true;
+      // Counted once per message, by ParseDnsMessage.
+      if (flags != nullptr) {
+        flags->unusual = flags->unusual || unusual;
+        flags->suspicious = flags->suspicious || long_label || name.size() >= kSuspiciousName;
       }
       return name.empty() ? "." : name;
     }
@@ -455,6 +452,8 @@ std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnoma
   }
   m.unusual_name = name_flags.unusual;
   m.suspicious_name = name_flags.suspicious;
+  if (m.unusual_name) CountAnomaly(anomalies, dns_anomaly::kNameUnusualBytes);
+  if (m.suspicious_name) CountAnomaly(anomalies, dns_anomaly::kNameSuspicious);
   return m;
 }
 

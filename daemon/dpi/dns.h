@@ -68,8 +68,9 @@ struct DnsMessage {
 // before it are kept (a truncated UDP answer still names its query).
 //
 // Names keep [A-Za-z0-9_-] and '*' labels; any other byte is replaced as
-// nDPI's ndpi_grab_dns_name does ('_' if printable, '?' if not) and counted
-// (dns_name_unusual_bytes). mDNS names (`mdns`) are free text (RFC 6763
+// nDPI's ndpi_grab_dns_name does ('_' if printable, '?' if not), counted
+// once per message (dns_name_unusual_bytes; dns_name_suspicious likewise for
+// a long label or name, kSuspiciousLabel / kSuspiciousName). mDNS names (`mdns`) are free text (RFC 6763
 // §4.1 instance names): printable ASCII kept, other bytes '?', not counted.
 std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnomalies* anomalies,
                                           bool mdns = false);
