@@ -1,9 +1,12 @@
 #include "client/tabs/details_view.h"
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "client/location.h"
 #include "client/tabs/overview_model.h"
@@ -175,6 +178,9 @@ void AddTlsDetails(const v1::TlsInfo& tls, DetailList* list) {
   list->Add("cipher suite", list->Clean(tls.cipher_suite()));
   list->Add("ECH offered", tls.ech_offered() ? "yes" : "no");
   list->Add("JA4", list->Clean(tls.ja4()));
+  list->AddKnown("certificate CN", list->Clean(tls.certificate_cn()), Style::kAccent);
+  list->AddKnown("certificate names",
+                 list->Clean(absl::StrJoin(tls.certificate_names(), ", ")), Style::kNormal, 3);
 }
 
 void AddHttpDetails(const v1::HttpInfo& h, DetailList* list) {
@@ -192,6 +198,24 @@ void AddDnsDetails(const v1::DnsInfo& d, DetailList* list) {
   list->Add("response", list->Clean(d.response_code()));
   list->Add("answers", list->Clean(absl::StrJoin(d.answers(), ", ")));
   list->Add("over TCP", d.over_tcp() ? "yes" : "no");
+  list->AddKnown("opcode", list->Clean(d.opcode()));
+  // "SRV dc1.example:389", "MX 10 mx.example", "HTTPS . alpn=h2,h3", "TXT 42 bytes".
+  std::vector<std::string> records;
+  for (const v1::DnsRecord& r : d.records()) {
+    std::string text = absl::StrCat(r.type(), " ");
+    if (r.type() == "TXT") {
+      absl::StrAppend(&text, r.txt_length(), " bytes");
+    } else {
+      if (r.type() == "MX") absl::StrAppend(&text, r.priority(), " ");
+      absl::StrAppend(&text, r.target());
+      if (r.port() != 0) absl::StrAppend(&text, ":", r.port());
+      if (!r.alpn().empty()) absl::StrAppend(&text, " alpn=", absl::StrJoin(r.alpn(), ","));
+    }
+    records.push_back(std::move(text));
+  }
+  list->AddKnown("records", list->Clean(absl::StrJoin(records, ", ")), Style::kNormal, 4);
+  if (d.suspicious_name()) list->Add("suspicious name", "yes (long labels: a tunnel?)", Style::kWarn);
+  if (d.unusual_name()) list->Add("unusual name", "yes (bytes outside host names)", Style::kWarn);
 }
 
 // What DPI found: the protocol and label, then each record it has.

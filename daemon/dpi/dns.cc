@@ -24,17 +24,63 @@ constexpr size_t kTcpLengthBytes = 2;
 constexpr size_t kMaxTcpFrame = kTcpLengthBytes + 0xffff;
 constexpr int kMaxMessages = 4;  // Messages per direction looked at.
 constexpr uint16_t kTypeA = 1;
+constexpr uint16_t kTypeNs = 2;
 constexpr uint16_t kTypeCname = 5;
+constexpr uint16_t kTypePtr = 12;
+constexpr uint16_t kTypeMx = 15;
+constexpr uint16_t kTypeTxt = 16;
 constexpr uint16_t kTypeAaaa = 28;
+constexpr uint16_t kTypeSrv = 33;
+constexpr uint16_t kTypeSvcb = 64;
+constexpr uint16_t kTypeHttps = 65;
+constexpr size_t kMaxRecordsParsed = 64;  // Per message; the session keeps fewer.
+
+// What ReadName noticed about the names it read (DnsMessage's flags).
+struct NameFlags {
+  bool mdns = false;  // Free-text names: no alphabet check.
+  bool unusual = false;
+  bool suspicious = false;
+};
+
+// nDPI's host-name alphabet (dns_validchar in protocols/dns.c): letters,
+// digits, '-' and '_'.
+bool HostNameByte(uint8_t c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '-' || c == '_';
+}
+
+// Appends one label's bytes to `name`: kept, or replaced as nDPI does.
+// Returns true if a byte was replaced (DNS names only).
+bool AppendLabel(std::span<const uint8_t> label, bool mdns, std::string* name) {
+  bool replaced = false;
+  const bool wildcard = label.size() == 1 && label[0] == '*';  // RFC 4592.
+  for (uint8_t c : label) {
+    const bool printable = c >= 0x20 && c < 0x7f;
+    if (mdns || wildcard || HostNameByte(c)) {
+      name->push_back(printable ? static_cast<char>(c) : '?');
+      replaced = replaced || (!mdns && !printable);
+    } else {
+      name->push_back(printable ? '_' : '?');
+      replaced = true;
+    }
+  }
+  return replaced;
+}
 
 // Reads a possibly compressed name at `r`'s cursor; `r` spans the message
 // from its first byte (pointers are offsets into it) and moves past the
 // name's bytes at the original position. Nullopt if malformed (counted).
-std::optional<std::string> ReadName(ByteReader& r, DpiAnomalies* anomalies) {
+// A compression loop cannot hang it: pointers must point backwards (so a
+// loop is a pointer that does not) and at most kMaxDnsPointers are followed.
+std::optional<std::string> ReadName(ByteReader& r, DpiAnomalies* anomalies,
+                                    NameFlags* flags = nullptr) {
   std::string name;
   ByteReader cur = r;  // Where the labels are read; moves to pointer targets.
   int pointers = 0;
   bool jumped = false;
+  bool unusual = false;
+  bool long_label = false;
+  const bool mdns = flags != nullptr && flags->mdns;
   while (true) {
     const size_t label_start = cur.position();
     auto len = cur.U8();
@@ -72,6 +118,11 @@ std::optional<std::string> ReadName(ByteReader& r, DpiAnomalies* anomalies) {
     }
     if (*len == 0) {
       if (!jumped) r = cur;
+      // Counted once per message, by ParseDnsMessage.
+      if (flags != nullptr) {
+        flags->unusual = flags->unusual || unusual;
+        flags->suspicious = flags->suspicious || long_label || name.size() >= kSuspiciousName;
+      }
       return name.empty() ? "." : name;
     }
     auto label = cur.Bytes(*len);
@@ -80,7 +131,8 @@ std::optional<std::string> ReadName(ByteReader& r, DpiAnomalies* anomalies) {
       return std::nullopt;
     }
     if (!name.empty()) name.push_back('.');
-    for (uint8_t c : *label) name.push_back(c > 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+    unusual = AppendLabel(*label, mdns, &name) || unusual;
+    long_label = long_label || *len >= kSuspiciousLabel;
     if (name.size() > kMaxName) {
       CountAnomaly(anomalies, dns_anomaly::kNameTooLong);
       return std::nullopt;
@@ -93,6 +145,28 @@ std::optional<size_t> TcpFrameLength(ByteReader header) {
   auto len = header.U16();
   if (!len) return std::nullopt;
   return kTcpLengthBytes + size_t{*len};
+}
+
+constexpr uint8_t kOpcodeInverse = 1;
+
+size_t RecordBytes(const DnsRecordFacts& r) {
+  size_t n = r.name.size() + r.target.size();
+  for (const std::string& a : r.alpn) n += a.size();
+  return n;
+}
+
+// Appends `records` to `dns->records` up to kMaxDnsRecordsKept records and
+// kMaxDnsRecordBytes of names in all.
+void KeepRecords(std::vector<DnsRecordFacts> records, DnsFacts* dns) {
+  size_t bytes = 0;
+  for (const DnsRecordFacts& r : dns->records) bytes += RecordBytes(r);
+  for (DnsRecordFacts& r : records) {
+    if (dns->records.size() >= kMaxDnsRecordsKept) return;
+    const size_t n = RecordBytes(r);
+    if (bytes + n > kMaxDnsRecordBytes) return;
+    bytes += n;
+    dns->records.push_back(std::move(r));
+  }
 }
 
 class DnsSession final : public Session {
@@ -126,23 +200,34 @@ class DnsSession final : public Session {
 
  private:
   ParseState Handle(std::span<const uint8_t> msg, AppRecord* record, DpiAnomalies* anomalies) {
-    auto m = ParseDnsMessage(msg, anomalies);
+    auto m = ParseDnsMessage(msg, anomalies, mdns_);
     if (!m) return seen_ ? ParseState::kDone : ParseState::kNotMine;
     seen_ = true;
+    DnsFacts& dns = record->dns;
     record->protocol = mdns_ ? AppProtocol::kMdns : AppProtocol::kDns;
-    record->dns.over_tcp = tcp_;
-    if (record->dns.query.empty() && !m->query.empty()) {
-      record->dns.query = m->query;
-      record->dns.query_type = DnsTypeName(m->qtype);
+    dns.over_tcp = tcp_;
+    dns.suspicious_name = dns.suspicious_name || m->suspicious_name;
+    dns.unusual_name = dns.unusual_name || m->unusual_name;
+    if (dns.opcode.empty()) dns.opcode = DnsOpcodeName(m->opcode);
+    if (dns.query.empty() && !m->query.empty()) {
+      dns.query = m->query;
+      dns.query_type = DnsTypeName(m->qtype);
+    } else if (dns.query.empty() && m->opcode == kOpcodeInverse && !m->response &&
+               !m->answers.empty()) {
+      // RFC 1035 §6.4.1: an inverse query asks for the names of the
+      // address in its (only) answer record.
+      dns.query = m->answers.front();
+      dns.query_type = "IQUERY";
     }
     if (m->response) {
-      record->dns.response_code = DnsRcodeName(m->rcode);
+      dns.response_code = DnsRcodeName(m->rcode);
       for (std::string& a : m->answers) {
-        if (record->dns.answers.size() < kMaxDnsAnswersKept) record->dns.answers.push_back(a);
+        if (dns.answers.size() < kMaxDnsAnswersKept) dns.answers.push_back(a);
       }
       for (const IpAddress& a : m->addresses) {
-        if (record->dns.addresses.size() < kMaxDnsAnswersKept) record->dns.addresses.push_back(a);
+        if (dns.addresses.size() < kMaxDnsAnswersKept) dns.addresses.push_back(a);
       }
+      KeepRecords(std::move(m->records), &dns);
       return ParseState::kDone;
     }
     if (++messages_ >= kMaxMessages) return ParseState::kDone;
@@ -174,7 +259,8 @@ bool PlausibleDns(std::span<const uint8_t> msg) {
   if (!id || !flags || !qd || !an || !ns || !ar) return false;
   const uint8_t opcode = (*flags >> 11) & 0xf;
   if (opcode > 5 || *qd > 16 || *an > 256) return false;
-  if (*qd == 0) return (*flags & 0x8000) != 0 && *an > 0;  // mDNS announcements.
+  // mDNS announcements; inverse queries (RFC 1035 §6.4.1: no question, one answer).
+  if (*qd == 0) return ((*flags & 0x8000) != 0 || opcode == kOpcodeInverse) && *an > 0;
   return ReadName(r, nullptr).has_value() && r.Skip(4);  // QTYPE, QCLASS.
 }
 
@@ -203,7 +289,8 @@ class DnsDissector final : public Dissector {
 
 }  // namespace
 
-std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnomalies* anomalies) {
+std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnomalies* anomalies,
+                                          bool mdns) {
   // RFC 1035 §4.1.1.
   ByteReader r(msg);
   auto id = r.U16();
@@ -219,9 +306,11 @@ std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnoma
   m.response = (*flags & 0x8000) != 0;
   m.opcode = static_cast<uint8_t>((*flags >> 11) & 0xf);
   m.rcode = static_cast<uint8_t>(*flags & 0xf);
+  NameFlags name_flags;
+  name_flags.mdns = mdns;
   // §4.1.2: QNAME, QTYPE, QCLASS.
   for (uint16_t i = 0; i < *qd && i < 16; ++i) {
-    auto name = ReadName(r, anomalies);
+    auto name = ReadName(r, anomalies, &name_flags);
     if (!name) return std::nullopt;
     auto qtype = r.U16();
     if (!qtype || !r.Skip(2)) {
@@ -236,7 +325,7 @@ std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnoma
   // §4.1.3: NAME, TYPE, CLASS, TTL, RDLENGTH, RDATA. A truncated answer
   // section keeps what was read (UDP truncation).
   for (uint16_t i = 0; i < *an && i < 64; ++i) {
-    auto name = ReadName(r, anomalies);
+    auto name = ReadName(r, anomalies, &name_flags);
     if (!name) break;
     auto type = r.U16();
     const bool class_ttl = type && r.Skip(6);
@@ -263,17 +352,120 @@ std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnoma
           want == 4 ? IpAddress::FromV4(addr->data()) : IpAddress::FromV6(addr->data());
       m.answers.push_back(address.ToString());
       m.addresses.push_back(address);
-    } else if (*type == kTypeCname) {
-      // The target may point back into the message but not past its RDATA.
-      auto upto_rdata_end = ByteReader(msg).Sub(r.position());
-      if (upto_rdata_end && upto_rdata_end->Seek(rdata_start)) {
-        if (auto target = ReadName(*upto_rdata_end, anomalies)) {
-          m.answers.push_back(*std::move(target));
-        }
-      }
+      continue;
     }
+    if (*rdlength == 0) continue;  // UPDATE prerequisites and deletions.
+    // A name inside the RDATA may point back into the message but not past
+    // the RDATA's end.
+    auto upto_rdata_end = ByteReader(msg).Sub(r.position());
+    if (!upto_rdata_end || !upto_rdata_end->Seek(rdata_start)) continue;
+    ByteReader& rd = *upto_rdata_end;
+    DnsRecordFacts rec;
+    rec.type = DnsTypeName(*type);
+    rec.name = *name;
+    bool keep = true;
+    switch (*type) {
+      case kTypeCname:
+      case kTypeNs:
+      case kTypePtr:
+        if (auto target = ReadName(rd, anomalies, &name_flags)) {
+          if (*type == kTypeCname) m.answers.push_back(*target);
+          rec.target = *std::move(target);
+        } else {
+          keep = false;
+        }
+        break;
+      case kTypeMx: {  // RFC 1035 §3.3.9: PREFERENCE, EXCHANGE.
+        auto pref = rd.U16();
+        auto target = pref ? ReadName(rd, anomalies, &name_flags) : std::nullopt;
+        if (!pref) CountAnomaly(anomalies, dns_anomaly::kRdataBadLength);
+        keep = target.has_value();
+        if (keep) {
+          rec.priority = *pref;
+          rec.target = *std::move(target);
+        }
+        break;
+      }
+      case kTypeSrv: {  // RFC 2782: PRIORITY, WEIGHT, PORT, TARGET.
+        auto prio = rd.U16();
+        const bool weight = prio && rd.Skip(2);
+        auto port = weight ? rd.U16() : std::nullopt;
+        auto target = port ? ReadName(rd, anomalies, &name_flags) : std::nullopt;
+        if (!port) CountAnomaly(anomalies, dns_anomaly::kRdataBadLength);
+        keep = target.has_value();
+        if (keep) {
+          rec.priority = *prio;
+          rec.port = *port;
+          rec.target = *std::move(target);
+        }
+        break;
+      }
+      case kTypeSvcb:
+      case kTypeHttps: {  // RFC 9460 §2.2: SvcPriority, TargetName, SvcParams.
+        auto prio = rd.U16();
+        auto target = prio ? ReadName(rd, anomalies, &name_flags) : std::nullopt;
+        if (!prio) CountAnomaly(anomalies, dns_anomaly::kRdataBadLength);
+        keep = target.has_value();
+        if (!keep) break;
+        rec.priority = *prio;
+        rec.target = *std::move(target);
+        // SvcParams: key, length, value; "alpn" (1) and "port" (3) kept.
+        while (!rd.empty()) {
+          auto key = rd.U16();
+          auto value = key ? rd.PrefixedU16() : std::nullopt;
+          if (!value) {
+            CountAnomaly(anomalies, dns_anomaly::kSvcParamMalformed);
+            break;
+          }
+          if (*key == 1) {
+            while (!value->empty()) {
+              auto alpn_id = value->PrefixedU8();
+              if (!alpn_id) {
+                CountAnomaly(anomalies, dns_anomaly::kSvcParamMalformed);
+                break;
+              }
+              if (rec.alpn.size() < kMaxDnsAlpnKept) {
+                std::string text;
+                AppendLabel(alpn_id->rest(), /*mdns=*/true, &text);  // Printable ASCII only.
+                rec.alpn.push_back(std::move(text));
+              }
+            }
+          } else if (*key == 3) {
+            auto port = value->U16();
+            if (port && value->empty()) {
+              rec.port = *port;
+            } else {
+              CountAnomaly(anomalies, dns_anomaly::kSvcParamMalformed);
+            }
+          }
+        }
+        break;
+      }
+      case kTypeTxt:
+        rec.txt_length = *rdlength;  // The text itself is never kept.
+        break;
+      default:
+        keep = false;
+        break;
+    }
+    if (keep && m.records.size() < kMaxRecordsParsed) m.records.push_back(std::move(rec));
   }
+  m.unusual_name = name_flags.unusual;
+  m.suspicious_name = name_flags.suspicious;
+  if (m.unusual_name) CountAnomaly(anomalies, dns_anomaly::kNameUnusualBytes);
+  if (m.suspicious_name) CountAnomaly(anomalies, dns_anomaly::kNameSuspicious);
   return m;
+}
+
+std::string DnsOpcodeName(uint8_t opcode) {
+  switch (opcode) {
+    case 0: return "";
+    case 1: return "IQUERY";  // RFC 1035 §6.4 (obsoleted by RFC 3425, still seen).
+    case 2: return "STATUS";
+    case 4: return "NOTIFY";  // RFC 1996.
+    case 5: return "UPDATE";  // RFC 2136.
+    default: return absl::StrCat("OPCODE", opcode);
+  }
 }
 
 std::string DnsTypeName(uint16_t type) {
@@ -287,6 +479,7 @@ std::string DnsTypeName(uint16_t type) {
     case 16: return "TXT";
     case 28: return "AAAA";
     case 33: return "SRV";
+    case 64: return "SVCB";
     case 65: return "HTTPS";
     case 255: return "ANY";
     default: return absl::StrCat("TYPE", type);

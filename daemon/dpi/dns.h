@@ -19,6 +19,16 @@ namespace rustnet {
 
 inline constexpr int kMaxDnsPointers = 16;
 inline constexpr size_t kMaxDnsAnswersKept = 8;
+// Name-carrying records kept per connection (DnsFacts::records): at most
+// this many, and at most kMaxDnsRecordBytes of names and ALPN ids in all.
+inline constexpr size_t kMaxDnsRecordsKept = 16;
+inline constexpr size_t kMaxDnsRecordBytes = 2048;
+inline constexpr size_t kMaxDnsAlpnKept = 8;
+// A name is flagged suspicious (DnsFacts::suspicious_name) with a label of
+// this many bytes or more, or this long in all (DNS tunnels such as iodine
+// and dnscat2 fill labels to 63 bytes and names to 255).
+inline constexpr size_t kSuspiciousLabel = 60;
+inline constexpr size_t kSuspiciousName = 160;
 
 // DNS's anomalies (dns_anomaly::kPointerNotBackwards ...), mDNS's included.
 #define RUSTNET_DNS_ANOMALIES(X)                         \
@@ -33,7 +43,10 @@ inline constexpr size_t kMaxDnsAnswersKept = 8;
   X(kBadLabelType, "dns_bad_label_type")                 \
   X(kLabelPastEnd, "dns_label_past_end")                 \
   X(kNameTooLong, "dns_name_too_long")                   \
-  X(kTcpMessageTooLong, "dns_tcp_message_too_long")
+  X(kTcpMessageTooLong, "dns_tcp_message_too_long")          \
+  X(kNameUnusualBytes, "dns_name_unusual_bytes")             \
+  X(kNameSuspicious, "dns_name_suspicious")                  \
+  X(kSvcParamMalformed, "dns_svc_param_malformed")
 RUSTNET_DECLARE_DPI_ANOMALIES(dns_anomaly, RUSTNET_DNS_ANOMALIES)
 
 struct DnsMessage {
@@ -45,12 +58,23 @@ struct DnsMessage {
   uint16_t qtype = 0;
   std::vector<std::string> answers;  // A/AAAA text, CNAME targets.
   std::vector<IpAddress> addresses;  // The A/AAAA answers in binary, in order.
+  std::vector<DnsRecordFacts> records;  // Name-carrying answers and TXT lengths (first 64).
+  bool suspicious_name = false;  // Some name had a long label or was long.
+  bool unusual_name = false;     // Some name had bytes outside the alphabet.
 };
 
 // Parses one DNS message; nullopt if the header or a question is malformed
 // (counted). A malformed answer is counted and ends the answers: those
 // before it are kept (a truncated UDP answer still names its query).
-std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnomalies* anomalies);
+//
+// Names keep [A-Za-z0-9_-] and '*' labels; any other byte is replaced as
+// nDPI's ndpi_grab_dns_name does ('_' if printable, '?' if not), counted
+// once per message (dns_name_unusual_bytes; dns_name_suspicious likewise for
+// a long label or name, kSuspiciousLabel / kSuspiciousName). mDNS names (`mdns`) are free text (RFC 6763
+// §4.1 instance names): printable ASCII kept, other bytes '?', not counted.
+std::optional<DnsMessage> ParseDnsMessage(std::span<const uint8_t> msg, DpiAnomalies* anomalies,
+                                          bool mdns = false);
+std::string DnsOpcodeName(uint8_t opcode);  // "" for 0 (QUERY).
 
 std::string DnsTypeName(uint16_t type);
 std::string DnsRcodeName(uint8_t rcode);

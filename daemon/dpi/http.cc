@@ -79,6 +79,24 @@ bool LooksLikeResponse(std::span<const uint8_t> start) {
   return !head.empty() && std::equal(head.begin(), head.end(), kResponsePrefix.begin());
 }
 
+// True if the comma-separated header value `v` lists `token` (case-folded;
+// "h2c" in "websocket, h2c").
+bool HasToken(std::span<const uint8_t> v, std::string_view token) {
+  ByteReader r(v);
+  while (!r.empty()) {
+    auto item = r.BytesUntil(',');
+    std::span<const uint8_t> t = item ? *item : r.rest();
+    if (!item) (void)r.Skip(r.remaining());
+    auto blank = [](uint8_t c) { return c == ' ' || c == '\t' || c == '\r'; };
+    while (!t.empty() && blank(t.front())) t = t.subspan(1);
+    while (!t.empty() && blank(t.back())) t = t.first(t.size() - 1);
+    if (t.size() == token.size() && std::equal(t.begin(), t.end(), token.begin(), EqualsFolded)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // A stream's first kPrefixBytes, gathered across calls (for the checks above).
 class StreamStart {
  public:
@@ -140,6 +158,10 @@ class HttpSession final : public Session {
         record->http.host = Clean(line.rest(), kMaxValueKept);
       } else if (ConsumeFolded(line, "user-agent:")) {
         record->http.user_agent = Clean(line.rest(), kMaxValueKept);
+      } else if (ConsumeFolded(line, "upgrade:")) {
+        upgrade_h2c_ = HasToken(line.rest(), "h2c");
+      } else if (ConsumeFolded(line, "http2-settings:")) {
+        http2_settings_ = true;
       }
       return header_bytes_ <= kMaxHeaderBytes;
     });
@@ -194,6 +216,9 @@ class HttpSession final : public Session {
       for (uint8_t c : *digits) code = static_cast<uint16_t>(code * 10 + (c - '0'));
       record->http.status = code;
       if (record->protocol == AppProtocol::kUnknown) record->protocol = AppProtocol::kHttp;
+      // RFC 7540 §3.2: "Upgrade: h2c" with HTTP2-Settings, accepted with
+      // 101: the connection speaks HTTP/2 from here on.
+      if (code == 101 && upgrade_h2c_ && http2_settings_) record->protocol = AppProtocol::kHttp2;
       return false;
     });
     if (status == FrameStatus::kTooLong) CountAnomaly(anomalies, http_anomaly::kStatusLineTooLong);
@@ -212,6 +237,8 @@ class HttpSession final : public Session {
   bool request_seen_ = false;
   bool request_done_ = false;
   bool response_done_ = false;
+  bool upgrade_h2c_ = false;     // The request's Upgrade header offers h2c.
+  bool http2_settings_ = false;  // ... and it carries HTTP2-Settings.
 };
 
 class HttpDissector final : public Dissector {

@@ -8,6 +8,7 @@
 #include "common/flow_key.h"
 #include "daemon/dpi/crypto.h"
 #include "daemon/dpi/stream_buffer.h"
+#include "daemon/dpi/tls_certificate.h"
 #include "daemon/dpi/tls_wire.h"
 
 namespace rustnet {
@@ -168,6 +169,11 @@ std::optional<size_t> RecordFrameLength(ByteReader header) {
 // arrive whole).
 class TlsDirection {
  public:
+  // Handshake messages longer than `max_handshake` (header included) fail
+  // the direction, counted as `too_long`.
+  TlsDirection(size_t max_handshake, DpiAnomaly too_long)
+      : max_handshake_(max_handshake), too_long_(too_long) {}
+
   enum class Status : uint8_t {
     kOk,       // Fed; waiting for more.
     kStopped,  // A message callback had what it wanted; later bytes are ignored.
@@ -190,7 +196,7 @@ class TlsDirection {
           }
           if (*type != kContentHandshake || encrypted_) return true;
           const FrameStatus messages = ForEachFrame(
-              handshake_, record.rest(), kTlsHandshakeHeaderBytes, kMaxTlsHandshakeBytes,
+              handshake_, record.rest(), kTlsHandshakeHeaderBytes, max_handshake_,
               TlsHandshakeFrameLength, [&](ByteReader frame) {
                 TlsHandshakeMessage m;
                 return ReadTlsHandshakeMessage(frame, &m) == TlsHandshakeRead::kMessage &&
@@ -204,7 +210,7 @@ class TlsDirection {
               return false;
             case FrameStatus::kTooLong:
             case FrameStatus::kMalformed:  // A 4-byte header always has a length.
-              CountAnomaly(anomalies, tls_anomaly::kHandshakeTooLong);
+              CountAnomaly(anomalies, too_long_);
               status_ = Status::kFailed;
               return false;
           }
@@ -235,6 +241,8 @@ class TlsDirection {
   size_t MemoryUsage() const { return records_.MemoryUsage() + handshake_.MemoryUsage(); }
 
  private:
+  size_t max_handshake_;
+  DpiAnomaly too_long_;
   StreamBuffer records_;    // An unfinished record.
   StreamBuffer handshake_;  // An unfinished handshake message.
   bool encrypted_ = false;
@@ -290,16 +298,25 @@ class TlsSession final : public Session {
             }
             return false;  // All the client's side has to tell.
           }
-          if (m.type != kTlsServerHello) return true;
-          if (record->tls.version.empty()) {
-            // A malformed ServerHello is counted and sets nothing; either
-            // way the server's side has told all it will.
-            if (auto hello = ParseServerHello(m.body, anomalies)) {
-              record->tls.version = TlsVersionName(hello->version);
-              record->tls.cipher_suite = "0x" + Hex4(hello->cipher_suite);
-            }
+          if (m.type == kTlsCertificate && server_version_ != 0) {
+            // TLS <= 1.2: the server's chain in the clear; its leaf's names.
+            (void)ParseTlsCertificateMessage(m.body.rest(), &record->tls, anomalies);
+            return false;  // All the server's side has to tell.
           }
-          return false;
+          if (m.type == kTlsServerHelloDone) return false;  // No certificate (anonymous, PSK).
+          if (m.type != kTlsServerHello || server_version_ != 0) return true;
+          // A malformed ServerHello is counted and sets nothing; the
+          // server's side has then told all it will.
+          auto hello = ParseServerHello(m.body, anomalies);
+          if (!hello) return false;
+          if (record->tls.version.empty()) {
+            record->tls.version = TlsVersionName(hello->version);
+            record->tls.cipher_suite = "0x" + Hex4(hello->cipher_suite);
+          }
+          server_version_ = hello->version;
+          // TLS 1.3 (and unknown versions) encrypt the rest; up to 1.2 the
+          // Certificate follows in the clear.
+          return hello->version >= 0x0300 && hello->version <= 0x0303;
         });
     if (client_hello_failed_) return ParseState::kNotMine;
     if (!from_client && status == TlsDirection::Status::kStopped) server_done_ = true;
@@ -310,17 +327,19 @@ class TlsSession final : public Session {
     if (!hello) {
       return from_client && client_.encrypted() ? ParseState::kNotMine : ParseState::kNeedMore;
     }
-    // The server's side is over: its hello was read (or failed), or it
-    // went encrypted without one.
-    return !record->tls.version.empty() || server_done_ || server_.encrypted()
-               ? ParseState::kDone
-               : ParseState::kNeedMore;
+    // The server's side is over: its hello (and up to TLS 1.2 its
+    // certificate) was read or failed, or it went encrypted.
+    return server_done_ || server_.encrypted() ? ParseState::kDone : ParseState::kNeedMore;
   }
   size_t MemoryUsage() const override { return client_.MemoryUsage() + server_.MemoryUsage(); }
 
  private:
-  TlsDirection client_;
-  TlsDirection server_;
+  TlsDirection client_{kMaxTlsHandshakeBytes, tls_anomaly::kHandshakeTooLong};
+  // The server's messages up to its Certificate: a chain over
+  // kMaxTlsCertificateMessageBytes is given up (counted).
+  TlsDirection server_{kMaxTlsCertificateMessageBytes,
+                       tls_certificate_anomaly::kCertificateTooLong};
+  uint16_t server_version_ = 0;  // The ServerHello's negotiated version, once read.
   bool client_hello_failed_ = false;
   bool server_done_ = false;
 };

@@ -22,6 +22,8 @@ namespace rustnet {
 
 inline constexpr uint8_t kTlsClientHello = 1;
 inline constexpr uint8_t kTlsServerHello = 2;
+inline constexpr uint8_t kTlsCertificate = 11;
+inline constexpr uint8_t kTlsServerHelloDone = 14;
 inline constexpr size_t kTlsHandshakeHeaderBytes = 4;
 
 // msg_type (1 byte) and the body's length (uint24).

@@ -98,6 +98,7 @@ constexpr ColumnDef kColumns[kColumnCount] = {
     {"remote_pid", "INTEGER"},
     {"remote_uid", "INTEGER"},
     {"remote_user", "TEXT NOT NULL"},
+    {"app_info", "BLOB"},
 };
 
 constexpr std::string_view kCloseReasons[] = {"",        "fin",      "reset",   "timeout",
@@ -140,9 +141,12 @@ constexpr const char* kMigration2 =
     "CREATE INDEX connections_bytes_received ON connections(bytes_received);"
     "CREATE INDEX connections_last_seen ON connections(last_seen);";
 
+// Version 3: the serialized AppInfo (see kColAppInfo).
+constexpr const char* kMigration3 = "ALTER TABLE connections ADD COLUMN app_info BLOB;";
+
 std::string Migration1() {
   std::string sql = "CREATE TABLE connections (";
-  for (int i = 0; i < kColumnCount; ++i) {
+  for (int i = 0; i < kColumnsV1; ++i) {
     absl::StrAppend(&sql, i == 0 ? "" : ", ", kColumns[i].name, " ", kColumns[i].type);
   }
   absl::StrAppend(&sql, ");", kIndexes);
@@ -260,7 +264,8 @@ absl::Status Migrate(sqlite3* db) {
                      ", newer than this rustnetd's ", kSchemaVersion,
                      "; use a newer rustnetd or another --history-db"));
   }
-  const std::array<std::string, kSchemaVersion> migrations = {Migration1(), kMigration2};
+  const std::array<std::string, kSchemaVersion> migrations = {Migration1(), kMigration2,
+                                                                kMigration3};
   for (int64_t v = *version; v < kSchemaVersion; ++v) {
     const std::string sql = absl::StrCat("BEGIN IMMEDIATE;", migrations[static_cast<size_t>(v)],
                                          "PRAGMA user_version = ", v + 1, "; COMMIT;");
@@ -314,6 +319,13 @@ void BindRow(sqlite3_stmt* s, const rustnet::v1::Connection& c, int64_t closed_a
     sqlite3_bind_null(s, kColApp + 1);
   }
   BindStr(s, kColAppLabel, app.label());
+  if (c.has_app()) {
+    const std::string blob = app.SerializeAsString();
+    sqlite3_bind_blob(s, kColAppInfo + 1, blob.data(), static_cast<int>(blob.size()),
+                      SQLITE_TRANSIENT);
+  } else {
+    sqlite3_bind_null(s, kColAppInfo + 1);
+  }
   BindStr(s, kColHostname, c.hostname());
   BindStr(s, kColHostnameSource, c.hostname_source());
   BindStr(s, kColDnsCacheName, dns_cache_name);
@@ -424,7 +436,15 @@ void ReadRow(sqlite3_stmt* s, StoredRow* out) {
     default:
       break;
   }
-  if (!IsNull(s, kColApp)) {
+  bool app_read = false;
+  if (!IsNull(s, kColApp) && !IsNull(s, kColAppInfo)) {
+    const void* blob = sqlite3_column_blob(s, kColAppInfo);
+    const int size = sqlite3_column_bytes(s, kColAppInfo);
+    app_read = c.mutable_app()->ParseFromArray(blob, size);
+    if (!app_read) c.clear_app();
+  }
+  if (!app_read && !IsNull(s, kColApp)) {
+    // A row of schema version 2 or older: what its columns hold.
     auto* app = c.mutable_app();
     AppProtocol protocol_value = AppProtocol::kUnknown;
     const std::string_view name = Str(s, kColApp);

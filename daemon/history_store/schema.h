@@ -28,7 +28,7 @@
 
 namespace rustnet::history {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // rustnet.v1.CloseReason's numbers; kShutdown (6): the connection was
 // still open when the store got the final table.
@@ -118,8 +118,15 @@ enum Column : int {
   kColRemotePid,
   kColRemoteUid,
   kColRemoteUser,
+  // Version 3: the connection's whole rustnet.v1.AppInfo, serialized (a
+  // BLOB; NULL without one, and in rows older versions wrote). Every
+  // protocol's fields come back from it as the API gave them; the columns
+  // above stay for SQL.
+  kColAppInfo,
   kColumnCount,
 };
+// The columns version 1 created (those after it came with migrations).
+inline constexpr int kColumnsV1 = kColAppInfo;
 
 // The column's name in SQL.
 std::string_view ColumnName(Column c);

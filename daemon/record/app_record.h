@@ -103,12 +103,35 @@ struct TlsFacts {
   bool ech_offered = false;
   std::string ja4;
   bool client_hello_seen = false;
+  // The server's leaf certificate (TLS <= 1.2): subject CN, SAN dNSNames.
+  std::string certificate_cn;
+  std::vector<std::string> certificate_names;
 
   bool operator==(const TlsFacts&) const = default;
   template <typename H>
   friend H AbslHashValue(H h, const TlsFacts& f) {
     return H::combine(std::move(h), f.sni, f.alpn, f.offered_versions, f.version,
-                      f.cipher_suite, f.ech_offered, f.ja4, f.client_hello_seen);
+                      f.cipher_suite, f.ech_offered, f.ja4, f.client_hello_seen,
+                      f.certificate_cn, f.certificate_names);
+  }
+};
+
+// A DNS answer record that carries a name (CNAME, PTR, NS, MX, SRV,
+// SVCB/HTTPS) or a TXT's length (never its text).
+struct DnsRecordFacts {
+  std::string type;    // "SRV".
+  std::string name;    // Owner name.
+  std::string target;  // The name the record points to.
+  uint16_t port = 0;
+  uint16_t priority = 0;
+  std::vector<std::string> alpn;  // SVCB/HTTPS.
+  uint32_t txt_length = 0;
+
+  bool operator==(const DnsRecordFacts&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const DnsRecordFacts& f) {
+    return H::combine(std::move(h), f.type, f.name, f.target, f.port, f.priority, f.alpn,
+                      f.txt_length);
   }
 };
 
@@ -122,12 +145,17 @@ struct DnsFacts {
   // The A/AAAA answers' addresses in binary, in order (what the passive DNS
   // cache learns from; no text to parse again). Empty if there were none.
   std::vector<IpAddress> addresses;
+  std::vector<DnsRecordFacts> records;  // Bounded: daemon/dpi/dns.h.
+  bool suspicious_name = false;  // A label of 60+ bytes or a name of 160+.
+  bool unusual_name = false;     // Bytes outside the host-name alphabet (replaced).
+  std::string opcode;            // Empty for a standard query; "IQUERY", ...
 
   bool operator==(const DnsFacts&) const = default;
   template <typename H>
   friend H AbslHashValue(H h, const DnsFacts& f) {
     return H::combine(std::move(h), f.query, f.query_type, f.response_code, f.answers,
-                      f.over_tcp, f.addresses);
+                      f.over_tcp, f.addresses, f.records, f.suspicious_name, f.unusual_name,
+                      f.opcode);
   }
 };
 

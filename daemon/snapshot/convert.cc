@@ -108,12 +108,36 @@ void FillTls(const TlsFacts& t, rustnet::v1::TlsInfo* out) {
   out->set_cipher_suite(t.cipher_suite);
   out->set_ech_offered(t.ech_offered);
   out->set_ja4(t.ja4);
+  out->set_certificate_cn(t.certificate_cn);
+  for (const std::string& n : t.certificate_names) out->add_certificate_names(n);
+}
+
+void FillDns(const DnsFacts& f, rustnet::v1::DnsInfo* d) {
+  d->set_query(f.query);
+  d->set_query_type(f.query_type);
+  d->set_response_code(f.response_code);
+  for (const std::string& a : f.answers) d->add_answers(a);
+  d->set_over_tcp(f.over_tcp);
+  for (const DnsRecordFacts& r : f.records) {
+    auto* o = d->add_records();
+    o->set_type(r.type);
+    o->set_name(r.name);
+    o->set_target(r.target);
+    o->set_port(r.port);
+    o->set_priority(r.priority);
+    for (const std::string& a : r.alpn) o->add_alpn(a);
+    o->set_txt_length(r.txt_length);
+  }
+  d->set_suspicious_name(f.suspicious_name);
+  d->set_unusual_name(f.unusual_name);
+  d->set_opcode(f.opcode);
 }
 
 // Which sub-records the protocols of daemon/dpi/{mail,ftp,db,remote,lan}.cc
 // carry (FillNewerApp and WriteNewerApp agree through it).
 struct NewerParts {
-  bool tls = false, dns = false, mail = false, ftp = false, db = false, lan = false;
+  bool http = false, tls = false, dns = false, mail = false, ftp = false, db = false,
+       lan = false;
 };
 NewerParts NewerPartsOf(const AppRecord& r) {
   NewerParts p;
@@ -148,23 +172,29 @@ NewerParts NewerPartsOf(const AppRecord& r) {
     case AppProtocol::kLlmnr:
       p.dns = true;
       break;
+    case AppProtocol::kHttp2:  // After an HTTP/1.1 h2c upgrade: its request.
+      p.http = !r.http.method.empty();
+      break;
     default:
       break;
   }
   return p;
 }
 
+void FillHttp(const HttpFacts& f, rustnet::v1::HttpInfo* h) {
+  h->set_method(f.method);
+  h->set_host(f.host);
+  h->set_path(f.path);
+  h->set_user_agent(f.user_agent);
+  h->set_status(f.status);
+  h->set_version(f.version);
+}
+
 void FillNewerApp(const AppRecord& r, rustnet::v1::AppInfo* app) {
   const NewerParts p = NewerPartsOf(r);
+  if (p.http) FillHttp(r.http, app->mutable_http());
   if (p.tls) FillTls(r.tls, app->mutable_tls());
-  if (p.dns) {
-    auto* d = app->mutable_dns();
-    d->set_query(r.dns.query);
-    d->set_query_type(r.dns.query_type);
-    d->set_response_code(r.dns.response_code);
-    for (const std::string& a : r.dns.answers) d->add_answers(a);
-    d->set_over_tcp(r.dns.over_tcp);
-  }
+  if (p.dns) FillDns(r.dns, app->mutable_dns());
   if (p.mail) {
     auto* m = app->mutable_mail();
     m->set_greeting(r.mail.greeting);
@@ -201,29 +231,16 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
   app->set_protocol(static_cast<rustnet::v1::AppProtocol>(r.protocol));
   app->set_label(r.Label());
   switch (r.protocol) {
-    case AppProtocol::kHttp: {
-      auto* h = app->mutable_http();
-      h->set_method(r.http.method);
-      h->set_host(r.http.host);
-      h->set_path(r.http.path);
-      h->set_user_agent(r.http.user_agent);
-      h->set_status(r.http.status);
-      h->set_version(r.http.version);
+    case AppProtocol::kHttp:
+      FillHttp(r.http, app->mutable_http());
       break;
-    }
     case AppProtocol::kTls:
       FillTls(r.tls, app->mutable_tls());
       break;
     case AppProtocol::kDns:
-    case AppProtocol::kMdns: {
-      auto* d = app->mutable_dns();
-      d->set_query(r.dns.query);
-      d->set_query_type(r.dns.query_type);
-      d->set_response_code(r.dns.response_code);
-      for (const std::string& a : r.dns.answers) d->add_answers(a);
-      d->set_over_tcp(r.dns.over_tcp);
+    case AppProtocol::kMdns:
+      FillDns(r.dns, app->mutable_dns());
       break;
-    }
     case AppProtocol::kSsh: {
       auto* s = app->mutable_ssh();
       s->set_client(r.ssh.client);
@@ -315,6 +332,8 @@ void WriteTls(const TlsFacts& t, JsonObjectWriter w) {
   w.String("cipherSuite", t.cipher_suite);
   w.Bool("echOffered", t.ech_offered);
   w.String("ja4", t.ja4);
+  w.String("certificateCn", t.certificate_cn);
+  w.StringList("certificateNames", t.certificate_names);
 }
 
 void WriteDns(const DnsFacts& d, JsonObjectWriter o) {
@@ -323,12 +342,34 @@ void WriteDns(const DnsFacts& d, JsonObjectWriter o) {
   o.String("responseCode", d.response_code);
   o.StringList("answers", d.answers);
   o.Bool("overTcp", d.over_tcp);
+  o.ObjectList("records", d.records, [](const DnsRecordFacts& r, JsonObjectWriter& w) {
+    w.String("type", r.type);
+    w.String("name", r.name);
+    w.String("target", r.target);
+    w.Uint32("port", r.port);
+    w.Uint32("priority", r.priority);
+    w.StringList("alpn", r.alpn);
+    w.Uint32("txtLength", r.txt_length);
+  });
+  o.Bool("suspiciousName", d.suspicious_name);
+  o.Bool("unusualName", d.unusual_name);
+  o.String("opcode", d.opcode);
 }
 
-// In json_writer.cc's order: tls, dns, then the newer records after
+// In json_writer.cc's order: http, tls, dns, then the newer records after
 // dhcpHostname.
+void WriteHttp(const HttpFacts& f, JsonObjectWriter h) {
+  h.String("method", f.method);
+  h.String("host", f.host);
+  h.String("path", f.path);
+  h.String("userAgent", f.user_agent);
+  h.Uint32("status", f.status);
+  h.String("version", f.version);
+}
+
 void WriteNewerApp(const AppRecord& r, JsonObjectWriter& w) {
   const NewerParts p = NewerPartsOf(r);
+  if (p.http) WriteHttp(r.http, w.Object("http"));
   if (p.tls) WriteTls(r.tls, w.Object("tls"));
   if (p.dns) WriteDns(r.dns, w.Object("dns"));
   if (p.mail) {
@@ -366,29 +407,16 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
   w.Enum("protocol", rustnet::v1::AppProtocol_descriptor(), static_cast<int>(r.protocol));
   w.String("label", r.Label());
   switch (r.protocol) {
-    case AppProtocol::kHttp: {
-      JsonObjectWriter h = w.Object("http");
-      h.String("method", r.http.method);
-      h.String("host", r.http.host);
-      h.String("path", r.http.path);
-      h.String("userAgent", r.http.user_agent);
-      h.Uint32("status", r.http.status);
-      h.String("version", r.http.version);
+    case AppProtocol::kHttp:
+      WriteHttp(r.http, w.Object("http"));
       break;
-    }
     case AppProtocol::kTls:
       WriteTls(r.tls, w.Object("tls"));
       break;
     case AppProtocol::kDns:
-    case AppProtocol::kMdns: {
-      JsonObjectWriter d = w.Object("dns");
-      d.String("query", r.dns.query);
-      d.String("queryType", r.dns.query_type);
-      d.String("responseCode", r.dns.response_code);
-      d.StringList("answers", r.dns.answers);
-      d.Bool("overTcp", r.dns.over_tcp);
+    case AppProtocol::kMdns:
+      WriteDns(r.dns, w.Object("dns"));
       break;
-    }
     case AppProtocol::kSsh: {
       JsonObjectWriter o = w.Object("ssh");
       o.String("client", r.ssh.client);

@@ -127,6 +127,8 @@ void WriteTls(const v1::TlsInfo& t, JsonObjectWriter w) {
   w.String("cipherSuite", t.cipher_suite());
   w.Bool("echOffered", t.ech_offered());
   w.String("ja4", t.ja4());
+  w.String("certificateCn", t.certificate_cn());
+  w.StringList("certificateNames", t.certificate_names());
 }
 
 void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
@@ -151,6 +153,18 @@ void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
     o.String("responseCode", d.response_code());
     o.StringList("answers", d.answers());
     o.Bool("overTcp", d.over_tcp());
+    o.ObjectList("records", d.records(), [](const v1::DnsRecord& r, JsonObjectWriter& rw) {
+      rw.String("type", r.type());
+      rw.String("name", r.name());
+      rw.String("target", r.target());
+      rw.Uint32("port", r.port());
+      rw.Uint32("priority", r.priority());
+      rw.StringList("alpn", r.alpn());
+      rw.Uint32("txtLength", r.txt_length());
+    });
+    o.Bool("suspiciousName", d.suspicious_name());
+    o.Bool("unusualName", d.unusual_name());
+    o.String("opcode", d.opcode());
   }
   if (a.has_ssh()) {
     JsonObjectWriter o = w.Object("ssh");

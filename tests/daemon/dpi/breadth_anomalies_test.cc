@@ -15,6 +15,7 @@
 #include "daemon/dpi/ssh.h"
 #include "daemon/dpi/text_services.h"
 #include "daemon/dpi/tls.h"
+#include "daemon/dpi/tls_certificate.h"
 #include "daemon/dpi/vpn.h"
 
 namespace rustnet {
@@ -34,6 +35,7 @@ TEST_CASE("dpi anomalies: part B names are unique and prefixed by their protocol
     }
   };
   add(tls_anomaly::kAll, {"tls_"});
+  add(tls_certificate_anomaly::kAll, {"tls_certificate_"});
   add(dns_anomaly::kAll, {"dns_"});
   add(quic_anomaly::kAll, {"quic_", "gquic_"});
   add(http_anomaly::kAll, {"http_"});

@@ -244,16 +244,16 @@ TEST_CASE("tls: a ServerHello without extensions (TLS 1.2) is read", "[dpi][tls]
             *d, kFlow,
             {{true, testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}))},
              {false, testing::TlsRecords(Handshake(2, ServerHelloBody(0xc02f, {})))}},
-            Split::kWhole, &r, &a) == ParseState::kDone);
+            Split::kWhole, &r, &a) == ParseState::kNeedMore);  // Its Certificate may follow.
   CHECK(r.tls.version == "TLS 1.2");
   CHECK(r.tls.cipher_suite == "0xc02f");
   CHECK(a.empty());
 }
 
-TEST_CASE("tls: the server's messages after its hello are not read, however large",
+TEST_CASE("tls: tls_certificate_too_long: a TLS 1.2 chain over the cap is given up, counted",
           "[dpi][tls]") {
-  // ServerHello and the start of a 100 KB Certificate in one record: the
-  // certificate is past what DPI wants, not tls_handshake_too_long.
+  // ServerHello and the start of a 100 KB Certificate in one record: over
+  // kMaxTlsCertificateMessageBytes, so not waited for.
   Bytes messages = Handshake(2, ServerHelloBody(0x1301, {}));
   testing::PutBytes(messages, {11, 0x01, 0x86, 0xa0, 0, 0, 0});
   auto d = MakeTlsDissector();
@@ -266,6 +266,27 @@ TEST_CASE("tls: the server's messages after its hello are not read, however larg
                {false, testing::TlsRecords(messages)}},
               split, &r, &a) == ParseState::kDone);
     CHECK(r.tls.cipher_suite == "0x1301");
+    CHECK(r.tls.certificate_cn.empty());
+    CHECK(a == DpiAnomalies{{"tls_certificate_too_long", 1}});
+  }
+}
+
+TEST_CASE("tls: the server's messages after a TLS 1.3 hello are not read, however large",
+          "[dpi][tls]") {
+  Bytes selected;
+  testing::Put16(selected, 0x0304);
+  Bytes messages = Handshake(2, ServerHelloBody(0x1301, ExtensionBlock(Extension(0x002b, selected))));
+  testing::PutBytes(messages, {11, 0x01, 0x86, 0xa0, 0, 0, 0});
+  auto d = MakeTlsDissector();
+  for (Split split : {Split::kWhole, Split::kByteByByte}) {
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(testing::FeedSession(
+              *d, kFlow,
+              {{true, testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}))},
+               {false, testing::TlsRecords(messages)}},
+              split, &r, &a) == ParseState::kDone);
+    CHECK(r.tls.version == "TLS 1.3");
     CHECK(a.empty());
   }
 }

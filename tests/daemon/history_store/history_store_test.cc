@@ -307,6 +307,133 @@ TEST_CASE("history_rows_in_are_rows_out_with_every_field", "[history_store]") {
   CHECK(s.db_bytes > 0);
 }
 
+// Connections of the protocols issue 19 added, each with the fields the
+// API returns for it (AppInfo 20-23, 50-56, SSH's split, DNS records,
+// certificate names).
+std::vector<Connection> NewerProtocolConnections() {
+  std::vector<Connection> out;
+  auto add = [&](AppRecord app) {
+    Connection c = MakeConnection(1000 + out.size(), kNowUs - 10'000'000);
+    c.key.protocol = kIpProtoTcp;
+    c.app = std::make_shared<AppRecord>(std::move(app));
+    out.push_back(std::move(c));
+  };
+  AppRecord smtp;
+  smtp.protocol = AppProtocol::kSmtp;
+  smtp.mail = {"mail.example ESMTP Postfix", "client.example", true};
+  smtp.tls.client_hello_seen = true;
+  smtp.tls.sni = "mail.example";
+  smtp.tls.version = "TLS 1.2";
+  smtp.tls.certificate_cn = "mail.example";
+  smtp.tls.certificate_names = {"mail.example", "smtp.example"};
+  add(smtp);
+  AppRecord ftp;
+  ftp.protocol = AppProtocol::kFtp;
+  ftp.mail.greeting = "(vsFTPd 3.0.3)";
+  ftp.ftp = {"anonymous", 0, "10.0.0.1:50123"};
+  add(ftp);
+  AppRecord pg;
+  pg.protocol = AppProtocol::kPostgresql;
+  pg.db = {"alice", "orders", "", "", true};
+  add(pg);
+  AppRecord smb;
+  smb.protocol = AppProtocol::kSmb;
+  smb.lan.version = "SMB 3.1.1";
+  add(smb);
+  AppRecord mqtt;
+  mqtt.protocol = AppProtocol::kMqtt;
+  mqtt.mqtt = {"3.1.1", "sensor-7", "home/temp"};
+  add(mqtt);
+  AppRecord sip;
+  sip.protocol = AppProtocol::kSip;
+  sip.sip = {"INVITE", "a.example", "b.example", "linphone"};
+  add(sip);
+  AppRecord snmp;
+  snmp.protocol = AppProtocol::kSnmp;
+  snmp.net.snmp_version = "2c";
+  snmp.net.snmp_pdu = "get-request";
+  add(snmp);
+  AppRecord ntp;
+  ntp.protocol = AppProtocol::kNtp;
+  ntp.net.ntp_version = 4;
+  ntp.net.ntp_mode = 3;
+  ntp.net.ntp_stratum = 2;
+  add(ntp);
+  AppRecord stun;
+  stun.protocol = AppProtocol::kStun;
+  stun.net.stun_type = "binding-success";
+  stun.net.stun_mapped = "203.0.113.5:40000";
+  stun.net.stun_software = "coturn";
+  add(stun);
+  AppRecord dns;
+  dns.protocol = AppProtocol::kDns;
+  dns.dns.query = "_ldap._tcp.example";
+  dns.dns.query_type = "SRV";
+  dns.dns.response_code = "NOERROR";
+  dns.dns.records = {{"SRV", "_ldap._tcp.example", "dc1.example", 389, 10, {}, 0},
+                     {"HTTPS", "example", ".", 8443, 1, {"h2", "h3"}, 0},
+                     {"TXT", "example", "", 0, 0, {}, 42}};
+  dns.dns.suspicious_name = true;
+  dns.dns.unusual_name = true;
+  dns.dns.opcode = "IQUERY";
+  add(dns);
+  AppRecord tls;
+  tls.protocol = AppProtocol::kTls;
+  tls.tls.client_hello_seen = true;
+  tls.tls.version = "TLS 1.2";
+  tls.tls.certificate_cn = "www.example";
+  tls.tls.certificate_names = {"www.example", "*.cdn.example"};
+  add(tls);
+  return out;
+}
+
+TEST_CASE("history_closed_connection_app_fields_round_trip", "[history_store]") {
+  TempTree t;
+  HistoryStoreOptions o = Options(t.dir);
+  auto store = OpenStore(o);
+  const std::vector<Connection> rows = NewerProtocolConnections();
+  std::vector<ClosedConnection> closed;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    closed.push_back({&rows[i], CloseReason::kReset, kNowUs + static_cast<int64_t>(i)});
+  }
+  store->OnClosed(closed, "eth0");
+  REQUIRE(store->Flush().ok());
+  HistoryQuery q;
+  q.sort = rustnet::v1::SORT_FIELD_UNSPECIFIED;
+  auto page = store->Query(q);
+  REQUIRE(page.ok());
+  REQUIRE(page->rows.size() == rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const rustnet::v1::Connection want = Expected(rows[i], kNowUs + static_cast<int64_t>(i), "eth0");
+    const rustnet::v1::Connection& got = page->rows[i].connection;
+    INFO("row " << i << "\nwant " << want.ShortDebugString() << "\ngot  " << got.ShortDebugString());
+    CHECK(google::protobuf::util::MessageDifferencer::Equals(want, got));
+  }
+  // The newer fields are really there (not both empty).
+  CHECK(page->rows[0].connection.app().mail().client_domain() == "client.example");
+  CHECK(page->rows[0].connection.app().tls().certificate_names_size() == 2);
+  CHECK(page->rows[9].connection.app().dns().records(0).port() == 389);
+  CHECK(page->rows[9].connection.app().dns().records(2).txt_length() == 42);
+  store.reset();
+
+  // A row as schema version 2 wrote it (no app_info) still reads back from
+  // its columns: the DNS query, not the records.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(o.path.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "UPDATE connections SET app_info = NULL", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(db);
+  store = OpenStore(o);
+  page = store->Query(q);
+  REQUIRE(page.ok());
+  REQUIRE(page->rows.size() == rows.size());
+  const rustnet::v1::DnsInfo& old_dns = page->rows[9].connection.app().dns();
+  CHECK(old_dns.query() == "_ldap._tcp.example");
+  CHECK(old_dns.records_size() == 0);
+  CHECK(page->rows[0].connection.app().protocol() == rustnet::v1::APP_PROTOCOL_SMTP);
+  CHECK_FALSE(page->rows[0].connection.app().has_mail());
+}
+
 TEST_CASE("history_final_table_is_stored_as_shutdown", "[history_store]") {
   TempTree t;
   auto store = OpenStore(Options(t.dir));
@@ -713,6 +840,7 @@ TEST_CASE("history_schema_1_migrates_to_2_with_the_sort_indexes", "[history_stor
   REQUIRE(sqlite3_exec(db,
                        "DROP INDEX connections_bytes_total; DROP INDEX connections_bytes_sent;"
                        "DROP INDEX connections_bytes_received; DROP INDEX connections_last_seen;"
+                       "ALTER TABLE connections DROP COLUMN app_info;"
                        "PRAGMA user_version = 1",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   sqlite3_close(db);
@@ -721,7 +849,7 @@ TEST_CASE("history_schema_1_migrates_to_2_with_the_sort_indexes", "[history_stor
     Close(store.get(), 20, 25);
     REQUIRE(store->Flush().ok());
   }
-  CHECK(Column0(o.path, "PRAGMA user_version") == std::vector<std::string>{"2"});
+  CHECK(Column0(o.path, "PRAGMA user_version") == std::vector<std::string>{"3"});
   CHECK(CountRows(o.path) == 25);
   // A sort by total bytes walks the index instead of sorting every row.
   const std::vector<std::string> plan = Column0(
