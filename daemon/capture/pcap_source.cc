@@ -246,10 +246,13 @@ absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenFile(const std::stri
   // one read() per 4 KiB, a sixth of a bare read's time); a large buffer
   // of our own costs a read() per MiB. It must outlive the FILE, which
   // pcap_close closes: the source owns it and closes the handle first.
-  auto file_buffer = std::make_unique<char[]>(kFileBufferBytes);
+  // A classic pcap file is read in place (pcap_file_map.h); libpcap then
+  // only reads its header (checks, link type, snapshot length, filters).
+  std::unique_ptr<PcapFileMap> map = PcapFileMap::Open(path);
+  auto file_buffer = map ? nullptr : std::make_unique<char[]>(kFileBufferBytes);
   pcap_t* handle = nullptr;
   if (FILE* file = std::fopen(path.c_str(), "rb")) {
-    std::setvbuf(file, file_buffer.get(), _IOFBF, kFileBufferBytes);
+    if (!map) std::setvbuf(file, file_buffer.get(), _IOFBF, kFileBufferBytes);
     handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (handle == nullptr) std::fclose(file);
   } else {
@@ -271,6 +274,14 @@ absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenFile(const std::stri
   }
   auto source = std::unique_ptr<PcapSource>(new PcapSource(handle, *link, path, false));
   source->file_buffer_ = std::move(file_buffer);
+  if (map) {
+    // pcap_snapshot: the header's length, or the maximum where it was 0 or
+    // beyond it (as libpcap reads records).
+    map->SetLimits(static_cast<uint32_t>(std::clamp(
+                       pcap_snapshot(handle), 1, static_cast<int>(PcapFileMap::kMaxCaplen))),
+                   PcapFileMap::kMaxCaplen);
+    source->file_map_ = std::move(map);
+  }
   if (!bpf.empty()) {
     if (pcap_compile(handle, &source->file_filter_, bpf.c_str(), 1, PCAP_NETMASK_UNKNOWN) != 0) {
       return absl::InvalidArgumentError(absl::StrCat("invalid BPF filter \"", bpf, "\": ",
@@ -318,6 +329,7 @@ NextResult PcapSource::Next(RawPacket* out) {
 }
 
 NextResult PcapSource::NextFile(RawPacket* out) {
+  if (file_map_) return NextMapped(out);
   pcap_pkthdr* header = nullptr;
   const u_char* data = nullptr;
   for (;;) {
@@ -337,6 +349,34 @@ NextResult PcapSource::NextFile(RawPacket* out) {
     PublishState();
     if (rc == PCAP_ERROR_BREAK) return NextResult::kEnd;
     error_ = pcap_geterr(handle_);
+    return NextResult::kError;
+  }
+}
+
+NextResult PcapSource::NextMapped(RawPacket* out) {
+  PcapFileMap::Record rec;
+  for (;;) {
+    const PcapFileMap::Result r = file_map_->Next(&rec);
+    if (r == PcapFileMap::Result::kRecord) {
+      ++delivered_;
+      pcap_pkthdr header{};
+      header.ts.tv_sec = static_cast<time_t>(rec.ts_sec);
+      header.ts.tv_usec = static_cast<suseconds_t>(rec.ts_usec);
+      header.caplen = rec.caplen;
+      header.len = rec.len;
+      if (has_file_filter_ && pcap_offline_filter(&file_filter_, &header, rec.data) == 0) {
+        ++filtered_;
+        continue;
+      }
+      Fill(header, rec.data, out);
+      if ((delivered_ & 0xfff) == 0) PublishFileStats();
+      return NextResult::kPacket;
+    }
+    PublishFileStats();
+    recovery_.End();
+    PublishState();
+    if (r == PcapFileMap::Result::kEnd) return NextResult::kEnd;
+    error_ = file_map_->error();
     return NextResult::kError;
   }
 }

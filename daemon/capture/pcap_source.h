@@ -35,6 +35,7 @@
 #include "absl/synchronization/mutex.h"
 #include "daemon/capture/capture_recovery.h"
 #include "daemon/capture/packet_source.h"
+#include "daemon/capture/pcap_file_map.h"
 
 namespace rustnet {
 
@@ -93,6 +94,8 @@ class PcapSource : public PacketSource {
   void PublishFileStats();
   // Fills *out from a libpcap record.
   void Fill(const pcap_pkthdr& header, const u_char* data, RawPacket* out) const;
+  // Files read in place (file_map_).
+  NextResult NextMapped(RawPacket* out);
 
   pcap_t* handle_;  // Live: null while waiting.
   LinkType link_type_;
@@ -118,6 +121,7 @@ class PcapSource : public PacketSource {
   bool has_file_filter_ = false;
   static constexpr size_t kFileBufferBytes = 1 << 20;
   std::unique_ptr<char[]> file_buffer_;  // Files: stdio's buffer (see OpenFile).
+  std::unique_ptr<PcapFileMap> file_map_;  // Classic pcap files: read in place.
   uint64_t filtered_ = 0;
   int64_t last_sample_us_ = 0;  // Live: packet time of the last SampleStats().
   std::string error_;

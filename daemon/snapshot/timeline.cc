@@ -1,6 +1,9 @@
 #include "daemon/snapshot/timeline.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <type_traits>
 
 #include "common/flow_key.h"
 
@@ -31,24 +34,37 @@ int TimelineProtocolIndex(uint8_t protocol) {
   }
 }
 
+void TimelineRecorder::FreeSlots::operator()(Slot* p) const { std::free(p); }
+
+TimelineRecorder::Ring::Ring(size_t count) : n(count) {
+  static_assert(std::is_trivially_default_constructible_v<Slot> &&
+                alignof(Slot) >= std::atomic_ref<uint64_t>::required_alignment &&
+                alignof(Slot) >= std::atomic_ref<int64_t>::required_alignment);
+  // Zeroed pages, written only where a slot is used (implicitly created
+  // objects: Slot is trivial).
+  void* p = std::calloc(count, sizeof(Slot));
+  if (p == nullptr) throw std::bad_alloc();
+  slots.reset(static_cast<Slot*>(p));
+}
+
 TimelineRecorder::TimelineRecorder() = default;
 
 TimelineRecorder::Slot& TimelineRecorder::SlotFor(Ring& ring, int64_t unit_us, int64_t time_us) {
-  const auto n = static_cast<int64_t>(ring.slots.size());
+  const auto n = static_cast<int64_t>(ring.n);
   int64_t interval = IntervalOf(time_us, unit_us);
   // Older than the ring holds: counted in the newest interval instead.
   if (ring.newest >= 0 && interval <= ring.newest - n) interval = ring.newest;
   Slot& slot = ring.slots[static_cast<size_t>(interval % n)];
-  if (slot.interval.load(std::memory_order_relaxed) == interval) return slot;
+  if (IntervalOfSlot(slot, std::memory_order_relaxed) == interval) return slot;
   // A new interval (or one after a gap) takes the slot over. The exchange
   // is a read-modify-write with acquire: the zeroing below cannot move
   // before it (no fences: TSan does not model them).
-  slot.interval.exchange(-1, std::memory_order_acq_rel);
-  for (auto& v : slot.v) v.store(0, std::memory_order_relaxed);
+  IntervalRef(slot).exchange(0, std::memory_order_acq_rel);
+  for (size_t f = 0; f < kFields; ++f) Counter(slot, f).store(0, std::memory_order_relaxed);
   for (size_t p = 0; p < kTimelineProtocols; ++p) {
-    slot.v[kActive0 + p].store(active_[p], std::memory_order_relaxed);
+    Counter(slot, kActive0 + p).store(active_[p], std::memory_order_relaxed);
   }
-  slot.interval.store(interval, std::memory_order_release);
+  IntervalRef(slot).store(interval + 1, std::memory_order_release);
   ring.newest = std::max(ring.newest, interval);
   return slot;
 }
@@ -62,8 +78,8 @@ std::pair<TimelineRecorder::Slot*, TimelineRecorder::Slot*> TimelineRecorder::Sl
   Slot* minute = &SlotFor(minutes_, kMinuteUs, time_us);
   newest_second_.store(seconds_.newest, std::memory_order_release);
   const int64_t interval = IntervalOf(time_us, kSecondUs);
-  if (second->interval.load(std::memory_order_relaxed) == interval &&
-      minute->interval.load(std::memory_order_relaxed) == IntervalOf(time_us, kMinuteUs)) {
+  if (IntervalOfSlot(*second, std::memory_order_relaxed) == interval &&
+      IntervalOfSlot(*minute, std::memory_order_relaxed) == IntervalOf(time_us, kMinuteUs)) {
     // Not redirected to the newest interval: cache it. (A slot is only taken
     // over through SlotFor with a time outside this second, which replaces
     // the cache.)
@@ -80,7 +96,8 @@ std::pair<TimelineRecorder::Slot*, TimelineRecorder::Slot*> TimelineRecorder::Sl
 void TimelineRecorder::Add(int64_t time_us, Field f, uint64_t n) {
   auto [second, minute] = SlotsFor(time_us);
   for (Slot* s : {second, minute}) {
-    s->v[f].store(s->v[f].load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    auto v = Counter(*s, f);
+    v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
 }
 
@@ -91,7 +108,7 @@ void TimelineRecorder::SetActive(int64_t time_us, size_t p) {
   Slot* newest_second = &seconds_.slots[static_cast<size_t>(seconds_.newest) % kSeconds];
   Slot* newest_minute = &minutes_.slots[static_cast<size_t>(minutes_.newest) % kMinutes];
   for (Slot* s : {second, minute, newest_second, newest_minute}) {
-    s->v[kActive0 + p].store(active_[p], std::memory_order_relaxed);
+    Counter(*s, kActive0 + p).store(active_[p], std::memory_order_relaxed);
   }
 }
 
@@ -99,12 +116,13 @@ void TimelineRecorder::AddPacket(int64_t time_us, bool inbound, uint32_t bytes, 
   auto [second, minute] = SlotsFor(time_us);
   const size_t app_field = kApp0 + std::min<size_t>(app, kTimelineApps - 1);
   for (Slot* s : {second, minute}) {
-    auto add = [](std::atomic<uint64_t>& v, uint64_t n) {
+    auto add = [s](size_t f, uint64_t n) {
+      auto v = Counter(*s, f);
       v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     };
-    add(s->v[inbound ? kBytesIn : kBytesOut], bytes);
-    add(s->v[inbound ? kPacketsIn : kPacketsOut], 1);
-    add(s->v[app_field], bytes);
+    add(inbound ? kBytesIn : kBytesOut, bytes);
+    add(inbound ? kPacketsIn : kPacketsOut, 1);
+    add(app_field, bytes);
   }
 }
 
@@ -135,20 +153,21 @@ bool TimelineRecorder::Unchanged(const Slot& s, int64_t interval) {
   // A read-modify-write with release: the counter loads before it cannot
   // move after it. (The slot is written only by its worker; adding 0 leaves
   // it as it is.)
-  return s.interval.fetch_add(0, std::memory_order_acq_rel) == interval;
+  return IntervalRef(s).fetch_add(0, std::memory_order_acq_rel) - 1 == interval;
 }
 
 void TimelineRecorder::AddFrom(const Ring& ring, int64_t first, std::span<TimelinePoint> out) {
-  const auto n = static_cast<int64_t>(ring.slots.size());
+  const auto n = static_cast<int64_t>(ring.n);
   // `active` before the window: from the latest interval before it.
   std::array<uint64_t, kTimelineProtocols> carry{};
   int64_t latest = -1;
-  for (const Slot& s : ring.slots) {
-    const int64_t iv = s.interval.load(std::memory_order_acquire);
+  for (size_t i = 0; i < ring.n; ++i) {
+    const Slot& s = ring.slots[i];
+    const int64_t iv = IntervalOfSlot(s, std::memory_order_acquire);
     if (iv < 0 || iv >= first || iv <= latest) continue;
     std::array<uint64_t, kTimelineProtocols> a;
     for (size_t p = 0; p < kTimelineProtocols; ++p) {
-      a[p] = s.v[kActive0 + p].load(std::memory_order_relaxed);
+      a[p] = Counter(s, kActive0 + p).load(std::memory_order_relaxed);
     }
     if (!Unchanged(s, iv)) continue;
     latest = iv;
@@ -158,9 +177,9 @@ void TimelineRecorder::AddFrom(const Ring& ring, int64_t first, std::span<Timeli
   for (size_t i = 0; i < out.size(); ++i) {
     const int64_t interval = first + static_cast<int64_t>(i);
     const Slot& s = ring.slots[static_cast<size_t>(interval % n)];
-    bool have = s.interval.load(std::memory_order_acquire) == interval;
+    bool have = IntervalOfSlot(s, std::memory_order_acquire) == interval;
     if (have) {
-      for (size_t f = 0; f < kFields; ++f) v[f] = s.v[f].load(std::memory_order_relaxed);
+      for (size_t f = 0; f < kFields; ++f) v[f] = Counter(s, f).load(std::memory_order_relaxed);
       have = Unchanged(s, interval);
     }
     TimelinePoint& p = out[i];

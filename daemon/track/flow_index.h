@@ -24,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "absl/container/flat_hash_set.h"
 #include "common/flow_key.h"
@@ -33,6 +34,17 @@ namespace rustnet {
 struct FlowKeyHash {
   size_t operator()(const FlowKey& k) const { return k.Hash(); }
 };
+
+// FlowKey equality by five 64-bit words (the key has no padding and its
+// `reserved` is always 0): every lookup compares a candidate's key, and
+// the defaulted operator== compares the addresses with memcmp calls.
+inline bool SameFlowKey(const FlowKey& x, const FlowKey& y) {
+  static_assert(sizeof(FlowKey) == 5 * sizeof(uint64_t));
+  uint64_t a[5], b[5];
+  std::memcpy(a, &x, sizeof a);
+  std::memcpy(b, &y, sizeof b);
+  return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+}
 
 // KeyOf: `const FlowKey& operator()(uint32_t index) const`, the key stored
 // at an index. Hash: `size_t operator()(const FlowKey&) const` (tests pass
@@ -81,8 +93,12 @@ class FlowIndex {
     KeyOf key_of;
     // Indices are unique and so are keys: equal indices, equal keys.
     bool operator()(uint32_t a, uint32_t b) const { return a == b; }
-    bool operator()(uint32_t index, const FlowKey& key) const { return key_of(index) == key; }
-    bool operator()(const FlowKey& key, uint32_t index) const { return key_of(index) == key; }
+    bool operator()(uint32_t index, const FlowKey& key) const {
+      return SameFlowKey(key_of(index), key);
+    }
+    bool operator()(const FlowKey& key, uint32_t index) const {
+      return SameFlowKey(key_of(index), key);
+    }
   };
 
   absl::flat_hash_set<uint32_t, Hasher, Equal> set_;

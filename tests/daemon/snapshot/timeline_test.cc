@@ -62,6 +62,42 @@ TEST_CASE("timeline: seconds and minutes add up to the packets recorded", "[time
   CHECK(Sum(last_ten, &TimelinePoint::bytes_in) == 1000);
 }
 
+// The rings start as zeroed memory (slots store their interval + 1, 0 for
+// none): a fresh recorder reads as empty at any time, the epoch's first
+// second included, and a packet stamped 0 (a file with no clock) counts
+// in that second like any other.
+TEST_CASE("timeline: a fresh recorder is empty, and second 0 counts like any other",
+          "[timeline]") {
+  auto r = std::make_unique<TimelineRecorder>();
+  CHECK(r->newest_second() == -1);
+  for (const int64_t now : {int64_t{0}, 59 * kS, kT0}) {
+    const auto seconds = Read(*r, TimelineResolution::kSecond, now);
+    CHECK(Sum(seconds, &TimelinePoint::packets_in) == 0);
+    CHECK(Sum(seconds, &TimelinePoint::bytes_out) == 0);
+    for (const TimelinePoint& p : seconds) CHECK(p.active[0] == 0);
+    CHECK(Sum(Read(*r, TimelineResolution::kMinute, now), &TimelinePoint::opened) == 0);
+  }
+  r->AddOpened(0, kIpProtoTcp);
+  r->AddPacket(0, true, 70, 0);
+  r->AddPacket(kS / 2, false, 30, 0);
+  CHECK(r->newest_second() == 0);
+  const auto seconds = Read(*r, TimelineResolution::kSecond, kS / 2);
+  REQUIRE(seconds.size() == 1);  // The ring's span is cut at the epoch.
+  CHECK(seconds[0].start_us == 0);
+  CHECK(seconds[0].bytes_in == 70);
+  CHECK(seconds[0].bytes_out == 30);
+  CHECK(seconds[0].opened == 1);
+  CHECK(seconds[0].active[0] == 1);
+  // The next second: nothing new in it, the connection still active.
+  const auto two = Read(*r, TimelineResolution::kSecond, kS);
+  REQUIRE(two.size() == 2);
+  CHECK(two[1].packets_in + two[1].packets_out == 0);
+  CHECK(two[1].active[0] == 1);
+  const auto minutes = Read(*r, TimelineResolution::kMinute, kS);
+  REQUIRE(minutes.size() == 1);
+  CHECK(minutes[0].bytes_in + minutes[0].bytes_out == 100);
+}
+
 TEST_CASE("timeline: active connections carry over quiet intervals", "[timeline]") {
   auto r = std::make_unique<TimelineRecorder>();
   r->AddOpened(kT0, kIpProtoTcp);
