@@ -20,8 +20,10 @@
 #   PACKETS=1000000 FLOWS=60000 SEED=1   the mixed capture
 #   DISTINCT=1000000   flows in the memory test's capture
 #   MEM_THREADS="1 2"  rustnetd --threads values in the memory test
-#   LIVE_RATES, LIVE_LIMIT, LIVE_REPS, LIVE_TOOLS, LIVE_RUSTNETD_ARGS: see
-#                      bench/live_bench.sh
+#   LIVE_STEPS, LIVE_SECONDS, LIVE_TOOLS, LIVE_RUSTNETD_ARGS: see
+#                      bench/live_trafgen.sh (the live part's default)
+#   LIVE_TCPREPLAY=1   also bench/live_bench.sh (the capture through
+#                      tcpreplay; LIVE_RATES, LIVE_LIMIT, LIVE_REPS there)
 #   JOBS=2             build parallelism
 #
 # Steps:
@@ -65,7 +67,11 @@
 #     really runs (no --dump: API on a socket in bench/out, snapshots
 #     published every second): VmHWM and VmRSS from /proc after the file,
 #     net of the same on the 10-flow capture.
-#  6. Live (LIVE=1, root only): bench/live_bench.sh — rustnetd and
+#  6. Live (LIVE=1, root only): bench/live_trafgen.sh — the highest rate
+#     with nothing lost, trafgen stepping 250 kpps .. topspeed of 64/128-byte
+#     packets in 129,024 flows, for rustnetd, tcpdump -w /dev/null and a
+#     bare libpcap loop (bench_bare_live). With LIVE_TCPREPLAY=1 also
+#     bench/live_bench.sh — rustnetd and
 #     `tcpdump -w /dev/null` on a veth while tcpreplay replays the mixed
 #     capture into it at stepped rates (and rustnetd --no-process, to show
 #     what process attribution costs); drops of each at each rate.
@@ -122,7 +128,7 @@ fi
 echo "== building (Release, $BUILD) =="
 cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release >"$BUILD.configure.log" 2>&1 ||
   { cat "$BUILD.configure.log"; die "cmake configure failed"; }
-if ! cmake --build "$BUILD" -j "$JOBS" --target rustnetd bench_make_capture bench_bare_read bench_dpi_breadth \
+if ! cmake --build "$BUILD" -j "$JOBS" --target rustnetd bench_make_capture bench_bare_read bench_bare_live bench_dpi_breadth \
   >"$BUILD.build.log" 2>&1; then
   tail -40 "$BUILD.build.log"
   die "build failed (log: $BUILD.build.log)"
@@ -377,8 +383,16 @@ fi
 # --- 6. live ----------------------------------------------------------------
 if ((LIVE)); then
   echo
-  OUT="$OUT" RUSTNETD="$RUSTNETD" CAPTURE="$MIXED" "$ROOT/bench/live_bench.sh" ||
-    die "bench/live_bench.sh failed"
+  # The lossless rate, stepped up with trafgen, next to tcpdump and a bare
+  # libpcap loop (issue 20, target 4).
+  OUT="$OUT" RUSTNETD="$RUSTNETD" BARE_LIVE="$BUILD/bench/bench_bare_live" \
+    "$ROOT/bench/live_trafgen.sh" || die "bench/live_trafgen.sh failed"
+  # The bench capture's mix replayed by tcpreplay (tops out at ~240 kpps).
+  if ((${LIVE_TCPREPLAY:-0})); then
+    echo
+    OUT="$OUT" RUSTNETD="$RUSTNETD" CAPTURE="$MIXED" "$ROOT/bench/live_bench.sh" ||
+      die "bench/live_bench.sh failed"
+  fi
 fi
 
 # --- 7. summary -------------------------------------------------------------
@@ -485,7 +499,8 @@ summary() {
   fi
   if ((LIVE)); then
     echo
-    cat "$OUT/live.txt"
+    cat "$OUT/live_trafgen.txt"
+    if ((${LIVE_TCPREPLAY:-0})); then echo; cat "$OUT/live.txt"; fi
   elif [[ -n "$LIVE_SKIPPED" ]]; then
     echo
     echo "$LIVE_SKIPPED"

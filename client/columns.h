@@ -34,7 +34,7 @@ enum class Column : uint8_t {
   kRateOut,
   kProcess,
   kLocation,  // The remote end's country and network (GeoIP, from the daemon).
-  kRtt,       // The TCP handshake's round-trip time.
+  kRtt,       // TCP: the smoothed round-trip time, else the handshake's.
 };
 
 struct ColumnSpec {

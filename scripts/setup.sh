@@ -57,7 +57,7 @@ build_pkgs=(
 )
 package_pkgs=(dpkg-dev file gzip)
 test_pkgs=(
-  tshark tcpdump tcpreplay iproute2 curl openssl bind9-dnsutils dnsmasq-base
+  tshark tcpdump tcpreplay netsniff-ng iproute2 curl openssl bind9-dnsutils dnsmasq-base
   nfdump pmacct
   python3 python3-grpcio python3-protobuf iputils-ping procps psmisc util-linux time
   clang libclang-rt-14-dev

@@ -145,6 +145,13 @@ void AddTcpDetails(const v1::Connection& c, DetailList* list) {
   list->Add("handshake RTT", t.has_handshake_rtt()
                                  ? FormatRtt(ToMicros(t.handshake_rtt()), list->glyphs())
                                  : "");
+  const auto rtt = [&](bool has, const google::protobuf::Duration& d) {
+    return has ? FormatRtt(ToMicros(d), list->glyphs()) : std::string();
+  };
+  list->Add("smoothed RTT", rtt(t.has_srtt(), t.srtt()));
+  list->Add("RTT variation", rtt(t.has_rttvar(), t.rttvar()));
+  list->Add("local leg RTT", rtt(t.has_local_leg_rtt(), t.local_leg_rtt()));
+  list->Add("remote leg RTT", rtt(t.has_remote_leg_rtt(), t.remote_leg_rtt()));
   list->Add("retransmits", Count(t.retransmissions()), warn_if(t.retransmissions() > 0));
   list->Add("out of order", Count(t.out_of_order()), warn_if(t.out_of_order() > 0));
   list->Add("zero windows", Count(t.zero_windows()), warn_if(t.zero_windows() > 0));

@@ -50,6 +50,8 @@ std::string OverviewView::CellText(const v1::Connection& c, Column column) const
       }
       return AsString(StateName(c.state()));
     case Column::kRtt:
+      // The smoothed RTT where the daemon has one, else the handshake's.
+      if (c.tcp().has_srtt()) return FormatRtt(ToMicros(c.tcp().srtt()), glyphs_);
       return c.tcp().has_handshake_rtt() ? FormatRtt(ToMicros(c.tcp().handshake_rtt()), glyphs_)
                                          : std::string(glyphs_.Dash());
     case Column::kService: return Clean(c.service());
@@ -121,7 +123,9 @@ Line OverviewView::Row(const std::vector<PlacedColumn>& layout, const v1::Connec
       case Column::kLocation:
         style = c->remote_location().special().empty() ? Style::kNormal : Style::kDim;
         break;
-      case Column::kRtt: style = c->tcp().has_handshake_rtt() ? Style::kNormal : Style::kDim; break;
+      case Column::kRtt:
+        style = c->tcp().has_srtt() || c->tcp().has_handshake_rtt() ? Style::kNormal : Style::kDim;
+        break;
       default: break;
     }
     if (process != nullptr && process->exited()) style = Style::kDim;

@@ -26,6 +26,31 @@ constexpr size_t kSllHeader = 16;
 constexpr size_t kSll2Header = 20;
 constexpr uint16_t kArphrdEther = 1;
 
+// RFC 9293 §3.1 option list: finds the timestamps option (RFC 7323 §3:
+// kind 8, length 10). `r` is at the options; `length` is their length in
+// the header (options cut by the snaplen are simply not found). A
+// malformed list ends the search; it is not an anomaly of ours (the
+// segment's fields we track are all in the fixed header).
+void ParseTcpOptions(ByteReader r, size_t length, DecodedPacket* out) {
+  auto opts = r.Sub(std::min(length, r.remaining()));
+  if (!opts) return;
+  for (;;) {
+    const auto kind = opts->U8();
+    if (!kind || *kind == 0) return;  // End of the list.
+    if (*kind == 1) continue;         // No-operation.
+    const auto len = opts->U8();
+    if (!len || *len < 2) return;
+    auto body = opts->Sub(*len - 2u);
+    if (!body) return;
+    if (*kind == 8 && *len == 10) {
+      out->tsval = *body->U32();
+      out->tsecr = *body->U32();
+      out->has_tcp_timestamps = true;
+      return;
+    }
+  }
+}
+
 MacAddress ReadMac(std::span<const uint8_t> six) {
   MacAddress m{};
   std::copy_n(six.begin(), 6, m.begin());
@@ -436,6 +461,7 @@ DecodeResult Decoder::DecodeTransport(uint8_t protocol, uint8_t ip_version,
         anomalies_.Add(Anomaly::kTcpBadDataOffset);
         return DecodeResult::kMalformed;
       }
+      if (data_offset > 5) ParseTcpOptions(r, header - 20, out);
       break;
     }
     case kIpProtoUdp: {

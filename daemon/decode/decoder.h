@@ -62,6 +62,11 @@ struct DecodedPacket {
   uint32_t seq = 0;
   uint32_t ack = 0;
   uint16_t window = 0;
+  // RFC 7323 timestamps option, when the segment carries one (within the
+  // captured bytes).
+  bool has_tcp_timestamps = false;
+  uint32_t tsval = 0;
+  uint32_t tsecr = 0;
 
   // ICMP / ICMPv6.
   uint8_t icmp_type = 0;

@@ -78,7 +78,9 @@ double NumberOf(rustnet::v1::SortField f, const Connection& c, int64_t now_us) {
     case rustnet::v1::SORT_FIELD_BYTES_OUT: return static_cast<double>(c.bytes[local]);
     case rustnet::v1::SORT_FIELD_BYTES_TOTAL: return static_cast<double>(c.bytes[0] + c.bytes[1]);
     case rustnet::v1::SORT_FIELD_LAST_SEEN: return static_cast<double>(c.last_seen_us);
-    case rustnet::v1::SORT_FIELD_RTT: return static_cast<double>(c.handshake_rtt_us);
+    case rustnet::v1::SORT_FIELD_RTT:
+      // The smoothed RTT where there is one, else the handshake's.
+      return static_cast<double>(c.rtt.has_rtt() ? c.rtt.srtt_us() : c.handshake_rtt_us);
     default: return 0;
   }
 }

@@ -610,6 +610,16 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
       tcp->set_out_of_order(c.out_of_order);
       tcp->set_zero_windows(c.zero_windows);
       tcp->set_flags_seen(c.tcp_flags_seen);
+      if (c.rtt.has_rtt()) {
+        SetDurationUs(c.rtt.srtt_us(), tcp->mutable_srtt());
+        SetDurationUs(c.rtt.rttvar_us(), tcp->mutable_rttvar());
+      }
+      if (const uint32_t us = c.rtt.leg_srtt_us(local); us > 0) {
+        SetDurationUs(us, tcp->mutable_local_leg_rtt());
+      }
+      if (const uint32_t us = c.rtt.leg_srtt_us(remote); us > 0) {
+        SetDurationUs(us, tcp->mutable_remote_leg_rtt());
+      }
       break;
     }
     case kIpProtoIcmp:
@@ -678,6 +688,20 @@ void AppendJsonLine(const Connection& c, int64_t now_us, std::string_view interf
       tcp.Uint64("outOfOrder", c.out_of_order);
       tcp.Uint64("zeroWindows", c.zero_windows);
       tcp.Uint32("flagsSeen", c.tcp_flags_seen);
+      if (c.rtt.has_rtt()) {
+        const SecondsNanos srtt = SplitUs(c.rtt.srtt_us());
+        tcp.Duration("srtt", srtt.seconds, srtt.nanos);
+        const SecondsNanos rttvar = SplitUs(c.rtt.rttvar_us());
+        tcp.Duration("rttvar", rttvar.seconds, rttvar.nanos);
+      }
+      if (const uint32_t us = c.rtt.leg_srtt_us(local); us > 0) {
+        const SecondsNanos leg = SplitUs(us);
+        tcp.Duration("localLegRtt", leg.seconds, leg.nanos);
+      }
+      if (const uint32_t us = c.rtt.leg_srtt_us(remote); us > 0) {
+        const SecondsNanos leg = SplitUs(us);
+        tcp.Duration("remoteLegRtt", leg.seconds, leg.nanos);
+      }
       break;
     }
     case kIpProtoIcmp:

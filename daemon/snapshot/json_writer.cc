@@ -542,6 +542,12 @@ bool AppendConnectionJson(const v1::Connection& m, std::string* out) {
       o.Uint64("outOfOrder", t.out_of_order());
       o.Uint64("zeroWindows", t.zero_windows());
       o.Uint32("flagsSeen", t.flags_seen());
+      if (t.has_srtt()) o.Duration("srtt", t.srtt().seconds(), t.srtt().nanos());
+      if (t.has_rttvar()) o.Duration("rttvar", t.rttvar().seconds(), t.rttvar().nanos());
+      if (t.has_local_leg_rtt())
+        o.Duration("localLegRtt", t.local_leg_rtt().seconds(), t.local_leg_rtt().nanos());
+      if (t.has_remote_leg_rtt())
+        o.Duration("remoteLegRtt", t.remote_leg_rtt().seconds(), t.remote_leg_rtt().nanos());
     }
     if (m.has_icmp()) {
       JsonObjectWriter o = w.Object("icmp");

@@ -384,6 +384,7 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
   const uint32_t seg_len = p.payload_wire + (syn ? 1u : 0u) + (fin ? 1u : 0u);
   const uint32_t seg_end = p.seq + seg_len;
   const uint8_t bit = Bit(dir);
+  bool retransmission = false;
   if ((c.seq_valid & bit) == 0) {
     c.next_seq[dir] = seg_end;
     c.seq_valid = (c.seq_valid | bit) & 3;
@@ -394,6 +395,7 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
       ++c.out_of_order;
       c.next_seq[dir] = seg_end;
     } else if (gap < 0 && !keepalive) {
+      retransmission = true;
       ++c.retransmissions;
       ++stats_.retransmissions;
       if (SeqDiff(seg_end, c.next_seq[dir]) > 0) c.next_seq[dir] = seg_end;
@@ -401,6 +403,20 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
       c.next_seq[dir] = seg_end;
     }
   }
+
+  TcpRttSegment rtt;
+  rtt.timestamp_us = p.timestamp_us;
+  rtt.dir = dir;
+  rtt.flags = flags;
+  rtt.seq = p.seq;
+  rtt.ack = p.ack;
+  rtt.seq_len = seg_len;
+  rtt.retransmission = retransmission;
+  rtt.first_in_direction = c.packets[dir] == 1;
+  rtt.has_timestamps = p.has_tcp_timestamps;
+  rtt.tsval = p.tsval;
+  rtt.tsecr = p.tsecr;
+  c.rtt.OnSegment(rtt);
 
   if (fin && (c.fin_seen & bit) == 0) {
     c.fin_seen = (c.fin_seen | bit) & 3;
