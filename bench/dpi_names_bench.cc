@@ -40,7 +40,7 @@ void Put24(Bytes& b, size_t v) {
   Put16(b, static_cast<unsigned>(v & 0xffff));
 }
 void PutName(Bytes& b, const std::string& name) {
-  size_t start = 0;
+  size_t start = name == "." ? 1 : 0;  // The root: no label.
   while (start < name.size()) {
     size_t dot = name.find('.', start);
     if (dot == std::string::npos) dot = name.size();

@@ -19,7 +19,7 @@ using testing::PutBytes;
 
 // Labels split at '.', each byte as is (so "a b" puts a space in a label).
 void PutName(Bytes& b, const std::string& name) {
-  size_t start = 0;
+  size_t start = name == "." ? 1 : 0;  // The root: no label.
   while (start < name.size()) {
     size_t dot = name.find('.', start);
     if (dot == std::string::npos) dot = name.size();
@@ -63,7 +63,14 @@ Bytes Response(const std::string& qname, uint16_t qtype, const std::vector<Rr>& 
   return b;
 }
 
-Bytes Query(const std::string& qname, uint16_t qtype) { return Response(qname, qtype, {}); }
+Bytes Query(const std::string& qname, uint16_t qtype) {
+  Bytes b;
+  PutHeader(b, 0x0100, 1, 0);  // RD.
+  PutName(b, qname);
+  Put16(b, qtype);
+  Put16(b, 1);
+  return b;
+}
 
 Bytes NameRdata(const std::string& name) {
   Bytes b;

@@ -26,7 +26,8 @@ const FlowInfo kFlow{kIpProtoTcp, 51000, 8443};
 
 // A self-signed EC certificate with subject CN `cn` and SAN dNSNames `sans`
 // (plus one IP address SAN, which is not a name), as DER.
-Bytes MakeCertificate(const std::string& cn, const std::vector<std::string>& sans) {
+Bytes MakeCertificate(const std::string& cn, const std::vector<std::string>& sans,
+                      bool critical_san = false) {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
   REQUIRE(key);
   std::unique_ptr<X509, decltype(&X509_free)> x(X509_new(), X509_free);
@@ -45,7 +46,7 @@ Bytes MakeCertificate(const std::string& cn, const std::vector<std::string>& san
   }
   X509_set_issuer_name(x.get(), name);
   if (!sans.empty()) {
-    std::string value;
+    std::string value = critical_san ? "critical," : "";
     for (const std::string& s : sans) value += "DNS:" + s + ",";
     value += "IP:192.0.2.1";
     X509V3_CTX ctx;
@@ -142,6 +143,17 @@ TEST_CASE("tls certificate: at most kMaxCertificateNamesKept SAN names", "[dpi][
   CHECK(t.certificate_cn.empty());
   REQUIRE(t.certificate_names.size() == kMaxCertificateNamesKept);
   CHECK(t.certificate_names.front() == "host0.example.test");
+  CHECK(a.empty());
+}
+
+TEST_CASE("tls certificate: a critical subjectAltName is read like any other",
+          "[dpi][tls]") {
+  Bytes der = MakeCertificate("first.example.test", {"san.example.test"}, true);
+  TlsFacts t;
+  DpiAnomalies a;
+  CHECK(ParseTlsCertificateMessage(CertificateBody({der}), &t, &a));
+  CHECK(t.certificate_cn == "first.example.test");
+  CHECK(t.certificate_names == std::vector<std::string>{"san.example.test"});
   CHECK(a.empty());
 }
 

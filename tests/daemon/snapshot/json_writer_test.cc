@@ -176,6 +176,9 @@ void FillTls(v1::TlsInfo* t) {
   t->set_cipher_suite("0x1301");
   t->set_ech_offered(true);
   t->set_ja4("t13d1516h2_8daaf6152771_e5627efa2ab1");
+  t->set_certificate_cn("www.example.com");
+  t->add_certificate_names("www.example.com");
+  t->add_certificate_names("*.cdn.example.com");
 }
 
 // Every field of every message set, none to its default.
@@ -236,6 +239,20 @@ v1::Connection FullConnection() {
   dns->add_answers("2001:db8::2");
   dns->add_answers("");
   dns->set_over_tcp(true);
+  for (int i = 0; i < 2; ++i) {
+    v1::DnsRecord* rec = dns->add_records();
+    rec->set_type(i == 0 ? "HTTPS" : "SRV");
+    rec->set_name("_sip._udp.example.com");
+    rec->set_target(i == 0 ? "." : "sip1.example.com");
+    rec->set_port(8443);
+    rec->set_priority(10);
+    rec->add_alpn("h2");
+    rec->add_alpn("h3");
+    rec->set_txt_length(42);
+  }
+  dns->set_suspicious_name(true);
+  dns->set_unusual_name(true);
+  dns->set_opcode("IQUERY");
   app->mutable_ssh()->set_client("SSH-2.0-OpenSSH_9.2p1");
   app->mutable_ssh()->set_server("SSH-2.0-dropbear");
   app->mutable_ssh()->set_protocol_version("2.0");
