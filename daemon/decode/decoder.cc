@@ -461,7 +461,8 @@ DecodeResult Decoder::DecodeTransport(uint8_t protocol, uint8_t ip_version,
         anomalies_.Add(Anomaly::kTcpBadDataOffset);
         return DecodeResult::kMalformed;
       }
-      if (data_offset > 5) ParseTcpOptions(r, header - 20, out);
+      // Past the checksum and urgent pointer: the options.
+      if (data_offset > 5 && r.Skip(4)) ParseTcpOptions(r, header - 20, out);
       break;
     }
     case kIpProtoUdp: {

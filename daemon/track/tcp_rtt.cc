@@ -3,15 +3,6 @@
 #include <algorithm>
 
 namespace rustnet {
-namespace {
-
-constexpr uint8_t kFlagSyn = 0x02;
-constexpr uint8_t kFlagAck = 0x10;
-
-// RFC 1982 serial-number difference (as the flow table's).
-int32_t Serial(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
-
-}  // namespace
 
 uint16_t TcpRtt::Encode(uint64_t us) {
   if (us < 0x8000) return static_cast<uint16_t>(us);
@@ -45,13 +36,6 @@ uint32_t TcpRtt::rttvar_us() const {
   return Decode(rttvar_[0]) + Decode(rttvar_[1]);
 }
 
-int64_t TcpRtt::Age(int64_t now_us) const {
-  // Modulo 2^28 µs (~268 s): right for any age below kMaxProbeUs, and a
-  // probe is never kept longer than that unless no packet came at all;
-  // a wrapped age then reads short, which at worst gives one sample an
-  // idle gap long (bounded by the 2^28 µs range; see OnSegment).
-  return static_cast<int64_t>((static_cast<uint64_t>(now_us) - probe_time_) & kTimeMask);
-}
 
 void TcpRtt::Sample(int endpoint, int64_t us) {
   const int64_t r = std::clamp<int64_t>(us, 1, INT32_MAX);
@@ -73,64 +57,6 @@ void TcpRtt::Sample(int endpoint, int64_t us) {
   v = Encode(static_cast<uint64_t>(std::max<int64_t>(new_var, 0)));
 }
 
-void TcpRtt::Start(const TcpRttSegment& s, bool timestamps, uint32_t value, Phase phase) {
-  probe_value_ = value;
-  probe_time_ = static_cast<uint32_t>(static_cast<uint64_t>(s.timestamp_us) & kTimeMask);
-  phase_ = static_cast<uint32_t>(phase) & 3u;
-  probe_dir_ = static_cast<uint32_t>(s.dir & 1);
-  probe_ts_ = timestamps ? 1 : 0;
-}
 
-void TcpRtt::OnSegment(const TcpRttSegment& s) {
-  const int dir = s.dir & 1;
-  const bool ack = (s.flags & kFlagAck) != 0;
-  // Packets are in capture order, but a clock stepping back must not make
-  // an age out of range: treat it as stale.
-  if (phase_ != kIdle) {
-    const int64_t age = Age(s.timestamp_us);
-    const int64_t limit = phase_ == kTiming ? kMaxProbeUs : kMaxArmUs;
-    if (age > limit) phase_ = kIdle;
-  }
-
-  // 1. Does it answer the probe?
-  if (phase_ == kTiming) {
-    if (static_cast<int>(probe_dir_) != dir) {
-      if (probe_ts_) {
-        if (s.has_timestamps) {
-          const int32_t d = Serial(s.tsecr, probe_value_);
-          if (d == 0) {
-            Sample(dir, Age(s.timestamp_us));
-            phase_ = kIdle;
-          } else if (d > 0) {
-            phase_ = kIdle;  // Echo of a later segment: this probe's was missed.
-          }
-        }
-      } else if (ack && Serial(s.ack, probe_value_) >= 0) {
-        Sample(dir, Age(s.timestamp_us));
-        phase_ = kIdle;
-      }
-    } else if (!probe_ts_ && s.retransmission) {
-      phase_ = kIdle;  // Karn: the ACK could answer either copy.
-    }
-  }
-
-  // 2. Can it start the next probe?
-  if (phase_ == kTiming || s.retransmission) return;
-  if (s.has_timestamps) {
-    if (s.first_in_direction || (s.flags & kFlagSyn) != 0) {
-      // Nothing from this sender came before: its TSval is new.
-      Start(s, true, s.tsval, kTiming);
-    } else if (phase_ == kArmed && static_cast<int>(probe_dir_) == dir) {
-      // The first segment of the sender's next timestamp tick.
-      if (s.tsval != probe_value_) Start(s, true, s.tsval, kTiming);
-    } else if (phase_ == kIdle) {
-      // Wait for this sender's next tick: earlier segments may already
-      // have carried this TSval.
-      Start(s, true, s.tsval, kArmed);
-    }
-    return;
-  }
-  if (s.seq_len > 0) Start(s, false, s.seq + s.seq_len, kTiming);
-}
 
 }  // namespace rustnet

@@ -111,6 +111,82 @@ class TcpRtt {
 };
 static_assert(sizeof(TcpRtt) == 16, "TcpRtt is on every connection: keep it at 16 bytes");
 
+// Inline: called for every TCP segment (the flow table's hot path).
+namespace tcp_rtt_internal {
+inline constexpr uint8_t kFlagSyn = 0x02;
+inline constexpr uint8_t kFlagAck = 0x10;
+// RFC 1982 serial-number difference (as the flow table's).
+inline int32_t Serial(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b); }
+}  // namespace tcp_rtt_internal
+
+inline int64_t TcpRtt::Age(int64_t now_us) const {
+  // Modulo 2^28 µs (~268 s): right for any age below kMaxProbeUs, and a
+  // probe is never kept longer than that unless no packet came at all;
+  // a wrapped age then reads short, which at worst gives one sample an
+  // idle gap long (bounded by the 2^28 µs range; see OnSegment).
+  return static_cast<int64_t>((static_cast<uint64_t>(now_us) - probe_time_) & kTimeMask);
+}
+
+inline void TcpRtt::Start(const TcpRttSegment& s, bool timestamps, uint32_t value, Phase phase) {
+  probe_value_ = value;
+  probe_time_ = static_cast<uint32_t>(static_cast<uint64_t>(s.timestamp_us) & kTimeMask);
+  phase_ = static_cast<uint32_t>(phase) & 3u;
+  probe_dir_ = static_cast<uint32_t>(s.dir & 1);
+  probe_ts_ = timestamps ? 1 : 0;
+}
+
+inline void TcpRtt::OnSegment(const TcpRttSegment& s) {
+  const int dir = s.dir & 1;
+  const bool ack = (s.flags & tcp_rtt_internal::kFlagAck) != 0;
+  // Packets are in capture order, but a clock stepping back must not make
+  // an age out of range: treat it as stale.
+  if (phase_ != kIdle) {
+    const int64_t age = Age(s.timestamp_us);
+    const int64_t limit = phase_ == kTiming ? kMaxProbeUs : kMaxArmUs;
+    if (age > limit) phase_ = kIdle;
+  }
+
+  // 1. Does it answer the probe?
+  if (phase_ == kTiming) {
+    if (static_cast<int>(probe_dir_) != dir) {
+      if (probe_ts_) {
+        if (s.has_timestamps) {
+          const int32_t d = tcp_rtt_internal::Serial(s.tsecr, probe_value_);
+          if (d == 0) {
+            Sample(dir, Age(s.timestamp_us));
+            phase_ = kIdle;
+          } else if (d > 0) {
+            phase_ = kIdle;  // Echo of a later segment: this probe's was missed.
+          }
+        }
+      } else if (ack && tcp_rtt_internal::Serial(s.ack, probe_value_) >= 0) {
+        Sample(dir, Age(s.timestamp_us));
+        phase_ = kIdle;
+      }
+    } else if (!probe_ts_ && s.retransmission) {
+      phase_ = kIdle;  // Karn: the ACK could answer either copy.
+    }
+  }
+
+  // 2. Can it start the next probe?
+  if (phase_ == kTiming || s.retransmission) return;
+  if (s.has_timestamps) {
+    if (s.first_in_direction || (s.flags & tcp_rtt_internal::kFlagSyn) != 0) {
+      // Nothing from this sender came before: its TSval is new.
+      Start(s, true, s.tsval, kTiming);
+    } else if (phase_ == kArmed && static_cast<int>(probe_dir_) == dir) {
+      // The first segment of the sender's next timestamp tick.
+      if (s.tsval != probe_value_) Start(s, true, s.tsval, kTiming);
+    } else if (phase_ == kIdle) {
+      // Wait for this sender's next tick: earlier segments may already
+      // have carried this TSval.
+      Start(s, true, s.tsval, kArmed);
+    }
+    return;
+  }
+  if (s.seq_len > 0) Start(s, false, s.seq + s.seq_len, kTiming);
+}
+
 }  // namespace rustnet
 
 #endif  // RUSTNET_DAEMON_TRACK_TCP_RTT_H_

@@ -281,6 +281,27 @@ TEST_CASE("views: p pauses (marker, data kept), r resets the sort, d toggles nam
   CHECK(Screen(vm).find("RTT") != std::string::npos);
 }
 
+TEST_CASE("views: the RTT column shows the smoothed RTT, else the handshake's",
+          "[client][views]") {
+  ViewModel vm = MakeVm(220, 20);
+  Daemon d;
+  v1::Connection smoothed = Conn(1);
+  *smoothed.mutable_tcp()->mutable_handshake_rtt() = TimeUtil::MicrosecondsToDuration(61);
+  *smoothed.mutable_tcp()->mutable_srtt() = TimeUtil::MicrosecondsToDuration(45'600);
+  v1::Connection handshake_only = Conn(2);
+  *handshake_only.mutable_tcp()->mutable_handshake_rtt() = TimeUtil::MicrosecondsToDuration(1'234);
+  d.rows = {smoothed, handshake_only, Conn(3)};
+  d.Serve(&vm);
+  const std::vector<Line> lines = vm.Render(kNow);
+  const Line* first = LineWith(lines, ":40001");
+  const Line* second = LineWith(lines, ":40002");
+  REQUIRE(first != nullptr);
+  REQUIRE(second != nullptr);
+  CHECK(first->Text().find("45.6 ms") != std::string::npos);
+  CHECK(first->Text().find("61 ") == std::string::npos);
+  CHECK(second->Text().find("1.23 ms") != std::string::npos);
+}
+
 TEST_CASE("views: the mouse selects tabs and rows, double click opens, headers sort",
           "[client][views]") {
   ViewModel vm = MakeVm();

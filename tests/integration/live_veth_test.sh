@@ -399,6 +399,10 @@ for r in tcp:
     check(cid + " service http-alt (got %r)" % r.get("service"), r.get("service") == "http-alt")
     t = r.get("tcp", {})
     check(cid + " handshake RTT measured", "handshakeRtt" in t)
+    # Both legs timed from the handshake on (TCP timestamps: Linux sends them).
+    check(cid + " smoothed RTT (%s) and its legs (%s, %s) measured"
+          % (t.get("srtt"), t.get("localLegRtt"), t.get("remoteLegRtt")),
+          "srtt" in t and "rttvar" in t and "localLegRtt" in t and "remoteLegRtt" in t)
     check(cid + " SYN, FIN and ACK seen (flags %s)" % t.get("flagsSeen"),
           t.get("flagsSeen", 0) & 0x13 == 0x13)
     check(cid + " no retransmissions or zero windows",

@@ -426,6 +426,49 @@ TEST_CASE("query: RTT order, and the idle timeout of each row", "[query]") {
   CHECK(r.connections(1).idle_timeout().seconds() == 60);
 }
 
+TEST_CASE("query: RTT order uses the smoothed RTT where there is one", "[query]") {
+  // Handshake RTTs 300, 100, 200 µs; connection 2 later measured 900 µs
+  // smoothed (a handshake timed by sequence numbers: legs 600 + 300).
+  std::vector<Connection> w;
+  const uint32_t rtts[] = {300, 100, 200};
+  for (uint64_t id = 1; id <= 3; ++id) {
+    Connection c = Conn(id, static_cast<int64_t>(id) * 10);
+    c.handshake_rtt_us = rtts[id - 1];
+    if (id == 2) {
+      TcpRttSegment s;
+      s.dir = 0;
+      s.flags = 0x02;
+      s.seq_len = 1;
+      s.first_in_direction = true;
+      c.rtt.OnSegment(s);
+      s = {};
+      s.timestamp_us = 600;
+      s.dir = 1;
+      s.flags = 0x12;
+      s.ack = 1;
+      s.seq_len = 1;
+      s.first_in_direction = true;
+      c.rtt.OnSegment(s);
+      s = {};
+      s.timestamp_us = 900;
+      s.flags = 0x10;
+      s.ack = 1;
+      c.rtt.OnSegment(s);
+      REQUIRE(c.rtt.srtt_us() == 900);
+    }
+    w.push_back(c);
+  }
+  const Snapshots snaps = {Snap(kNow, std::move(w))};
+  CheckSort(snaps, v1::SORT_FIELD_RTT, {3, 1, 2});
+  auto r = Run(Query("", v1::SORT_FIELD_RTT, v1::SORT_ORDER_DESCENDING), snaps);
+  REQUIRE(r.connections_size() == 3);
+  CHECK(r.connections(0).id() == 2);
+  CHECK(r.connections(0).tcp().srtt().nanos() == 900'000);
+  CHECK(r.connections(0).tcp().rttvar().nanos() == 450'000);
+  CHECK(r.connections(0).tcp().handshake_rtt().nanos() == 100'000);
+  CHECK_FALSE(r.connections(1).tcp().has_srtt());
+}
+
 TEST_CASE("query: rate orders, in and out from the local side", "[query]") {
   const Snapshots snaps = CounterTable(true);
   CheckSort(snaps, v1::SORT_FIELD_RATE_IN, {5, 1, 6, 4, 3, 2});

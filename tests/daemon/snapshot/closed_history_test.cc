@@ -234,8 +234,9 @@ TEST_CASE("closed_history: memory of 10,000 entries", "[history]") {
   std::printf("closed_history: 10,000 entries: %zu bytes bare (%zu per entry), %zu with TLS "
               "record, DNS name and process (%zu per entry); sizeof(ClosedEntry) = %zu\n",
               bare, bare / kEntries, full, full / kEntries, sizeof(ClosedEntry));
-  CHECK(sizeof(ClosedEntry) <= 256);
-  CHECK(bare < kEntries * 300);  // 256 in place, the last chunk's slack, allocator overhead.
+  // A Connection (256 with the RTT estimator's 16), the reason and the time.
+  CHECK(sizeof(ClosedEntry) <= 272);
+  CHECK(bare < kEntries * 300);  // 272 in place, the last chunk's slack, allocator overhead.
 }
 
 }  // namespace

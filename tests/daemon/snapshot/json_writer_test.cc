@@ -213,6 +213,10 @@ v1::Connection FullConnection() {
   tcp->set_out_of_order(4);
   tcp->set_zero_windows(5);
   tcp->set_flags_seen(0xff);
+  tcp->mutable_srtt()->set_nanos(43'500'000);
+  tcp->mutable_rttvar()->set_nanos(9'000);
+  tcp->mutable_local_leg_rtt()->set_nanos(3'000'000);
+  tcp->mutable_remote_leg_rtt()->set_seconds(2);
   c.mutable_icmp()->set_echo_id(1);
   c.mutable_icmp()->set_last_type(8);
   c.mutable_icmp()->set_last_code(255);
@@ -411,6 +415,25 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
   tcp.out_of_order = 1;
   tcp.zero_windows = 2;
   tcp.tcp_flags_seen = 0x1b;
+  {
+    // A handshake timed by sequence numbers: legs 1.2 s (B) and 35 µs (A).
+    TcpRttSegment s;
+    s.flags = 0x02;
+    s.seq_len = 1;
+    s.first_in_direction = true;
+    tcp.rtt.OnSegment(s);
+    s.timestamp_us = 1'200'000;
+    s.dir = 1;
+    s.flags = 0x12;
+    s.ack = 1;
+    tcp.rtt.OnSegment(s);
+    s = {};
+    s.timestamp_us = 1'200'035;
+    s.flags = 0x10;
+    s.ack = 1;
+    tcp.rtt.OnSegment(s);
+    REQUIRE(tcp.rtt.has_rtt());
+  }
   tcp.initiator = 1;  // Inbound.
   tcp.mac[1] = {0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa};
   auto http = app(AppProtocol::kHttp);
