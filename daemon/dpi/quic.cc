@@ -460,6 +460,17 @@ std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
   return k;
 }
 
+uint64_t DecodePacketNumber(int64_t largest, uint64_t truncated, size_t pn_len) {
+  const uint64_t expected = static_cast<uint64_t>(largest + 1);
+  const uint64_t win = uint64_t{1} << (8 * pn_len);
+  const uint64_t half = win / 2;
+  const uint64_t candidate = (expected & ~(win - 1)) | truncated;
+  constexpr uint64_t kMax = uint64_t{1} << 62;
+  if (candidate + half <= expected && candidate < kMax - win) return candidate + win;
+  if (candidate > expected + half && candidate >= win) return candidate - win;
+  return candidate;
+}
+
 std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t> datagram,
                                                         uint32_t* version,
                                                         DpiAnomalies* anomalies,
@@ -548,16 +559,21 @@ std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t>
     const size_t pn_len = (header.front() & 0x03) + 1u;
     auto pn_bytes = payload->Sub(pn_len);  // The sample check left >= 20.
     if (!pn_bytes) continue;
-    uint64_t pn = 0;
+    uint64_t truncated = 0;
     for (size_t i = 1; auto b = pn_bytes->U8(); ++i) {
       const auto unmasked = static_cast<uint8_t>(*b ^ mask[i]);
       header.push_back(unmasked);
-      pn = (pn << 8) | unmasked;
+      truncated = (truncated << 8) | unmasked;
     }
+    const int64_t largest = cache != nullptr ? cache->largest_pn : -1;
+    const uint64_t pn = DecodePacketNumber(largest, truncated, pn_len);
     std::vector<uint8_t> plain;
     if (!AesGcmDecrypt(*keys, pn, header, *payload, &plain)) {
       CountAnomaly(anomalies, quic_anomaly::kInitialDecryptFailed);
       continue;
+    }
+    if (cache != nullptr && pn < (uint64_t{1} << 62) && static_cast<int64_t>(pn) > largest) {
+      cache->largest_pn = static_cast<int64_t>(pn);
     }
     out.push_back(std::move(plain));
   }

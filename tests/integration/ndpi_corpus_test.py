@@ -98,6 +98,9 @@ def names_of(c):
         names.add(re.sub(r":\d+$", "", http_host.lower()))
     if app.get("dns", {}).get("query"):
         names.add(app["dns"]["query"].lower())
+    # nDPI's Hostname/SNI for STUN is the REALM attribute.
+    if app.get("stun", {}).get("realm"):
+        names.add(app["stun"]["realm"].lower())
     # nDPI's Hostname/SNI for SSH is the first banner it sees (usually the
     # server's, which speaks first), so either banner counts.
     for side in ("client", "server"):
