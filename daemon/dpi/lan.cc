@@ -3,6 +3,7 @@
 // walker that goes through ByteReader).
 #include "daemon/dpi/lan.h"
 
+#include <array>
 #include <string>
 #include <string_view>
 
@@ -16,7 +17,9 @@ namespace rustnet {
 
 std::optional<std::string> DecodeNetbiosName(std::span<const uint8_t> encoded) {
   if (encoded.size() != 32) return std::nullopt;
-  std::string name;
+  // RFC 1002 §4.1: 15 bytes of name padded with spaces (the wildcard "*"
+  // with NULs), then the suffix byte.
+  std::array<uint8_t, 15> raw{};
   uint8_t suffix = 0;
   for (size_t i = 0; i < 32; i += 2) {
     const uint8_t hi = encoded[i], lo = encoded[i + 1];
@@ -25,10 +28,15 @@ std::optional<std::string> DecodeNetbiosName(std::span<const uint8_t> encoded) {
     if (i == 30) {
       suffix = c;
     } else {
-      name.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+      raw[i / 2] = c;
     }
   }
-  while (!name.empty() && name.back() == ' ') name.pop_back();
+  size_t length = raw.size();
+  while (length > 0 && (raw[length - 1] == ' ' || raw[length - 1] == 0)) --length;
+  std::string name;
+  for (size_t i = 0; i < length; ++i) {
+    name.push_back(raw[i] >= 0x20 && raw[i] < 0x7f ? static_cast<char>(raw[i]) : '?');
+  }
   static constexpr char kHex[] = "0123456789ABCDEF";
   name += '<';
   name += kHex[suffix >> 4];

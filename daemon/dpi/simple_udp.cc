@@ -356,6 +356,11 @@ class SimpleUdp final : public Dissector {
   bool PortHint(const FlowInfo& flow) const override {
     return flow.server_port == port_a_ || flow.server_port == port_b_;
   }
+  // STUN's type has its top two bits zero (RFC 8489 §5); over TCP behind
+  // RFC 4571, the length's high byte is at most 0x10 (kMaxStunTcpMessage).
+  bool MayStartWith(uint8_t /*transport*/, uint8_t first_byte) const override {
+    return protocol_ != AppProtocol::kStun || (first_byte & 0xc0) == 0;
+  }
   std::unique_ptr<Session> NewSession(const FlowInfo& flow) const override {
     if (protocol_ == AppProtocol::kStun && flow.transport == kIpProtoTcp) {
       return std::make_unique<StunStream>();

@@ -301,3 +301,22 @@ TEST_CASE("llmnr: DNS on UDP 5355 is labelled LLMNR", "[dpi][lan]") {
 
 }  // namespace
 }  // namespace rustnet
+
+namespace rustnet {
+namespace {
+
+TEST_CASE("netbios: the wildcard name '*' is padded with NULs, not spaces", "[dpi][lan]") {
+  // RFC 1002 §4.1 (the node status query's "*"): trailing NULs are padding
+  // like spaces; a NUL inside a name is still shown as '?'.
+  std::string wildcard = "*";
+  wildcard.resize(15, '\0');
+  CHECK(DecodeNetbiosName(EncodeName(wildcard, 0x00)) == "*<00>");
+  std::string inner = "AB";
+  inner.push_back('\0');
+  inner.push_back('C');
+  CHECK(DecodeNetbiosName(EncodeName(inner, 0x20)) == "AB?C<20>");
+  CHECK(DecodeNetbiosName(EncodeName("", 0x00)) == "<00>");
+}
+
+}  // namespace
+}  // namespace rustnet
