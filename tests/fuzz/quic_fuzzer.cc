@@ -27,7 +27,7 @@ void FuzzSealed(const uint8_t* data, size_t size) {
   const size_t packets = 1 + data[2] % 3;
   const uint8_t dcid_seed = data[3];
   std::span<const uint8_t> rest(data + 4, size - 4);
-  const FlowInfo flow{rustnet::kIpProtoUdp, 50000, 443};
+  const rustnet::FlowInfo flow{rustnet::kIpProtoUdp, 50000, 443};
   static const auto* dissector = rustnet::MakeQuicDissector().release();
   auto session = dissector->NewSession(flow);
   rustnet::AppRecord record;
