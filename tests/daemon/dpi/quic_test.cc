@@ -645,5 +645,42 @@ TEST_CASE("quic: malformed Initials are named after their defect", "[dpi][quic]"
   CHECK(pa == DpiAnomalies{{"quic_length_past_datagram", 1}});
 }
 
+TEST_CASE("quic: a capture that starts at the server's Retry: the client is found by its Initial",
+          "[dpi][quic]") {
+  // The flow's initiator (first sender) is the server; the client's
+  // Initial comes from the responder side and is still read; the server's
+  // own Initials (other keys) are then never tried or counted.
+  Bytes retry = {0xf0, 0, 0, 0, 1, 8};
+  PutBytes(retry, Bytes(8, 0x0d));
+  Put8(retry, 8);
+  PutBytes(retry, Bytes(8, 0x05));
+  PutBytes(retry, Bytes(40, 0x7a));  // Token and integrity tag.
+  testing::InitialSpec client;
+  client.dcid = Bytes(8, 0x05);
+  client.token = Bytes(24, 0x7a);
+  client.pn = 1;
+  testing::InitialSpec server;
+  server.dcid = Bytes(8, 0x0d);  // Sealed with other keys than the client's.
+  const Bytes server_initial = testing::SealInitial(server, Bytes{0x01});
+  auto d = MakeQuicDissector();
+  CHECK(d->Probe(kFlow, true, retry));
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kFlow,
+                             {{true, retry},
+                              {false, testing::SealInitial(client, CryptoFrame(0, Hello("late.example")))}},
+                             testing::Split::kWhole, &r, &a) == ParseState::kDone);
+  CHECK(r.quic_version == "v1");
+  CHECK(r.tls.sni == "late.example");
+  AppRecord after;
+  CHECK(testing::FeedSession(*d, kFlow,
+                             {{true, retry},
+                              {false, testing::SealInitial(client, CryptoFrame(0, Bytes{0x01, 0x00}))},
+                              {true, server_initial}, {true, server_initial}},
+                             testing::Split::kWhole, &after, &a) == ParseState::kNeedMore);
+  CHECK(after.protocol == AppProtocol::kQuic);
+  CHECK(a.empty());
+}
+
 }  // namespace
 }  // namespace rustnet
