@@ -228,8 +228,9 @@ BARE_PACKETS=$(sed -E 's/.*packets=([0-9]+).*/\1/' <<<"$BARE_LINE")
 
 # --- 2b. DPI breadth ------------------------------------------------------------
 # The engine alone on the mixed capture's decoded packets: all dissectors vs
-# the round-1 ones (TLS, HTTP, SSH, QUIC, DNS, DHCP, STUN, NTP), REPS rounds
-# interleaved, and each dissector's probe cost.
+# the round-1 ones (TLS, HTTP, SSH, QUIC, DNS, DHCP, STUN, NTP) and vs round 1
+# + part A, REPS rounds interleaved; the with/without ratios and each
+# dissector's probe cost in ns (one bench: bench_dpi_breadth).
 if ((BREADTH)); then
 echo
 echo "== DPI breadth: $REPS rounds on $(basename "$MIXED") =="

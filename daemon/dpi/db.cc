@@ -4,6 +4,7 @@
 // else.
 #include "daemon/dpi/db.h"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -434,6 +435,46 @@ std::optional<std::string> FirstBsonKey(ByteReader& r) {
   return PrintableText(*key, kMaxName);
 }
 
+// A request answers nothing: responseTo 0, or -1 as some drivers send it
+// (nDPI's corpus has one).
+bool IsRequestResponseTo(uint32_t response_to) { return response_to == 0 || response_to == ~0u; }
+
+// A BSON document at `r` whose length stays within `r` and whose last byte
+// is its 0x00 terminator (BSON spec: document ::= int32 e_list "\x00").
+bool BsonDocumentAt(ByteReader& r) {
+  ByteReader peek = r;
+  const auto len = peek.U32Le();
+  if (!len || *len < 5 || *len > r.remaining()) return false;
+  auto doc = r.Bytes(*len);
+  return doc && doc->back() == 0;
+}
+
+// A request that is MongoDB by its own structure, with no reply needed:
+// the whole message is here and its parts fill it exactly — OP_MSG: flags
+// and one kind-0 section (plus the CRC-32C when flag bit 0 says so);
+// OP_QUERY: flags, a "db.collection" name, skip and return counts, the
+// query document and an optional field selector, nothing after.
+bool SelfConsistentRequest(const MongoHeader& h, std::span<const uint8_t> client) {
+  if (h.length > client.size()) return false;
+  ByteReader r(client.subspan(16, h.length - 16));
+  if (h.op == kOpMsg) {
+    const auto flags = r.U32Le();
+    const auto kind = r.U8();
+    if (!flags || kind != uint8_t{0} || !BsonDocumentAt(r)) return false;
+    return r.remaining() == ((*flags & 1) != 0 ? 4u : 0u);
+  }
+  if (h.op == kOpQuery) {
+    const auto collection = r.Skip(4) ? CString(r) : std::nullopt;
+    if (!collection || std::find(collection->begin(), collection->end(), '.') == collection->end() ||
+        !IsTextLine(*collection) ||
+        !r.Skip(8) || !BsonDocumentAt(r)) {
+      return false;
+    }
+    return r.empty() || (BsonDocumentAt(r) && r.empty());
+  }
+  return false;
+}
+
 class MongodbSession final : public Session {
  public:
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
@@ -448,7 +489,7 @@ class MongodbSession final : public Session {
       ByteReader r(client_);
       auto h = ReadMongoHeader(r);
       if (!h) return client_.size() < 16 ? ParseState::kNeedMore : ParseState::kNotMine;
-      if (h->response_to != 0 ||
+      if (!IsRequestResponseTo(h->response_to) ||
           (h->op != kOpMsg && h->op != kOpQuery && h->op != kOpCompressed)) {
         return ParseState::kNotMine;
       }
@@ -468,24 +509,38 @@ class MongodbSession final : public Session {
         const auto collection = CString(body);
         if (collection && body.Skip(8)) command = FirstBsonKey(body);
       }
+      // The first message whole (or its first kMongoPrefix bytes) before
+      // judging it: the same answer at every split.
       const bool whole = client_.size() >= std::min<size_t>(h->length, kMongoPrefix);
+      if (!whole) return ParseState::kNeedMore;
       if (!command && h->op != kOpCompressed) {
-        if (!whole) return ParseState::kNeedMore;
         CountAnomaly(anomalies, db_anomaly::kMongoMessageMalformed);
         return ParseState::kNotMine;
       }
       request_ = *h;
       command_ = command.value_or("");
+      // Named from a request that fills its message exactly (as nDPI
+      // names it): the server may never answer in the capture. A reply
+      // that contradicts it still takes the name back.
+      if (command && SelfConsistentRequest(*h, client_)) {
+        record->protocol = AppProtocol::kMongodb;
+        record->db.command = command_;
+      }
       client_ = {};
     }
     if (from_client) return ParseState::kNeedMore;
     ByteReader r(server_);
     auto h = ReadMongoHeader(r);
-    if (!h) return server_.size() < 16 ? ParseState::kNeedMore : ParseState::kNotMine;
-    if (h->response_to != request_->request_id ||
-        (h->op != kOpReply && h->op != kOpMsg && h->op != kOpCompressed)) {
+    const bool need_more = !h && server_.size() < 16;
+    if (!need_more && (!h || h->response_to != request_->request_id ||
+                       (h->op != kOpReply && h->op != kOpMsg && h->op != kOpCompressed))) {
+      if (record->protocol == AppProtocol::kMongodb) {
+        record->protocol = AppProtocol::kUnknown;
+        record->db.command.clear();
+      }
       return ParseState::kNotMine;
     }
+    if (need_more) return ParseState::kNeedMore;
     record->protocol = AppProtocol::kMongodb;
     record->db.command = command_;
     return ParseState::kDone;
@@ -509,7 +564,8 @@ class MongodbDissector final : public Dissector {
     ByteReader r(data);
     auto h = ReadMongoHeader(r);
     if (!h) return data.size() < 16 && PortHint(flow);
-    return h->response_to == 0 && (h->op == kOpMsg || h->op == kOpQuery || h->op == kOpCompressed);
+    return IsRequestResponseTo(h->response_to) &&
+           (h->op == kOpMsg || h->op == kOpQuery || h->op == kOpCompressed);
   }
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 27017; }
   std::unique_ptr<Session> NewSession(const FlowInfo&) const override {

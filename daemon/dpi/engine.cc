@@ -52,6 +52,7 @@ std::vector<std::unique_ptr<Dissector>> MakeDefaultDissectors(bool with_breadth)
   d.push_back(MakeTelnetDissector());
   d.push_back(MakeSmbDissector());
   d.push_back(MakeNetbiosNsDissector());
+  d.push_back(MakeNetbiosDgmDissector());
   d.push_back(MakeSsdpDissector());
   d.push_back(MakeKerberosDissector());
   // Issue 19 part B: IoT/messaging, P2P/VPN, management, signalling. Each

@@ -3,6 +3,9 @@
 // walker that goes through ByteReader).
 #include "daemon/dpi/lan.h"
 
+#include <algorithm>
+#include <array>
+#include <iterator>
 #include <string>
 #include <string_view>
 
@@ -16,7 +19,9 @@ namespace rustnet {
 
 std::optional<std::string> DecodeNetbiosName(std::span<const uint8_t> encoded) {
   if (encoded.size() != 32) return std::nullopt;
-  std::string name;
+  // RFC 1002 §4.1: 15 bytes of name padded with spaces (the wildcard "*"
+  // with NULs), then the suffix byte.
+  std::array<uint8_t, 15> raw{};
   uint8_t suffix = 0;
   for (size_t i = 0; i < 32; i += 2) {
     const uint8_t hi = encoded[i], lo = encoded[i + 1];
@@ -25,10 +30,15 @@ std::optional<std::string> DecodeNetbiosName(std::span<const uint8_t> encoded) {
     if (i == 30) {
       suffix = c;
     } else {
-      name.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+      raw[i / 2] = c;
     }
   }
-  while (!name.empty() && name.back() == ' ') name.pop_back();
+  size_t length = raw.size();
+  while (length > 0 && (raw[length - 1] == ' ' || raw[length - 1] == 0)) --length;
+  std::string name;
+  for (size_t i = 0; i < length; ++i) {
+    name.push_back(raw[i] >= 0x20 && raw[i] < 0x7f ? static_cast<char>(raw[i]) : '?');
+  }
   static constexpr char kHex[] = "0123456789ABCDEF";
   name += '<';
   name += kHex[suffix >> 4];
@@ -254,6 +264,65 @@ class NetbiosNsDissector final : public Dissector {
   bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 137; }
   std::unique_ptr<Session> NewSession(const FlowInfo&) const override {
     return std::make_unique<NetbiosNsSession>();
+  }
+};
+
+// --- NetBIOS datagram service (RFC 1002 §4.4) -------------------------------
+// DIRECT_UNIQUE, DIRECT_GROUP and BROADCAST datagrams (types 0x10-0x12):
+// type, flags (reserved high nibble zero), id, source IP and port, the
+// length of what follows the offset field, the offset, then the source and
+// destination names (0x20, 32 encoded bytes, 0) and the user data. Named
+// only when that data is SMB (MS-BRWS browser announcements, mailslots):
+// SMB, version "SMB 1", the source name in lan.name — nDPI's NetBIOS.SMBv1.
+constexpr size_t kNbdgmHeaderBytes = 14;
+
+bool ParseNbdgm(std::span<const uint8_t> data, AppRecord* record, DpiAnomalies* anomalies) {
+  ByteReader r(data);
+  const auto type = r.U8();
+  const auto flags = r.U8();
+  const auto length = r.Skip(8) ? r.U16() : std::nullopt;
+  if (!type || *type < 0x10 || *type > 0x12 || !flags || (*flags & 0xf0) != 0 || !length ||
+      *length != data.size() - kNbdgmHeaderBytes || !r.Skip(2) || r.U8() != 0x20) {
+    return false;
+  }
+  auto source = r.Bytes(32);
+  auto destination = source && r.U8() == 0 && r.U8() == 0x20 ? r.Bytes(32) : std::nullopt;
+  static constexpr uint8_t kSmb1[] = {0xff, 'S', 'M', 'B'};
+  auto smb = destination && r.U8() == 0 ? r.PeekSub(4) : std::nullopt;
+  if (!smb || !std::equal(std::begin(kSmb1), std::end(kSmb1), smb->rest().begin())) return false;
+  auto name = DecodeNetbiosName(*source);
+  if (!name || !DecodeNetbiosName(*destination)) {
+    CountAnomaly(anomalies, lan_anomaly::kNetbiosNameMalformed);
+    return false;
+  }
+  record->protocol = AppProtocol::kSmb;
+  record->lan.version = "SMB 1";
+  record->lan.name = std::move(*name);
+  return true;
+}
+
+class NetbiosDgmSession final : public Session {
+ public:
+  ParseState Feed(bool, std::span<const uint8_t> data, AppRecord* record,
+                  DpiAnomalies* anomalies) override {
+    return ParseNbdgm(data, record, anomalies) ? ParseState::kDone : ParseState::kNotMine;
+  }
+};
+
+class NetbiosDgmDissector final : public Dissector {
+ public:
+  std::string_view name() const override { return "netbios-dgm"; }
+  bool Probe(const FlowInfo& flow, bool, std::span<const uint8_t> data) const override {
+    // The message type and the source name's length byte.
+    return flow.transport == kIpProtoUdp && data.size() >= kNbdgmHeaderBytes + 68 + 4 &&
+           data[0] >= 0x10 && data[0] <= 0x12 && data[kNbdgmHeaderBytes] == 0x20;
+  }
+  bool PortHint(const FlowInfo& flow) const override { return flow.server_port == 138; }
+  bool MayStartWith(uint8_t transport, uint8_t first_byte) const override {
+    return transport == kIpProtoUdp && first_byte >= 0x10 && first_byte <= 0x12;
+  }
+  std::unique_ptr<Session> NewSession(const FlowInfo&) const override {
+    return std::make_unique<NetbiosDgmSession>();
   }
 };
 
@@ -540,6 +609,9 @@ class KerberosDissector final : public Dissector {
 }  // namespace
 
 std::unique_ptr<Dissector> MakeSmbDissector() { return std::make_unique<SmbDissector>(); }
+std::unique_ptr<Dissector> MakeNetbiosDgmDissector() {
+  return std::make_unique<NetbiosDgmDissector>();
+}
 std::unique_ptr<Dissector> MakeNetbiosNsDissector() {
   return std::make_unique<NetbiosNsDissector>();
 }

@@ -30,6 +30,8 @@ RUSTNET_DECLARE_DPI_ANOMALIES(lan_anomaly, RUSTNET_LAN_ANOMALIES)
 
 std::unique_ptr<Dissector> MakeSmbDissector();
 std::unique_ptr<Dissector> MakeNetbiosNsDissector();
+// NetBIOS datagrams (UDP 138) carrying SMB: named SMB (see lan.cc).
+std::unique_ptr<Dissector> MakeNetbiosDgmDissector();
 std::unique_ptr<Dissector> MakeSsdpDissector();
 std::unique_ptr<Dissector> MakeKerberosDissector();
 

@@ -222,10 +222,23 @@ class QuicSession final : public Session {
  public:
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
                   DpiAnomalies* anomalies) override {
-    if (!from_client) {
-      // The server answering with a long header confirms QUIC.
-      return record->protocol == AppProtocol::kQuic && ++server_packets_ > 4 ? ParseState::kDone
-                                                                           : ParseState::kNeedMore;
+    // Which side is the client is known from its Initials, not from who
+    // sent first: a capture that starts after the client's first datagram
+    // (at the server's Retry, say) has the flow's initiator backwards.
+    std::vector<std::vector<uint8_t>> plains;
+    uint32_t version = 0;
+    if (from_client == swapped_) {
+      if (!swapped_ && !record->tls.client_hello_seen && LongHeaderInitial(data)) {
+        // Quietly (no anomaly: a server's Initial fails with client keys).
+        plains = DecryptClientInitials(data, &version, nullptr, &keys_);
+      }
+      if (plains.empty()) {
+        // The server answering with a long header confirms QUIC.
+        return record->protocol == AppProtocol::kQuic && ++server_packets_ > 4
+                   ? ParseState::kDone
+                   : ParseState::kNeedMore;
+      }
+      swapped_ = true;
     }
     if (auto gquic = GquicPublicHeaderVersion(data)) {
       // Google QUIC before Q046: public header, CHLO in clear.
@@ -245,8 +258,8 @@ class QuicSession final : public Session {
       record->quic_version = QuicVersionName(kQ046);
       return ParseChlo(data, &record->tls, anomalies) ? ParseState::kDone : ParseState::kNeedMore;
     }
-    uint32_t version = 0;
-    for (const std::vector<uint8_t>& frames : DecryptClientInitials(data, &version, anomalies, &keys_)) {
+    if (plains.empty()) plains = DecryptClientInitials(data, &version, anomalies, &keys_);
+    for (const std::vector<uint8_t>& frames : plains) {
       record->protocol = AppProtocol::kQuic;
       record->quic_version = QuicVersionName(version);
       gquic_ = version == kQ050;  // T05x carry a TLS ClientHello like IETF QUIC.
@@ -366,8 +379,18 @@ class QuicSession final : public Session {
     return true;
   }
 
+  // A long header of a version with Initial keys, of the Initial type.
+  static bool LongHeaderInitial(std::span<const uint8_t> d) {
+    const ByteReader r(d);
+    const auto first = r.PeekU8();
+    const auto v = r.PeekU32(1);
+    if (!first || (*first & 0xc0) != 0xc0 || !v || SaltFor(*v) == nullptr) return false;
+    return ((*first >> 4) & 0x03) == (V2Layout(*v) ? 1 : 0);
+  }
+
   CryptoStream crypto_;
   QuicKeyCache keys_;  // The flow's Initial keys, derived once.
+  bool swapped_ = false;  // The flow's responder is the QUIC client.
   bool gquic_ = false;
   bool overflow_ = false;
   int failed_ = 0;
@@ -460,6 +483,17 @@ std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
   return k;
 }
 
+uint64_t DecodePacketNumber(int64_t largest, uint64_t truncated, size_t pn_len) {
+  const uint64_t expected = static_cast<uint64_t>(largest + 1);
+  const uint64_t win = uint64_t{1} << (8 * pn_len);
+  const uint64_t half = win / 2;
+  const uint64_t candidate = (expected & ~(win - 1)) | truncated;
+  constexpr uint64_t kMax = uint64_t{1} << 62;
+  if (candidate + half <= expected && candidate < kMax - win) return candidate + win;
+  if (candidate > expected + half && candidate >= win) return candidate - win;
+  return candidate;
+}
+
 std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t> datagram,
                                                         uint32_t* version,
                                                         DpiAnomalies* anomalies,
@@ -483,6 +517,9 @@ std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t>
     const uint8_t type = (*first >> 4) & 0x03;
     // Initial is type 0 (v1, drafts, Q050) or 1 (v2, RFC 9369 §3.2).
     const bool initial = v2 ? type == 1 : type == 0;
+    // A Retry (type 3; v2: 0) has no Length and is never coalesced (RFC
+    // 9000 §17.2.5): nothing of the client's in it or after it.
+    if (type == (v2 ? 0 : 3)) break;
     if (initial) {
       auto token_len = Varint(r);
       if (!token_len || !r.Skip(*token_len)) {
@@ -548,16 +585,21 @@ std::vector<std::vector<uint8_t>> DecryptClientInitials(std::span<const uint8_t>
     const size_t pn_len = (header.front() & 0x03) + 1u;
     auto pn_bytes = payload->Sub(pn_len);  // The sample check left >= 20.
     if (!pn_bytes) continue;
-    uint64_t pn = 0;
+    uint64_t truncated = 0;
     for (size_t i = 1; auto b = pn_bytes->U8(); ++i) {
       const auto unmasked = static_cast<uint8_t>(*b ^ mask[i]);
       header.push_back(unmasked);
-      pn = (pn << 8) | unmasked;
+      truncated = (truncated << 8) | unmasked;
     }
+    const int64_t largest = cache != nullptr ? cache->largest_pn : -1;
+    const uint64_t pn = DecodePacketNumber(largest, truncated, pn_len);
     std::vector<uint8_t> plain;
     if (!AesGcmDecrypt(*keys, pn, header, *payload, &plain)) {
       CountAnomaly(anomalies, quic_anomaly::kInitialDecryptFailed);
       continue;
+    }
+    if (cache != nullptr && pn < (uint64_t{1} << 62) && static_cast<int64_t>(pn) > largest) {
+      cache->largest_pn = static_cast<int64_t>(pn);
     }
     out.push_back(std::move(plain));
   }

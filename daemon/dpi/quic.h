@@ -58,13 +58,21 @@ std::optional<QuicInitialKeys> DeriveClientInitialKeys(uint32_t version,
                                                        std::span<const uint8_t> dcid);
 
 // The keys last derived, by version and DCID: a client's Initials all
-// carry the DCID of its first (RFC 9000 §7.2), so a flow derives once.
+// carry the DCID of its first (RFC 9000 §7.2), so a flow derives once —
+// until a Retry or the server's CID changes it, when the keys follow the
+// DCID each packet carries. Also the largest packet number decrypted, to
+// expand truncated packet numbers (RFC 9000 §17.1, Appendix A.3).
 struct QuicKeyCache {
   uint32_t version = 0;
   uint8_t dcid_len = 0;
   std::array<uint8_t, 20> dcid{};
   std::optional<QuicInitialKeys> keys;  // Empty: nothing cached yet.
+  int64_t largest_pn = -1;              // None decrypted yet.
 };
+
+// RFC 9000 Appendix A.3: the packet number closest to largest + 1 whose
+// low `pn_len` bytes are `truncated`.
+uint64_t DecodePacketNumber(int64_t largest, uint64_t truncated, size_t pn_len);
 
 // Decrypts every client Initial packet in `datagram` (coalesced packets
 // included) and returns their plaintext payloads (frames). Anomalies are

@@ -281,13 +281,14 @@ struct NetFacts {
   std::string stun_type;
   std::string stun_mapped;
   std::string stun_software;
+  std::string stun_realm;  // REALM (a TURN server's domain), printable.
 
   bool operator==(const NetFacts&) const = default;
   template <typename H>
   friend H AbslHashValue(H h, const NetFacts& f) {
     return H::combine(std::move(h), f.snmp_version, f.snmp_pdu, f.tftp_file, f.tftp_op,
                       f.socks_version, f.socks_target, f.ntp_version, f.ntp_mode, f.ntp_stratum,
-                      f.stun_type, f.stun_mapped, f.stun_software);
+                      f.stun_type, f.stun_mapped, f.stun_software, f.stun_realm);
   }
 };
 

@@ -291,10 +291,14 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
       app->mutable_ntp()->set_mode(std::string(NtpModeName(r.net.ntp_mode)));
       app->mutable_ntp()->set_stratum(r.net.ntp_stratum);
       break;
+    case AppProtocol::kDtls:  // After STUN on the same flow (WebRTC): its STUN facts.
+      if (r.net.stun_type.empty()) break;
+      [[fallthrough]];
     case AppProtocol::kStun:
       app->mutable_stun()->set_message_type(r.net.stun_type);
       app->mutable_stun()->set_mapped_address(r.net.stun_mapped);
       app->mutable_stun()->set_software(r.net.stun_software);
+      app->mutable_stun()->set_realm(r.net.stun_realm);
       break;
     default:
       break;
@@ -477,11 +481,15 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
       o.Uint32("stratum", r.net.ntp_stratum);
       break;
     }
+    case AppProtocol::kDtls:  // After STUN on the same flow (WebRTC): its STUN facts.
+      if (r.net.stun_type.empty()) break;
+      [[fallthrough]];
     case AppProtocol::kStun: {
       JsonObjectWriter o = w.Object("stun");
       o.String("messageType", r.net.stun_type);
       o.String("mappedAddress", r.net.stun_mapped);
       o.String("software", r.net.stun_software);
+      o.String("realm", r.net.stun_realm);
       break;
     }
     default:

@@ -250,6 +250,7 @@ void WriteApp(const v1::AppInfo& a, JsonObjectWriter w) {
     o.String("messageType", a.stun().message_type());
     o.String("mappedAddress", a.stun().mapped_address());
     o.String("software", a.stun().software());
+    o.String("realm", a.stun().realm());
   }
 }
 

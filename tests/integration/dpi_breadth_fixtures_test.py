@@ -16,6 +16,12 @@ same file, and the fields must agree:
   QUIC  the version tshark reads (0x709a50c4 = "v2-draft"), and the SNI the
         script's client sent (quic.dpi.test), which needs the v2 draft's
         Initial keys.
+  QUIC after a Retry (tests/fixtures/make_dpi_quic_fixtures.sh: gtlsserver
+        -V on 4435 with v1 and 4436 with the v2 draft): tshark shows the
+        Retry and the client's next Initial under another DCID with a token;
+        with the client's first Initial cut out of the capture (editcap),
+        rustnetd still reads the SNI: from the post-Retry Initial, keys
+        derived from the DCID that packet carries.
 
 Prints one line per check and "N passed, M failed"; exits 1 on any failure,
 including a missing tshark or capture (no silent skip).
@@ -66,6 +72,18 @@ def tshark(capture, decode_as, display, fields):
     rows = [line.split("\t") for line in p.stdout.splitlines()]
     # The first non-empty value of each field, in packet order.
     return [next((r[i] for r in rows if i < len(r) and r[i]), "") for i in range(len(fields))]
+
+
+def tshark_rows(capture, decode_as, display, fields):
+    """Every packet's fields (tshark -T fields), in packet order."""
+    args = ["tshark", "-r", os.path.join(DIR, capture), "-d", decode_as, "-Y", display,
+            "-T", "fields"]
+    for f in fields:
+        args += ["-e", f]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("tshark exited %d: %s" % (p.returncode, p.stderr.strip()))
+    return [line.split("\t") for line in p.stdout.splitlines()]
 
 
 def app_of(conns, port):
@@ -119,6 +137,28 @@ def main():
         check(quic.get("tls", {}).get("sni") == "quic.dpi.test",
               "quic: SNI from the v2 draft Initial %r" % quic.get("tls", {}).get("sni"))
         check(quic.get("tls", {}).get("alpn") == ["h3"], "quic: ALPN h3")
+
+        rows = tshark_rows("quic_retry_v1.pcap", "udp.port==4435,quic", "quic",
+                           ["quic.long.packet_type", "quic.dcid", "quic.token_length"])
+        check(len(rows) >= 3 and rows[1][0] == "3", "quic retry: tshark sees the Retry second")
+        check(len(rows) >= 3 and rows[0][0] == rows[2][0] == "0" and rows[0][1] != rows[2][1] and
+              rows[2][2] not in ("", "0"),
+              "quic retry: the next Initial has another DCID and a token (%s)" % rows[:3])
+        for capture, port, version in (("quic_retry_v1.pcap", 4435, "v1"),
+                                       ("quic_retry_v2draft.pcap", 4436, "v2-draft")):
+            for cut in (False, True):
+                name = capture
+                if cut:
+                    name = os.path.join(logs, "cut-" + capture)
+                    subprocess.run(["editcap", os.path.join(DIR, capture), name, "1"], check=True,
+                                   capture_output=True, timeout=60)
+                _, conns = ours(name, logs)
+                quic = app_of(conns, port).get("quic", {})
+                what = "%s%s" % (capture, " without the first Initial" if cut else "")
+                check(quic.get("version") == version and
+                      quic.get("tls", {}).get("sni") == "quic.dpi.test",
+                      "quic retry: %s: version %r, SNI %r" % (
+                          what, quic.get("version"), quic.get("tls", {}).get("sni")))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

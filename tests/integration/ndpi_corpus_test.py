@@ -98,6 +98,18 @@ def names_of(c):
         names.add(re.sub(r":\d+$", "", http_host.lower()))
     if app.get("dns", {}).get("query"):
         names.add(app["dns"]["query"].lower())
+    # nDPI's Hostname/SNI for NetBIOS is the name asked for (ours keeps its
+    # suffix byte: "XSTREAM_HY<00>"), for SMTP the server greeting's host
+    # (RFC 5321 §4.2: "220 domain ...": ours keeps the greeting after 220).
+    lan_name = app.get("lan", {}).get("name", "")
+    if lan_name:
+        names.add(re.sub(r"<[0-9a-f]{2}>$", "", lan_name.lower()))
+    greeting = app.get("mail", {}).get("greeting", "").split()
+    if greeting:
+        names.add(greeting[0].lower())
+    # nDPI's Hostname/SNI for STUN is the REALM attribute.
+    if app.get("stun", {}).get("realm"):
+        names.add(app["stun"]["realm"].lower())
     # nDPI's Hostname/SNI for SSH is the first banner it sees (usually the
     # server's, which speaks first), so either banner counts.
     for side in ("client", "server"):

@@ -104,6 +104,19 @@ def dpi_flows(path):
     return flows
 
 
+def mangled_match(flow, ours):
+    """Our flow for an nDPI flow whose address nDPI printed mangled
+    ("2600:1900:4160:5999::19::", two "::"): the one flow of ours with the
+    same transport, the same other endpoint and the mangled side's port."""
+    good = [(a, p) for a, p in flow["ends"] if not isinstance(a, str)]
+    bad = [(a, p) for a, p in flow["ends"] if isinstance(a, str)]
+    if len(good) != 1 or len(bad) != 1:
+        return None
+    found = [c for (t, ends), c in ours.items() if t == flow["transport"] and good[0] in ends and
+             any(p == bad[0][1] and e != good[0] for e, p in ((e, e[1]) for e in ends))]
+    return found[0] if len(found) == 1 else None
+
+
 TABLE_ROW = re.compile(r"^\|\s*(\S+)\s*\|\s*(\S+)\s*\|\s*(app|name)\s*\|\s*(\d+)\s*\|\s*(.+?)\s*\|$")
 
 
@@ -147,7 +160,7 @@ def main():
             differ = {}  # (nDPI protocol, check) -> [detail]
             n_app = n_app_ok = n_name = n_name_ok = 0
             for flow in flows:
-                c = ours.get((flow["transport"], flow["ends"]))
+                c = ours.get((flow["transport"], flow["ends"])) or mangled_match(flow, ours)
                 n_app += 1
                 if our_app(c) in accepted_apps(flow["app"]):
                     n_app_ok += 1

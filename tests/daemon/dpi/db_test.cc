@@ -283,5 +283,46 @@ TEST_CASE("mongodb: a reply to another request id is not MongoDB (no false posit
   CHECK(a == DpiAnomalies{{"mongodb_message_malformed", 1}});
 }
 
+TEST_CASE("mongodb: a request that fills its message exactly is named without a reply",
+          "[dpi][db]") {
+  // nDPI's corpus has flows whose server never answers in the capture.
+  auto d = MakeMongodbDissector();
+  for (const uint32_t response_to : {0u, 0xffffffffu}) {  // -1: as some drivers send.
+    const Bytes hello = MongoMessage(77, response_to, 2013, "isMaster");
+    CHECK(d->Probe(kFlow, true, hello));
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(testing::FeedSession(*d, kFlow, {{true, hello}}, Split::kByteByByte, &r, &a) ==
+          ParseState::kNeedMore);
+    CHECK(r.protocol == AppProtocol::kMongodb);
+    CHECK(r.db.command == "isMaster");
+    CHECK(a.empty());
+  }
+  // Bytes after the document (not_filling_message): only a reply names it.
+  Bytes trailing = MongoMessage(77, 0, 2013, "hello");
+  trailing.push_back(0x01);
+  trailing[0] = static_cast<uint8_t>(trailing.size());
+  AppRecord t;
+  DpiAnomalies ta;
+  CHECK(testing::FeedSession(*d, kFlow, {{true, trailing}}, Split::kWhole, &t, &ta) ==
+        ParseState::kNeedMore);
+  CHECK(t.protocol == AppProtocol::kUnknown);
+  // A document whose last byte is not its terminator (bson_not_terminated).
+  Bytes unterminated = MongoMessage(77, 0, 2013, "hello");
+  unterminated.back() = 0x01;
+  AppRecord u;
+  CHECK(testing::FeedSession(*d, kFlow, {{true, unterminated}}, Split::kWhole, &u, &ta) ==
+        ParseState::kNeedMore);
+  CHECK(u.protocol == AppProtocol::kUnknown);
+  // Named from the request, then a reply to another request id takes it back.
+  AppRecord back;
+  CHECK(testing::FeedSession(*d, kFlow,
+                             {{true, MongoMessage(77, 0, 2013, "hello")},
+                              {false, MongoMessage(5, 78, 2013, "ok")}},
+                             Split::kWhole, &back, &ta) == ParseState::kNotMine);
+  CHECK(back.protocol == AppProtocol::kUnknown);
+  CHECK(back.db.command.empty());
+}
+
 }  // namespace
 }  // namespace rustnet

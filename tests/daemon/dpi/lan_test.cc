@@ -8,6 +8,7 @@
 
 #include "common/flow_key.h"
 #include "daemon/dpi/engine.h"
+#include "tests/daemon/dpi/breadth_test_util.h"
 #include "tests/daemon/dpi/dpi_test_util.h"
 
 namespace rustnet {
@@ -297,6 +298,97 @@ TEST_CASE("llmnr: DNS on UDP 5355 is labelled LLMNR", "[dpi][lan]") {
   r.protocol = AppProtocol::kDns;
   RelabelLlmnr(kIpProtoTcp, 40000, 5355, &r);
   CHECK(r.protocol == AppProtocol::kDns);
+}
+
+}  // namespace
+}  // namespace rustnet
+
+namespace rustnet {
+namespace {
+
+TEST_CASE("netbios: the wildcard name '*' is padded with NULs, not spaces", "[dpi][lan]") {
+  // RFC 1002 §4.1 (the node status query's "*"): trailing NULs are padding
+  // like spaces; a NUL inside a name is still shown as '?'.
+  std::string wildcard = "*";
+  wildcard.resize(15, '\0');
+  CHECK(DecodeNetbiosName(EncodeName(wildcard, 0x00)) == "*<00>");
+  std::string inner = "AB";
+  inner.push_back('\0');
+  inner.push_back('C');
+  CHECK(DecodeNetbiosName(EncodeName(inner, 0x20)) == "AB?C<20>");
+  CHECK(DecodeNetbiosName(EncodeName("", 0x00)) == "<00>");
+}
+
+// RFC 1002 §4.4.1: a BROADCAST DATAGRAM from `source` to `destination`
+// carrying `data`.
+Bytes Nbdgm(const std::string& source, const std::string& destination, const Bytes& data) {
+  Bytes body;
+  Put8(body, 0x20);
+  PutBytes(body, EncodeName(source, 0x00));
+  Put8(body, 0);
+  Put8(body, 0x20);
+  PutBytes(body, EncodeName(destination, 0x1e));
+  Put8(body, 0);
+  PutBytes(body, data);
+  Bytes b = {0x11, 0x0e, 0xc2, 0xf4, 10, 0, 5, 9, 0x00, 0x8a};
+  Put8(b, static_cast<uint8_t>(body.size() >> 8));
+  Put8(b, static_cast<uint8_t>(body.size()));
+  PutBytes(b, {0, 0});
+  PutBytes(b, body);
+  return b;
+}
+
+TEST_CASE("netbios-dgm: an SMB browser announcement is SMB 1 from its source name",
+          "[dpi][lan]") {
+  auto d = MakeNetbiosDgmDissector();
+  const FlowInfo flow{kIpProtoUdp, 138, 138};
+  Bytes smb = {0xff, 'S', 'M', 'B', 0x25};
+  smb.resize(40, 0);
+  const Bytes datagram = Nbdgm("NVR9", "WORKGROUP", smb);
+  CHECK(d->Probe(flow, true, datagram));
+  CHECK(d->Probe(FlowInfo{kIpProtoUdp, 40000, 5000}, true, datagram));  // By content.
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, flow, {{true, datagram}}, testing::Split::kWhole, &r, &a) ==
+        ParseState::kDone);
+  CHECK(r.protocol == AppProtocol::kSmb);
+  CHECK(r.lan.version == "SMB 1");
+  CHECK(r.lan.name == "NVR9<00>");
+  CHECK(a.empty());
+  testing::EveryTruncation(*d, flow, datagram);
+  for (size_t n = 0; n < datagram.size(); ++n) {
+    AppRecord cut;
+    (void)testing::FeedSession(*d, flow, {{true, Bytes(datagram.begin(), datagram.begin() + static_cast<ptrdiff_t>(n))}},
+                               testing::Split::kWhole, &cut, &a);
+    CHECK(cut.protocol == AppProtocol::kUnknown);  // The length field no longer matches.
+  }
+}
+
+TEST_CASE("netbios-dgm: malformed datagrams are not named", "[dpi][lan]") {
+  auto d = MakeNetbiosDgmDissector();
+  const FlowInfo flow{kIpProtoUdp, 138, 138};
+  Bytes smb = {0xff, 'S', 'M', 'B', 0x25};
+  smb.resize(40, 0);
+  auto named = [&](const Bytes& datagram, DpiAnomalies* a) {
+    AppRecord r;
+    (void)testing::FeedSession(*d, flow, {{true, datagram}}, testing::Split::kWhole, &r, a);
+    return r.protocol == AppProtocol::kSmb;
+  };
+  DpiAnomalies a;
+  Bytes not_smb = Nbdgm("NVR9", "WORKGROUP", Bytes(40, 0x42));  // data_not_smb
+  CHECK_FALSE(named(not_smb, &a));
+  Bytes bad_length = Nbdgm("NVR9", "WORKGROUP", smb);
+  bad_length[11] ^= 1;  // dgm_length_not_matching_datagram
+  CHECK_FALSE(named(bad_length, &a));
+  Bytes bad_type = Nbdgm("NVR9", "WORKGROUP", smb);
+  bad_type[0] = 0x13;  // type_not_a_datagram (0x13 is an error message)
+  CHECK_FALSE(d->Probe(flow, true, bad_type));
+  CHECK_FALSE(named(bad_type, &a));
+  CHECK(a.empty());
+  Bytes bad_name = Nbdgm("NVR9", "WORKGROUP", smb);
+  bad_name[15] = 'Z';  // netbios_name_malformed: outside 'A'-'P'.
+  CHECK_FALSE(named(bad_name, &a));
+  CHECK(a == DpiAnomalies{{"netbios_name_malformed", 1}});
 }
 
 }  // namespace

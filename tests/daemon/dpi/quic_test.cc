@@ -1,13 +1,12 @@
 #include "daemon/dpi/quic.h"
 
-#include <openssl/evp.h>
-
 #include <catch2/catch.hpp>
 #include <array>
 #include <cstring>
 
 #include "common/flow_key.h"
 #include "tests/daemon/dpi/dpi_test_util.h"
+#include "tests/daemon/dpi/quic_seal.h"
 
 namespace rustnet {
 namespace {
@@ -67,53 +66,15 @@ Bytes CryptoFrame(uint64_t offset, const Bytes& data) {
 }
 
 // A client Initial packet protected as RFC 9001 §5 says, carrying `frames`
-// padded to 1200 bytes of packet.
+// padded to 1100 bytes of frames, with a 4-byte packet number.
 Bytes ProtectedInitial(uint32_t version, uint32_t pn, Bytes frames,
                        const Bytes& dcid = Bytes(kDcid.begin(), kDcid.end())) {
-  const auto keys = DeriveClientInitialKeys(version, dcid);
-  REQUIRE(keys);
-  const bool v2 = version == 0x6b3343cf || version == 0x709a50c4;
-  const size_t pn_len = 4;
-  if (frames.size() < 1100) frames.resize(1100, 0);  // PADDING
-  Bytes header;
-  Put8(header, static_cast<uint8_t>(0xc0u | (v2 ? 0x10u : 0u) | (pn_len - 1)));
-  Put32(header, version);
-  Put8(header, static_cast<uint8_t>(dcid.size()));
-  PutBytes(header, dcid);
-  Put8(header, 0);  // SCID length
-  Put8(header, 0);  // Token length
-  Put16(header, static_cast<uint16_t>(0x4000u | (pn_len + frames.size() + 16)));
-  const size_t pn_offset = header.size();
-  Put32(header, pn);
-
-  uint8_t nonce[12];
-  std::memcpy(nonce, keys->iv.data(), 12);
-  for (int i = 0; i < 4; ++i) nonce[11 - i] ^= static_cast<uint8_t>(pn >> (8 * i));
-  Bytes cipher(frames.size() + 16);
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  int len = 0;
-  REQUIRE(EVP_EncryptInit_ex(ctx, EVP_aes_128_gcm(), nullptr, nullptr, nullptr) == 1);
-  REQUIRE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) == 1);
-  REQUIRE(EVP_EncryptInit_ex(ctx, nullptr, nullptr, keys->key.data(), nonce) == 1);
-  REQUIRE(EVP_EncryptUpdate(ctx, nullptr, &len, header.data(), static_cast<int>(header.size())) ==
-          1);
-  REQUIRE(EVP_EncryptUpdate(ctx, cipher.data(), &len, frames.data(),
-                            static_cast<int>(frames.size())) == 1);
-  REQUIRE(EVP_EncryptFinal_ex(ctx, cipher.data() + len, &len) == 1);
-  REQUIRE(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, cipher.data() + frames.size()) == 1);
-  EVP_CIPHER_CTX_free(ctx);
-
-  Bytes packet = header;
-  PutBytes(packet, cipher);
-  // Header protection with the sample 4 bytes after the packet number.
-  uint8_t mask[16];
-  EVP_CIPHER_CTX* ecb = EVP_CIPHER_CTX_new();
-  REQUIRE(EVP_EncryptInit_ex(ecb, EVP_aes_128_ecb(), nullptr, keys->hp.data(), nullptr) == 1);
-  EVP_CIPHER_CTX_set_padding(ecb, 0);
-  REQUIRE(EVP_EncryptUpdate(ecb, mask, &len, packet.data() + pn_offset + 4, 16) == 1);
-  EVP_CIPHER_CTX_free(ecb);
-  packet[0] ^= mask[0] & 0x0f;
-  for (size_t i = 0; i < pn_len; ++i) packet[pn_offset + i] ^= mask[1 + i];
+  testing::InitialSpec spec;
+  spec.version = version;
+  spec.pn = pn;
+  spec.dcid = dcid;
+  Bytes packet = testing::SealInitial(spec, std::move(frames));
+  REQUIRE_FALSE(packet.empty());
   return packet;
 }
 
@@ -395,6 +356,330 @@ TEST_CASE("quic: a reserved version probes for version negotiation", "[dpi][quic
   no_fixed_bit[0] = 0x83;
   CHECK_FALSE(d->Probe(kFlow, true, no_fixed_bit));
   CHECK(QuicVersionName(0) == "version-negotiation");
+}
+
+// --- Version families, packet layouts and byte limits (issue 19) ------------
+
+Bytes Hello(const std::string& sni, size_t padding = 0) {
+  testing::HelloSpec spec;
+  spec.sni = sni;
+  spec.alpn = {"h3"};
+  spec.padding = padding;
+  return testing::MakeClientHelloMessage(spec);
+}
+
+// Feeds the datagrams to a fresh QUIC session, all from the client.
+ParseState FeedDatagrams(const std::vector<Bytes>& datagrams, AppRecord* r, DpiAnomalies* a) {
+  auto d = MakeQuicDissector();
+  std::vector<testing::Chunk> chunks;
+  for (const Bytes& g : datagrams) chunks.push_back({true, g});
+  return testing::FeedSession(*d, kFlow, chunks, testing::Split::kWhole, r, a);
+}
+
+TEST_CASE("quic: every IETF draft 22-34 is named and decrypted with its draft's salt",
+          "[dpi][quic]") {
+  for (uint32_t draft = 22; draft <= 34; ++draft) {
+    const uint32_t version = 0xff000000u | draft;
+    INFO("draft " << draft);
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(FeedDatagrams({ProtectedInitial(version, 0, CryptoFrame(0, Hello("drafts.example")))},
+                        &r, &a) == ParseState::kDone);
+    CHECK(r.quic_version == "draft-" + std::to_string(draft));
+    CHECK(r.tls.sni == "drafts.example");
+    CHECK(a.empty());
+  }
+  // The salts as nDPI (and Wireshark) group the drafts: 22 alone, 23-28,
+  // 29-32, then 33-34 with v1's; mvfst takes draft 22's and 27's.
+  auto key = [](uint32_t v) { return DeriveClientInitialKeys(v, kDcid)->key; };
+  CHECK(key(0xff000016) != key(0xff000017));
+  for (uint32_t d = 0xff000018; d <= 0xff00001c; ++d) CHECK(key(d) == key(0xff000017));
+  CHECK(key(0xff00001d) != key(0xff00001c));
+  for (uint32_t d = 0xff00001e; d <= 0xff000020; ++d) CHECK(key(d) == key(0xff00001d));
+  CHECK(key(0xff000021) == key(1));
+  CHECK(key(0xff000022) == key(1));
+  CHECK(key(0xfaceb001) == key(0xff000016));
+  CHECK(key(0xfaceb002) == key(0xff00001b));
+  CHECK(key(0xfaceb00e) == key(0xff00001b));
+  // Drafts before 22 and after 34 have no keys (not guessed).
+  CHECK_FALSE(DeriveClientInitialKeys(0xff000015, kDcid));
+  CHECK_FALSE(DeriveClientInitialKeys(0xff000023, kDcid));
+}
+
+TEST_CASE("quic: Google QUIC families: Q046 in clear, Q050 and T050/T051 encrypted",
+          "[dpi][quic]") {
+  // Q050: IETF long header, encrypted with its own salt; the CHLO travels
+  // in gQUIC's CRYPTO frame (type 0x08).
+  Bytes chlo = testing::Text("CHLO");
+  PutBytes(chlo, {1, 0, 0, 0, 'S', 'N', 'I', 0, 7, 0, 0, 0});
+  PutBytes(chlo, testing::Text("q50.net"));
+  Bytes q050_frame = CryptoFrame(0, chlo);
+  q050_frame[0] = 0x08;
+  AppRecord q050;
+  DpiAnomalies a;
+  CHECK(FeedDatagrams({ProtectedInitial(0x51303530, 1, q050_frame)}, &q050, &a) ==
+        ParseState::kDone);
+  CHECK(q050.quic_version == "Q050");
+  CHECK(q050.tls.sni == "q50.net");
+  // T050: gQUIC with a TLS ClientHello in IETF CRYPTO frames.
+  AppRecord t050;
+  CHECK(FeedDatagrams({ProtectedInitial(0x54303530, 0, CryptoFrame(0, Hello("t50.net")))}, &t050,
+                      &a) == ParseState::kDone);
+  CHECK(t050.quic_version == "T050");
+  CHECK(t050.tls.sni == "t50.net");
+  // Q046: long header, CHLO in clear.
+  Bytes q046 = {0xc3};
+  Put32(q046, 0x51303436);
+  Put8(q046, 0x50);  // Q046's DCID/SCID length nibbles.
+  PutBytes(q046, Bytes(8, 0x11));
+  PutBytes(q046, Bytes(4, 0));  // Packet number.
+  PutBytes(q046, chlo);
+  AppRecord r046;
+  CHECK(FeedDatagrams({q046}, &r046, &a) == ParseState::kDone);
+  CHECK(r046.quic_version == "Q046");
+  CHECK(r046.tls.sni == "q50.net");
+  CHECK(a.empty());
+}
+
+TEST_CASE("quic: 1-4 byte packet numbers, expanded against the largest seen (RFC 9000 A.3)",
+          "[dpi][quic]") {
+  const Bytes hello = Hello("pn.example", 1500);
+  const size_t half = hello.size() / 2;
+  for (size_t first_len = 1; first_len <= 4; ++first_len) {
+    INFO("first packet number length " << first_len);
+    // pn 200, then pn 300 sent with a 1-byte packet number (0x2c): only
+    // the expansion from 200 gives the nonce the client sealed with.
+    testing::InitialSpec one;
+    one.pn = 200;
+    one.pn_len = first_len == 1 ? 2 : first_len;  // 200 needs 2 bytes of window.
+    testing::InitialSpec two;
+    two.pn = 300;
+    two.pn_len = 1;
+    const Bytes p1 = testing::SealInitial(one, CryptoFrame(0, Bytes(hello.begin(), hello.begin() + static_cast<ptrdiff_t>(half))));
+    const Bytes p2 = testing::SealInitial(two, CryptoFrame(half, Bytes(hello.begin() + static_cast<ptrdiff_t>(half), hello.end())));
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(FeedDatagrams({p1, p2}, &r, &a) == ParseState::kDone);
+    CHECK(r.tls.sni == "pn.example");
+    CHECK(a.empty());
+  }
+  CHECK(DecodePacketNumber(-1, 0, 1) == 0);
+  CHECK(DecodePacketNumber(200, 0x2c, 1) == 300);
+  CHECK(DecodePacketNumber(0xa82f30ea, 0x9b32, 2) == 0xa82f9b32);  // RFC 9000 A.3's example.
+  CHECK(DecodePacketNumber(300, 0xff, 1) == 255);                  // Just behind: not ahead.
+}
+
+TEST_CASE("quic: header layouts: a Retry token, a SCID, 4- and 8-byte Length fields",
+          "[dpi][quic]") {
+  for (size_t length_bytes : {2u, 4u, 8u}) {
+    testing::InitialSpec spec;
+    spec.token = Bytes(80, 0x7e);  // A Retry token: a 2-byte token length.
+    spec.scid = {1, 2, 3, 4, 5};
+    spec.length_bytes = length_bytes;
+    AppRecord r;
+    DpiAnomalies a;
+    INFO("length bytes " << length_bytes);
+    CHECK(FeedDatagrams({testing::SealInitial(spec, CryptoFrame(0, Hello("layout.example")))}, &r,
+                        &a) == ParseState::kDone);
+    CHECK(r.tls.sni == "layout.example");
+    CHECK(a.empty());
+  }
+}
+
+TEST_CASE("quic: frame layouts: PADDING, PING and ACK around CRYPTO frames out of order",
+          "[dpi][quic]") {
+  const Bytes hello = Hello("frames.example", 400);
+  const size_t a_end = 40, b_end = 200;
+  REQUIRE(hello.size() > b_end);
+  const Bytes part_a(hello.begin(), hello.begin() + a_end);
+  const Bytes part_b(hello.begin() + a_end, hello.begin() + b_end);
+  const Bytes part_c(hello.begin() + b_end, hello.end());
+  const Bytes ping = {0x01};
+  const Bytes ack = {0x02, 0x05, 0x00, 0x01, 0x02, 0x01, 0x00};  // Largest 5, one more range.
+  const Bytes ack_ecn = {0x03, 0x05, 0x00, 0x00, 0x02, 0x01, 0x02, 0x03};
+  const Bytes padding(37, 0x00);
+  std::vector<std::pair<const char*, Bytes>> layouts;
+  Bytes f;
+  // Chromium's "chaos protection": PADDING, PING and CRYPTO pieces shuffled.
+  f = padding;
+  PutBytes(f, CryptoFrame(b_end, part_c));
+  PutBytes(f, ping);
+  PutBytes(f, padding);
+  PutBytes(f, CryptoFrame(0, part_a));
+  PutBytes(f, ack);
+  PutBytes(f, CryptoFrame(a_end, part_b));
+  layouts.emplace_back("padding first, crypto reversed, ping and ack between", f);
+  f = ack_ecn;
+  PutBytes(f, CryptoFrame(a_end, part_b));
+  PutBytes(f, CryptoFrame(0, part_a));
+  PutBytes(f, CryptoFrame(b_end, part_c));
+  PutBytes(f, ping);
+  layouts.emplace_back("ack with ECN counts first", f);
+  // The same bytes twice (a retransmission) and an overlap.
+  f = CryptoFrame(0, part_a);
+  PutBytes(f, CryptoFrame(0, Bytes(hello.begin(), hello.begin() + b_end)));
+  PutBytes(f, CryptoFrame(a_end, part_b));
+  PutBytes(f, CryptoFrame(b_end, part_c));
+  layouts.emplace_back("overlapping and repeated crypto", f);
+  for (const auto& [name, frames] : layouts) {
+    INFO(name);
+    AppRecord r;
+    DpiAnomalies a;
+    CHECK(FeedDatagrams({ProtectedInitial(1, 0, frames)}, &r, &a) == ParseState::kDone);
+    CHECK(r.tls.sni == "frames.example");
+    CHECK(a.empty());
+  }
+}
+
+TEST_CASE("quic: datagram layouts: padding after the packet, Handshake and 0-RTT coalesced",
+          "[dpi][quic]") {
+  const Bytes hello = Hello("datagram.example");
+  // The Initial is short (no PADDING frames); the datagram is padded to
+  // 1200 with zeros after it (RFC 9000 §14.1 allows either).
+  testing::InitialSpec spec;
+  spec.pad_to = 0;
+  Bytes datagram = testing::SealInitial(spec, CryptoFrame(0, hello));
+  datagram.resize(1200, 0);
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(FeedDatagrams({datagram}, &r, &a) == ParseState::kDone);
+  CHECK(r.tls.sni == "datagram.example");
+  CHECK(a.empty());
+  // A 0-RTT (type 1) and a Handshake (type 2) packet of the same version
+  // after the Initial: skipped by their Length.
+  Bytes coalesced = testing::SealInitial(spec, CryptoFrame(0, hello));
+  for (int type : {0xd0, 0xe0}) {
+    Bytes other = {static_cast<uint8_t>(type | 0x03), 0, 0, 0, 1, 8};
+    PutBytes(other, kDcid);
+    PutBytes(other, {0, 0x40, 40});
+    PutBytes(other, Bytes(40, 0xab));
+    PutBytes(coalesced, other);
+  }
+  AppRecord c;
+  CHECK(FeedDatagrams({coalesced}, &c, &a) == ParseState::kDone);
+  CHECK(c.tls.sni == "datagram.example");
+  CHECK(a.empty());
+}
+
+TEST_CASE("quic: a ClientHello over three Initials, three DCIDs, after a Retry", "[dpi][quic]") {
+  // The first Initial under the client's random DCID, then (after a Retry
+  // with a token) the server's CID, then a second server-chosen CID.
+  const Bytes hello = Hello("retry.example", 2500);
+  const size_t third = hello.size() / 3;
+  const Bytes dcids[3] = {Bytes(8, 0x01), Bytes(20, 0x02), Bytes(4, 0x03)};
+  std::vector<Bytes> datagrams;
+  for (size_t i = 0; i < 3; ++i) {
+    testing::InitialSpec spec;
+    spec.dcid = dcids[i];
+    spec.pn = i;
+    if (i > 0) spec.token = Bytes(40, static_cast<uint8_t>(0x40 + i));
+    const size_t begin = i * third, end = i == 2 ? hello.size() : (i + 1) * third;
+    datagrams.push_back(testing::SealInitial(
+        spec, CryptoFrame(begin, Bytes(hello.begin() + static_cast<ptrdiff_t>(begin),
+                                       hello.begin() + static_cast<ptrdiff_t>(end)))));
+  }
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(FeedDatagrams({datagrams[2], datagrams[0], datagrams[1]}, &r, &a) == ParseState::kDone);
+  CHECK(r.tls.sni == "retry.example");
+  CHECK(a.empty());
+}
+
+TEST_CASE("quic: CRYPTO bytes are kept up to kMaxQuicCryptoBytes, not one more", "[dpi][quic]") {
+  // The hello's start announces a 65,280-byte message (under TLS's 64 KiB
+  // limit): a frame ending exactly at the cap is kept; one byte further,
+  // and the stream cannot complete: quic_crypto_too_long.
+  const Bytes start = {0x01, 0x00, 0xff, 0x00};
+  auto frame_at = [](size_t offset) {
+    Bytes f = {0x06};
+    testing::PutVarint(f, offset, 4);
+    testing::PutVarint(f, 10, 1);
+    PutBytes(f, Bytes(10, 0x42));
+    return f;
+  };
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(FeedDatagrams({ProtectedInitial(1, 0, CryptoFrame(0, start)),
+                       ProtectedInitial(1, 1, frame_at(kMaxQuicCryptoBytes - 10))},
+                      &r, &a) == ParseState::kNeedMore);
+  CHECK(r.protocol == AppProtocol::kQuic);
+  CHECK(a.empty());
+  AppRecord p;
+  CHECK(FeedDatagrams({ProtectedInitial(1, 0, CryptoFrame(0, start)),
+                       ProtectedInitial(1, 1, frame_at(kMaxQuicCryptoBytes - 9))},
+                      &p, &a) == ParseState::kDone);
+  CHECK(a == DpiAnomalies{{"quic_crypto_too_long", 1}});
+}
+
+TEST_CASE("quic: malformed Initials are named after their defect", "[dpi][quic]") {
+  AppRecord r;
+  DpiAnomalies a;
+  // quic_unexpected_initial_frame: a STREAM frame (0x08) in an IETF Initial.
+  CHECK(FeedDatagrams({ProtectedInitial(1, 0, Bytes{0x08, 0x00, 0x00})}, &r, &a) ==
+        ParseState::kNeedMore);
+  CHECK(a == DpiAnomalies{{"quic_unexpected_initial_frame", 1}});
+  // quic_packet_too_short: a Length leaving no room for the sample.
+  Bytes tiny = {0xc3, 0, 0, 0, 1, 8};
+  PutBytes(tiny, kDcid);
+  PutBytes(tiny, {0, 0, 0x0a});
+  PutBytes(tiny, Bytes(10, 0x55));
+  tiny.resize(1200, 0);
+  DpiAnomalies ta;
+  uint32_t version = 0;
+  CHECK(DecryptClientInitials(tiny, &version, &ta).empty());
+  CHECK(ta == DpiAnomalies{{"quic_packet_too_short", 1}});
+  // quic_bad_long_header: a DCID longer than 20 bytes.
+  Bytes long_cid = {0xc3, 0, 0, 0, 1, 21};
+  PutBytes(long_cid, Bytes(21, 0x01));
+  long_cid.resize(1200, 0);
+  DpiAnomalies la;
+  CHECK(DecryptClientInitials(long_cid, &version, &la).empty());
+  CHECK(la == DpiAnomalies{{"quic_bad_long_header", 1}});
+  // quic_length_past_datagram: an 8-byte Length of 2^40.
+  testing::InitialSpec spec;
+  spec.length_bytes = 8;
+  Bytes lying = testing::SealInitial(spec, CryptoFrame(0, Hello("x.example")));
+  lying[1 + 4 + 1 + 8 + 1 + 1 + 2] = 0x01;  // Inside the Length's high bytes.
+  DpiAnomalies pa;
+  CHECK(DecryptClientInitials(lying, &version, &pa).empty());
+  CHECK(pa == DpiAnomalies{{"quic_length_past_datagram", 1}});
+}
+
+TEST_CASE("quic: a capture that starts at the server's Retry: the client is found by its Initial",
+          "[dpi][quic]") {
+  // The flow's initiator (first sender) is the server; the client's
+  // Initial comes from the responder side and is still read; the server's
+  // own Initials (other keys) are then never tried or counted.
+  Bytes retry = {0xf0, 0, 0, 0, 1, 8};
+  PutBytes(retry, Bytes(8, 0x0d));
+  Put8(retry, 8);
+  PutBytes(retry, Bytes(8, 0x05));
+  PutBytes(retry, Bytes(40, 0x7a));  // Token and integrity tag.
+  testing::InitialSpec client;
+  client.dcid = Bytes(8, 0x05);
+  client.token = Bytes(24, 0x7a);
+  client.pn = 1;
+  testing::InitialSpec server;
+  server.dcid = Bytes(8, 0x0d);  // Sealed with other keys than the client's.
+  const Bytes server_initial = testing::SealInitial(server, Bytes{0x01});
+  auto d = MakeQuicDissector();
+  CHECK(d->Probe(kFlow, true, retry));
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kFlow,
+                             {{true, retry},
+                              {false, testing::SealInitial(client, CryptoFrame(0, Hello("late.example")))}},
+                             testing::Split::kWhole, &r, &a) == ParseState::kDone);
+  CHECK(r.quic_version == "v1");
+  CHECK(r.tls.sni == "late.example");
+  AppRecord after;
+  CHECK(testing::FeedSession(*d, kFlow,
+                             {{true, retry},
+                              {false, testing::SealInitial(client, CryptoFrame(0, Bytes{0x01, 0x00}))},
+                              {true, server_initial}, {true, server_initial}},
+                             testing::Split::kWhole, &after, &a) == ParseState::kNeedMore);
+  CHECK(after.protocol == AppProtocol::kQuic);
+  CHECK(a.empty());
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "common/flow_key.h"
 #include "daemon/dpi/dns.h"
+#include "tests/daemon/dpi/breadth_test_util.h"
 #include "tests/daemon/dpi/dpi_test_util.h"
 
 namespace rustnet {
@@ -220,9 +221,8 @@ TEST_CASE("stun: binding request and response, by content on any port", "[dpi][s
       CHECK(d->Probe(flow, true, p));
       AppRecord r;
       DpiAnomalies a;
-      // A request waits for the answer's mapped address; the answer is done.
-      CHECK(FeedOne(*d, flow, p, &r, &a) ==
-            (p[1] == 0x01 && p[0] == 0 ? ParseState::kNeedMore : ParseState::kDone));
+      // More datagrams are read: DTLS may follow the checks (WebRTC).
+      CHECK(FeedOne(*d, flow, p, &r, &a) == ParseState::kNeedMore);
       CHECK(r.protocol == AppProtocol::kStun);
       CHECK(a.empty());
     }
@@ -243,7 +243,7 @@ TEST_CASE("stun: message type, XOR-MAPPED-ADDRESS and SOFTWARE", "[dpi][stun]") 
   AppRecord r;
   DpiAnomalies a;
   CHECK(testing::FeedSession(*d, kStunFlow, {{true, Stun(0x0001, request)}, {false, Stun(0x0101, response)}},
-                             testing::Split::kWhole, &r, &a) == ParseState::kDone);
+                             testing::Split::kWhole, &r, &a) == ParseState::kNeedMore);
   CHECK(r.net.stun_type == "binding-request");
   CHECK(r.net.stun_software == "libjuice");
   CHECK(r.net.stun_mapped == "127.0.0.1:12336");
@@ -296,6 +296,169 @@ TEST_CASE("stun: malformed headers are not STUN", "[dpi][stun]") {
   p = Stun(0x0001, {0, 0, 0, 0});
   p.push_back(0);  // trailing_bytes_after_message
   CHECK_FALSE(d->Probe(kStunFlow, true, p));
+}
+
+// REALM (RFC 8489 §14.9), as a TURN server's 401 answer carries it.
+Bytes RealmAttribute(const std::string& realm) {
+  Bytes b;
+  Put16(b, 0x0014);
+  Put16(b, static_cast<uint16_t>(realm.size()));
+  PutBytes(b, testing::Text(realm));
+  while (b.size() % 4 != 0) Put8(b, 0);
+  return b;
+}
+
+// A DTLS 1.2 record header (ClientHello, handshake type 22) and 16 bytes.
+Bytes DtlsRecord() {
+  Bytes b = {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0};
+  Put16(b, 16);
+  PutBytes(b, Bytes(16, 0x01));
+  return b;
+}
+
+TEST_CASE("stun: REALM is kept, printable (nDPI's host name for STUN)", "[dpi][stun]") {
+  auto d = MakeStunDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  (void)testing::FeedSession(*d, kStunFlow,
+                             {{true, Stun(0x0003, {})},
+                              {false, Stun(0x0113, RealmAttribute("turn.l.google.com"))}},
+                             testing::Split::kWhole, &r, &a);
+  CHECK(r.net.stun_realm == "turn.l.google.com");
+  CHECK(a.empty());
+  AppRecord junk;
+  (void)FeedOne(*d, kStunFlow, Stun(0x0113, RealmAttribute("a\x01 b")), &junk, &a);
+  CHECK(junk.net.stun_realm == "a??b");  // Control bytes and spaces replaced.
+  // 200 bytes of REALM: 128 kept.
+  AppRecord longer;
+  (void)FeedOne(*d, kStunFlow, Stun(0x0113, RealmAttribute(std::string(200, 'r'))), &longer, &a);
+  CHECK(longer.net.stun_realm == std::string(128, 'r'));
+}
+
+TEST_CASE("stun: DTLS after STUN on the same flow is DTLS, with the STUN facts", "[dpi][stun]") {
+  auto d = MakeStunDissector();
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, kStunFlow,
+                             {{true, Stun(0x0001, {})}, {false, Stun(0x0101, {})},
+                              {true, DtlsRecord()}},
+                             testing::Split::kWhole, &r, &a) == ParseState::kDone);
+  CHECK(r.protocol == AppProtocol::kDtls);
+  CHECK(r.net.stun_type == "binding-request");
+  // Media (RTP, first byte 0x80) after STUN ends the inspection as STUN.
+  AppRecord m;
+  Bytes rtp = {0x80, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
+  CHECK(testing::FeedSession(*d, kStunFlow, {{true, Stun(0x0001, {})}, {true, rtp}},
+                             testing::Split::kWhole, &m, &a) == ParseState::kDone);
+  CHECK(m.protocol == AppProtocol::kStun);
+  // A DTLS header whose length runs past the datagram is not DTLS.
+  Bytes cut = DtlsRecord();
+  cut.resize(cut.size() - 1);
+  AppRecord c;
+  (void)testing::FeedSession(*d, kStunFlow, {{true, Stun(0x0001, {})}, {true, cut}},
+                             testing::Split::kWhole, &c, &a);
+  CHECK(c.protocol == AppProtocol::kStun);
+  // Only so many STUN datagrams are read.
+  std::vector<testing::Chunk> many(20, {true, Stun(0x0001, {})});
+  AppRecord n;
+  CHECK(testing::FeedSession(*d, kStunFlow, many, testing::Split::kWhole, &n, &a) ==
+        ParseState::kDone);
+  CHECK(a.empty());
+}
+
+// RFC 4571: a 2-byte length before each message.
+Bytes Framed(const Bytes& message) {
+  Bytes b;
+  Put16(b, static_cast<uint16_t>(message.size()));
+  PutBytes(b, message);
+  return b;
+}
+
+Bytes XorMappedAddress() {
+  Bytes attr;  // XOR-MAPPED-ADDRESS 127.0.0.1:12336.
+  Put16(attr, 0x0020);
+  Put16(attr, 8);
+  PutBytes(attr, {0, 1, 0x11, 0x22, 0x5e, 0x12, 0xa4, 0x43});
+  return attr;
+}
+
+TEST_CASE("stun: over TCP, messages back to back (RFC 8489 §6.2.2), any split",
+          "[dpi][stun]") {
+  auto d = MakeStunDissector();
+  const FlowInfo flow = testing::Tcp(3478);
+  const Bytes request = Stun(0x0003, {});
+  Bytes two = Stun(0x0113, RealmAttribute("apps-host.com"));  // Two answers in one segment.
+  PutBytes(two, Stun(0x0103, XorMappedAddress()));
+  CHECK(d->Probe(flow, true, request));
+  CHECK(d->Probe(testing::Tcp(443), true, request));  // By content on any port.
+  const testing::Outcome o = testing::Run(*d, flow, {{true, request}, {false, two}});
+  CHECK(o.state == ParseState::kNeedMore);
+  CHECK(o.record.protocol == AppProtocol::kStun);
+  CHECK(o.record.net.stun_type == "allocate-request");
+  CHECK(o.record.net.stun_realm == "apps-host.com");
+  CHECK(o.record.net.stun_mapped == "127.0.0.1:12336");
+  CHECK(o.anomalies.empty());
+  testing::EveryTruncation(*d, flow, request);
+}
+
+TEST_CASE("stun: over TCP behind RFC 4571 lengths (ICE-TCP), any split", "[dpi][stun]") {
+  auto d = MakeStunDissector();
+  const FlowInfo flow = testing::Tcp(42000);
+  const Bytes request = Framed(Stun(0x0001, {}));
+  Bytes answers = Framed(Stun(0x0101, XorMappedAddress()));
+  PutBytes(answers, Framed(Stun(0x0001, {})));
+  CHECK(d->Probe(flow, true, request));
+  const testing::Outcome o = testing::Run(*d, flow, {{true, request}, {false, answers}});
+  CHECK(o.state == ParseState::kNeedMore);
+  CHECK(o.record.protocol == AppProtocol::kStun);
+  CHECK(o.record.net.stun_mapped == "127.0.0.1:12336");
+  CHECK(o.anomalies.empty());
+  // DTLS next in the same framing: DTLS.
+  const testing::Outcome dtls =
+      testing::Run(*d, flow, {{true, request}, {false, answers}, {true, Framed(DtlsRecord())}});
+  CHECK(dtls.state == ParseState::kDone);
+  CHECK(dtls.record.protocol == AppProtocol::kDtls);
+  testing::EveryTruncation(*d, flow, request);
+}
+
+TEST_CASE("stun: TCP streams that are not STUN", "[dpi][stun]") {
+  auto d = MakeStunDissector();
+  const FlowInfo flow = testing::Tcp(3478);
+  CHECK_FALSE(d->Probe(flow, true, testing::Text("GET / HTTP/1.1\r\n\r\n")));
+  Bytes no_cookie = Stun(0x0001, {});
+  no_cookie[4] = 0;  // wrong_magic_cookie
+  CHECK_FALSE(d->Probe(flow, true, no_cookie));
+  CHECK_FALSE(d->Probe(flow, true, Framed(no_cookie)));
+  Bytes bad_frame = Framed(Stun(0x0001, {}));
+  bad_frame[1] = 30;  // rfc4571_length_not_matching_message
+  CHECK_FALSE(d->Probe(flow, true, bad_frame));
+  // A session fed something else from the start: not mine.
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, flow, {{true, testing::Text("hello world, not stun")}},
+                             testing::Split::kWhole, &r, &a) == ParseState::kNotMine);
+  CHECK(r.protocol == AppProtocol::kUnknown);
+}
+
+TEST_CASE("stun: stun_tcp_message_too_long", "[dpi][stun]") {
+  auto d = MakeStunDissector();
+  const FlowInfo flow = testing::Tcp(3478);
+  Bytes big = Stun(0x0001, {});
+  big[2] = 0x20;  // 8192 bytes of attributes announced: past kMaxStunTcpMessage.
+  big[3] = 0x00;
+  AppRecord r;
+  DpiAnomalies a;
+  CHECK(testing::FeedSession(*d, flow, {{true, Stun(0x0001, {})}, {true, big}},
+                             testing::Split::kWhole, &r, &a) == ParseState::kDone);
+  CHECK(r.protocol == AppProtocol::kStun);
+  CHECK(a.count("stun_tcp_message_too_long") == 1);
+  // The same as the first message: never named.
+  AppRecord first;
+  DpiAnomalies fa;
+  CHECK(testing::FeedSession(*d, flow, {{true, big}}, testing::Split::kWhole, &first, &fa) ==
+        ParseState::kNotMine);
+  CHECK(first.protocol == AppProtocol::kUnknown);
+  CHECK(fa.count("stun_tcp_message_too_long") == 1);
 }
 
 // mDNS (RFC 6762) is DNS on 5353: the DNS dissector names it.

@@ -304,6 +304,7 @@ v1::Connection FullConnection() {
   app->mutable_stun()->set_message_type("binding-success");
   app->mutable_stun()->set_mapped_address("[2001:db8::1]:3478");
   app->mutable_stun()->set_software("libjuice");
+  app->mutable_stun()->set_realm("turn.example.com");
   c.set_hostname("example.com");
   c.set_hostname_source("sni");
   FillProcess(c.mutable_process(), "");
@@ -483,6 +484,16 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
   all.push_back(udp);
   for (const AppProtocol p : {AppProtocol::kNtp, AppProtocol::kStun, AppProtocol::kUnknown}) {
     udp.app = app(p);
+    all.push_back(udp);
+  }
+  // DTLS after STUN (WebRTC) keeps its STUN facts; DTLS alone has none.
+  for (const bool after_stun : {true, false}) {
+    auto dtls = app(AppProtocol::kDtls);
+    if (after_stun) {
+      dtls->net.stun_type = "binding-request";
+      dtls->net.stun_realm = hostile;
+    }
+    udp.app = dtls;
     all.push_back(udp);
   }
   udp.app = nullptr;
