@@ -58,7 +58,8 @@ TEST_CASE("CgroupIdResolver: nested cgroups by inode; the root is /", "[process]
   const std::string pod =
       "kubepods.slice/kubepods-besteffort.slice/"
       "kubepods-besteffort-podabc.slice";
-  const uint64_t scope = cg.Mkdir(pod + "/cri-containerd-" + std::string(64, 'a') + ".scope");
+  const uint64_t scope =
+      cg.Mkdir(absl::StrCat(pod, "/cri-containerd-", std::string(64, 'a'), ".scope"));
   const uint64_t slice = cg.Id("kubepods.slice");
   const uint64_t unit = cg.Mkdir("system.slice/nginx.service");
   CgroupIdResolver r(cg.Open(), {});
@@ -132,7 +133,7 @@ TEST_CASE("CgroupIdResolver: depth and directory bounds cut the walk, counted",
   for (int i = 2; i <= CgroupIdResolver::kMaxDepth; ++i) at16 += absl::StrCat("/l", i);
   {
     CgroupIdResolver r(cg.Open(), {});
-    CHECK(r.Lookup(cg.Id(at16), 0) == "/" + at16);
+    CHECK(r.Lookup(cg.Id(at16), 0) == absl::StrCat("/", at16));
     CHECK(r.stats().walks_truncated == 1);
     CHECK_FALSE(r.Lookup(cg.Id(at16 + "/l17"), 2'000'000));  // Too deep.
     CHECK(r.stats().walks_truncated == 2);
