@@ -281,7 +281,8 @@ std::string FormatLineage(const v1::ProcessInfo& p, const DetailList* list) {
   std::string out;
   for (const v1::ProcessAncestor& a : p.lineage()) {
     if (!out.empty()) out += sep;
-    out += a.name().empty() ? Cat("(", a.pid(), ")") : Cat(list->Clean(a.name()), " (", a.pid(), ")");
+    out += a.name().empty() ? Cat("(", a.pid(), ")")
+                            : Cat(list->Clean(a.name()), " (", a.pid(), ")");
   }
   return out;
 }

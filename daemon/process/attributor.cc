@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iterator>
+#include <memory>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -308,6 +309,11 @@ AttributorStats Attributor::Stats() const {
   s.kubernetes_found = k8s_found_.load(std::memory_order_relaxed);
   s.kubernetes_not_found = k8s_not_found_.load(std::memory_order_relaxed);
   s.kubernetes_bad_files = k8s_bad_.load(std::memory_order_relaxed);
+  s.cgroup_ids_resolved = cg_resolved_.load(std::memory_order_relaxed);
+  s.cgroup_ids_missed = cg_misses_.load(std::memory_order_relaxed);
+  s.cgroup_walks = cg_walks_.load(std::memory_order_relaxed);
+  s.cgroup_walks_truncated = cg_truncated_.load(std::memory_order_relaxed);
+  s.cgroup_ids_cached = cg_cached_.load(std::memory_order_relaxed);
   return s;
 }
 
@@ -377,6 +383,13 @@ void Attributor::Loop() {
     SocketRecordTable::Options o;
     o.own_netns_ino = OwnNetns();
     state.records = SocketRecordTable(o);
+    // The cgroup of a process gone before /proc was read: from the record's
+    // cgroup id, on the hierarchy the programs attach to.
+    const int root = bpf_->DupCgroupRoot();
+    if (root >= 0) {
+      state.processes.SetCgroupIds(
+          std::make_unique<CgroupIdResolver>(root, CgroupIdResolver::Options{}));
+    }
   }
   state.processes.Warm();
   state.last_prune_us = MonotonicUs();
@@ -425,7 +438,8 @@ Attributor::RecordAnswer Attributor::FromRecords(const FlowKey& key, int side, i
   if (!m.event) return out;
   const SocketEvent& ev = *m.event;
   out.side.process =
-      state->processes.ForSocketOwner(ev.tgid, ev.comm, ev.uid, ev.ppid, ev.netns_ino);
+      state->processes.ForSocketOwner(ev.tgid, ev.comm, ev.uid, ev.ppid, ev.netns_ino,
+                                      ev.cgroup_id);
   out.side.method = m.method;
   out.side.ebpf = true;
   out.exact = m.exact;
@@ -627,6 +641,13 @@ void Attributor::PublishThreadStats(const ThreadState& state) {
   k8s_found_.store(ks.found, std::memory_order_relaxed);
   k8s_not_found_.store(ks.not_found, std::memory_order_relaxed);
   k8s_bad_.store(ks.bad_files + ks.oversized, std::memory_order_relaxed);
+  if (const CgroupIdStats* cs = state.processes.cgroup_id_stats()) {
+    cg_resolved_.store(cs->resolved, std::memory_order_relaxed);
+    cg_misses_.store(cs->misses, std::memory_order_relaxed);
+    cg_walks_.store(cs->walks, std::memory_order_relaxed);
+    cg_truncated_.store(cs->walks_truncated, std::memory_order_relaxed);
+    cg_cached_.store(cs->cached, std::memory_order_relaxed);
+  }
   cpu_ns_.store(static_cast<uint64_t>(ThreadCpuNs() - state.cpu_start_ns),
                 std::memory_order_relaxed);
 }

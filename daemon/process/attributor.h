@@ -55,6 +55,9 @@ struct AttributorStats {
            ebpf_run_ns = 0, ebpf_run_count = 0;
   // Kubernetes metadata lookups (kubernetes.h): found, none, files refused.
   uint64_t kubernetes_found = 0, kubernetes_not_found = 0, kubernetes_bad_files = 0;
+  // Cgroup ids of exited processes' records resolved to paths (cgroup_ids.h).
+  uint64_t cgroup_ids_resolved = 0, cgroup_ids_missed = 0, cgroup_walks = 0,
+           cgroup_walks_truncated = 0, cgroup_ids_cached = 0;
   uint64_t requests = 0;
   uint64_t attributed = 0;
   uint64_t user_only = 0;
@@ -152,7 +155,8 @@ class Attributor {
       scanned_{0}, links_{0}, known_{0}, latency_sum_{0}, latency_max_{0}, answered_{0},
       dropped_{0}, cpu_ns_{0}, bpf_events_read_{0}, bpf_queue_lost_{0}, bpf_records_{0},
       bpf_matched_{0}, bpf_expired_{0}, bpf_evicted_{0}, bpf_attributed_{0}, bpf_late_{0},
-      k8s_found_{0}, k8s_not_found_{0}, k8s_bad_{0};
+      k8s_found_{0}, k8s_not_found_{0}, k8s_bad_{0}, cg_resolved_{0}, cg_misses_{0},
+      cg_walks_{0}, cg_truncated_{0}, cg_cached_{0};
 };
 
 // Merges a new answer into what a connection had: per side, a better or

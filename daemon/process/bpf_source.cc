@@ -302,6 +302,10 @@ int BpfSocketSource::Poll(int timeout_ms, const std::function<void(SocketEvent&&
   return n;
 }
 
+int BpfSocketSource::DupCgroupRoot() const {
+  return impl_->cgroup_fd < 0 ? -1 : fcntl(impl_->cgroup_fd, F_DUPFD_CLOEXEC, 0);
+}
+
 uint64_t BpfSocketSource::Lost() const {
   const int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return 0;

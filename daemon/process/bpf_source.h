@@ -58,6 +58,10 @@ class BpfSocketSource {
   // "program: reason" for each one left out.
   const std::vector<std::string>& failed() const { return failed_; }
   const std::string& cgroup_root() const { return cgroup_root_; }
+  // A new descriptor (close-on-exec, the caller's) of the cgroup v2 root the
+  // programs attach to — which may be a private mount no path reaches; -1
+  // when there is none.
+  int DupCgroupRoot() const;
 
  private:
   struct Impl;

@@ -19,6 +19,8 @@ int BpfSocketSource::Poll(int /*timeout_ms*/, const std::function<void(SocketEve
   return 0;
 }
 
+int BpfSocketSource::DupCgroupRoot() const { return -1; }
+
 uint64_t BpfSocketSource::Lost() const { return 0; }
 
 void BpfSocketSource::RunStats(uint64_t* run_ns, uint64_t* run_count) const {

@@ -14,8 +14,8 @@
 namespace rustnet {
 namespace {
 
-constexpr size_t kMaxDirEntries = 65536;   // Read from any one directory listing.
-constexpr size_t kMaxKeyBytes = 1024;      // Of a JSON string kept while parsing.
+constexpr size_t kMaxDirEntries = 65536;  // Read from any one directory listing.
+constexpr size_t kMaxKeyBytes = 1024;     // Of a JSON string kept while parsing.
 constexpr size_t kMaxSmallFile = 64 * 1024;
 
 bool IsHex(char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); }
@@ -59,11 +59,9 @@ std::vector<std::string_view> SplitPath(std::string_view s) {
 // DNS label): letters, digits, '-', '.'; anything else is refused, so no
 // hostile annotation carries control characters or spaces onward.
 bool IsKubeName(std::string_view s) {
-  return !s.empty() && s.size() <= kMaxValueBytes &&
-         std::all_of(s.begin(), s.end(), [](char c) {
-           return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
-                  c == '_';
-         });
+  return !s.empty() && s.size() <= kMaxValueBytes && std::all_of(s.begin(), s.end(), [](char c) {
+    return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+  });
 }
 
 // ---- The JSON reader (RFC 8259) ----
@@ -256,14 +254,30 @@ class JsonReader {
       const char e = s_[i_++];
       char plain = 0;
       switch (e) {
-        case '"': plain = '"'; break;
-        case '\\': plain = '\\'; break;
-        case '/': plain = '/'; break;
-        case 'b': plain = '\b'; break;
-        case 'f': plain = '\f'; break;
-        case 'n': plain = '\n'; break;
-        case 'r': plain = '\r'; break;
-        case 't': plain = '\t'; break;
+        case '"':
+          plain = '"';
+          break;
+        case '\\':
+          plain = '\\';
+          break;
+        case '/':
+          plain = '/';
+          break;
+        case 'b':
+          plain = '\b';
+          break;
+        case 'f':
+          plain = '\f';
+          break;
+        case 'n':
+          plain = '\n';
+          break;
+        case 'r':
+          plain = '\r';
+          break;
+        case 't':
+          plain = '\t';
+          break;
         case 'u': {
           auto cp = Hex4();
           if (!cp) return Error("bad \\u escape");
@@ -283,7 +297,8 @@ class JsonReader {
           if (out->size() + tmp.size() <= kMaxKeyBytes) out->append(tmp);
           continue;
         }
-        default: return Error("bad escape");
+        default:
+          return Error("bad escape");
       }
       if (out->size() < kMaxKeyBytes) out->push_back(plain);
     }
@@ -386,9 +401,8 @@ std::optional<KubeCgroupRef> ParseKubeCgroup(std::string_view path) {
     struct Scope {
       std::string_view prefix, runtime;
     };
-    static constexpr Scope kScopes[] = {{"cri-containerd-", "containerd"},
-                                        {"crio-", "cri-o"},
-                                        {"docker-", "docker"}};
+    static constexpr Scope kScopes[] = {
+        {"cri-containerd-", "containerd"}, {"crio-", "cri-o"}, {"docker-", "docker"}};
     if (systemd) {
       for (const Scope& s : kScopes) {
         if (!c.starts_with(s.prefix) || !c.ends_with(".scope")) continue;
@@ -448,27 +462,48 @@ bool KubeMetadata::FromRuntime(const KubeCgroupRef& ref, KubeInfo* info) {
   if (ref.container_id.empty()) return false;
   struct Layout {
     std::string_view runtime;
-    std::string_view dir, file;               // root + dir + id + file
-    std::vector<std::string_view> path;       // Where the names are.
+    std::string_view dir, file;                // root + dir + id + file
+    std::vector<std::string_view> path;        // Where the names are.
     std::string_view pod, ns, container, uid;  // Their keys.
-    std::string_view type_key, sandbox_type;  // The pod's sandbox (pause) container.
+    std::string_view type_key, sandbox_type;   // The pod's sandbox (pause) container.
   };
   static const Layout kLayouts[] = {
-      {"containerd", "/run/containerd/io.containerd.runtime.v2.task/k8s.io/", "/config.json",
-       {"annotations"}, "io.kubernetes.cri.sandbox-name", "io.kubernetes.cri.sandbox-namespace",
-       "io.kubernetes.cri.container-name", "io.kubernetes.cri.sandbox-uid",
-       "io.kubernetes.cri.container-type", "sandbox"},
-      {"cri-o", "/run/containers/storage/overlay-containers/", "/userdata/config.json",
-       {"annotations"}, "io.kubernetes.pod.name", "io.kubernetes.pod.namespace",
-       "io.kubernetes.container.name", "io.kubernetes.pod.uid", "io.kubernetes.cri-o.ContainerType",
+      {"containerd",
+       "/run/containerd/io.containerd.runtime.v2.task/k8s.io/",
+       "/config.json",
+       {"annotations"},
+       "io.kubernetes.cri.sandbox-name",
+       "io.kubernetes.cri.sandbox-namespace",
+       "io.kubernetes.cri.container-name",
+       "io.kubernetes.cri.sandbox-uid",
+       "io.kubernetes.cri.container-type",
        "sandbox"},
-      {"docker", "/var/lib/docker/containers/", "/config.v2.json", {"Config", "Labels"},
-       "io.kubernetes.pod.name", "io.kubernetes.pod.namespace", "io.kubernetes.container.name",
-       "io.kubernetes.pod.uid", "io.kubernetes.docker.type", "podsandbox"},
+      {"cri-o",
+       "/run/containers/storage/overlay-containers/",
+       "/userdata/config.json",
+       {"annotations"},
+       "io.kubernetes.pod.name",
+       "io.kubernetes.pod.namespace",
+       "io.kubernetes.container.name",
+       "io.kubernetes.pod.uid",
+       "io.kubernetes.cri-o.ContainerType",
+       "sandbox"},
+      {"docker",
+       "/var/lib/docker/containers/",
+       "/config.v2.json",
+       {"Config", "Labels"},
+       "io.kubernetes.pod.name",
+       "io.kubernetes.pod.namespace",
+       "io.kubernetes.container.name",
+       "io.kubernetes.pod.uid",
+       "io.kubernetes.docker.type",
+       "podsandbox"},
   };
   for (const Layout& l : kLayouts) {
     if (!ref.runtime.empty() && ref.runtime != l.runtime) continue;
-    auto text = ReadCapped(absl::StrCat(root_, std::string(l.dir), ref.container_id, std::string(l.file)), kMaxConfigBytes);
+    auto text =
+        ReadCapped(absl::StrCat(root_, std::string(l.dir), ref.container_id, std::string(l.file)),
+                   kMaxConfigBytes);
     if (!text) continue;
     auto members = JsonStringMembers(*text, l.path);
     if (!members.ok()) {
@@ -614,8 +649,8 @@ std::shared_ptr<const KubeInfo> KubeMetadata::Lookup(const KubeCgroupRef& ref, i
   ++stats_.lookups;
   auto info = std::make_shared<KubeInfo>();
   info->pod_uid = ref.pod_uid;
-  const bool found = FromRuntime(ref, info.get()) || FromPodLogs(ref, info.get()) ||
-                     FromKubelet(ref, info.get());
+  const bool found =
+      FromRuntime(ref, info.get()) || FromPodLogs(ref, info.get()) || FromKubelet(ref, info.get());
   std::shared_ptr<const KubeInfo> answer;
   if (found) {
     ++stats_.found;

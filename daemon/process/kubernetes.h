@@ -85,12 +85,12 @@ struct KubeInfo {
 };
 
 struct KubeStats {
-  uint64_t lookups = 0;       // Not answered from the cache.
-  uint64_t found = 0;         // With a name (pod, namespace or container).
-  uint64_t not_found = 0;     // No metadata for the pod/container.
-  uint64_t bad_files = 0;     // Not JSON, too deep, too many members.
-  uint64_t oversized = 0;     // Past kMaxConfigBytes.
-  uint64_t evicted = 0;       // Cache entries dropped at kMaxCached.
+  uint64_t lookups = 0;    // Not answered from the cache.
+  uint64_t found = 0;      // With a name (pod, namespace or container).
+  uint64_t not_found = 0;  // No metadata for the pod/container.
+  uint64_t bad_files = 0;  // Not JSON, too deep, too many members.
+  uint64_t oversized = 0;  // Past kMaxConfigBytes.
+  uint64_t evicted = 0;    // Cache entries dropped at kMaxCached.
 };
 
 class KubeMetadata {

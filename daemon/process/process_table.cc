@@ -416,18 +416,21 @@ std::shared_ptr<const ProcessRecord> ProcessTable::RecordFor(int pid) {
   r->uid = (status ? ParseStatusEffectiveUid(*status) : std::nullopt).value_or(p.uid);
   r->user = UserName(r->uid);
   if (auto cg = ReadSmallFile(base + "/cgroup")) {
-    CgroupInfo info = ParseCgroup(*cg);
-    r->cgroup = std::move(info.path);
-    r->unit = std::move(info.unit);
-    r->user_unit = std::move(info.user_unit);
-    r->container_runtime = std::move(info.container_runtime);
-    r->container_id = std::move(info.container_id);
-    SetKubernetes(r.get());
+    SetCgroup(ParseCgroup(*cg), r.get());
   }
   r->lineage = Lineage(stat->ppid);
   SetNetns(NetnsInode(base + "/ns/net"), r.get());
   p.record = r;
   return r;
+}
+
+void ProcessTable::SetCgroup(CgroupInfo info, ProcessRecord* r) {
+  r->cgroup = std::move(info.path);
+  r->unit = std::move(info.unit);
+  r->user_unit = std::move(info.user_unit);
+  r->container_runtime = std::move(info.container_runtime);
+  r->container_id = std::move(info.container_id);
+  SetKubernetes(r);
 }
 
 void ProcessTable::SetKubernetes(ProcessRecord* r) {
@@ -501,7 +504,7 @@ void ProcessTable::SetNetns(uint32_t inode, ProcessRecord* r) {
 
 std::shared_ptr<const ProcessRecord> ProcessTable::ForSocketOwner(
     uint32_t tgid, std::string_view comm, uint32_t uid, const std::array<uint32_t, 4>& ppid,
-    uint32_t netns_inode) {
+    uint32_t netns_inode, uint64_t cgroup_id) {
   if (tgid == 0) return UserOnly(uid);
   const int pid = static_cast<int>(tgid);
   auto it = pids_.find(pid);
@@ -547,6 +550,15 @@ std::shared_ptr<const ProcessRecord> ProcessTable::ForSocketOwner(
     r->lineage.push_back(std::move(a));
   }
   SetNetns(netns_inode, r.get());
+  if (cgroup_ids_ && cgroup_id != 0) {
+    // The path /proc/<pid>/cgroup would have said, through the same parser.
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const int64_t now = int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+    if (std::optional<std::string> path = cgroup_ids_->Lookup(cgroup_id, now)) {
+      SetCgroup(ParseCgroup(absl::StrCat("0::", *path, "\n")), r.get());
+    }
+  }
   r->exited.store(true, std::memory_order_relaxed);
   if (gone_.size() >= kMaxGone) gone_.clear();
   gone_[tgid] = r;

@@ -27,6 +27,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "daemon/process/cgroup_ids.h"
 #include "daemon/process/kubernetes.h"
 #include "daemon/record/process_record.h"
 
@@ -99,10 +100,21 @@ class ProcessTable {
   // as `comm`: read from /proc (cached) while it runs as that comm, else —
   // exited, or the pid reused — made from what the tracker carried (marked
   // exited). `ppid`: its parent chain at the time (0 past the top).
+  // `cgroup_id`: its cgroup v2 id; when the process is gone, the resolver's
+  // path for it (SetCgroupIds) gives the unit, container and pod.
   std::shared_ptr<const ProcessRecord> ForSocketOwner(uint32_t tgid, std::string_view comm,
                                                       uint32_t uid,
                                                       const std::array<uint32_t, 4>& ppid,
-                                                      uint32_t netns_inode);
+                                                      uint32_t netns_inode,
+                                                      uint64_t cgroup_id = 0);
+  // Where ForSocketOwner resolves cgroup ids (none: it does not).
+  void SetCgroupIds(std::unique_ptr<CgroupIdResolver> resolver) {
+    cgroup_ids_ = std::move(resolver);
+  }
+  // Null without a resolver.
+  const CgroupIdStats* cgroup_id_stats() const {
+    return cgroup_ids_ ? &cgroup_ids_->stats() : nullptr;
+  }
   // A record that only says who owns a socket (pid 0), one per uid.
   std::shared_ptr<const ProcessRecord> UserOnly(uint32_t uid);
   // The user name for a uid (the number when it has none), cached.
@@ -135,12 +147,16 @@ class ProcessTable {
   std::vector<ProcessRecord::Ancestor> Lineage(uint32_t ppid);
   // Fills netns_inode / netns_name when `inode` is not the daemon's namespace.
   void SetNetns(uint32_t inode, ProcessRecord* r);
+  // Fills the cgroup, unit and container fields from `info`, then the k8s_*
+  // fields when the cgroup is a kubelet pod's.
+  void SetCgroup(CgroupInfo info, ProcessRecord* r);
   // Fills the k8s_* fields when r->cgroup is a kubelet pod's.
   void SetKubernetes(ProcessRecord* r);
   void Forget(int pid, Pid& p);
 
   std::string proc_root_;
   KubeMetadata kube_;
+  std::unique_ptr<CgroupIdResolver> cgroup_ids_;  // Null: cgroup ids are not resolved.
   absl::flat_hash_map<int, Pid> pids_;
   absl::flat_hash_map<uint64_t, Owner> owners_;
   absl::flat_hash_map<uint32_t, std::shared_ptr<const ProcessRecord>> user_only_;

@@ -351,6 +351,11 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
     attr->set_kubernetes_found(a.kubernetes_found);
     attr->set_kubernetes_not_found(a.kubernetes_not_found);
     attr->set_kubernetes_bad_files(a.kubernetes_bad_files);
+    attr->set_cgroup_ids_resolved(a.cgroup_ids_resolved);
+    attr->set_cgroup_ids_missed(a.cgroup_ids_missed);
+    attr->set_cgroup_walks(a.cgroup_walks);
+    attr->set_cgroup_walks_truncated(a.cgroup_walks_truncated);
+    attr->set_cgroup_ids_cached(a.cgroup_ids_cached);
   }
 
   auto* api = out->mutable_api();

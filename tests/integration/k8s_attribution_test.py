@@ -16,7 +16,12 @@ Checked through the API:
   kubelet's pod directory; the server (no pod) carries none;
 - ListConnections' pod:, namespace:, ns:, container: (name and id) filter
   them, and a pod: of another pod does not;
-- GetStats counts the lookups.
+- GetStats counts the lookups;
+- a client in pod 1's cgroup that connects and exits at once, gone before
+  rustnetd could read its /proc (rustnetd is stopped, SIGSTOP, from before
+  it connects until it was reaped): its connection still carries the pod,
+  namespace and container — from its eBPF record's cgroup id resolved on
+  the cgroup v2 hierarchy — and `exited`; GetStats counts the resolution.
 The cgroups are removed at the end.
 
 Needs root. Environment (set by CTest): RUSTNETD.
@@ -26,6 +31,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -73,6 +79,19 @@ c.sendall(b"hi\n")
 c.recv(16)
 print(c.getsockname()[1], flush=True)
 time.sleep(60)
+"""
+
+
+# As CLIENT, but exits as soon as it has connected and sent.
+EXITING_CLIENT = r"""
+import os, socket, sys
+print(os.getpid(), flush=True)
+if sys.stdin.readline().strip() != "go":
+    sys.exit(1)
+c = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+c.sendall(b"hi\n")
+print(c.getsockname()[1], flush=True)
+os._exit(0)
 """
 
 
@@ -157,6 +176,7 @@ def main():
     cg2 = os.path.join(base, "kubepods", "burstable", "pod" + UID2, CID2)
     procs = []
     d = None
+    stopped = [False]  # rustnetd is SIGSTOPped (continued in `finally`).
     try:
         make_node(node)
         for cg in (cg1, cg2):
@@ -255,7 +275,53 @@ def main():
         c.check("GetStats: both pods' metadata found",
                 int(st.get("kubernetesFound", 0)) >= 2 and not int(st.get("kubernetesBadFiles", 0)),
                 st)
+
+        # A client gone before rustnetd reads its /proc: only its eBPF record
+        # is left. rustnetd is stopped meanwhile (its capture and the BPF
+        # ring buffer keep what happens), so it cannot win the race.
+        if st.get("source") != "ebpf":
+            c.check("eBPF attribution is active (needed for the exited client): %s"
+                    % st.get("ebpfStatus"), False)
+            return c.finish()
+        cl = subprocess.Popen(["ip", "netns", "exec", NS, "/usr/bin/python3", "-c",
+                               EXITING_CLIENT, str(PORT)], stdout=subprocess.PIPE,
+                              stdin=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        procs.append(cl)
+        pid = int(readline(cl) or 0)
+        with open(os.path.join(cg1, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+        os.kill(d.pid, signal.SIGSTOP)
+        stopped[0] = True
+        cl.stdin.write("go\n")
+        cl.stdin.flush()
+        port = int(readline(cl) or 0)
+        cl.wait(timeout=10)
+        c.check("the exiting client (pid %d) connected (port %d), exited and was reaped"
+                % (pid, port), port > 0 and not os.path.exists("/proc/%d" % pid))
+        os.kill(d.pid, signal.SIGCONT)
+        stopped[0] = False
+        conn3 = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not conn3:
+            conn3 = found(port, POD1)
+            if not conn3:
+                time.sleep(0.2)
+        mine3, _ = side_of(conn3 or {}, port)
+        c.check("the exited client: pid, exited, pod, namespace, container, UID from its "
+                "cgroup id", mine3.get("pid") == pid and mine3.get("exited") is True
+                and mine3.get("kubernetes", {}) == {"pod": POD1, "namespace": NS1,
+                                                     "container": CONTAINER1, "podUid": UID1},
+                conn3 or all_conns(r, "port:%d" % port))
+        c.check("  its container id is the cgroup's",
+                mine3.get("containerId") == CID1 and mine3.get("containerRuntime") == "containerd",
+                mine3)
+        st = r.call(MONITOR + "/GetStats", {}, timeout=5).get("attribution", {})
+        c.check("GetStats: a cgroup id resolved by a walk of the hierarchy",
+                int(st.get("cgroupIdsResolved", 0)) >= 1 and int(st.get("cgroupWalks", 0)) >= 1
+                and not int(st.get("cgroupWalksTruncated", 0)), st)
     finally:
+        if d is not None and stopped[0]:
+            os.kill(d.pid, signal.SIGCONT)
         if d is not None and d.running():
             d.stop()
         api_test.stop_and_delete(procs, [NS])

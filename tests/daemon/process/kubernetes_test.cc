@@ -5,7 +5,6 @@
 #include "daemon/process/kubernetes.h"
 
 #include <sys/stat.h>
-
 #include <unistd.h>
 
 #include <cstdlib>
@@ -28,35 +27,36 @@ const std::string kUid = "0c9a1f2e-5b7d-4e21-9f3a-1234567890ab";
 const std::string kUidUnderscore = "0c9a1f2e_5b7d_4e21_9f3a_1234567890ab";
 
 TEST_CASE("ParseKubeCgroup: systemd driver, every QoS class and runtime", "[process][k8s]") {
-  auto r = ParseKubeCgroup(absl::StrCat(
-      "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod", kUidUnderscore,
-      ".slice/cri-containerd-", kId, ".scope"));
+  auto r = ParseKubeCgroup(
+      absl::StrCat("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod",
+                   kUidUnderscore, ".slice/cri-containerd-", kId, ".scope"));
   REQUIRE(r);
   CHECK(r->pod_uid == kUid);
   CHECK(r->container_id == kId);
   CHECK(r->runtime == "containerd");
   CHECK(r->qos == "besteffort");
 
-  r = ParseKubeCgroup(absl::StrCat("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod",
-                                   kUidUnderscore, ".slice/crio-", kId2, ".scope"));
+  r = ParseKubeCgroup(
+      absl::StrCat("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod",
+                   kUidUnderscore, ".slice/crio-", kId2, ".scope"));
   REQUIRE(r);
   CHECK(r->runtime == "cri-o");
   CHECK(r->container_id == kId2);
   CHECK(r->qos == "burstable");
 
   // Guaranteed pods sit right under kubepods.slice.
-  r = ParseKubeCgroup(absl::StrCat("/kubepods.slice/kubepods-pod", kUidUnderscore,
-                                   ".slice/docker-", kId, ".scope"));
+  r = ParseKubeCgroup(absl::StrCat("/kubepods.slice/kubepods-pod", kUidUnderscore, ".slice/docker-",
+                                   kId, ".scope"));
   REQUIRE(r);
   CHECK(r->qos == "guaranteed");
   CHECK(r->runtime == "docker");
   CHECK(r->pod_uid == kUid);
 
   // kind / nested kubelets: a prefixed root.
-  r = ParseKubeCgroup(absl::StrCat(
-      "/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
-      "kubelet-kubepods-besteffort-pod",
-      kUidUnderscore, ".slice/cri-containerd-", kId, ".scope"));
+  r = ParseKubeCgroup(
+      absl::StrCat("/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
+                   "kubelet-kubepods-besteffort-pod",
+                   kUidUnderscore, ".slice/cri-containerd-", kId, ".scope"));
   REQUIRE(r);
   CHECK(r->pod_uid == kUid);
   CHECK(r->container_id == kId);
@@ -107,19 +107,19 @@ TEST_CASE("ParseKubeCgroup: not a pod's, truncated and hostile paths", "[process
   CHECK_FALSE(ParseKubeCgroup("/kubepods.slice/kubepods-besteffort.slice"));
   CHECK_FALSE(ParseKubeCgroup("/kubepods/besteffort"));
   // Truncated UIDs, wrong separators, non-hex.
-  CHECK_FALSE(ParseKubeCgroup(
-      "/kubepods.slice/kubepods-pod0c9a1f2e_5b7d_4e21_9f3a_1234567890a.slice"));
-  CHECK_FALSE(ParseKubeCgroup(
-      "/kubepods.slice/kubepods-pod0c9a1f2e_5b7d_4e21_9f3a_1234567890abc.slice"));
-  CHECK_FALSE(ParseKubeCgroup(
-      "/kubepods.slice/kubepods-pod0c9a1f2e:5b7d:4e21:9f3a:1234567890ab.slice"));
-  CHECK_FALSE(ParseKubeCgroup(
-      "/kubepods.slice/kubepods-pod0c9a1f2g_5b7d_4e21_9f3a_1234567890ab.slice"));
+  CHECK_FALSE(
+      ParseKubeCgroup("/kubepods.slice/kubepods-pod0c9a1f2e_5b7d_4e21_9f3a_1234567890a.slice"));
+  CHECK_FALSE(
+      ParseKubeCgroup("/kubepods.slice/kubepods-pod0c9a1f2e_5b7d_4e21_9f3a_1234567890abc.slice"));
+  CHECK_FALSE(
+      ParseKubeCgroup("/kubepods.slice/kubepods-pod0c9a1f2e:5b7d:4e21:9f3a:1234567890ab.slice"));
+  CHECK_FALSE(
+      ParseKubeCgroup("/kubepods.slice/kubepods-pod0c9a1f2g_5b7d_4e21_9f3a_1234567890ab.slice"));
   CHECK_FALSE(ParseKubeCgroup("/kubepods/podnot-a-uid/x"));
   // An unknown component between the root and the pod.
   CHECK_FALSE(ParseKubeCgroup(absl::StrCat("/kubepods/weird/pod", kUid, "/", kId)));
-  CHECK_FALSE(ParseKubeCgroup(absl::StrCat("/kubepods.slice/evil.service/kubepods-pod",
-                                           kUidUnderscore, ".slice")));
+  CHECK_FALSE(ParseKubeCgroup(
+      absl::StrCat("/kubepods.slice/evil.service/kubepods-pod", kUidUnderscore, ".slice")));
   // A pod with a container id that is not one: the pod, no container.
   auto r = ParseKubeCgroup(absl::StrCat("/kubepods/pod", kUid, "/", std::string(63, 'a')));
   REQUIRE(r);
@@ -137,9 +137,10 @@ TEST_CASE("ParseKubeCgroup: not a pod's, truncated and hostile paths", "[process
   REQUIRE(r);
   CHECK(r->container_id == kId);
   // Every prefix of a valid path: no crash, and a pod only once its UID is whole.
-  const std::string full = absl::StrCat("/kubepods.slice/kubepods-besteffort.slice/"
-                                        "kubepods-besteffort-pod",
-                                        kUidUnderscore, ".slice/cri-containerd-", kId, ".scope");
+  const std::string full = absl::StrCat(
+      "/kubepods.slice/kubepods-besteffort.slice/"
+      "kubepods-besteffort-pod",
+      kUidUnderscore, ".slice/cri-containerd-", kId, ".scope");
   for (size_t n = 0; n <= full.size(); ++n) {
     auto p = ParseKubeCgroup(full.substr(0, n));
     const bool whole_uid = n >= full.find(".slice/cri-") + 6;
@@ -162,8 +163,7 @@ TEST_CASE("JsonStringMembers: the object at a path, strings only", "[process][k8
       R"("c":"q\"\\\/\b\f\n\r\t"},"z":{"annotations":{"d":"no"}}})",
       {"annotations"});
   REQUIRE(m.ok());
-  CHECK(*m == Members{{"a", "1"}, {"b", "t\xc3\xa9st\xf0\x9f\x98\x80"},
-                      {"c", "q\"\\/\b\f\n\r\t"}});
+  CHECK(*m == Members{{"a", "1"}, {"b", "t\xc3\xa9st\xf0\x9f\x98\x80"}, {"c", "q\"\\/\b\f\n\r\t"}});
   // Two levels (docker's Config.Labels); the top level itself.
   m = JsonStringMembers(R"({"Config":{"Labels":{"k":"v"},"x":"y"},"Labels":{"no":"no"}})",
                         {"Config", "Labels"});
@@ -190,12 +190,31 @@ TEST_CASE("JsonStringMembers: the object at a path, strings only", "[process][k8
 }
 
 TEST_CASE("JsonStringMembers: malformed documents are errors", "[process][k8s][json]") {
-  const char* const kBad[] = {
-      "", "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\":\"b\",}", "{\"a\":\"b\" \"c\":\"d\"}",
-      "[1,]", "[1 2]", "{\"a\":tru}", "{\"a\":01}", "{\"a\":1.}", "{\"a\":-}", "{\"a\":1e}",
-      "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\\ud800\"}", "{\"a\":\"\\udc00\"}",
-      "{\"a\":\"unterminated", "{\"a\":\"b\"} x", "{\"a\":\"tab\there\"}", "{'a':'b'}",
-      "{\"a\":[}", "{\"a\":{]}", "nul"};
+  const char* const kBad[] = {"",
+                              "{",
+                              "}",
+                              "{\"a\"}",
+                              "{\"a\":}",
+                              "{\"a\":\"b\",}",
+                              "{\"a\":\"b\" \"c\":\"d\"}",
+                              "[1,]",
+                              "[1 2]",
+                              "{\"a\":tru}",
+                              "{\"a\":01}",
+                              "{\"a\":1.}",
+                              "{\"a\":-}",
+                              "{\"a\":1e}",
+                              "{\"a\":\"\\x\"}",
+                              "{\"a\":\"\\u12\"}",
+                              "{\"a\":\"\\ud800\"}",
+                              "{\"a\":\"\\udc00\"}",
+                              "{\"a\":\"unterminated",
+                              "{\"a\":\"b\"} x",
+                              "{\"a\":\"tab\there\"}",
+                              "{'a':'b'}",
+                              "{\"a\":[}",
+                              "{\"a\":{]}",
+                              "nul"};
   for (const char* bad : kBad) {
     INFO(bad);
     CHECK_FALSE(JsonStringMembers(bad, {"a"}).ok());
@@ -209,7 +228,8 @@ TEST_CASE("JsonStringMembers: malformed documents are errors", "[process][k8s][j
   CHECK_FALSE(JsonStringMembers(deeper, {}).ok());
   // Too many members kept.
   std::string many = "{";
-  for (size_t i = 0; i <= kMaxJsonMembers; ++i) absl::StrAppend(&many, i ? "," : "", "\"k", i, "\":\"v\"");
+  for (size_t i = 0; i <= kMaxJsonMembers; ++i)
+    absl::StrAppend(&many, i ? "," : "", "\"k", i, "\":\"v\"");
   many += "}";
   CHECK_FALSE(JsonStringMembers(many, {}).ok());
   // Every truncation of a valid document: an error, never a crash.
@@ -242,8 +262,14 @@ TEST_CASE("JsonStringMembers and ParseKubeCgroup: mutated input never crashes",
     for (int k = 0, n = static_cast<int>(next() % 4) + 1; k < n; ++k) {
       const char b = kBytes[next() % (sizeof kBytes - 1)];
       switch (next() % 3) {
-        case 0: d[next() % d.size()] = b; p[next() % p.size()] = b; break;
-        case 1: d.insert(next() % d.size(), 1, b); p.insert(next() % p.size(), 1, b); break;
+        case 0:
+          d[next() % d.size()] = b;
+          p[next() % p.size()] = b;
+          break;
+        case 1:
+          d.insert(next() % d.size(), 1, b);
+          p.insert(next() % p.size(), 1, b);
+          break;
         default:
           d.erase(next() % d.size(), 1);
           p.erase(next() % p.size(), 1);
@@ -291,13 +317,12 @@ class FakeNode {
 
 std::string ContainerdConfig(const std::string& pod, const std::string& ns,
                              const std::string& container, const std::string& type = "container") {
-  return absl::StrCat(
-      R"({"ociVersion":"1.1.0","process":{"user":{"uid":0},"args":["/pause"]},)"
-      R"("annotations":{"io.kubernetes.cri.container-type":")", type,
-      R"(","io.kubernetes.cri.sandbox-name":")", pod,
-      R"(","io.kubernetes.cri.sandbox-namespace":")", ns,
-      R"(","io.kubernetes.cri.sandbox-uid":")", kUid,
-      R"(","io.kubernetes.cri.container-name":")", container, R"("}})");
+  return absl::StrCat(R"({"ociVersion":"1.1.0","process":{"user":{"uid":0},"args":["/pause"]},)"
+                      R"("annotations":{"io.kubernetes.cri.container-type":")",
+                      type, R"(","io.kubernetes.cri.sandbox-name":")", pod,
+                      R"(","io.kubernetes.cri.sandbox-namespace":")", ns,
+                      R"(","io.kubernetes.cri.sandbox-uid":")", kUid,
+                      R"(","io.kubernetes.cri.container-name":")", container, R"("}})");
 }
 
 KubeCgroupRef Ref(std::string runtime, std::string id = kId) {
@@ -312,7 +337,8 @@ const std::string kContainerdDir = "run/containerd/io.containerd.runtime.v2.task
 
 TEST_CASE("KubeMetadata: containerd's bundle annotations, cached", "[process][k8s]") {
   FakeNode node;
-  node.Write(kContainerdDir + kId + "/config.json", ContainerdConfig("web-7d4b9c-xk2lp", "shop", "nginx"));
+  node.Write(kContainerdDir + kId + "/config.json",
+             ContainerdConfig("web-7d4b9c-xk2lp", "shop", "nginx"));
   KubeMetadata meta(node.root());
   auto k = meta.Lookup(Ref("containerd"), 0);
   REQUIRE(k);
@@ -345,13 +371,16 @@ TEST_CASE("KubeMetadata: containerd's bundle annotations, cached", "[process][k8
 
 TEST_CASE("KubeMetadata: CRI-O and docker", "[process][k8s]") {
   FakeNode node;
-  node.Write("run/containers/storage/overlay-containers/" + kId + "/userdata/config.json",
-             absl::StrCat(R"({"annotations":{"io.kubernetes.pod.name":"api-5f6c","io.kubernetes.pod.namespace":"prod",)"
-                          R"("io.kubernetes.container.name":"app","io.kubernetes.pod.uid":")",
-                          kUid, R"("}})"));
-  node.Write("var/lib/docker/containers/" + kId2 + "/config.v2.json",
-             R"({"ID":"x","Config":{"Hostname":"h","Labels":{"io.kubernetes.pod.name":"old-1",)"
-             R"("io.kubernetes.pod.namespace":"legacy","io.kubernetes.container.name":"worker"}}})");
+  node.Write(
+      "run/containers/storage/overlay-containers/" + kId + "/userdata/config.json",
+      absl::StrCat(
+          R"({"annotations":{"io.kubernetes.pod.name":"api-5f6c","io.kubernetes.pod.namespace":"prod",)"
+          R"("io.kubernetes.container.name":"app","io.kubernetes.pod.uid":")",
+          kUid, R"("}})"));
+  node.Write(
+      "var/lib/docker/containers/" + kId2 + "/config.v2.json",
+      R"({"ID":"x","Config":{"Hostname":"h","Labels":{"io.kubernetes.pod.name":"old-1",)"
+      R"("io.kubernetes.pod.namespace":"legacy","io.kubernetes.container.name":"worker"}}})");
   KubeMetadata meta(node.root() + "/");
   auto k = meta.Lookup(Ref("cri-o"), 0);
   REQUIRE(k);
@@ -366,8 +395,9 @@ TEST_CASE("KubeMetadata: CRI-O and docker", "[process][k8s]") {
   CHECK(k->container == "worker");
   // A runtime that says another pod's UID is not believed.
   const std::string other(64, 'd');
-  node.Write("run/containers/storage/overlay-containers/" + other + "/userdata/config.json",
-             R"({"annotations":{"io.kubernetes.pod.name":"x","io.kubernetes.pod.uid":"11111111-2222-3333-4444-555555555555"}})");
+  node.Write(
+      "run/containers/storage/overlay-containers/" + other + "/userdata/config.json",
+      R"({"annotations":{"io.kubernetes.pod.name":"x","io.kubernetes.pod.uid":"11111111-2222-3333-4444-555555555555"}})");
   CHECK_FALSE(meta.Lookup(Ref("cri-o", other), 0));
 }
 
@@ -401,7 +431,9 @@ TEST_CASE("KubeMetadata: the kubelet's log and pod directories when the runtime 
   const std::string pod_dir = absl::StrCat("var/lib/kubelet/pods/", kUid);
   node3.Write(pod_dir + "/etc-hosts",
               "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
-              "ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n10.244.1.7\tcache-0.cache.data.svc.cluster.local\tcache-0\n");
+              "ip6-localhost "
+              "ip6-loopback\nfe00::0\tip6-localnet\n10.244.1.7\tcache-0.cache.data.svc.cluster."
+              "local\tcache-0\n");
   node3.Write(pod_dir + "/volumes/kubernetes.io~projected/kube-api-access-x7k2p/namespace",
               "data\n");
   node3.Mkdir(pod_dir + "/containers/redis");
@@ -415,8 +447,9 @@ TEST_CASE("KubeMetadata: the kubelet's log and pod directories when the runtime 
   // A host-network pod's etc-hosts is the node's: no pod name from it.
   FakeNode node4;
   KubeMetadata meta4(node4.root());
-  node4.Write(pod_dir + "/etc-hosts",
-              "# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost\n10.0.0.5 node-a\n");
+  node4.Write(
+      pod_dir + "/etc-hosts",
+      "# Kubernetes-managed hosts file (host network).\n127.0.0.1 localhost\n10.0.0.5 node-a\n");
   CHECK_FALSE(meta4.Lookup(Ref(""), 0));
   CHECK(meta4.stats().not_found == 1);
 }
@@ -432,7 +465,9 @@ TEST_CASE("KubeMetadata: oversized, garbage and hostile files are counted, never
   CHECK_FALSE(meta.Lookup(Ref("containerd"), 0));
   CHECK(meta.stats().oversized == 1);
   // Garbage.
-  node.Write(kContainerdDir + kId2 + "/config.json", "\x7f" "ELF\x01\x02 not json {{{{");
+  node.Write(kContainerdDir + kId2 + "/config.json",
+             "\x7f"
+             "ELF\x01\x02 not json {{{{");
   CHECK_FALSE(meta.Lookup(Ref("containerd", kId2), 0));
   CHECK(meta.stats().bad_files == 1);
   // Deeply nested.
@@ -488,7 +523,8 @@ TEST_CASE("ProcessTable: a pod's process carries its pod, namespace and containe
   proc.Write("stat", "cpu 1 2 3\nbtime 1700000000\n");
   auto add = [&](int pid, const std::string& cgroup, uint64_t inode) {
     const std::string d = absl::StrCat(pid);
-    proc.Write(d + "/stat", absl::StrCat(d, " (app) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 100 10\n"));
+    proc.Write(d + "/stat",
+               absl::StrCat(d, " (app) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 500 100 10\n"));
     proc.Write(d + "/comm", "app\n");
     proc.Write(d + "/cmdline", "app");
     proc.Write(d + "/cgroup", cgroup);
@@ -497,8 +533,9 @@ TEST_CASE("ProcessTable: a pod's process carries its pod, namespace and containe
     fs::create_symlink(absl::StrCat("socket:[", inode, "]"),
                        fs::path(proc.root()) / d / "fd" / "3");
   };
-  add(100, absl::StrCat("0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod",
-                        kUidUnderscore, ".slice/cri-containerd-", kId, ".scope\n"),
+  add(100,
+      absl::StrCat("0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod",
+                   kUidUnderscore, ".slice/cri-containerd-", kId, ".scope\n"),
       5001);
   add(200, absl::StrCat("0::/kubepods/burstable/pod", kUid, "/", kId2, "\n"), 5002);
   add(300, "0::/system.slice/nginx.service\n", 5003);
