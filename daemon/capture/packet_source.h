@@ -70,6 +70,10 @@ class PacketSource {
   virtual void Interrupt() = 0;
   // Why Next() returned kError.
   virtual std::string error() const = 0;
+  // True if every RawPacket::data this source returns stays valid (and
+  // unchanged) until the source is destroyed, not only until the next
+  // Next(): a file read in place. Readers may then keep pointers to it.
+  virtual bool stable_data() const { return false; }
 };
 
 }  // namespace rustnet

@@ -348,6 +348,8 @@ void Pipeline::PublishCaptureStats(const Decoder& decoder) {
 void Pipeline::CaptureLoop() {
   Decoder decoder(source_->link_type());
   const size_t n = workers_.size();
+  // A mapped file: DPI payloads are read in the file, not copied.
+  const bool stable = source_->stable_data();
   uint64_t packets = 0, bytes = 0, tracked = 0, malformed = 0, untracked = 0;
   RawPacket raw;
   DecodedPacket decoded;
@@ -378,6 +380,7 @@ void Pipeline::CaptureLoop() {
           ++tracked;
           const uint64_t hash = decoded.key.Hash();
           Worker* w = workers_[hash % n].get();
+          const uint8_t* frame = nullptr;
           if (decoded.payload_captured > 0) {
             const uint32_t tag = HintTag(hash);
             if (!options_.dpi ||
@@ -385,11 +388,16 @@ void Pipeline::CaptureLoop() {
               decoded.payload_captured = 0;
             } else {
               const uint32_t len = std::min(decoded.payload_captured, kMaxDpiPayload);
-              std::vector<uint8_t>& arena = w->current->payload;
-              const auto copy = raw.data.subspan(decoded.payload_offset, len);
-              decoded.payload_offset = static_cast<uint32_t>(arena.size());
               decoded.payload_captured = len;
-              arena.insert(arena.end(), copy.begin(), copy.end());
+              if (stable) {
+                // The frame stays where it is: the worker reads it there.
+                frame = raw.data.data();
+              } else {
+                std::vector<uint8_t>& arena = w->current->payload;
+                const auto copy = raw.data.subspan(decoded.payload_offset, len);
+                decoded.payload_offset = static_cast<uint32_t>(arena.size());
+                arena.insert(arena.end(), copy.begin(), copy.end());
+              }
             }
           }
           // Ask who owns a new TCP connection at once: a short-lived
@@ -400,6 +408,7 @@ void Pipeline::CaptureLoop() {
           }
           w->current->packets.push_back(decoded);
           w->current->hashes.push_back(hash);
+          if (stable) w->current->frames.push_back(frame);
           if (options_.packet_export != nullptr) {
             w->current->seqs.push_back(export_seq_);
             sent_to = static_cast<int32_t>(w->index);
@@ -514,10 +523,12 @@ void Pipeline::WorkerLoop(Worker* w) {
       if (c->app_final || p.payload_captured == 0) continue;
       const bool had_app = c->app != nullptr;
       ConnectionDpiCallbacks results(*c);
-      w->dpi.Process(DpiFlowOf(*c, p),
-                     std::span<const uint8_t>(batch->payload)
-                         .subspan(p.payload_offset, p.payload_captured),
-                     results);
+      const std::span<const uint8_t> bytes =
+          !batch->frames.empty() && batch->frames[i] != nullptr
+              ? std::span<const uint8_t>(batch->frames[i] + p.payload_offset, p.payload_captured)
+              : std::span<const uint8_t>(batch->payload).subspan(p.payload_offset,
+                                                                 p.payload_captured);
+      w->dpi.Process(DpiFlowOf(*c, p), bytes, results);
       if (!had_app && c->app != nullptr) {
         w->AddEvent(FlowEventType::kClassified, CloseReason::kNone, c->last_seen_us, *c);
       }

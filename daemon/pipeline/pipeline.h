@@ -162,8 +162,11 @@ class Pipeline {
     std::vector<DecodedPacket> packets;
     std::vector<uint64_t> hashes;  // packets[i].key.Hash(): hashed once, here.
     // Payload bytes for DPI: DecodedPacket::payload_offset indexes here
-    // (the capture buffer is reused once the next packet is read).
+    // (the capture buffer is reused once the next packet is read)...
     std::vector<uint8_t> payload;
+    // ... unless the source's data is stable (a mapped file): then, per
+    // packet, the frame it indexes instead (null: `payload`).
+    std::vector<const uint8_t*> frames;
     // With packet_export: each packet's capture sequence number, and the
     // last number handed out when the batch was sent (the worker's
     // watermark once it has processed the batch).
@@ -177,6 +180,7 @@ class Pipeline {
       packets.clear();
       hashes.clear();
       payload.clear();
+      frames.clear();
       seqs.clear();
     }
   };
