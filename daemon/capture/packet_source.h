@@ -74,6 +74,9 @@ class PacketSource {
   // unchanged) until the source is destroyed, not only until the next
   // Next(): a file read in place. Readers may then keep pointers to it.
   virtual bool stable_data() const { return false; }
+  // With stable_data(): no RawPacket::data below `p` (in the source's
+  // order) will be read again; the source may give its memory back.
+  virtual void ReleaseBefore(const uint8_t* /*p*/) {}
 };
 
 }  // namespace rustnet

@@ -276,6 +276,7 @@ bool Pipeline::Send(Worker* w, bool final) {
   batch->clock_us = clock_us_.load(std::memory_order_relaxed);
   batch->last_seq = export_seq_;
   w->last_send_us = batch->clock_us;
+  if (batch->first_frame != nullptr) w->frames_in_flight.push_back(batch->first_frame);
   const bool wait = !source_->live() || final;
   if (!w->inbox.Push(batch)) {
     if (!wait) {
@@ -303,6 +304,10 @@ bool Pipeline::Send(Worker* w, bool final) {
     next = w->returns.Pop();
   }
   w->current = *next;
+  if (w->current->first_frame != nullptr && !w->frames_in_flight.empty()) {
+    w->frames_in_flight.pop_front();  // That batch is done with its frames.
+  }
+  w->current->first_frame = nullptr;
   w->current->Clear();
   return true;
 }
@@ -337,6 +342,15 @@ void Pipeline::HandFrames(bool final) {
   out->PutFrameBatch(export_batch_);
   export_batch_ = nullptr;
   export_sent_us_ = clock_us_.load(std::memory_order_relaxed);
+}
+
+void Pipeline::ReleaseFrames(const uint8_t* reading) {
+  const uint8_t* low = reading;
+  for (const auto& w : workers_) {
+    if (!w->frames_in_flight.empty()) low = std::min(low, w->frames_in_flight.front());
+    if (w->current->first_frame != nullptr) low = std::min(low, w->current->first_frame);
+  }
+  source_->ReleaseBefore(low);
 }
 
 void Pipeline::PublishCaptureStats(const Decoder& decoder) {
@@ -408,7 +422,10 @@ void Pipeline::CaptureLoop() {
           }
           w->current->packets.push_back(decoded);
           w->current->hashes.push_back(hash);
-          if (stable) w->current->frames.push_back(frame);
+          if (stable) {
+            w->current->frames.push_back(frame);
+            if (w->current->first_frame == nullptr) w->current->first_frame = raw.data.data();
+          }
           if (options_.packet_export != nullptr) {
             w->current->seqs.push_back(export_seq_);
             sent_to = static_cast<int32_t>(w->index);
@@ -422,6 +439,8 @@ void Pipeline::CaptureLoop() {
       }
       if (options_.packet_export != nullptr) ExportFrame(raw, export_seq_, sent_to);
       if ((packets & 0xffff) == 0) flush_counters();
+      // A mapped file: give back the pages no batch in flight points into.
+      if (stable && (packets & 0x3ff) == 0) ReleaseFrames(raw.data.data());
       if (!source_->live()) continue;
       // Live: readers see counters at most a second old, busy link or not.
       if (raw.timestamp_us - last_flush_us >= kStatsFlushUs) flush_counters();
