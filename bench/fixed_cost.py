@@ -13,9 +13,10 @@ Wall time from perf_counter around fork/exec/wait; CPU (user + sys, the
 process and its threads) from wait4's rusage, at microsecond resolution
 (GNU time's 10 ms is too coarse here). Prints medians and the best run.
 
-Usage: bench/fixed_cost.py RUSTNETD BARE_READ FILE [ROUNDS]
+Usage: bench/fixed_cost.py [--result OUT] RUSTNETD BARE_READ FILE [ROUNDS]
   (bench/run.sh builds both into build-bench/; FILE: e.g.
-  tests/fixtures/http.pcap)
+  tests/fixtures/http.pcap). --result writes "name<TAB>value" lines for
+  bench/run.sh's target table (the medians, in ms).
 """
 import os
 import statistics
@@ -38,10 +39,14 @@ def run(argv):
 
 
 def main():
-    if len(sys.argv) < 4:
+    args = sys.argv[1:]
+    result = None
+    if args[:1] == ["--result"] and len(args) > 1:
+        result, args = args[1], args[2:]
+    if len(args) < 3:
         sys.exit(__doc__)
-    rustnetd, bare, path = sys.argv[1:4]
-    rounds = int(sys.argv[4]) if len(sys.argv) > 4 else 31
+    rustnetd, bare, path = args[:3]
+    rounds = int(args[3]) if len(args) > 3 else 31
     logs = tempfile.mkdtemp(prefix="rn-fixed-cost-")
     cases = [
         ("bare libpcap read", [bare, path]),
@@ -67,10 +72,17 @@ def main():
               (name, 1e3 * statistics.median(walls), 1e3 * statistics.median(cpus),
                1e3 * statistics.median(idle), 1e3 * min(idle)))
     base = statistics.median(w - c for w, c in samples["bare libpcap read"])
+    lines = []
     for name, _ in cases[1:]:
         extra = statistics.median(w - c for w, c in samples[name]) - base
         print("  %s: %.1f ms of wall above its CPU beyond the bare read's (target <= 10 ms)"
               % (name, 1e3 * extra))
+        lines.append("%s\textra_ms\t%.1f" % (name, 1e3 * extra))
+        lines.append("%s\twall_ms\t%.1f" % (name, 1e3 * statistics.median(w for w, _ in samples[name])))
+        lines.append("%s\tcpu_ms\t%.1f" % (name, 1e3 * statistics.median(c for _, c in samples[name])))
+    if result:
+        with open(result, "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

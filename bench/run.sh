@@ -5,21 +5,28 @@
 # measured in the same run, never against a fixed threshold: these machines
 # are shared, so only the ratios mean something.
 #
-# Usage (from anywhere; ~7 minutes on 2 cores at load 3-7: speed ~1, peer
-# ~1.5, memory ~1.5, live ~3; plus ~10 s to generate the captures the
-# first time and ~3 minutes to build):
+# Usage (from anywhere; ~8 minutes on 2 cores at load 3-7: fixed cost and
+# speed ~1.5, peer ~2, memory ~2, live ~3; plus ~30 s to generate the
+# captures the first time and ~3 minutes to build). The summary ends with
+# one table: each of issue 20's targets, its measured value on this machine
+# (CPU model, cores and load average printed) and whether it holds.
 #   sudo bench/run.sh      # everything
 #   bench/run.sh           # as a user: live capture is skipped (needs root
 #                          # for namespaces), ndpiReader must be installed
 #   SPEED=0 MEMORY=0 PEER=0 sudo bench/run.sh   # only the live test
 # Knobs (environment):
-#   SPEED=1 MEMORY=1 PEER=1 LIVE=1 BREADTH=1   0 skips that part (LIVE needs root)
+#   FIXED=1 SPEED=1 MEMORY=1 PEER=1 LIVE=1 BREADTH=1   0 skips that part (LIVE needs root)
 #   REPS=5             repetitions of each speed measurement (best and median shown)
-#   THREADS="1 2 4"    rustnetd --threads values in the speed test
-#   PEER_THREADS="1 2" rustnetd --threads values next to ndpiReader
+#   FIXED_ROUNDS=15    rounds of the fixed-cost measurement (bench/fixed_cost.py)
+#   THREADS="default 1"  rustnetd --threads values in the speed test ("default":
+#                      no --threads, min(cores, 4) workers); --no-dpi runs with
+#                      the default
+#   PEER_THREADS="default"  rustnetd --threads values next to ndpiReader
 #   PACKETS=1000000 FLOWS=60000 SEED=1   the mixed capture
 #   DISTINCT=1000000   flows in the memory test's capture
-#   MEM_THREADS="1 2"  rustnetd --threads values in the memory test
+#   MEM_THREADS="default"  rustnetd --threads values in the memory test's dump
+#                      runs (--no-dpi runs with the default); served runs: the
+#                      default and --threads 1
 #   LIVE_STEPS, LIVE_SECONDS, LIVE_TOOLS, LIVE_RUSTNETD_ARGS: see
 #                      bench/live_trafgen.sh (the live part's default)
 #   LIVE_TCPREPLAY=1   also bench/live_bench.sh (the capture through
@@ -37,7 +44,7 @@
 #     a 10-flow capture for the baseline memory.
 #  3. Speed (SPEED=1): REPS rounds, each running the bare libpcap read
 #     (the floor) and `rustnetd --read MIXED --dump json --threads T
-#     >/dev/null` for each T and for --threads 1 --no-dpi (what DPI costs),
+#     >/dev/null` for each T (THREADS) and for --no-dpi (what DPI costs),
 #     interleaved so load from other users hits all alike. Times are wall
 #     times of the whole process (start-up and the final JSON dump
 #     included), CPU is user+sys. The ratio is rustnetd's median over the
@@ -59,7 +66,9 @@
 #     tables, per protocol (TLS SNI, HTTP Host, DNS query, SSH banners,
 #     QUIC SNI), who found the name, and whether the values agree.
 #  5. Memory (MEMORY=1): peak RSS (GNU time's maximum resident set size) of
-#     `rustnetd --read DISTINCT --dump json --max-connections 4000000`, the
+#     `rustnetd --read DISTINCT --dump json` with the default
+#     --max-connections (1,000,000: a promise about the whole table, so all
+#     of DISTINCT's flows must be kept), the
 #     connections in its dump (counted: every flow must still be there), and
 #     the same daemon's peak RSS on the 10-flow capture: bytes per
 #     connection raw (peak / connections) and net of that baseline. Also
@@ -75,7 +84,10 @@
 #     `tcpdump -w /dev/null` on a veth while tcpreplay replays the mixed
 #     capture into it at stepped rates (and rustnetd --no-process, to show
 #     what process attribution costs); drops of each at each rate.
-#  7. Prints everything in one summary (also saved to bench/out/summary.txt).
+#  7. Prints everything in one summary (also saved to bench/out/summary.txt),
+#     ending with the targets table. Before the speed test, FIXED=1 runs
+#     bench/fixed_cost.py on the 10-flow capture (wall above CPU of a whole
+#     run, beyond the bare read's).
 set -euo pipefail
 export LC_ALL=C  # '.' decimals everywhere (EPOCHREALTIME, awk, printf)
 
@@ -83,13 +95,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="$ROOT/build-bench"
 OUT="$ROOT/bench/out"
 REPS="${REPS:-5}"
-THREADS="${THREADS:-1 2 4}"
+THREADS="${THREADS:-default 1}"
 PACKETS="${PACKETS:-1000000}"
 FLOWS="${FLOWS:-60000}"
 SEED="${SEED:-1}"
 DISTINCT="${DISTINCT:-1000000}"
-MEM_THREADS="${MEM_THREADS:-1 2}"
-PEER_THREADS="${PEER_THREADS:-1 2}"
+MEM_THREADS="${MEM_THREADS:-default}"
+PEER_THREADS="${PEER_THREADS:-default}"
+FIXED="${FIXED:-1}"
+FIXED_ROUNDS="${FIXED_ROUNDS:-15}"
 SPEED="${SPEED:-1}"
 MEMORY="${MEMORY:-1}"
 PEER="${PEER:-1}"
@@ -214,12 +228,27 @@ new_logdir() { RUN_ID=$((RUN_ID + 1)); LOGDIR="$LOGS/run-$RUN_ID"; mkdir -p "$LO
 
 fmt_int() { sed ':a;s/\B[0-9]\{3\}\>/,&/;ta' <<<"$1"; }
 
+# "default" -> no flag (min(cores, 4) workers); N -> "--threads N".
+threads_arg() { if [[ "$1" == default ]]; then echo ""; else echo "--threads $1"; fi; }
+threads_label() { if [[ "$1" == default ]]; then echo "default ($DEFAULT_WORKERS workers)"; else echo "--threads $1"; fi; }
+
 echo
 echo "== machine =="
 CPU_MODEL=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)
 echo "$(uname -srm); $(nproc) cores ($CPU_MODEL); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "rustnetd $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' + uncommitted changes')"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+DEFAULT_WORKERS=$(($(nproc) < 4 ? $(nproc) : 4))
+
+# --- 2a. fixed cost -------------------------------------------------------------
+# A tiny capture's whole run: wall above CPU, beyond the bare read's (see
+# bench/fixed_cost.py).
+if ((FIXED)); then
+echo
+echo "== fixed cost: $FIXED_ROUNDS rounds on $(basename "$TINY") =="
+python3 "$ROOT/bench/fixed_cost.py" --result "$OUT/fixed_cost.tsv" "$RUSTNETD" "$BARE_READ" "$TINY" \
+  "$FIXED_ROUNDS" | tee "$OUT/fixed_cost.txt"
+fi
 
 # Warm the page cache, check the file reads, and count the dump's rows once.
 cat "$MIXED" >/dev/null
@@ -249,8 +278,15 @@ echo "warm-up: bare read $BARE_PACKETS packets; rustnetd read $MIXED_SEEN, creat
 # rustnetd configurations: each --threads value, and one worker without DPI
 # (to show DPI's share).
 CFG_ARGS=()
-for t in $THREADS; do CFG_ARGS+=("--threads $t"); done
-CFG_ARGS+=("--threads 1 --no-dpi")
+CFG_LABEL=()
+for t in $THREADS; do CFG_ARGS+=("$(threads_arg "$t")"); CFG_LABEL+=("$(threads_label "$t")"); done
+T1_IDX=""
+for c in "${!CFG_ARGS[@]}"; do
+  if [[ -z "${CFG_ARGS[$c]}" && -z "$T1_IDX" ]]; then T1_IDX=$c; fi
+done
+CFG_ARGS+=("--no-dpi")
+CFG_LABEL+=("--no-dpi, default threads")
+T1_NODPI_IDX=$((${#CFG_ARGS[@]} - 1))
 SEEN=()
 for ((r = 1; r <= REPS; r++)); do
   run_timed bare /dev/null "$BARE_READ" "$MIXED"
@@ -267,7 +303,7 @@ for ((r = 1; r <= REPS; r++)); do
     read -r seen _ <<<"$(log_stats "$LOGDIR")"
     SEEN[c]=$seen
     phases "$LOGDIR" "$LAST_T0" "$LAST_T1" >>"$OUT/samples/phases-c$c"
-    line+="  [${CFG_ARGS[$c]}] ${LAST_WALL}s"
+    line+="  [${CFG_LABEL[$c]}] ${LAST_WALL}s"
   done
   echo "$line"
 done
@@ -281,7 +317,8 @@ OUR_FLOWS="$OUT/peer-rustnetd.jsonl"
 echo
 echo "== peer: ndpiReader $NDPI_VERSION and rustnetd, $REPS rounds on $(basename "$MIXED") =="
 PEER_CFG=()
-for t in $PEER_THREADS; do PEER_CFG+=("--threads $t"); done
+PEER_LABEL=()
+for t in $PEER_THREADS; do PEER_CFG+=("$(threads_arg "$t")"); PEER_LABEL+=("$(threads_label "$t")"); done
 PEER_SEEN=()
 for ((r = 1; r <= REPS; r++)); do
   run_timed peer-bare /dev/null "$BARE_READ" "$MIXED"
@@ -293,7 +330,7 @@ for ((r = 1; r <= REPS; r++)); do
       ${PEER_CFG[$c]} --log-dir "$LOGDIR"
     read -r seen _ <<<"$(log_stats "$LOGDIR")"
     PEER_SEEN[c]=$seen
-    line+="  [rustnetd ${PEER_CFG[$c]}] ${LAST_WALL}s"
+    line+="  [rustnetd ${PEER_LABEL[$c]}] ${LAST_WALL}s"
   done
   run_timed peer-ndpi-q /dev/null ndpiReader -i "$MIXED" -q
   line+="  [ndpiReader -q] ${LAST_WALL}s"
@@ -313,19 +350,21 @@ echo
 echo "== memory: $(basename "$DISTINCT_PCAP") and the 10-flow baseline =="
 cat "$DISTINCT_PCAP" >/dev/null
 MEM_ROWS=()
-mem_case() {  # LABEL THREADS EXTRA...
-  local label="$1" t="$2"; shift 2
+# With the default --max-connections (1,000,000 = DISTINCT by default): the
+# cap is a promise about the whole table, so every flow must be there.
+mem_case() {  # LABEL EXTRA...
+  local label="$1"; shift 1
   local rows base_rss rss seen created expired evicted
   new_logdir
-  run_timed "mem-base" /dev/null "$RUSTNETD" --read "$TINY" --dump json --threads "$t" \
+  run_timed "mem-base" /dev/null "$RUSTNETD" --read "$TINY" --dump json \
     --log-dir "$LOGDIR" "$@"
   base_rss=$LAST_RSS
   new_logdir
   # The dump goes to a file (counted after), not a pipe: GNU time then
   # measures rustnetd alone and nothing competes with it for the CPU.
   local rowfile="$OUT/samples/.rows"
-  run_timed "mem" "$rowfile" "$RUSTNETD" --read "$DISTINCT_PCAP" --dump json --threads "$t" \
-    --max-connections 4000000 --log-dir "$LOGDIR" "$@"
+  run_timed "mem" "$rowfile" "$RUSTNETD" --read "$DISTINCT_PCAP" --dump json \
+    --log-dir "$LOGDIR" "$@"
   rss=$LAST_RSS
   local startup packets dump
   read -r startup packets dump <<<"$(phases "$LOGDIR" "$LAST_T0" "$LAST_T1")"
@@ -335,8 +374,11 @@ mem_case() {  # LABEL THREADS EXTRA...
   echo "$label: read $seen packets, dump $rows connections (created $created, expired $expired, evicted $evicted); peak RSS $rss kB, baseline $base_rss kB; ${LAST_WALL}s: start-up ${startup}s, packets ${packets}s, dump+exit ${dump}s"
   MEM_ROWS+=("$label|$rows|$expired|$evicted|$base_rss|$rss|$packets|$dump")
 }
-for t in $MEM_THREADS; do mem_case "--threads $t" "$t"; done
-mem_case "--threads 1 --no-dpi" 1 --no-dpi
+for t in $MEM_THREADS; do
+  # shellcheck disable=SC2046  # threads_arg is zero or two words
+  mem_case "$(threads_label "$t")" $(threads_arg "$t")
+done
+mem_case "--no-dpi" --no-dpi
 
 # The daemon as it runs for real (no --dump): the API is up and workers
 # publish a snapshot every second (sharing their table's chunks, copied
@@ -344,11 +386,11 @@ mem_case "--threads 1 --no-dpi" 1 --no-dpi
 # waits for "end of" in the log and the final snapshots, reads VmHWM (peak)
 # and VmRSS (now) from /proc, stops it with SIGTERM. Sets SERVE_HWM,
 # SERVE_RSS (kB) and SERVE_CONNS.
-serve_rss() {  # FILE THREADS EXTRA...
-  local file="$1" t="$2"; shift 2
+serve_rss() {  # FILE EXTRA...
+  local file="$1"; shift 1
   new_logdir
   local sock="$OUT/bench.sock"
-  "$RUSTNETD" --read "$file" --threads "$t" --max-connections 4000000 --socket "$sock" \
+  "$RUSTNETD" --read "$file" --socket "$sock" \
     --log-dir "$LOGDIR" "$@" >/dev/null 2>"$LOGDIR/stderr" &
   local pid=$! i
   for ((i = 0; i < 1200; i++)); do
@@ -364,21 +406,21 @@ serve_rss() {  # FILE THREADS EXTRA...
   read -r _ SERVE_CONNS _ <<<"$(log_stats "$LOGDIR")"
 }
 SERVED_ROWS=()
-served_case() {  # LABEL THREADS EXTRA...
-  local label="$1" t="$2"; shift 2
+served_case() {  # LABEL EXTRA...
+  local label="$1"; shift 1
   local bhwm brss hwm rss conns
-  serve_rss "$TINY" "$t" "$@"
+  serve_rss "$TINY" "$@"
   bhwm=$SERVE_HWM
   brss=$SERVE_RSS
-  serve_rss "$DISTINCT_PCAP" "$t" "$@"
+  serve_rss "$DISTINCT_PCAP" "$@"
   hwm=$SERVE_HWM
   rss=$SERVE_RSS
   conns=$SERVE_CONNS
   echo "served $label: $conns connections tracked; peak RSS $hwm kB, RSS after the file $rss kB; baseline (10 flows) peak $bhwm kB, $brss kB"
   SERVED_ROWS+=("$label|$conns|$bhwm|$hwm|$brss|$rss")
 }
-served_case "--threads 1" 1
-served_case "--threads 1 --no-dpi" 1 --no-dpi
+served_case "$(threads_label default)"
+served_case "--threads 1" --threads 1
 fi
 
 # --- 6. live ----------------------------------------------------------------
@@ -425,7 +467,7 @@ summary() {
   row "bare libpcap read" "$OUT/samples/bare" "$BARE_PACKETS"
   row "bare read, 1 MiB buffer" "$OUT/samples/bare-buf" "$BARE_PACKETS"
   for c in "${!CFG_ARGS[@]}"; do
-    row "rustnetd ${CFG_ARGS[$c]}" "$OUT/samples/c$c" "${SEEN[$c]}"
+    row "rustnetd ${CFG_LABEL[$c]}" "$OUT/samples/c$c" "${SEEN[$c]}"
   done
   echo
   echo "  Where rustnetd's wall time goes (medians; from its log's ms timestamps):"
@@ -437,7 +479,7 @@ summary() {
     su=$(awk '{print $1}' "$f" | median)
     pk=$(awk '{print $2}' "$f" | median)
     dm=$(awk '{print $3}' "$f" | median)
-    awk -v l="rustnetd ${CFG_ARGS[$c]}" -v su="$su" -v pk="$pk" -v dm="$dm" -v p="${SEEN[$c]}" -v bm="$bare_med" \
+    awk -v l="rustnetd ${CFG_LABEL[$c]}" -v su="$su" -v pk="$pk" -v dm="$dm" -v p="${SEEN[$c]}" -v bm="$bare_med" \
       'BEGIN {printf "  %-30s %10.3f %10.3f %10.2f M %8.2fx %12.3f\n", l, su, pk, p / pk / 1e6, pk / bm, dm}'
   done
   fi
@@ -451,7 +493,7 @@ summary() {
   bare_best=$(awk '{print $1}' "$OUT/samples/peer-bare" | minimum)
   row "bare libpcap read" "$OUT/samples/peer-bare" "$BARE_PACKETS"
   for c in "${!PEER_CFG[@]}"; do
-    row "rustnetd ${PEER_CFG[$c]}" "$OUT/samples/peer-c$c" "${PEER_SEEN[$c]}"
+    row "rustnetd ${PEER_LABEL[$c]}" "$OUT/samples/peer-c$c" "${PEER_SEEN[$c]}"
   done
   row "ndpiReader -q" "$OUT/samples/peer-ndpi-q" "$BARE_PACKETS"
   row "ndpiReader -q -v 2 -w FILE" "$OUT/samples/peer-ndpi-v2" "$BARE_PACKETS"
@@ -461,7 +503,7 @@ summary() {
   cq=$(awk '{print $2}' "$OUT/samples/peer-ndpi-q" | median)
   cv=$(awk '{print $2}' "$OUT/samples/peer-ndpi-v2" | median)
   for c in "${!PEER_CFG[@]}"; do
-    awk -v l="rustnetd ${PEER_CFG[$c]}" -v m="$(awk '{print $1}' "$OUT/samples/peer-c$c" | median)" \
+    awk -v l="rustnetd ${PEER_LABEL[$c]}" -v m="$(awk '{print $1}' "$OUT/samples/peer-c$c" | median)" \
       -v cm="$(awk '{print $2}' "$OUT/samples/peer-c$c" | median)" -v q="$nq" -v v="$nv" -v cq="$cq" -v cv="$cv" \
       'BEGIN {printf "  %s: ndpiReader -q -v 2 -w takes %.2fx its time (%.2fx its CPU), ndpiReader -q %.2fx (%.2fx CPU); medians\n", l, v / m, cv / cm, q / m, cq / cm}'
   done
@@ -506,7 +548,77 @@ summary() {
     echo
     echo "$LIVE_SKIPPED"
   fi
+  if ((FIXED)); then
+    echo
+    sed 's/^fixed cost/Fixed cost/' "$OUT/fixed_cost.txt"
+  fi
+  targets
   echo "================================================================================"
+}
+
+# Issue 20's targets: one row each, measured in this run. Medians of the
+# interleaved rounds; "-" where the part was skipped.
+targets() {
+  local v ok
+  col() { awk -v f="$2" '{print $f}' "$1" | median; }  # FILE FIELD -> median
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}'; }
+  le() { awk -v a="$1" -v b="$2" 'BEGIN {print (a == a + 0 && a <= b) ? "yes" : "no"}'; }
+  ge() { awk -v a="$1" -v b="$2" 'BEGIN {print (a == a + 0 && a >= b) ? "yes" : "no"}'; }
+  trow() { printf "  %-66s %12s %10s %5s\n" "$1" "$2" "$3" "$4"; }
+  echo
+  echo "TARGETS (issue 20) on this machine: $(nproc) cores ($CPU_MODEL);"
+  echo "  load average before $LOAD_BEFORE, after $LOAD_AFTER; ratios of medians of interleaved runs"
+  trow "target" "measured" "goal" "holds"
+  if ((SPEED)) && [[ -n "${T1_IDX:-}" ]]; then
+    local bw bc
+    bw=$(col "$OUT/samples/bare" 1)
+    bc=$(col "$OUT/samples/bare" 2)
+    v=$(ratio "$(col "$OUT/samples/c$T1_IDX" 1)" "$bw")
+    trow "1. replay --dump json (${CFG_LABEL[$T1_IDX]}), wall / bare read" "${v}x" "<= 2.0x" "$(le "$v" 2.0)"
+    v=$(ratio "$(col "$OUT/samples/c$T1_IDX" 2)" "$bc")
+    trow "   the same, CPU / bare read's CPU" "${v}x" "<= 3.0x" "$(le "$v" 3.0)"
+    v=$(ratio "$(col "$OUT/samples/c$T1_NODPI_IDX" 1)" "$bw")
+    trow "   --no-dpi, wall / bare read" "${v}x" "<= 1.5x" "$(le "$v" 1.5)"
+  else
+    trow "1. replay (SPEED=0: not measured)" "-" "" ""
+  fi
+  if ((FIXED)); then
+    v=$(awk -F'\t' '$1 == "rustnetd --dump json" && $2 == "extra_ms" {print $3}' "$OUT/fixed_cost.tsv")
+    trow "2. fixed cost: wall above CPU on $(basename "$TINY"), beyond bare read's" "${v} ms" "<= 10 ms" "$(le "$v" 10)"
+  else
+    trow "2. fixed cost (FIXED=0: not measured)" "-" "" ""
+  fi
+  if ((PEER)); then
+    local ours
+    ours=$(col "$OUT/samples/peer-c0" 1)
+    v=$(ratio "$(col "$OUT/samples/peer-ndpi-q" 1)" "$ours")
+    trow "3. ndpiReader -q wall / rustnetd --dump json --dump-expired (${PEER_LABEL[0]})" "${v}x" ">= 15x" "$(ge "$v" 15)"
+    v=$(ratio "$(col "$OUT/samples/peer-ndpi-v2" 1)" "$ours")
+    trow "   ndpiReader -q -v 2 -w FILE wall / the same" "${v}x" ">= 15x" "$(ge "$v" 15)"
+    local agree
+    agree=$(awk '$1 == "all" {printf "%d/%d", $5, $4}' "$OUT/ndpi_compare.txt")
+    if grep -q '^differences:' "$OUT/ndpi_compare.txt"; then ok=no; else ok=yes; fi
+    trow "   detection identical flow by flow (names agree / both named)" "$agree" "all" "$ok"
+  else
+    trow "3. peer (PEER=0: not measured)" "-" "" ""
+  fi
+  if ((LIVE)); then
+    trow "4. live lossless rate (see the live table above)" "above" ">= tcpdump" ""
+  else
+    trow "4. live (needs root and LIVE=1: not measured)" "-" "" ""
+  fi
+  if ((MEMORY)); then
+    local label n bh h
+    IFS='|' read -r label n bh h _ <<<"${SERVED_ROWS[0]}"
+    v=$(awk -v n="$n" -v h="$h" 'BEGIN {printf "%.0f", h * 1024 / n}')
+    trow "5. bytes per connection at $(fmt_int "$DISTINCT"), served peak ($label)" "$v" "<= 256" "$(le "$v" 256)"
+    local rows evicted
+    IFS='|' read -r label rows _ evicted _ <<<"${MEM_ROWS[0]}"
+    ok=$([[ "$rows" -eq "$DISTINCT" && "$evicted" -eq 0 ]] && echo yes || echo no)
+    trow "   default --max-connections keeps all $(fmt_int "$DISTINCT") flows ($label)" "$(fmt_int "$rows")" "all" "$ok"
+  else
+    trow "5. memory (MEMORY=0: not measured)" "-" "" ""
+  fi
 }
 echo
 summary | tee "$OUT/summary.txt"

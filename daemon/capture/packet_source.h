@@ -70,6 +70,13 @@ class PacketSource {
   virtual void Interrupt() = 0;
   // Why Next() returned kError.
   virtual std::string error() const = 0;
+  // True if every RawPacket::data this source returns stays valid (and
+  // unchanged) until the source is destroyed, not only until the next
+  // Next(): a file read in place. Readers may then keep pointers to it.
+  virtual bool stable_data() const { return false; }
+  // With stable_data(): no RawPacket::data below `p` (in the source's
+  // order) will be read again; the source may give its memory back.
+  virtual void ReleaseBefore(const uint8_t* /*p*/) {}
 };
 
 }  // namespace rustnet

@@ -54,6 +54,16 @@ PcapFileMap::PcapFileMap(const uint8_t* base, size_t size, bool swapped, bool na
 
 PcapFileMap::~PcapFileMap() { munmap(const_cast<uint8_t*>(base_), size_); }
 
+void PcapFileMap::Release(const uint8_t* p) {
+  if (p < base_ || p > base_ + size_) return;
+  const auto page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t end = static_cast<size_t>(p - base_) / page * page;
+  // In steps of 8 MiB at least: one call per step.
+  if (end < released_ + (8u << 20)) return;
+  madvise(const_cast<uint8_t*>(base_) + released_, end - released_, MADV_DONTNEED);
+  released_ = end;
+}
+
 uint32_t PcapFileMap::U32(size_t offset) const {
   uint32_t v = 0;
   std::memcpy(&v, base_ + offset, sizeof v);

@@ -67,6 +67,12 @@ class PcapFileMap {
   // record that cannot be read, after which it stays at kError.
   Result Next(Record* out);
   const std::string& error() const { return error_; }
+  // Gives back the mapped pages wholly below `p` (a pointer into the map,
+  // at or before the current record): nothing there is read again. The
+  // pages stay in the page cache; only this process's resident set drops
+  // (a replay's mapped file would otherwise count in full). Reading a
+  // released page again would fault it back in from the file, unchanged.
+  void Release(const uint8_t* p);
 
  private:
   PcapFileMap(const uint8_t* base, size_t size, bool swapped, bool nanos);
@@ -80,6 +86,7 @@ class PcapFileMap {
   uint32_t snaplen_ = kMaxCaplen;
   uint32_t max_caplen_ = kMaxCaplen;
   std::string error_;
+  size_t released_ = 0;  // Bytes from the start given back (page multiple).
 };
 
 }  // namespace rustnet

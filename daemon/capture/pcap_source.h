@@ -69,6 +69,11 @@ class PcapSource : public PacketSource {
   const std::string& name() const override { return name_; }
   bool live() const override { return live_; }
   uint32_t snaplen() const override { return snaplen_; }
+  // A classic pcap file is mapped for the source's life (pcap_file_map.h).
+  bool stable_data() const override { return file_map_ != nullptr; }
+  void ReleaseBefore(const uint8_t* p) override {
+    if (file_map_) file_map_->Release(p);
+  }
   CaptureStats Stats() override;
   void Interrupt() override;
   std::string error() const override;

@@ -276,6 +276,7 @@ bool Pipeline::Send(Worker* w, bool final) {
   batch->clock_us = clock_us_.load(std::memory_order_relaxed);
   batch->last_seq = export_seq_;
   w->last_send_us = batch->clock_us;
+  if (batch->first_frame != nullptr) w->frames_in_flight.push_back(batch->first_frame);
   const bool wait = !source_->live() || final;
   if (!w->inbox.Push(batch)) {
     if (!wait) {
@@ -303,6 +304,10 @@ bool Pipeline::Send(Worker* w, bool final) {
     next = w->returns.Pop();
   }
   w->current = *next;
+  if (w->current->first_frame != nullptr && !w->frames_in_flight.empty()) {
+    w->frames_in_flight.pop_front();  // That batch is done with its frames.
+  }
+  w->current->first_frame = nullptr;
   w->current->Clear();
   return true;
 }
@@ -339,6 +344,15 @@ void Pipeline::HandFrames(bool final) {
   export_sent_us_ = clock_us_.load(std::memory_order_relaxed);
 }
 
+void Pipeline::ReleaseFrames(const uint8_t* reading) {
+  const uint8_t* low = reading;
+  for (const auto& w : workers_) {
+    if (!w->frames_in_flight.empty()) low = std::min(low, w->frames_in_flight.front());
+    if (w->current->first_frame != nullptr) low = std::min(low, w->current->first_frame);
+  }
+  source_->ReleaseBefore(low);
+}
+
 void Pipeline::PublishCaptureStats(const Decoder& decoder) {
   absl::MutexLock lock(&stats_mu_);
   capture_stats_.anomalies = decoder.anomalies();
@@ -348,6 +362,8 @@ void Pipeline::PublishCaptureStats(const Decoder& decoder) {
 void Pipeline::CaptureLoop() {
   Decoder decoder(source_->link_type());
   const size_t n = workers_.size();
+  // A mapped file: DPI payloads are read in the file, not copied.
+  const bool stable = source_->stable_data();
   uint64_t packets = 0, bytes = 0, tracked = 0, malformed = 0, untracked = 0;
   RawPacket raw;
   DecodedPacket decoded;
@@ -378,6 +394,7 @@ void Pipeline::CaptureLoop() {
           ++tracked;
           const uint64_t hash = decoded.key.Hash();
           Worker* w = workers_[hash % n].get();
+          const uint8_t* frame = nullptr;
           if (decoded.payload_captured > 0) {
             const uint32_t tag = HintTag(hash);
             if (!options_.dpi ||
@@ -385,11 +402,16 @@ void Pipeline::CaptureLoop() {
               decoded.payload_captured = 0;
             } else {
               const uint32_t len = std::min(decoded.payload_captured, kMaxDpiPayload);
-              std::vector<uint8_t>& arena = w->current->payload;
-              const auto copy = raw.data.subspan(decoded.payload_offset, len);
-              decoded.payload_offset = static_cast<uint32_t>(arena.size());
               decoded.payload_captured = len;
-              arena.insert(arena.end(), copy.begin(), copy.end());
+              if (stable) {
+                // The frame stays where it is: the worker reads it there.
+                frame = raw.data.data();
+              } else {
+                std::vector<uint8_t>& arena = w->current->payload;
+                const auto copy = raw.data.subspan(decoded.payload_offset, len);
+                decoded.payload_offset = static_cast<uint32_t>(arena.size());
+                arena.insert(arena.end(), copy.begin(), copy.end());
+              }
             }
           }
           // Ask who owns a new TCP connection at once: a short-lived
@@ -400,6 +422,10 @@ void Pipeline::CaptureLoop() {
           }
           w->current->packets.push_back(decoded);
           w->current->hashes.push_back(hash);
+          if (stable) {
+            w->current->frames.push_back(frame);
+            if (w->current->first_frame == nullptr) w->current->first_frame = raw.data.data();
+          }
           if (options_.packet_export != nullptr) {
             w->current->seqs.push_back(export_seq_);
             sent_to = static_cast<int32_t>(w->index);
@@ -413,6 +439,8 @@ void Pipeline::CaptureLoop() {
       }
       if (options_.packet_export != nullptr) ExportFrame(raw, export_seq_, sent_to);
       if ((packets & 0xffff) == 0) flush_counters();
+      // A mapped file: give back the pages no batch in flight points into.
+      if (stable && (packets & 0x3ff) == 0) ReleaseFrames(raw.data.data());
       if (!source_->live()) continue;
       // Live: readers see counters at most a second old, busy link or not.
       if (raw.timestamp_us - last_flush_us >= kStatsFlushUs) flush_counters();
@@ -514,10 +542,12 @@ void Pipeline::WorkerLoop(Worker* w) {
       if (c->app_final || p.payload_captured == 0) continue;
       const bool had_app = c->app != nullptr;
       ConnectionDpiCallbacks results(*c);
-      w->dpi.Process(DpiFlowOf(*c, p),
-                     std::span<const uint8_t>(batch->payload)
-                         .subspan(p.payload_offset, p.payload_captured),
-                     results);
+      const std::span<const uint8_t> bytes =
+          !batch->frames.empty() && batch->frames[i] != nullptr
+              ? std::span<const uint8_t>(batch->frames[i] + p.payload_offset, p.payload_captured)
+              : std::span<const uint8_t>(batch->payload).subspan(p.payload_offset,
+                                                                 p.payload_captured);
+      w->dpi.Process(DpiFlowOf(*c, p), bytes, results);
       if (!had_app && c->app != nullptr) {
         w->AddEvent(FlowEventType::kClassified, CloseReason::kNone, c->last_seen_us, *c);
       }

@@ -162,8 +162,14 @@ class Pipeline {
     std::vector<DecodedPacket> packets;
     std::vector<uint64_t> hashes;  // packets[i].key.Hash(): hashed once, here.
     // Payload bytes for DPI: DecodedPacket::payload_offset indexes here
-    // (the capture buffer is reused once the next packet is read).
+    // (the capture buffer is reused once the next packet is read)...
     std::vector<uint8_t> payload;
+    // ... unless the source's data is stable (a mapped file): then, per
+    // packet, the frame it indexes instead (null: `payload`), and the
+    // first packet's frame (null before one), which the file may not give
+    // back until the worker returns the batch (capture thread's field).
+    std::vector<const uint8_t*> frames;
+    const uint8_t* first_frame = nullptr;
     // With packet_export: each packet's capture sequence number, and the
     // last number handed out when the batch was sent (the worker's
     // watermark once it has processed the batch).
@@ -177,6 +183,9 @@ class Pipeline {
       packets.clear();
       hashes.clear();
       payload.clear();
+      frames.clear();
+      // (Not first_frame: the worker clears a batch before returning it;
+      // the capture thread reads and resets it when the batch is back.)
       seqs.clear();
     }
   };
@@ -219,6 +228,9 @@ class Pipeline {
     SpscQueue<Batch*> returns;
     std::vector<std::unique_ptr<Batch>> pool;
     Batch* current = nullptr;  // Being filled by the capture thread.
+    // Stable sources: first_frame of each batch sent and not yet returned,
+    // oldest first (a worker returns batches in the order it got them).
+    std::deque<const uint8_t*> frames_in_flight;
     int64_t last_send_us = 0;  // Capture thread's clock at the last send.
     std::atomic<uint64_t> packets{0};
     std::atomic<uint64_t> size{0};
@@ -252,6 +264,10 @@ class Pipeline {
   void WorkerLoop(Worker* w);
   // Hands w->current to the worker; returns false if it was dropped.
   bool Send(Worker* w, bool final);
+  // A stable source (mapped file): tells it that nothing below the oldest
+  // frame a batch in flight (or being filled) points into, or `reading`,
+  // is read again.
+  void ReleaseFrames(const uint8_t* reading);
   void Publish(Worker* w, int64_t now_us);
   void PublishCaptureStats(const Decoder& decoder);
   // With packet_export, on the capture thread: copies one frame into the
