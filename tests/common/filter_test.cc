@@ -492,7 +492,7 @@ TEST_CASE("filter: values and words are lowercased when parsed", "[filter]") {
 TEST_CASE("filter: unknown key names the key's column", "[filter]") {
   const std::string keys =
       "keys are: proto, ip, port, lport, rport, addr, laddr, raddr, state, dir, service, app, "
-      "sni, host, process, pid, user, iface, country, asn, org";
+      "sni, host, process, pid, user, iface, country, asn, org, pod, namespace (ns), container";
   CHECK(ErrorOf("prot:tcp") == "column 1: unknown key 'prot'; " + keys);
   CHECK(ErrorOf("proto:tcp  Foo:bar") == "column 12: unknown key 'foo'; " + keys);
   CHECK(ErrorOf("x:") == "column 1: unknown key 'x'; " + keys);
@@ -697,6 +697,41 @@ TEST_CASE("filter: country, asn and org match the remote end's location", "[filt
   CHECK(ErrorOf("asn:google").starts_with("column 5: 'google' is not a number"));
   CHECK(ErrorOf("asn:AS").starts_with("column 5:"));
   CHECK(ErrorOf("asn:99999999999").starts_with("column 5:"));
+}
+
+TEST_CASE("filter: pod, namespace (ns) and container", "[filter][k8s]") {
+  FakeSubject s;
+  // Outside Kubernetes every such term fails (its negation matches).
+  CHECK_FALSE(Match("pod:web", s));
+  CHECK_FALSE(Match("namespace:shop", s));
+  CHECK_FALSE(Match("container:nginx", s));
+  CHECK(Match("-pod:web", s));
+  s.pod = "web-7d4b9c-xk2lp";
+  s.pod_namespace = "shop";
+  s.container = "nginx " + std::string(64, 'a');  // Name and id.
+  CHECK(Match("pod:web", s));
+  CHECK(Match("POD:WEB-7D4B9C-XK2LP", s));
+  CHECK_FALSE(Match("pod:db", s));
+  CHECK(Match("namespace:shop ns:sho", s));
+  CHECK_FALSE(Match("ns:kube-system", s));
+  CHECK(Match("container:nginx", s));
+  CHECK(Match("container:aaaaaaaaaaaa", s));  // A short id.
+  CHECK_FALSE(Match("container:envoy", s));
+  CHECK(Match("pod:/^web-[0-9a-f]+-/ ns:/^shop$/", s));
+  CHECK(Match("container:/^nginx$/", s));  // One of the listed values, anchored.
+  CHECK_FALSE(Match("pod:/^xk2lp/", s));
+  // Keys parse as their own, not as words.
+  auto f = ParseFilter("pod:a namespace:b ns:c container:d");
+  REQUIRE(f.ok());
+  REQUIRE(f->terms().size() == 4);
+  CHECK(f->terms()[0].key == FilterKey::kPod);
+  CHECK(f->terms()[1].key == FilterKey::kNamespace);
+  CHECK(f->terms()[2].key == FilterKey::kNamespace);
+  CHECK(f->terms()[3].key == FilterKey::kContainer);
+  CHECK(f->terms()[3].text == "d");
+  CHECK(ErrorOf("pod:") == "column 5: missing value after ':'");
+  // Bare words do not look at pods (a pod name is asked for by key).
+  CHECK_FALSE(Match("xk2lp", s));
 }
 
 }  // namespace
