@@ -52,9 +52,11 @@ bool CgroupIdResolver::Walk(uint64_t want) {
   bool truncated = false;
   struct stat st;
   if (fstat(root_fd_, &st) == 0) {
-    fresh[st.st_ino] = "/";
+    // push_back, not = "/": GCC 12 at -O3 warns falsely (-Wrestrict) on
+    // assigning a one-character literal.
+    fresh[st.st_ino].push_back('/');
     if (st.st_ino == want) {
-      found = "/";
+      found.push_back('/');
       have = true;
     }
   }
