@@ -90,10 +90,15 @@ for _ in range(n):
     s.close()
     took.append(time.monotonic() - t0)
     out.append("tcp %d" % p)
+# Every UDP socket stays open until all have sent: a closed one's port can
+# be handed to the next, and two sendtos would then be one 4-tuple.
+udp = []
 for _ in range(n_udp):
     s = socket.socket(fam, socket.SOCK_DGRAM)
     s.sendto(b"x", (host, udp_port))
     out.append("udp %d" % s.getsockname()[1])
+    udp.append(s)
+for s in udp:
     s.close()
 took.sort()
 out.append("median_ms %.3f" % (took[len(took) // 2] * 1000 if took else 0))
