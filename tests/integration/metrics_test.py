@@ -538,10 +538,15 @@ def abuse_checks(c, g, d, target, port):
             "left open", int(m.get("errors", 0)) >= 2 and int(m.get("scrapes", 0)) > 0 and
             int(m.get("openConnections", 0)) <= 1 and int(m.get("port", 0)) == port, m)
     rss_kb = d.rss_kb() or 0
-    # Sanitizer builds keep freed memory in quarantine: a looser bound there.
-    allowed_mb = 64 if api_test.sanitized_build() else 16
-    c.check("memory back near the start after the abuse (%d KB, was %d KB; allowed +%d MB)" % (
-        rss_kb, baseline_kb, allowed_mb), 0 < rss_kb <= baseline_kb + allowed_mb * 1024)
+    if api_test.sanitized_build():
+        # ASan's quarantine and TSan's shadow and allocator keep what the
+        # daemon freed (TSan once grew 66 MB here): the bound is checked by
+        # the release run, as api_test.sanitized_build() says.
+        print("info: RSS after the abuse %d KB, was %d KB (sanitized build: no bound)"
+              % (rss_kb, baseline_kb))
+    else:
+        c.check("memory back near the start after the abuse (%d KB, was %d KB; allowed +16 MB)"
+                % (rss_kb, baseline_kb), 0 < rss_kb <= baseline_kb + 16 * 1024)
     c.check("the daemon is still running and wrote no error", d.running() and
             "error" not in d.stderr().lower(), d.stderr()[-2000:])
 
