@@ -17,6 +17,12 @@
 namespace rustnet {
 namespace {
 
+int64_t MonotonicUs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+}
+
 constexpr size_t kMaxArgs = 64;
 constexpr size_t kMaxCmdlineBytes = 4096;
 constexpr size_t kCommMax = 15;  // TASK_COMM_LEN - 1
@@ -442,9 +448,7 @@ void ProcessTable::SetKubernetes(ProcessRecord* r) {
     r->container_id = ref->container_id;
     r->container_runtime = ref->runtime.empty() ? "kubernetes" : ref->runtime;
   }
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  const int64_t now = int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+  const int64_t now = MonotonicUs();
   if (std::shared_ptr<const KubeInfo> k = kube_.Lookup(*ref, now)) {
     r->k8s_pod = k->pod;
     r->k8s_namespace = k->pod_namespace;
@@ -479,9 +483,7 @@ void ProcessTable::SetNetns(uint32_t inode, ProcessRecord* r) {
   if (it == netns_names_.end()) {
     // `ip netns add` bind-mounts the namespace on /run/netns/NAME: its
     // inode is the namespace's. Read again at most once a second.
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    const int64_t now = int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+    const int64_t now = MonotonicUs();
     if (now - netns_names_read_us_ < 1'000'000) return;
     netns_names_read_us_ = now;
     netns_names_.clear();
@@ -552,9 +554,7 @@ std::shared_ptr<const ProcessRecord> ProcessTable::ForSocketOwner(
   SetNetns(netns_inode, r.get());
   if (cgroup_ids_ && cgroup_id != 0) {
     // The path /proc/<pid>/cgroup would have said, through the same parser.
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    const int64_t now = int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
+    const int64_t now = MonotonicUs();
     if (std::optional<std::string> path = cgroup_ids_->Lookup(cgroup_id, now)) {
       SetCgroup(ParseCgroup(absl::StrCat("0::", *path, "\n")), r.get());
     }
