@@ -241,14 +241,21 @@ def make_capture(path, extra_udp_flows=0):
 # --- The daemon -----------------------------------------------------------------
 
 _children = []
+_daemons = []
+_SANITIZER_MARKS = ("WARNING: ThreadSanitizer", "ERROR: AddressSanitizer",
+                    "ERROR: LeakSanitizer", "runtime error: ")
 
 
 def kill_children():
-    """SIGKILLs every Daemon still running (a test that stopped half-way)."""
+    """SIGKILLs every Daemon still running (a test that stopped half-way),
+    and prints any sanitizer report a daemon wrote (before the test removes
+    its work directory)."""
     for proc in _children:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    for d in _daemons:
+        d.print_sanitizer_report()
 
 
 class Daemon:
@@ -267,7 +274,9 @@ class Daemon:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
                                          env=env)
         _children.append(self.proc)
+        _daemons.append(self)
         self.pid = self.proc.pid
+        self._report_printed = False
 
     def wait(self, timeout):
         """Exit code, or None if still running after timeout seconds."""
@@ -284,11 +293,30 @@ class Daemon:
         if rc is None:
             self.proc.kill()
             self.proc.wait()
-            return "hung"
+            rc = "hung"
+        self.print_sanitizer_report()
         return rc
 
     def running(self):
         return self.proc.poll() is None
+
+    def print_sanitizer_report(self):
+        """Prints the daemon's sanitizer report in full, once, if it wrote
+        one: checks show only the tail of stderr, and a report's first
+        stack (the one that says whose memory it is) comes first."""
+        if self._report_printed:
+            return
+        try:
+            text = self.stderr()
+        except OSError:
+            return
+        starts = [text.find(m) for m in _SANITIZER_MARKS if m in text]
+        if not starts:
+            return
+        self._report_printed = True
+        start = text.rfind("\n", 0, min(starts)) + 1
+        print("sanitizer report from %s (pid %d):\n%s" % (self.name, self.pid, text[start:]),
+              flush=True)
 
     def stderr(self):
         with open(self.err_path, errors="replace") as f:
