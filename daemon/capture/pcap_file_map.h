@@ -18,9 +18,18 @@
 // Every byte is hostile: every length is checked against what is left of
 // the mapping before it is used.
 //
+// A file that shrinks while mapped (`: > file`, logrotate's copytruncate,
+// tcpdump -w restarted on the same path) or whose pages cannot be read (an
+// I/O error) would raise SIGBUS on the first touch of a page past its new
+// end — in the reader or in a worker reading a frame in place. A SIGBUS
+// handler (installed at the first Open, chained to any other) maps zeros
+// over the rest of such a mapping and marks it; reads there see zeros and
+// Next() then ends the file with an error saying so. Faults at other
+// addresses go to the previous handler (by default: the process dies, as
+// it would have).
+//
 // Thread-safety: one reader thread. A record's bytes stay valid while the
-// map lives (the file's length is taken once, at Open: a file truncated
-// while mapped is not supported, as with any reader that maps).
+// map lives (zeros if the file shrank under them).
 #ifndef RUSTNET_DAEMON_CAPTURE_PCAP_FILE_MAP_H_
 #define RUSTNET_DAEMON_CAPTURE_PCAP_FILE_MAP_H_
 
@@ -52,6 +61,8 @@ class PcapFileMap {
   // Maps `path` if it is a classic pcap file with a standard magic; null if
   // not (or if it cannot be mapped): read it with libpcap then.
   static std::unique_ptr<PcapFileMap> Open(const std::string& path);
+  // The same for an open file (not closed; the mapping keeps the file).
+  static std::unique_ptr<PcapFileMap> Open(int fd);
   // `snaplen`: the file's snapshot length as libpcap took it from the
   // header (pcap_snapshot); `max_caplen`: the most a record may hold.
   // Both kMaxCaplen until set.
@@ -67,6 +78,9 @@ class PcapFileMap {
   // record that cannot be read, after which it stays at kError.
   Result Next(Record* out);
   const std::string& error() const { return error_; }
+  // True once a read of the mapping faulted (the file shrank or could not
+  // be read): the rest of the mapping reads as zeros.
+  bool faulted() const;
   // Gives back the mapped pages wholly below `p` (a pointer into the map,
   // at or before the current record): nothing there is read again. The
   // pages stay in the page cache; only this process's resident set drops
@@ -87,6 +101,7 @@ class PcapFileMap {
   uint32_t max_caplen_ = kMaxCaplen;
   std::string error_;
   size_t released_ = 0;  // Bytes from the start given back (page multiple).
+  int guard_slot_ = -1;   // In the SIGBUS handler's table; -1: not guarded.
 };
 
 }  // namespace rustnet

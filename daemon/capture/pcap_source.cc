@@ -1,5 +1,6 @@
 #include "daemon/capture/pcap_source.h"
 
+#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -248,11 +249,20 @@ absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenFile(const std::stri
   // pcap_close closes: the source owns it and closes the handle first.
   // A classic pcap file is read in place (pcap_file_map.h); libpcap then
   // only reads its header (checks, link type, snapshot length, filters).
-  std::unique_ptr<PcapFileMap> map = PcapFileMap::Open(path);
-  auto file_buffer = map ? nullptr : std::make_unique<char[]>(kFileBufferBytes);
+  // The file is opened once: the map and libpcap read the same file even
+  // if the path is replaced meanwhile.
   pcap_t* handle = nullptr;
-  if (FILE* file = std::fopen(path.c_str(), "rb")) {
-    if (!map) std::setvbuf(file, file_buffer.get(), _IOFBF, kFileBufferBytes);
+  std::unique_ptr<PcapFileMap> map;
+  std::unique_ptr<char[]> file_buffer;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  FILE* file = fd >= 0 ? fdopen(fd, "rb") : nullptr;
+  if (fd >= 0 && file == nullptr) close(fd);
+  if (file != nullptr) {
+    map = PcapFileMap::Open(fd);
+    if (!map) {
+      file_buffer = std::make_unique<char[]>(kFileBufferBytes);
+      std::setvbuf(file, file_buffer.get(), _IOFBF, kFileBufferBytes);
+    }
     handle = pcap_fopen_offline_with_tstamp_precision(file, PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (handle == nullptr) std::fclose(file);
   } else {

@@ -357,6 +357,15 @@ std::optional<KubeCgroupRef> ParseKubeCgroup(std::string_view path) {
     ++i;
   }
   if (i == parts.size()) return std::nullopt;
+  // Not inside a user's own subtree: systemd delegates user@UID.service to
+  // its unprivileged user, who may make any cgroup there and move processes
+  // in — "kubepods/pod<a victim's uid>/<its container id>" (both readable
+  // in any /proc/PID/cgroup) would pass them off as that pod's. The
+  // kubelet's roots are at the top, or under a parent only root makes
+  // (kind's kubelet.slice, k3s's, a node container's scope).
+  for (size_t p = 0; p < i; ++p) {
+    if (parts[p] == "user.slice" || parts[p].starts_with("user@")) return std::nullopt;
+  }
   const bool systemd = parts[i].ends_with(".slice");
   KubeCgroupRef ref;
   ref.qos = "guaranteed";
@@ -644,7 +653,7 @@ std::shared_ptr<const KubeInfo> KubeMetadata::Lookup(const KubeCgroupRef& ref, i
   const std::string key =
       ref.container_id.empty() ? absl::StrCat("pod:", ref.pod_uid) : ref.container_id;
   if (auto it = cache_.find(key); it != cache_.end()) {
-    if (it->second.info || now_us - it->second.at_us < kRetryUs) return it->second.info;
+    if (it->second.complete || now_us - it->second.at_us < kRetryUs) return it->second.info;
   }
   ++stats_.lookups;
   auto info = std::make_shared<KubeInfo>();
@@ -662,7 +671,9 @@ std::shared_ptr<const KubeInfo> KubeMetadata::Lookup(const KubeCgroupRef& ref, i
     stats_.evicted += cache_.size();
     cache_.clear();
   }
-  cache_[key] = Entry{answer, now_us};
+  const bool complete = answer && !answer->pod.empty() && !answer->pod_namespace.empty() &&
+                        (ref.container_id.empty() || !answer->container.empty());
+  cache_[key] = Entry{answer, now_us, complete};
   return answer;
 }
 

@@ -62,7 +62,8 @@ struct KubeCgroupRef {
   std::string qos;           // "besteffort", "burstable", "guaranteed".
 };
 // The pod and container of a cgroup v2 path (or v1 name=systemd path), or
-// nullopt when it is no kubelet pod's. Deeper cgroups inside the
+// nullopt when it is no kubelet pod's (also under user.slice or a
+// user@UID.service: a user's delegated subtree). Deeper cgroups inside the
 // container's (a container running systemd) belong to it.
 std::optional<KubeCgroupRef> ParseKubeCgroup(std::string_view path);
 
@@ -117,6 +118,10 @@ class KubeMetadata {
   struct Entry {
     std::shared_ptr<const KubeInfo> info;  // Null: a miss.
     int64_t at_us = 0;
+    // Pod, namespace and (for a container) its name all known. A miss or a
+    // partial answer (a pod still starting: its log directory made, its
+    // bundle not yet) is looked up again after kRetryUs.
+    bool complete = false;
   };
   std::string root_;
   absl::flat_hash_map<std::string, Entry> cache_;  // container id (or pod uid) -> names

@@ -318,6 +318,7 @@ void FlowTable::Init(Connection& c, const DecodedPacket& p, int dir) {
 }
 
 void FlowTable::Update(Connection& c, const DecodedPacket& p, int dir) {
+  const int64_t idle_us = p.timestamp_us - c.last_seen_us;
   c.last_seen_us = std::max(c.last_seen_us, p.timestamp_us);
   ++c.packets[dir];
   c.bytes[dir] += p.ip_length;
@@ -328,7 +329,7 @@ void FlowTable::Update(Connection& c, const DecodedPacket& p, int dir) {
 
   switch (p.key.protocol) {
     case kIpProtoTcp:
-      UpdateTcp(c, p, dir);
+      UpdateTcp(c, p, dir, idle_us);
       c.state = DeriveTcpState(c);
       break;
     case kIpProtoIcmp:
@@ -354,7 +355,7 @@ void FlowTable::Update(Connection& c, const DecodedPacket& p, int dir) {
   c.timeout_class = TimeoutClassFor(p.key.protocol, c.state);
 }
 
-void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
+void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir, int64_t idle_us) {
   const uint8_t flags = p.tcp_flags;
   // A later fragment carries no TCP header: count it, nothing more.
   if (!p.has_l4_header) return;
@@ -412,7 +413,7 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir) {
   rtt.ack = p.ack;
   rtt.seq_len = seg_len;
   rtt.retransmission = retransmission;
-  rtt.first_in_direction = c.packets[dir] == 1;
+  rtt.idle_us = idle_us;
   rtt.has_timestamps = p.has_tcp_timestamps;
   rtt.tsval = p.tsval;
   rtt.tsecr = p.tsecr;

@@ -165,7 +165,8 @@ class FlowTable {
 
   void Init(Connection& c, const DecodedPacket& p, int dir);
   void Update(Connection& c, const DecodedPacket& p, int dir);
-  void UpdateTcp(Connection& c, const DecodedPacket& p, int dir);
+  // idle_us: since the connection's previous packet (for the RTT probe).
+  void UpdateTcp(Connection& c, const DecodedPacket& p, int dir, int64_t idle_us);
 
   // The index's view of the storage: the key at an index.
   struct KeyAt {

@@ -21,11 +21,15 @@
 // - TCP timestamps (RFC 7323 §3, §4), when the segment carries the option:
 //   the probe is the first segment seen with a new TSval in its direction
 //   (later segments in the same tick of the sender's timestamp clock would
-//   time too short); its echo is the first segment the other way whose
-//   TSecr equals that TSval. A TSecr past it means the echo was not seen
-//   (lost before the monitor, or the receiver echoed a later segment): the
-//   probe is dropped rather than timed long. A retransmitted segment never
-//   starts a probe.
+//   time too short; a segment seen first is not known to be the first of
+//   its tick — the monitor may have started mid-stream — so the probe
+//   waits for the sender's next tick); its echo is the first segment the
+//   other way whose TSecr equals that TSval. A TSecr past it means the echo
+//   was not seen (lost before the monitor, or the receiver echoed a later
+//   segment): the probe is dropped rather than timed long. A segment the
+//   other way without the option drops it too (that side does not use
+//   timestamps: RFC 7323 §3.2 has both ends use them or neither). A
+//   retransmitted segment never starts a probe.
 // - Sequence numbers, for segments without the option: the probe is a
 //   segment that uses sequence space (payload, SYN or FIN) and is not a
 //   retransmission; its echo is the first ACK the other way that covers
@@ -33,13 +37,17 @@
 //   direction cancels it (the ACK could answer either copy). The sample
 //   includes the receiver's delayed-ACK wait, as the kernel's does.
 // The handshake is two such exchanges (SYN -> SYN/ACK times B's leg,
-// SYN/ACK -> ACK A's), so a connection seen from its start has both legs
-// at its third packet. Traffic seen one way only, or a bulk transfer
+// SYN/ACK -> ACK A's), always timed by sequence numbers (the answer must
+// acknowledge ISN + 1; a SYN's timestamps option says nothing about the
+// answer's), so a connection seen from its start has both legs at its
+// third packet. Traffic seen one way only, or a bulk transfer
 // without timestamps picked up mid-way (its pure ACKs echo nothing), may
 // time one leg or none: then there is no RTT (has_rtt() is false).
 //
 // The echo (a packet) also starts the next probe when it can, so the legs
-// alternate. A probe older than kMaxProbeUs is abandoned.
+// alternate. A probe older than kMaxProbeUs is abandoned, and so is any
+// probe when the connection was silent longer than that (its 28-bit clock
+// could have wrapped).
 //
 // Storage: the legs' values are kept in a 16-bit floating format (exact
 // below 32.768 ms, within 0.1 % above, up to ~35 minutes), the probe's
@@ -62,7 +70,8 @@ struct TcpRttSegment {
   uint32_t ack = 0;
   uint32_t seq_len = 0;         // Sequence space used: payload + SYN + FIN.
   bool retransmission = false;  // The flow table found it already seen.
-  bool first_in_direction = false;  // The first packet seen from its sender.
+  // Since the connection's previous packet (either way), µs; 0 for its first.
+  int64_t idle_us = 0;
   bool has_timestamps = false;  // RFC 7323 timestamps option present.
   uint32_t tsval = 0;
   uint32_t tsecr = 0;
@@ -120,10 +129,10 @@ inline int32_t Serial(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - 
 }  // namespace tcp_rtt_internal
 
 inline int64_t TcpRtt::Age(int64_t now_us) const {
-  // Modulo 2^28 µs (~268 s): right for any age below kMaxProbeUs, and a
-  // probe is never kept longer than that unless no packet came at all;
-  // a wrapped age then reads short, which at worst gives one sample an
-  // idle gap long (bounded by the 2^28 µs range; see OnSegment).
+  // Modulo 2^28 µs (~268 s): right for any age below kMaxProbeUs. A probe
+  // is never kept longer: a packet after a longer silence ends it before
+  // its age is read (OnSegment), and otherwise packets come at least every
+  // kMaxProbeUs, each seeing the age below the limit or ending the probe.
   return static_cast<int64_t>((static_cast<uint64_t>(now_us) - probe_time_) & kTimeMask);
 }
 
@@ -138,12 +147,12 @@ inline void TcpRtt::Start(const TcpRttSegment& s, bool timestamps, uint32_t valu
 inline void TcpRtt::OnSegment(const TcpRttSegment& s) {
   const int dir = s.dir & 1;
   const bool ack = (s.flags & tcp_rtt_internal::kFlagAck) != 0;
+  const bool syn = (s.flags & tcp_rtt_internal::kFlagSyn) != 0;
   // Packets are in capture order, but a clock stepping back must not make
   // an age out of range: treat it as stale.
   if (phase_ != kIdle) {
-    const int64_t age = Age(s.timestamp_us);
     const int64_t limit = phase_ == kTiming ? kMaxProbeUs : kMaxArmUs;
-    if (age > limit) phase_ = kIdle;
+    if (s.idle_us > limit || Age(s.timestamp_us) > limit) phase_ = kIdle;
   }
 
   // 1. Does it answer the probe?
@@ -158,6 +167,8 @@ inline void TcpRtt::OnSegment(const TcpRttSegment& s) {
           } else if (d > 0) {
             phase_ = kIdle;  // Echo of a later segment: this probe's was missed.
           }
+        } else {
+          phase_ = kIdle;  // That side sends no timestamps: no echo will come.
         }
       } else if (ack && tcp_rtt_internal::Serial(s.ack, probe_value_) >= 0) {
         Sample(dir, Age(s.timestamp_us));
@@ -170,11 +181,8 @@ inline void TcpRtt::OnSegment(const TcpRttSegment& s) {
 
   // 2. Can it start the next probe?
   if (phase_ == kTiming || s.retransmission) return;
-  if (s.has_timestamps) {
-    if (s.first_in_direction || (s.flags & tcp_rtt_internal::kFlagSyn) != 0) {
-      // Nothing from this sender came before: its TSval is new.
-      Start(s, true, s.tsval, kTiming);
-    } else if (phase_ == kArmed && static_cast<int>(probe_dir_) == dir) {
+  if (s.has_timestamps && !syn) {
+    if (phase_ == kArmed && static_cast<int>(probe_dir_) == dir) {
       // The first segment of the sender's next timestamp tick.
       if (s.tsval != probe_value_) Start(s, true, s.tsval, kTiming);
     } else if (phase_ == kIdle) {

@@ -305,5 +305,46 @@ TEST_CASE("pcap map: PcapSource reads a mapped file up to its damage", "[pcap_ma
   CHECK((*source)->Next(&raw) == NextResult::kError);
 }
 
+TEST_CASE("pcap map: a file truncated while mapped reads as zeros and ends with an error",
+          "[pcap_map]") {
+  // 200 records of 1,500 bytes (~300 KB, many pages), cut to one page
+  // after the first record was read: without the SIGBUS guard the next
+  // read past the new end kills the process.
+  std::vector<Rec> recs;
+  for (uint32_t i = 0; i < 200; ++i) recs.push_back({i, 0, 1500, 1500, static_cast<uint8_t>(i)});
+  TempFile f(PcapFile(recs, false, false));
+  auto map = PcapFileMap::Open(f.path());
+  REQUIRE(map != nullptr);
+  PcapFileMap::Record first;
+  REQUIRE(map->Next(&first) == PcapFileMap::Result::kRecord);
+  CHECK_FALSE(map->faulted());
+  REQUIRE(truncate(f.path().c_str(), 4096) == 0);
+  PcapFileMap::Record r;
+  size_t records = 1;
+  PcapFileMap::Result res;
+  while ((res = map->Next(&r)) == PcapFileMap::Result::kRecord) {
+    // (A record read wholly before the page past the end was touched.)
+    REQUIRE(++records <= 200);
+  }
+  CHECK(res == PcapFileMap::Result::kError);
+  CHECK(map->faulted());
+  CHECK(map->error().find("truncated or rewritten while being read") != std::string::npos);
+  CHECK(records < 200);
+  // A worker still holding a pointer past the end reads zeros, not a fault.
+  const uint8_t* late = first.data + 100 * 1516;
+  CHECK(late[0] == 0);
+  CHECK(map->Next(&r) == PcapFileMap::Result::kError);
+
+  // A second map of another file is guarded on its own: not faulted.
+  TempFile g(PcapFile(recs, false, false));
+  auto other = PcapFileMap::Open(g.path());
+  REQUIRE(other != nullptr);
+  CHECK_FALSE(other->faulted());
+  size_t n = 0;
+  while (other->Next(&r) == PcapFileMap::Result::kRecord) ++n;
+  CHECK(n == 200);
+  CHECK(other->error().empty());
+}
+
 }  // namespace
 }  // namespace rustnet

@@ -116,6 +116,13 @@ TEST_CASE("ParseKubeCgroup: not a pod's, truncated and hostile paths", "[process
   CHECK_FALSE(
       ParseKubeCgroup("/kubepods.slice/kubepods-pod0c9a1f2g_5b7d_4e21_9f3a_1234567890ab.slice"));
   CHECK_FALSE(ParseKubeCgroup("/kubepods/podnot-a-uid/x"));
+  // A user's delegated subtree (user@UID.service: the user may mkdir there
+  // and move processes in) naming a real pod's UID and container id.
+  CHECK_FALSE(ParseKubeCgroup(absl::StrCat(
+      "/user.slice/user-1000.slice/user@1000.service/app.slice/kubepods/pod", kUid, "/", kId)));
+  CHECK_FALSE(ParseKubeCgroup(absl::StrCat("/user.slice/kubepods.slice/kubepods-pod",
+                                           kUidUnderscore, ".slice/docker-", kId, ".scope")));
+  CHECK_FALSE(ParseKubeCgroup(absl::StrCat("/user@0.service/kubepods/pod", kUid, "/", kId)));
   // An unknown component between the root and the pod.
   CHECK_FALSE(ParseKubeCgroup(absl::StrCat("/kubepods/weird/pod", kUid, "/", kId)));
   CHECK_FALSE(ParseKubeCgroup(
@@ -506,6 +513,25 @@ TEST_CASE("KubeMetadata: a miss is asked again later; the cache is bounded", "[p
   auto k = meta.Lookup(Ref("containerd"), kRetryUs);
   REQUIRE(k);
   CHECK(k->pod == "late-1");
+  // A partial answer (the pod's log directory made, its container's not
+  // yet) is asked again too, and then completed; a complete one is not.
+  FakeNode node2;
+  KubeMetadata meta2(node2.root());
+  const std::string pod_logs = absl::StrCat("var/log/pods/shop_web-2_", kUid);
+  node2.Mkdir(pod_logs);
+  k = meta2.Lookup(Ref("containerd"), 0);
+  REQUIRE(k);
+  CHECK(k->pod == "web-2");
+  CHECK(k->container.empty());
+  node2.Mkdir(pod_logs + "/nginx");
+  CHECK(meta2.Lookup(Ref("containerd"), kRetryUs - 1)->container.empty());  // Cached.
+  k = meta2.Lookup(Ref("containerd"), kRetryUs);
+  REQUIRE(k);
+  CHECK(k->container == "nginx");
+  CHECK(meta2.stats().lookups == 2);
+  meta2.Lookup(Ref("containerd"), 100 * kRetryUs);
+  CHECK(meta2.stats().lookups == 2);  // Complete: cached for good.
+
   // Bounded: past kMaxCached entries the cache starts over (counted).
   for (size_t i = 0; i < kMaxCached + 10; ++i) {
     std::string id = absl::StrCat(i);

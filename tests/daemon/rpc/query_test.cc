@@ -439,7 +439,6 @@ TEST_CASE("query: RTT order uses the smoothed RTT where there is one", "[query]"
       s.dir = 0;
       s.flags = 0x02;
       s.seq_len = 1;
-      s.first_in_direction = true;
       c.rtt.OnSegment(s);
       s = {};
       s.timestamp_us = 600;
@@ -447,7 +446,6 @@ TEST_CASE("query: RTT order uses the smoothed RTT where there is one", "[query]"
       s.flags = 0x12;
       s.ack = 1;
       s.seq_len = 1;
-      s.first_in_direction = true;
       c.rtt.OnSegment(s);
       s = {};
       s.timestamp_us = 900;

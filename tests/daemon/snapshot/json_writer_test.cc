@@ -421,7 +421,6 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
     TcpRttSegment s;
     s.flags = 0x02;
     s.seq_len = 1;
-    s.first_in_direction = true;
     tcp.rtt.OnSegment(s);
     s.timestamp_us = 1'200'000;
     s.dir = 1;

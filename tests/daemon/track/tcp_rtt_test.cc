@@ -22,8 +22,7 @@ namespace {
 constexpr uint8_t kSyn = 0x02, kAck = 0x10, kFin = 0x01, kSynAck = 0x12;
 
 // A segment as the flow table would describe it.
-TcpRttSegment Seg(int64_t t, int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len,
-                  bool first = false) {
+TcpRttSegment Seg(int64_t t, int dir, uint8_t flags, uint32_t seq, uint32_t ack, uint32_t len) {
   TcpRttSegment s;
   s.timestamp_us = t;
   s.dir = dir;
@@ -31,7 +30,6 @@ TcpRttSegment Seg(int64_t t, int dir, uint8_t flags, uint32_t seq, uint32_t ack,
   s.seq = seq;
   s.ack = ack;
   s.seq_len = len + ((flags & kSyn) ? 1u : 0u) + ((flags & kFin) ? 1u : 0u);
-  s.first_in_direction = first;
   return s;
 }
 
@@ -57,9 +55,9 @@ TEST_CASE("tcp_rtt_handshake_by_sequence_numbers_times_both_legs", "[tcp_rtt]") 
   // A (client) is 2 ms from the monitor, B (server) 30 ms: SYN at 0,
   // SYN/ACK 30 ms later, ACK 2 ms after that.
   TcpRtt r;
-  r.OnSegment(Seg(1'000'000, 0, kSyn, 100, 0, 0, true));
+  r.OnSegment(Seg(1'000'000, 0, kSyn, 100, 0, 0));
   CHECK_FALSE(r.has_rtt());
-  r.OnSegment(Seg(1'030'000, 1, kSynAck, 5000, 101, 0, true));
+  r.OnSegment(Seg(1'030'000, 1, kSynAck, 5000, 101, 0));
   CHECK(r.leg_srtt_us(1) == 30'000);
   CHECK_FALSE(r.has_rtt());  // A's leg not timed yet.
   CHECK(r.srtt_us() == 0);
@@ -75,8 +73,8 @@ TEST_CASE("tcp_rtt_smooths_as_rfc6298", "[tcp_rtt]") {
   // Request/response: A sends 100 bytes, B answers 25 ms later (acking
   // them, with data), A acks 5 ms after that. Then B's leg grows to 45 ms.
   TcpRtt r;
-  r.OnSegment(Seg(0, 0, kSyn, 0, 0, 0, true));
-  r.OnSegment(Seg(25'000, 1, kSynAck, 0, 1, 0, true));
+  r.OnSegment(Seg(0, 0, kSyn, 0, 0, 0));
+  r.OnSegment(Seg(25'000, 1, kSynAck, 0, 1, 0));
   r.OnSegment(Seg(30'000, 0, kAck, 1, 1, 0));
   REQUIRE(r.srtt_us() == 30'000);
   int64_t t = 1'000'000;
@@ -104,8 +102,8 @@ TEST_CASE("tcp_rtt_smooths_as_rfc6298", "[tcp_rtt]") {
 
 TEST_CASE("tcp_rtt_karn_rule_skips_retransmitted_probe", "[tcp_rtt]") {
   TcpRtt r;
-  r.OnSegment(Seg(0, 0, kSyn, 0, 0, 0, true));
-  r.OnSegment(Seg(10'000, 1, kSynAck, 0, 1, 0, true));
+  r.OnSegment(Seg(0, 0, kSyn, 0, 0, 0));
+  r.OnSegment(Seg(10'000, 1, kSynAck, 0, 1, 0));
   r.OnSegment(Seg(11'000, 0, kAck, 1, 1, 0));
   REQUIRE(r.leg_srtt_us(1) == 10'000);
   // A sends 1..101 at 1 s; it is retransmitted at 1.5 s; the ACK comes at
@@ -129,8 +127,8 @@ TEST_CASE("tcp_rtt_timestamps_time_both_legs_of_a_bulk_transfer", "[tcp_rtt]") {
   // monitor, B 20 ms. TS clocks tick every 1 ms (Linux), A's from 7000,
   // B's from 900000.
   TcpRtt r;
-  r.OnSegment(Ts(Seg(0, 0, kSyn, 0, 0, 0, true), 7000, 0));
-  r.OnSegment(Ts(Seg(20'000, 1, kSynAck, 0, 1, 0, true), 900'020, 7000));
+  r.OnSegment(Ts(Seg(0, 0, kSyn, 0, 0, 0), 7000, 0));
+  r.OnSegment(Ts(Seg(20'000, 1, kSynAck, 0, 1, 0), 900'020, 7000));
   r.OnSegment(Ts(Seg(21'000, 0, kAck, 1, 1, 0), 7021, 900'020));
   REQUIRE(r.srtt_us() == 21'000);
   // Bulk, in capture order: every 30 ms A sends two segments with the same
@@ -157,7 +155,7 @@ TEST_CASE("tcp_rtt_timestamps_probe_waits_for_a_new_tick", "[tcp_rtt]") {
   // TSval with earlier ones the monitor never saw, so it is not timed; the
   // first with the next TSval is.
   TcpRtt r;
-  r.OnSegment(Ts(Seg(0, 0, kAck, 1, 1, 100), 50, 10));  // Not first_in_direction.
+  r.OnSegment(Ts(Seg(0, 0, kAck, 1, 1, 100), 50, 10));  
   r.OnSegment(Ts(Seg(4'000, 1, kAck, 1, 101, 0), 80, 50));  // Echo of the untimed 50.
   CHECK(r.leg_srtt_us(1) == 0);
   r.OnSegment(Ts(Seg(5'000, 0, kAck, 101, 1, 100), 50, 10));  // Same tick.
@@ -168,24 +166,82 @@ TEST_CASE("tcp_rtt_timestamps_probe_waits_for_a_new_tick", "[tcp_rtt]") {
 
 TEST_CASE("tcp_rtt_timestamps_echo_of_later_segment_drops_probe", "[tcp_rtt]") {
   TcpRtt r;
-  r.OnSegment(Ts(Seg(0, 0, kSyn, 0, 0, 0, true), 100, 0));
-  // The SYN/ACK echoing the SYN was lost before the monitor; the next
-  // packet from B echoes a later TSval of A's: no sample (it would time
-  // past the probe's echo).
-  r.OnSegment(Ts(Seg(50'000, 1, kAck, 1, 1, 0, true), 500, 140));
+  r.OnSegment(Ts(Seg(0, 0, kAck, 1, 1, 100), 100, 7));
+  r.OnSegment(Ts(Seg(1'000, 0, kAck, 101, 1, 100), 101, 7));  // New tick: the probe.
+  // Its echo was lost before the monitor; the next packet from B echoes a
+  // later TSval of A's: no sample (it would time past the probe's echo).
+  r.OnSegment(Ts(Seg(50'000, 1, kAck, 1, 201, 0), 500, 140));
   CHECK(r.leg_srtt_us(1) == 0);
+}
+
+TEST_CASE("tcp_rtt_syn_with_timestamps_answered_without_times_both_legs", "[tcp_rtt]") {
+  // The server has timestamps off (RFC 7323: then neither side sends
+  // them): the handshake still times both legs, and later exchanges by
+  // sequence numbers go on. (Found in review: the SYN's timestamp probe
+  // used to wait 10 s for an echo that never comes.)
+  TcpRtt r;
+  constexpr uint8_t kPsh = 0x08;
+  r.OnSegment(Ts(Seg(1'000'000, 0, kSyn, 100, 0, 0), 5000, 0));
+  r.OnSegment(Seg(1'020'000, 1, kSynAck, 900, 101, 0));   // +20 ms, no option.
+  r.OnSegment(Seg(1'020'500, 0, kAck, 101, 901, 0));       // +0.5 ms.
+  REQUIRE(r.has_rtt());
+  CHECK(r.leg_srtt_us(1) == 20'000);
+  CHECK(r.leg_srtt_us(0) == 500);
+  int64_t t = 1'030'000;
+  uint32_t cseq = 101, sseq = 901;
+  for (int i = 0; i < 20; ++i) {
+    r.OnSegment(Seg(t, 0, kAck | kPsh, cseq, sseq, 100));
+    cseq += 100;
+    r.OnSegment(Seg(t + 30'000, 1, kAck | kPsh, sseq, cseq, 500));
+    sseq += 500;
+    r.OnSegment(Seg(t + 30'500, 0, kAck, cseq, sseq, 0));
+    t += 100'000;
+  }
+  // B's leg moved towards 30 ms; A's stays 0.5 ms.
+  CHECK(r.leg_srtt_us(1) > 25'000);
+  CHECK(r.leg_srtt_us(1) <= 30'000);
+  CHECK(r.leg_srtt_us(0) == 500);
+
+  // A timestamp probe mid-stream answered by a segment without the option
+  // is dropped at once, so a sequence-number probe can start.
+  TcpRtt m;
+  m.OnSegment(Ts(Seg(0, 0, kAck, 1, 1, 100), 50, 10));
+  m.OnSegment(Ts(Seg(1'000, 0, kAck, 101, 1, 100), 51, 10));  // Timestamp probe.
+  m.OnSegment(Seg(2'000, 1, kAck, 1, 201, 10));   // No option: dropped; starts its own.
+  m.OnSegment(Seg(5'000, 0, kAck, 201, 11, 0));   // Acks it: A's leg, 3 ms.
+  CHECK(m.leg_srtt_us(0) == 3'000);
+}
+
+TEST_CASE("tcp_rtt_probe_ends_after_a_silence_longer_than_its_clock", "[tcp_rtt]") {
+  // The probe's time is kept modulo 2^28 µs (~268 s): an answer that long
+  // plus 5 ms later would read 5 ms. The flow table passes the time since
+  // the connection's previous packet, which ends the probe first. (Found
+  // in review.)
+  TcpRtt r;
+  r.OnSegment(Seg(1'000'000, 0, kAck, 1, 1, 100));
+  TcpRttSegment late = Seg(1'000'000 + (int64_t{1} << 28) + 5'000, 1, kAck, 1, 101, 0);
+  late.idle_us = (int64_t{1} << 28) + 5'000;
+  r.OnSegment(late);
+  CHECK(r.leg_srtt_us(1) == 0);
+  // Without the silence (the same ages, packets in between) it is timed.
+  TcpRtt q;
+  q.OnSegment(Seg(1'000'000, 0, kAck, 1, 1, 100));
+  TcpRttSegment answer = Seg(1'005'000, 1, kAck, 1, 101, 0);
+  answer.idle_us = 5'000;
+  q.OnSegment(answer);
+  CHECK(q.leg_srtt_us(1) == 5'000);
 }
 
 TEST_CASE("tcp_rtt_stale_probe_is_abandoned", "[tcp_rtt]") {
   TcpRtt r;
-  r.OnSegment(Seg(0, 0, kSyn, 0, 0, 0, true));
+  r.OnSegment(Seg(0, 0, kSyn, 0, 0, 0));
   // An answer 20 s later is not a round trip (kMaxProbeUs).
-  r.OnSegment(Seg(20'000'000, 1, kSynAck, 0, 1, 0, true));
+  r.OnSegment(Seg(20'000'000, 1, kSynAck, 0, 1, 0));
   CHECK(r.leg_srtt_us(1) == 0);
   // A clock that steps back does not make a sample either.
   TcpRtt back;
-  back.OnSegment(Seg(5'000'000, 0, kSyn, 0, 0, 0, true));
-  back.OnSegment(Seg(4'000'000, 1, kSynAck, 0, 1, 0, true));
+  back.OnSegment(Seg(5'000'000, 0, kSyn, 0, 0, 0));
+  back.OnSegment(Seg(4'000'000, 1, kSynAck, 0, 1, 0));
   CHECK(back.leg_srtt_us(1) == 0);
 }
 
