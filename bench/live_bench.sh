@@ -59,41 +59,8 @@ for tool in ip tcpreplay tcpdump; do
   command -v "$tool" >/dev/null || die "$tool is missing: apt-get install iproute2 tcpreplay tcpdump"
 done
 
-NS_S="rnbench-s-$$"
-NS_R="rnbench-r-$$"
-IF_S=rnb0
-IF_R=rnb1
-WORK=$(mktemp -d /tmp/rnbench-live.XXXXXX)
-TOOL_PID=""
-cleanup() {
-  if [[ -n "$TOOL_PID" ]]; then kill "$TOOL_PID" 2>/dev/null || true; fi
-  local ns
-  for ns in "$NS_S" "$NS_R"; do
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-    ip netns del "$ns" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Leftovers of a run killed before its trap ran (its pid is gone).
-for ns in $(ip netns list 2>/dev/null | awk '/^rnbench-[sr]-[0-9]+/ {print $1}'); do
-  kill -0 "${ns##*-}" 2>/dev/null && continue
-  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-done
-
-ip netns add "$NS_S"
-ip netns add "$NS_R"
-for ns in "$NS_S" "$NS_R"; do
-  # No router solicitations or neighbour discovery of our own: every frame
-  # on the link is one tcpreplay sent.
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_R" netns "$NS_R"
-ip -n "$NS_S" link set "$IF_S" up
-ip -n "$NS_R" link set "$IF_R" up promisc on
+. "$ROOT/bench/netns_lib.sh"
+bench_netns_up rnbench rnb0 rnb1 rnbench-live
 in_s() { ip netns exec "$NS_S" "$@"; }
 
 mkdir -p "$OUT/live"

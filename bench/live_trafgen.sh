@@ -56,39 +56,8 @@ for tool in ip trafgen tcpdump; do
   command -v "$tool" >/dev/null || die "$tool is missing: apt-get install iproute2 netsniff-ng tcpdump"
 done
 
-NS_S="rntg-s-$$"
-NS_R="rntg-r-$$"
-IF_S=rntg0
-IF_R=rntg1
-WORK=$(mktemp -d /tmp/rnbench-trafgen.XXXXXX)
-TOOL_PID=""
-cleanup() {
-  if [[ -n "$TOOL_PID" ]]; then kill "$TOOL_PID" 2>/dev/null || true; fi
-  local ns
-  for ns in "$NS_S" "$NS_R"; do
-    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-    ip netns del "$ns" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# Leftovers of a run killed before its trap ran (its pid is gone).
-for ns in $(ip netns list 2>/dev/null | awk '/^rntg-[sr]-[0-9]+/ {print $1}'); do
-  kill -0 "${ns##*-}" 2>/dev/null && continue
-  ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-done
-
-ip netns add "$NS_S"
-ip netns add "$NS_R"
-for ns in "$NS_S" "$NS_R"; do
-  ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
-done
-ip link add "$IF_S" netns "$NS_S" type veth peer name "$IF_R" netns "$NS_R"
-ip -n "$NS_S" link set "$IF_S" up
-ip -n "$NS_R" link set "$IF_R" up promisc on
+. "$ROOT/bench/netns_lib.sh"
+bench_netns_up rntg rntg0 rntg1 rnbench-trafgen
 
 # 64-byte UDP and 128-byte TCP frames (without FCS: 60 and 124 on the
 # wire + 4), source ports counting up so that consecutive packets are

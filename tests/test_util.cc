@@ -32,6 +32,11 @@ Bytes Ip(const std::string& text) {
   throw std::invalid_argument("bad address " + text);
 }
 
+IpAddress Addr(const std::string& text) {
+  const Bytes b = Ip(text);
+  return b.size() == 4 ? IpAddress::FromV4(b.data()) : IpAddress::FromV6(b.data());
+}
+
 Bytes TcpSegment(const TcpSpec& t) {
   Bytes b;
   Put16(b, t.sport);

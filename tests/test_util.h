@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/flow_key.h"
+
 namespace rustnet::testing {
 
 using Bytes = std::vector<uint8_t>;
@@ -19,6 +21,9 @@ void PutBytes(Bytes& b, const Bytes& more);
 
 // "10.0.0.1" -> 4 bytes; "2001:db8::1" -> 16 bytes.
 Bytes Ip(const std::string& text);
+// The same as an IpAddress. Both throw std::invalid_argument on anything
+// else (Catch reports it as the test case's failure).
+IpAddress Addr(const std::string& text);
 
 struct TcpSpec {
   uint16_t sport = 40000;

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/monotonic_clock.h"
 #include "daemon/process/bpf_source.h"
 #include "daemon/process/process_table.h"
 #include "daemon/process/socket_table.h"
@@ -20,12 +21,6 @@
 
 namespace rustnet {
 namespace {
-
-int64_t MonotonicUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
-}
 
 int64_t ThreadCpuNs() {
   timespec ts;

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,15 +12,10 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/monotonic_clock.h"
 
 namespace rustnet {
 namespace {
-
-int64_t MonotonicUs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000 + ts.tv_nsec / 1000;
-}
 
 constexpr size_t kMaxArgs = 64;
 constexpr size_t kMaxCmdlineBytes = 4096;

@@ -35,7 +35,6 @@ including a missing tshark or capture (no silent skip). Environment (set by
 CTest): RUSTNETD; SOURCE_DIR (or FIXTURES) to find the captures. Stdlib only.
 """
 import glob
-import ipaddress
 import json
 import os
 import re
@@ -43,6 +42,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.dont_write_bytecode = True  # No __pycache__ in the source tree.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# One set of checks and tshark helpers with tshark_conv_test (its counters).
+from tshark_conv_test import addr, check, finish, number, run  # noqa: E402
 
 RUSTNETD = os.environ.get("RUSTNETD", "")
 SOURCE_DIR = os.environ.get("SOURCE_DIR", "")
@@ -83,38 +87,9 @@ DNS_TYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TX
 DNS_RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED"}
 ECH_EXTENSION = 0xfe0d
 
-passed = 0
-failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print("ok:   " + name)
-    else:
-        failed += 1
-        print("FAIL: " + name + (("\n        " + detail) if detail else ""))
-
-
 def expect(name, got, want):
     """One check: rustnetd's value against tshark's."""
     check("%s = %r" % (name, want), got == want, "rustnetd: %r; tshark: %r" % (got, want))
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        raise RuntimeError("%s exited %d: %s" % (cmd[0], p.returncode, p.stderr.strip()[-500:]))
-    return p.stdout
-
-
-def addr(text):
-    return str(ipaddress.ip_address(text))
-
-
-def number(text):
-    return int(text, 0) if text else 0
 
 
 def is_grease(v):
@@ -428,8 +403,7 @@ def main():
                 continue
             with tempfile.TemporaryDirectory(prefix="rn-dpi-fixtures-") as log_dir:
                 check_capture(path, log_dir)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return finish()
 
 
 if __name__ == "__main__":

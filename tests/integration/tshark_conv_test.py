@@ -76,8 +76,14 @@ def check(name, ok, detail=""):
         print("FAIL: " + name + (("\n        " + detail) if detail else ""))
 
 
+def finish():
+    """Prints the totals of check(); the exit code (1 on any failure)."""
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
 def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         raise RuntimeError("%s exited %d: %s" % (cmd[0], p.returncode, p.stderr.strip()[-500:]))
     return p.stdout
@@ -364,8 +370,7 @@ def main():
         for path in captures:
             with tempfile.TemporaryDirectory(prefix="rn-tshark-conv-") as log_dir:
                 check_capture(path, log_dir)
-    print("%d passed, %d failed" % (passed, failed))
-    return 0 if failed == 0 else 1
+    return finish()
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 // read-only directory) and queries. Tagged [history_store].
 #include "daemon/history_store/history_store.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -44,11 +43,8 @@ struct TempTree {
   std::string dir = tmp.path();
 };
 
-IpAddress V4(const char* text) {
-  uint8_t b[4];
-  inet_pton(AF_INET, text, b);
-  return IpAddress::FromV4(b);
-}
+// "10.0.0.1" (tests/test_util.h; it throws on a bad literal).
+constexpr auto V4 = &testing::Addr;
 
 std::shared_ptr<const ProcessRecord> Process(uint32_t pid, const std::string& name,
                                              const std::string& user) {

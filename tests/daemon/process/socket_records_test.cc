@@ -3,24 +3,15 @@
 // records that come after the question, expiry and the bound on the table.
 #include "daemon/process/socket_records.h"
 
-#include <arpa/inet.h>
-
 #include "catch2/catch.hpp"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
 
-IpAddress V4(const char* text) {
-  uint8_t b[4];
-  REQUIRE(inet_pton(AF_INET, text, b) == 1);
-  return IpAddress::FromV4(b);
-}
-
-IpAddress V6(const char* text) {
-  uint8_t b[16];
-  REQUIRE(inet_pton(AF_INET6, text, b) == 1);
-  return IpAddress::FromV6(b);
-}
+// "10.0.0.1", "2001:db8::1" (tests/test_util.h).
+constexpr auto V4 = &testing::Addr;
+constexpr auto V6 = &testing::Addr;
 
 SocketEvent Connect(uint8_t proto, IpAddress local, uint16_t lport, IpAddress remote,
                     uint16_t rport, uint32_t tgid, const char* comm, int64_t time_us,

@@ -16,21 +16,14 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "tests/test_util.h"
 
 namespace rustnet {
 namespace {
 
-IpAddress V4(const char* text) {
-  uint8_t b[4];
-  REQUIRE(inet_pton(AF_INET, text, b) == 1);
-  return IpAddress::FromV4(b);
-}
-
-IpAddress V6(const char* text) {
-  uint8_t b[16];
-  REQUIRE(inet_pton(AF_INET6, text, b) == 1);
-  return IpAddress::FromV6(b);
-}
+// "10.0.0.1", "2001:db8::1" (tests/test_util.h).
+constexpr auto V4 = &testing::Addr;
+constexpr auto V6 = &testing::Addr;
 
 // One SOCK_DIAG_BY_FAMILY message as the kernel writes it.
 void AppendDiag(std::vector<uint8_t>* out, uint8_t family, uint8_t state, const char* src,

@@ -4,12 +4,12 @@
 // numbers, message size limits.
 #include "daemon/export/ipfix/flow_encoder.h"
 
-#include <arpa/inet.h>
-
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <string>
 #include <vector>
+
+#include "tests/test_util.h"
 
 namespace rustnet::ipfix {
 namespace {
@@ -46,16 +46,9 @@ std::string ToHex(const std::string& bytes) {
   return out;
 }
 
-IpAddress V4(const char* text) {
-  uint8_t b[4];
-  REQUIRE(inet_pton(AF_INET, text, b) == 1);
-  return IpAddress::FromV4(b);
-}
-IpAddress V6(const char* text) {
-  uint8_t b[16];
-  REQUIRE(inet_pton(AF_INET6, text, b) == 1);
-  return IpAddress::FromV6(b);
-}
+// "10.0.0.1", "2001:db8::1" (tests/test_util.h).
+constexpr auto V4 = &testing::Addr;
+constexpr auto V6 = &testing::Addr;
 
 uint32_t Be32(const std::string& b, size_t at) {
   return static_cast<uint32_t>(static_cast<uint8_t>(b[at])) << 24 |
