@@ -180,8 +180,8 @@ PcapFileMap::Result PcapFileMap::Next(Record* out) {
   if (faulted()) {
     // (Checked after reading the header: a read that faulted just now is
     // seen here. Records before were whole when they were read.)
-    error_ = "the capture file could not be read on: it was truncated or rewritten while "
-             "being read, or the disk failed; read a copy that no one is writing";
+    error_ = "the capture file stopped being readable part-way: it was truncated or rewritten while "
+             "being read, or the disk failed; replay a copy that nothing writes to";
     return Result::kError;
   }
   if (caplen > max_caplen_) {
