@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -53,6 +54,9 @@ struct LiveCaptureOptions {
   // process attribution needs to catch short-lived clients.
   int block_timeout_ms = 2;
   bool promiscuous = false;
+  // The PACKET_FANOUT group (hash mode, defragmented) the socket joins
+  // after activation, and joins again when reopened; -1: none.
+  int fanout_group = -1;
 };
 
 class PcapSource : public PacketSource {
@@ -60,6 +64,14 @@ class PcapSource : public PacketSource {
   // Each returns an error whose message is one sentence telling the user
   // what to do (permission, unknown interface, bad filter, bad file, ...).
   static absl::StatusOr<std::unique_ptr<PcapSource>> OpenLive(const LiveCaptureOptions& options);
+  // --capture-threads: `count` sources on the interface, each its own
+  // socket and ring, all in one PACKET_FANOUT group whose id is chosen here
+  // (derived from the pid; the next candidate if another program holds
+  // it). count <= 1: one source, no group. (Until the last socket has
+  // joined, the ones open already see every packet: a packet of the first
+  // milliseconds may be counted twice.)
+  static absl::StatusOr<std::vector<std::unique_ptr<PcapSource>>> OpenLiveFanout(
+      const LiveCaptureOptions& options, size_t count);
   static absl::StatusOr<std::unique_ptr<PcapSource>> OpenFile(const std::string& path,
                                                               const std::string& bpf);
   ~PcapSource() override;
