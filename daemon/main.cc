@@ -30,6 +30,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -270,6 +271,18 @@ absl::StatusOr<Capture> OpenCapture(const DaemonOptions& options) {
       live.interface = *def;
     }
     live.bpf = options.bpf;
+    // For benchmarks of the ring (bench/live_trafgen.sh), not options: its
+    // size per capture thread and its block timeout (pcap_source.h says
+    // why the defaults are what they are).
+    int value = 0;
+    if (const char* v = std::getenv("RUSTNET_CAPTURE_BUFFER_KIB");
+        v != nullptr && absl::SimpleAtoi(v, &value) && value >= 64 && value <= (1 << 21)) {
+      live.buffer_bytes = value * 1024;
+    }
+    if (const char* v = std::getenv("RUSTNET_CAPTURE_BLOCK_TIMEOUT_MS");
+        v != nullptr && absl::SimpleAtoi(v, &value) && value >= 1 && value <= 1000) {
+      live.block_timeout_ms = value;
+    }
     auto opened = PcapSource::OpenLiveFanout(live, options.capture_threads);
     if (!opened.ok()) {
       spdlog::error("{}", std::string(opened.status().message()));

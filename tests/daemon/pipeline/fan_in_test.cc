@@ -26,8 +26,8 @@ TEST_CASE("fan_in: oldest head first, each producer's order kept", "[pipeline][f
   // Producer 0: keys 1, 4, 9, 2 (its last one older than others' heads:
   // still after its own 9). Producer 1: 2, 3, 10. Producer 2: nothing.
   uint64_t seq = 0;
-  for (uint64_t k : {1, 4, 9, 2}) REQUIRE(in.Push(0, Item{0, k, seq++}));
-  for (uint64_t k : {2, 3, 10}) REQUIRE(in.Push(1, Item{1, k, seq++}));
+  for (uint64_t k : {1u, 4u, 9u, 2u}) REQUIRE(in.Push(0, Item{0, k, seq++}));
+  for (uint64_t k : {2u, 3u, 10u}) REQUIRE(in.Push(1, Item{1, k, seq++}));
   std::vector<std::pair<size_t, uint64_t>> out;
   while (auto got = in.Pop(KeyOf)) {
     CHECK(got->producer == got->value.producer);
