@@ -291,8 +291,13 @@ absl::StatusOr<Capture> OpenCapture(const DaemonOptions& options) {
     capture.source = std::move(opened->front());
     for (size_t k = 1; k < opened->size(); ++k) capture.more.push_back(std::move((*opened)[k]));
     capture.local = MachineAddresses();
-    spdlog::info("capturing on {} ({} local addresses, {} capture thread{})", live.interface,
-                 capture.local->size(), opened->size(), opened->size() == 1 ? "" : "s");
+    if (capture.more.empty()) {
+      spdlog::info("capturing on {} ({} local addresses)", live.interface, capture.local->size());
+    } else {
+      spdlog::info("capturing on {} ({} local addresses, {} capture threads, fan-out group {})",
+                   live.interface, capture.local->size(), capture.more.size() + 1,
+                   capture.source->fanout_group());
+    }
   }
   if (!options.bpf.empty()) spdlog::info("BPF filter: {}", options.bpf);
   return capture;

@@ -100,6 +100,8 @@ class PcapSource : public PacketSource {
   }
   CaptureStats Stats() override;
   void Interrupt() override;
+  // Live: the PACKET_FANOUT group the socket is in; -1: none.
+  int fanout_group() const { return options_.fanout_group; }
   std::string error() const override;
 
  private:

@@ -15,6 +15,7 @@ totals, and nothing dropped.
 
 Needs root (network namespaces). Environment (set by CTest): RUSTNETD.
 """
+import glob
 import os
 import re
 import shutil
@@ -154,7 +155,8 @@ def check_traffic(c, g, work):
     tcpdump_err = os.path.join(work, "tcpdump.err")
     with open(tcpdump_err, "wb") as err:
         tcpdump = subprocess.Popen(["ip", "netns", "exec", NS_A, "timeout", "60", "tcpdump", "-i",
-                                    IF_A, "-n", "-U", "-Z", "root", "-w", capture],
+                                    IF_A, "-n", "-U", "-B", "32768", "-Z", "root",
+                                    "-w", capture],
                                    stdout=subprocess.DEVNULL, stderr=err,
                                    stdin=subprocess.DEVNULL)
     procs.append(tcpdump)
@@ -178,14 +180,6 @@ def check_traffic(c, g, work):
     c.check("client: %d HTTP GETs of 64 KiB and %d UDP exchanges" % (N_HTTP, N_UDP),
             client.returncode == 0 and client.stdout.strip() == str(N_HTTP * 65536),
             client.stdout + client.stderr)
-    time.sleep(0.3)  # The last FINs and ACKs.
-    tcpdump.send_signal(signal.SIGINT)
-    try:
-        tcpdump.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        tcpdump.kill()
-    frames = tconv.tshark_frames(capture)
-    total = sum(d[0] for counts in frames.values() for d in counts.dirs.values())
 
     def stats():
         try:
@@ -193,10 +187,32 @@ def check_traffic(c, g, work):
         except Exception:  # noqa: BLE001 - reported by the checks using it
             return {}
 
-    # Until rustnetd has read at least what tcpdump wrote (and it settles).
-    s = poll(lambda: (lambda x: x if int(x.get("pipeline", {}).get("packets", "0")) >= total
-                      else None)(stats()), timeout=10)
-    time.sleep(0.3)
+    def packets():
+        return int(stats().get("pipeline", {}).get("packets", "0"))
+
+    # The last FINs and ACKs: until rustnetd's count stays put for 0.5 s
+    # (its ring hands over a block within 2 ms).
+    last = [-1]
+
+    def settled():
+        now = packets()
+        done = now == last[0]
+        last[0] = now
+        return done
+    poll(settled, timeout=10, every=0.5)
+    # And until tcpdump (packet-buffered, -U) has written as many: its ring
+    # hands over a partly filled block after 1 s, and SIGINT would cut it.
+    poll(lambda: (api_test.pcap_records(capture) or 0) >= last[0], timeout=10)
+    tcpdump.send_signal(signal.SIGINT)
+    try:
+        tcpdump.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        tcpdump.kill()
+    tcpdump_lost = re.findall(r"(\d+) packets? dropped by (?:kernel|interface)",
+                              open(tcpdump_err, errors="replace").read())
+    c.check("tcpdump, the reference, lost nothing (%s)" % tcpdump_lost,
+            tcpdump_lost and all(n == "0" for n in tcpdump_lost))
+    frames = tconv.tshark_frames(capture)
     s = stats()
     pipe = s.get("pipeline", {})
     cap = (s.get("captures") or [{}])[0]
@@ -246,6 +262,11 @@ def check_traffic(c, g, work):
             tcp_segments >= N_HTTP * 10)
     rc = daemon.stop()
     c.check("rustnetd exits 0 on SIGTERM (%s)" % rc, rc == 0, daemon.stderr())
+    log = "".join(open(f, errors="replace").read()
+                  for f in sorted(glob.glob(os.path.join(work, "logs", "*.log"))))
+    c.check("the log names the capture threads and the fan-out group",
+            re.search(r"capturing on %s \(.*2 capture threads, fan-out group \d+\)" % IF_A, log),
+            log[-2000:])
     c.check("no error in rustnetd's output", "[error]" not in daemon.stderr(), daemon.stderr())
     return procs
 
