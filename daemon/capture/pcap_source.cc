@@ -248,6 +248,10 @@ absl::StatusOr<std::vector<std::unique_ptr<PcapSource>>> PcapSource::OpenLiveFan
     if (!one.ok()) return one.status();
     sources.push_back(std::move(*one));
   }
+  // Each socket stops and resumes on its own: its messages say which.
+  for (size_t k = 0; k < sources.size(); ++k) {
+    sources[k]->options_.thread_label = absl::StrCat(" (capture thread ", k + 1, " of ", count, ")");
+  }
   return sources;
 }
 
@@ -525,7 +529,9 @@ void PcapSource::Lose(const std::string& detail) {
   std::string why = Unavailable(name);
   if (why.empty()) why = happened;
   const bool renamed = current_name_ != name;
-  const std::string shown = renamed ? absl::StrCat(name, " (renamed ", current_name_, ")") : name;
+  const std::string shown = absl::StrCat(
+      name, renamed ? absl::StrCat(" (renamed ", current_name_, ")") : std::string(),
+      options_.thread_label);
   current_name_ = name;  // Not captured any more, whatever it is called.
   recovery_.Stopped(why, MonotonicUs());
   waiting_since_us_ = WallClockUs();
@@ -578,14 +584,14 @@ void PcapSource::TryReopen(int64_t now_us) {
       const int64_t waited_us = recovery_.Resumed(now_us);
       next_check_us_ = now_us + kInterfaceCheckUs;
       PublishState();
-      spdlog::warn("capture on {} resumed after {:.1f} s", name,
+      spdlog::warn("capture on {}{} resumed after {:.1f} s", name, options_.thread_label,
                    static_cast<double>(waited_us) / 1e6);
       return;
     }
   }
   if (recovery_.AttemptFailed(why, now_us)) {
     PublishState();
-    spdlog::info("capture on {} still waiting: {}", name, why);
+    spdlog::info("capture on {}{} still waiting: {}", name, options_.thread_label, why);
   }
 }
 
@@ -599,7 +605,8 @@ void PcapSource::CheckInterface(int64_t now_us) {
     return;
   }
   if (now_called == current_name_) return;
-  spdlog::warn("interface {} is now called {}; still capturing it", current_name_, now_called);
+  spdlog::warn("interface {} is now called {}; still capturing it{}", current_name_, now_called,
+               options_.thread_label);
   current_name_ = now_called;
   PublishState();
 }

@@ -69,6 +69,9 @@ struct LiveCaptureOptions {
   // The PACKET_FANOUT group (hash mode, defragmented) the socket joins
   // after activation, and joins again when reopened; -1: none.
   int fanout_group = -1;
+  // Appended to the interface's name in log messages: which capture thread
+  // of a fan-out (" (capture thread 2 of 4)"); empty without one.
+  std::string thread_label;
 };
 
 class PcapSource : public PacketSource {
