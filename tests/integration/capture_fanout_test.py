@@ -128,6 +128,55 @@ def rustnet_conversations(conns):
     return out
 
 
+# Runs in NS_B: one socket, COUNT echo exchanges; prints its port.
+ECHO_BURST = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+for i in range(int(sys.argv[3])):
+    s.sendto(b"after resume %d" % i, (sys.argv[1], int(sys.argv[2])))
+    s.recvfrom(2048)
+print(s.getsockname()[1])
+"""
+
+
+def check_resume(c, r):
+    """The interface goes down and up: both sockets reopen and join the
+    fan-out group again, so traffic after it is counted once, not twice."""
+    def capture():
+        try:
+            return (r.call(MONITOR + "/GetStats", {}, timeout=5).get("captures") or [{}])[0]
+        except Exception:  # noqa: BLE001 - reported by the checks using it
+            return {}
+    run("ip", "-n", NS_A, "link", "set", IF_A, "down")
+    waiting = poll(lambda: capture().get("state") == "CAPTURE_STATE_WAITING")
+    run("ip", "-n", NS_A, "link", "set", IF_A, "up")
+    back = poll(lambda: (lambda x: x.get("state") == "CAPTURE_STATE_CAPTURING"
+                         and x.get("interruptions", 0) >= 1)(capture()))
+    c.check("interface down and up: waiting, then capturing again", waiting and back)
+    count = 100
+    p = run("ip", "netns", "exec", NS_B, "/usr/bin/python3", "-c", ECHO_BURST, IP_A,
+            str(UDP_PORT), str(count))
+    port = p.stdout.strip()
+    if p.returncode != 0 or not port.isdigit():
+        c.check("after resume: %d UDP echo exchanges" % count, False, p.stderr)
+        return
+
+    def counts():
+        try:
+            rows = r.call(MONITOR + "/ListConnections", {"filter": "port:" + port},
+                          timeout=5).get("connections", [])
+        except Exception:  # noqa: BLE001
+            return None
+        return [(int(x.get("sent", {}).get("packets", "0")),
+                 int(x.get("received", {}).get("packets", "0"))) for x in rows]
+    poll(lambda: (counts() or [(0, 0)])[0][0] + (counts() or [(0, 0)])[0][1] >= 2 * count)
+    time.sleep(0.3)  # (A duplicate would come with the original.)
+    got = counts()
+    c.check("after resume: the exchange is one connection of %d packets each way, counted "
+            "once by the two capture threads (%s)" % (count, got), got == [(count, count)])
+
+
 def check_traffic(c, g, work):
     procs = []
 
@@ -260,6 +309,7 @@ def check_traffic(c, g, work):
     tcp_segments = sum(d[0] for k, v in theirs.items() if k[0] == "tcp" for d in v.dirs.values())
     c.check("the TCP connections carried many segments (%d)" % tcp_segments,
             tcp_segments >= N_HTTP * 10)
+    check_resume(c, r)
     rc = daemon.stop()
     c.check("rustnetd exits 0 on SIGTERM (%s)" % rc, rc == 0, daemon.stderr())
     log = "".join(open(f, errors="replace").read()
