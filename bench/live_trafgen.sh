@@ -25,16 +25,22 @@
 #   OUT=bench/out                          results: OUT/live_trafgen.txt, OUT/live_trafgen/
 #   LIVE_STEPS="250000 500000 750000 1000000 1500000 topspeed"   packets/s
 #   LIVE_SECONDS=3                         seconds of traffic per step
-#   LIVE_TOOLS="tcpdump bare rustnetd"
+#   LIVE_TOOLS="tcpdump bare rustnetd"     rustnetd-cN: rustnetd --capture-threads N
+#                                          (capture fan-out), a column of its own
 #   LIVE_RUSTNETD_ARGS="--no-process"      extra rustnetd arguments
+#   LIVE_RING_KIB=32768                    every tool's kernel ring (rustnetd: per
+#                                          capture thread; RUSTNET_CAPTURE_BUFFER_KIB)
+#   LIVE_BLOCK_MS=                         rustnetd's TPACKET_V3 block timeout
+#                                          (RUSTNET_CAPTURE_BLOCK_TIMEOUT_MS; empty:
+#                                          its default, 2 ms)
 # trafgen: one process (-P 1); below topspeed it paces itself (-b, its
 # "slow mode": a sendto() and a sleep per packet, which caps the rate it
 # can reach well below topspeed: ~55 kpps on a loaded 2-core machine), at
 # topspeed it fills a TX_RING (no pacing).
 # The sender shares the machine's cores with the tool: on 2 cores, trafgen
 # takes one of them at the top steps. Fairness: every tool gets a 32 MiB
-# ring and snaplen 262144 (rustnetd's defaults); the receiving veth is
-# promiscuous for all.
+# ring (LIVE_RING_KIB) and snaplen 262144 (rustnetd's defaults); the
+# receiving veth is promiscuous for all. (rustnetd-cN has N rings.)
 set -euo pipefail
 export LC_ALL=C
 
@@ -46,7 +52,8 @@ LIVE_STEPS="${LIVE_STEPS:-250000 500000 750000 1000000 1500000 topspeed}"
 LIVE_SECONDS="${LIVE_SECONDS:-3}"
 LIVE_TOOLS="${LIVE_TOOLS:-tcpdump bare rustnetd}"
 LIVE_RUSTNETD_ARGS="${LIVE_RUSTNETD_ARGS:---no-process}"
-BUFFER_KIB=32768
+BUFFER_KIB="${LIVE_RING_KIB:-32768}"
+LIVE_BLOCK_MS="${LIVE_BLOCK_MS:-}"
 
 die() { echo "bench/live_trafgen.sh: $*" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || die "run as root (it creates network namespaces)"
@@ -124,10 +131,14 @@ step() {
       TOOL_PID=$!
       wait_for "$log.err" 'listening on' "$TOOL_PID" 10 || die "bench_bare_live did not start: $(cat "$log.err")"
       ;;
-    rustnetd)
+    rustnetd*)
+      local fanout=()
+      [[ "$tool" == rustnetd-c* ]] && fanout=(--capture-threads "${tool#rustnetd-c}")
       # shellcheck disable=SC2086  # extra arguments are words
-      ip netns exec "$NS_R" "$RUSTNETD" -i "$IF_R" --socket "$WORK/$tag.sock" --log-dir "$logdir" \
-        --stats-interval 1 $LIVE_RUSTNETD_ARGS >/dev/null 2>"$log.err" &
+      ip netns exec "$NS_R" env RUSTNET_CAPTURE_BUFFER_KIB="$BUFFER_KIB" \
+        ${LIVE_BLOCK_MS:+RUSTNET_CAPTURE_BLOCK_TIMEOUT_MS="$LIVE_BLOCK_MS"} \
+        "$RUSTNETD" -i "$IF_R" --socket "$WORK/$tag.sock" --log-dir "$logdir" \
+        --stats-interval 1 "${fanout[@]}" $LIVE_RUSTNETD_ARGS >/dev/null 2>"$log.err" &
       TOOL_PID=$!
       wait_for "$logdir" 'capturing on' "$TOOL_PID" 20 ||
         die "rustnetd did not start: $(cat "$log.err" "$logdir"/*.log 2>/dev/null)"
@@ -154,7 +165,7 @@ step() {
   # pointer given as argument" — so its packets, not its status, tell.)
   ((rx1 > rx0)) || die "trafgen sent nothing: $(cat "$log.trafgen")"
   local captured kernel queues=0
-  if [[ "$tool" == rustnetd ]]; then
+  if [[ "$tool" == rustnetd* ]]; then
     # Until its packet count (logged every second) stops moving.
     local last=-1 now i
     for ((i = 0; i < 30; i++)); do
@@ -186,7 +197,7 @@ step() {
       kernel=$(sed -nE 's/.*dropped=([0-9]+) ifdropped=([0-9]+).*/\1 + \2/p' "$log.out")
       kernel=$((kernel))
       ;;
-    rustnetd)
+    rustnetd*)
       kill -TERM "$TOOL_PID"
       wait "$TOOL_PID" || die "rustnetd did not stop cleanly: $(cat "$log.err")"
       cp "$logdir"/rustnet_*.log "$log.log"
@@ -220,24 +231,33 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 {
   echo "Live capture, trafgen (-P 1) over a veth pair between two namespaces: 64-byte UDP and 128-byte TCP"
   echo "  frames alternating, 129,024 flows, ${LIVE_SECONDS} s per step; $(nproc) cores ($(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -1));"
-  echo "  load average before $LOAD_BEFORE, after $LOAD_AFTER; rustnetd ${LIVE_RUSTNETD_ARGS:-(defaults)}"
+  echo "  load average before $LOAD_BEFORE, after $LOAD_AFTER; rustnetd ${LIVE_RUSTNETD_ARGS:-(defaults)};"
+  echo "  rings ${BUFFER_KIB} KiB; rustnetd's block timeout ${LIVE_BLOCK_MS:-2 (default)} ms"
   echo "  achieved = the receiving veth's rx_packets / seconds of sending; lost = kernel drops (ps_drop +"
   echo "  ps_ifdrop; rustnetd's summed over its handles) + rustnetd's queue drops; CPU = the tool's user+sys"
-  printf "  %-9s %11s | %-22s | %-22s | %-22s\n" "step" "achieved" "tcpdump lost (CPU s)" "bare loop lost (CPU s)" "rustnetd lost (CPU s)"
+  printf "  %-9s %11s" "step" "achieved"
+  for tool in $LIVE_TOOLS; do printf " | %-22s" "$tool lost (CPU s)"; done
+  echo
   for rate in $LIVE_STEPS; do
-    awk -v r="$rate" '
-      $1 == r {ach[$2] = $3; lost[$2] = $6 + $7; cpu[$2] = $8; rx[$2] = $4}
+    awk -v r="$rate" -v tools="$LIVE_TOOLS" '
+      $1 == r {ach[$2] = $3; lost[$2] = $6 + $7; cpu[$2] = $8}
       END {
         a = 0; n = 0; for (t in ach) {a += ach[t]; n++}
-        printf "  %-9s %11.0f | %12s (%6.2f) | %12s (%6.2f) | %12s (%6.2f)\n", r, n ? a / n : 0,
-          ("tcpdump" in lost) ? lost["tcpdump"] : "-", cpu["tcpdump"],
-          ("bare" in lost) ? lost["bare"] : "-", cpu["bare"],
-          ("rustnetd" in lost) ? lost["rustnetd"] : "-", cpu["rustnetd"]
+        printf "  %-9s %11.0f", r, n ? a / n : 0
+        k = split(tools, ts, " ")
+        for (i = 1; i <= k; i++) {
+          t = ts[i]
+          if (t in lost) printf " | %13s (%6.2f)", lost[t], cpu[t]; else printf " | %22s", "-"
+        }
+        printf "\n"
       }' "$WORK/rows"
   done
   echo "  (achieved: the mean over the tools' runs of the step; each run's own in OUT/live_trafgen.rows)"
-  echo "  rustnetd's busiest thread per step (CPU s, name):" \
-    "$(awk '$2 == "rustnetd" {printf "%s %s: %.2f %s; ", sep, $1, $9, $10}' "$WORK/rows")"
+  for tool in $LIVE_TOOLS; do
+    [[ "$tool" == rustnetd* ]] || continue
+    echo "  $tool's busiest thread per step (CPU s, name):" \
+      "$(awk -v t="$tool" '$2 == t {printf "%s: %.2f %s; ", $1, $9, $10}' "$WORK/rows")"
+  done
   for tool in $LIVE_TOOLS; do
     best=$(awk -v t="$tool" '$2 == t && $6 + $7 == 0 && $3 > m {m = $3} END {print m + 0}' "$WORK/rows")
     first_loss=$(awk -v t="$tool" '$2 == t && $6 + $7 > 0 {printf "%s", $3; exit}' "$WORK/rows")

@@ -67,6 +67,11 @@ class SpscQueue {
     }
   }
 
+  // Consumer: whether Pop would find nothing now.
+  bool Empty() const {
+    return head_.load(std::memory_order_relaxed) == tail_.load(std::memory_order_acquire);
+  }
+
   size_t capacity() const { return slots_.size(); }
 
  private:

@@ -38,6 +38,7 @@ constexpr OptionSpec kOptions[] = {
     {"no-process", true, true},
     {"no-ebpf", true, true},
     {"threads", false, true},
+    {"capture-threads", false, true},
     {"max-connections", false, true},
     {"history-size", false, true},
     {"json-log", false, true},
@@ -381,6 +382,7 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& before,
   check("no-process", before.no_process != after.no_process);
   check("no-ebpf", before.no_ebpf != after.no_ebpf);
   check("threads", before.threads != after.threads);
+  check("capture-threads", before.capture_threads != after.capture_threads);
   check("max-connections", before.max_connections != after.max_connections);
   check("history-size", before.history_size != after.history_size);
   check("json-log", before.json_log != after.json_log);

@@ -30,6 +30,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/cleanup/cleanup.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
@@ -245,6 +246,8 @@ absl::StatusOr<std::optional<PassedSocket>> TakeApiSocket(const DaemonOptions& o
 
 struct Capture {
   std::unique_ptr<PcapSource> source;
+  // --capture-threads N: the other N - 1 sockets of source's fan-out group.
+  std::vector<std::unique_ptr<PcapSource>> more;
   std::shared_ptr<const LocalAddresses> local;  // This machine's; null for files.
 };
 
@@ -268,14 +271,33 @@ absl::StatusOr<Capture> OpenCapture(const DaemonOptions& options) {
       live.interface = *def;
     }
     live.bpf = options.bpf;
-    auto opened = PcapSource::OpenLive(live);
+    // For benchmarks of the ring (bench/live_trafgen.sh), not options: its
+    // size per capture thread and its block timeout (pcap_source.h says
+    // why the defaults are what they are).
+    int value = 0;
+    if (const char* v = std::getenv("RUSTNET_CAPTURE_BUFFER_KIB");
+        v != nullptr && absl::SimpleAtoi(v, &value) && value >= 64 && value <= (1 << 21)) {
+      live.buffer_bytes = value * 1024;
+    }
+    if (const char* v = std::getenv("RUSTNET_CAPTURE_BLOCK_TIMEOUT_MS");
+        v != nullptr && absl::SimpleAtoi(v, &value) && value >= 1 && value <= 1000) {
+      live.block_timeout_ms = value;
+    }
+    auto opened = PcapSource::OpenLiveFanout(live, options.capture_threads);
     if (!opened.ok()) {
       spdlog::error("{}", std::string(opened.status().message()));
       return opened.status();
     }
-    capture.source = std::move(*opened);
+    capture.source = std::move(opened->front());
+    for (size_t k = 1; k < opened->size(); ++k) capture.more.push_back(std::move((*opened)[k]));
     capture.local = MachineAddresses();
-    spdlog::info("capturing on {} ({} local addresses)", live.interface, capture.local->size());
+    if (capture.more.empty()) {
+      spdlog::info("capturing on {} ({} local addresses)", live.interface, capture.local->size());
+    } else {
+      spdlog::info("capturing on {} ({} local addresses, {} capture threads, fan-out group {})",
+                   live.interface, capture.local->size(), capture.more.size() + 1,
+                   capture.source->fanout_group());
+    }
   }
   if (!options.bpf.empty()) spdlog::info("BPF filter: {}", options.bpf);
   return capture;
@@ -1023,7 +1045,10 @@ int Run(DaemonOptions options, const std::vector<std::string>& command_line) {
   if (!pcap_export.ok()) return Fail(std::string(pcap_export.status().message()));
   p.packet_export = pcap_export->queues.get();
   const bool live = capture->source->live();
-  Pipeline pipeline(p, std::move(capture->source));
+  std::vector<std::unique_ptr<PacketSource>> sources;
+  sources.push_back(std::move(capture->source));
+  for (auto& more : capture->more) sources.push_back(std::move(more));
+  Pipeline pipeline(p, std::move(sources));
   spdlog::info("{} worker threads, up to {} connections", p.workers, p.max_connections);
 
   MonitorServiceOptions service_options = ServiceOptionsFor(options, p);

@@ -209,6 +209,10 @@ const ValueFlagMap& FlagsWithValue() {
        [](Arg f, Arg v, DaemonOptions* o) {
          return ParseNumber<size_t>(f, v, 1, 64, &o->threads);
        }},
+      {"--capture-threads",
+       [](Arg f, Arg v, DaemonOptions* o) {
+         return ParseNumber<size_t>(f, v, 1, 64, &o->capture_threads);
+       }},
       {"--max-connections",
        [](Arg f, Arg v, DaemonOptions* o) {
          return ParseNumber<size_t>(f, v, 1, 100'000'000, &o->max_connections);
@@ -481,6 +485,16 @@ absl::Status CheckCombinations(const DaemonOptions& o) {
   if (!o.read_file.empty() && !o.interface.empty()) {
     return Invalid("--read", "cannot be combined with -i; choose a file or an interface");
   }
+  if (o.capture_threads > 1 && !o.read_file.empty()) {
+    return Invalid("--capture-threads",
+                   "is for live interfaces only (a file is read by one thread); leave it out "
+                   "with --read");
+  }
+  if (o.capture_threads > 1 && !o.pcap_export.empty()) {
+    return Invalid("--capture-threads",
+                   "cannot be combined with --pcap-export (its frames are numbered by one "
+                   "capture thread); leave it out or set it to 1");
+  }
   return CheckApiFlags(o);
 }
 
@@ -489,6 +503,10 @@ absl::Status CheckCombinations(const DaemonOptions& o) {
 size_t DefaultThreads() {
   const unsigned hw = std::thread::hardware_concurrency();
   return std::clamp<size_t>(hw == 0 ? 1 : hw, 1, 4);
+}
+
+size_t DefaultCaptureThreads(size_t workers, size_t cores) {
+  return std::clamp<size_t>(std::min(workers, cores / 2), 1, 64);
 }
 
 std::string DaemonUsage() {
@@ -517,6 +535,10 @@ Tracking:
                              the eBPF socket tracker (which also sees
                              connections that live a millisecond)
   -t, --threads N            Worker threads (default: min(cores, 4))
+      --capture-threads N    Live capture threads, each reading its share of
+                             the interface (PACKET_FANOUT); not with --read
+                             (default: min(worker threads, cores / 2), 1 on
+                             2 cores)
       --max-connections N    Connections tracked at most; past it the longest
                              idle are evicted, one-way and half-open ones
                              first (default: 1000000)
@@ -655,6 +677,12 @@ absl::StatusOr<DaemonOptions> ParseDaemonOptions(const std::vector<std::string>&
   }
   if (absl::Status s = CheckCombinations(o); !s.ok()) return s;
   if (o.threads == 0) o.threads = DefaultThreads();
+  if (o.capture_threads == 0) {
+    const unsigned hw = std::thread::hardware_concurrency();
+    o.capture_threads = !o.read_file.empty() || !o.pcap_export.empty()
+                            ? 1
+                            : DefaultCaptureThreads(o.threads, hw == 0 ? 1 : hw);
+  }
   if (o.no_history_db) o.history_db.clear();
   if (o.no_resolve_dns) o.resolve_dns = false;
   if (o.show_localhost) o.no_localhost = false;

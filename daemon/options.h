@@ -32,6 +32,10 @@ struct DaemonOptions {
   // the command line is parsed; here only so the flag is known).
   std::string config;
   size_t threads = 0;           // 0: min(cores, 4).
+  // --capture-threads: live capture threads, each a socket of one
+  // PACKET_FANOUT group (0 before parsing: DefaultCaptureThreads; always
+  // 1 for --read and --pcap-export).
+  size_t capture_threads = 0;
   size_t max_connections = 1'000'000;
   // --history-size: closed connections kept in memory for the API's
   // include_closed (daemon/snapshot/closed_history.h); 0: none.
@@ -113,6 +117,10 @@ std::string DaemonUsage();
 
 // min(hardware threads, 4), at least 1.
 size_t DefaultThreads();
+// --capture-threads' default for `workers` worker threads on `cores`
+// cores: min(workers, cores / 2), at least 1. A capture thread only helps
+// with a core of its own beside the workers', so 2 cores take 1.
+size_t DefaultCaptureThreads(size_t workers, size_t cores);
 
 }  // namespace rustnet
 

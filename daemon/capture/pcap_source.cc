@@ -162,6 +162,26 @@ absl::StatusOr<pcap_t*> ActivateLive(const LiveCaptureOptions& options, LinkType
     pcap_close(handle);
     return s;
   }
+  if (options.fanout_group >= 0) {
+    // Join the group after activation (the socket must be bound). Hash
+    // mode: the kernel spreads flows over the group's sockets by skb hash;
+    // DEFRAG: a fragmented datagram's pieces are reassembled for the hash
+    // only, so they reach one socket.
+    const int arg = (options.fanout_group & 0xffff) |
+                    ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+    if (setsockopt(pcap_fileno(handle), SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) != 0) {
+      const int err = errno;
+      pcap_close(handle);
+      if (err == EADDRINUSE || err == EINVAL) {
+        // Another socket's group of this id, with other settings.
+        return absl::AlreadyExistsError(absl::StrCat("packet fan-out group ",
+                                                     options.fanout_group, " is in use"));
+      }
+      return absl::UnavailableError(absl::StrCat(
+          "cannot join a packet fan-out group on ", options.interface, ": ", std::strerror(err),
+          "; run with --capture-threads 1"));
+    }
+  }
   *link_type = *link;
   return handle;
 }
@@ -193,6 +213,47 @@ PcapSource::~PcapSource() {
   if (has_file_filter_) pcap_freecode(&file_filter_);
   if (handle_ != nullptr) pcap_close(handle_);
   if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<PcapSource>>> PcapSource::OpenLiveFanout(
+    const LiveCaptureOptions& options, size_t count) {
+  std::vector<std::unique_ptr<PcapSource>> sources;
+  if (count <= 1) {
+    absl::StatusOr<std::unique_ptr<PcapSource>> one = OpenLive(options);
+    if (!one.ok()) return one.status();
+    sources.push_back(std::move(*one));
+    return sources;
+  }
+  // Group ids are 16 bits and shared by every packet socket in the network
+  // namespace: start from one derived from the pid (unique per daemon), and
+  // move on if another program holds it.
+  LiveCaptureOptions o = options;
+  const int first = static_cast<int>(static_cast<uint32_t>(getpid()) & 0xffff);
+  constexpr int kAttempts = 32;
+  for (int attempt = 0; attempt < kAttempts && sources.empty(); ++attempt) {
+    o.fanout_group = (first + attempt * 2053) & 0xffff;
+    absl::StatusOr<std::unique_ptr<PcapSource>> one = OpenLive(o);
+    if (one.ok()) {
+      sources.push_back(std::move(*one));
+    } else if (!absl::IsAlreadyExists(one.status())) {
+      return one.status();
+    }
+  }
+  if (sources.empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        "no free packet fan-out group id on ", options.interface,
+        " (other capture programs hold them); run with --capture-threads 1"));
+  }
+  while (sources.size() < count) {
+    absl::StatusOr<std::unique_ptr<PcapSource>> one = OpenLive(o);
+    if (!one.ok()) return one.status();
+    sources.push_back(std::move(*one));
+  }
+  // Each socket stops and resumes on its own: its messages say which.
+  for (size_t k = 0; k < sources.size(); ++k) {
+    sources[k]->options_.thread_label = absl::StrCat(" (capture thread ", k + 1, " of ", count, ")");
+  }
+  return sources;
 }
 
 absl::StatusOr<std::unique_ptr<PcapSource>> PcapSource::OpenLive(
@@ -478,7 +539,9 @@ void PcapSource::Lose(const std::string& detail) {
   std::string why = Unavailable(name);
   if (why.empty()) why = happened;
   const bool renamed = current_name_ != name;
-  const std::string shown = renamed ? absl::StrCat(name, " (renamed ", current_name_, ")") : name;
+  const std::string shown = absl::StrCat(
+      name, renamed ? absl::StrCat(" (renamed ", current_name_, ")") : std::string(),
+      options_.thread_label);
   current_name_ = name;  // Not captured any more, whatever it is called.
   recovery_.Stopped(why, MonotonicUs());
   waiting_since_us_ = WallClockUs();
@@ -531,14 +594,14 @@ void PcapSource::TryReopen(int64_t now_us) {
       const int64_t waited_us = recovery_.Resumed(now_us);
       next_check_us_ = now_us + kInterfaceCheckUs;
       PublishState();
-      spdlog::warn("capture on {} resumed after {:.1f} s", name,
+      spdlog::warn("capture on {}{} resumed after {:.1f} s", name, options_.thread_label,
                    static_cast<double>(waited_us) / 1e6);
       return;
     }
   }
   if (recovery_.AttemptFailed(why, now_us)) {
     PublishState();
-    spdlog::info("capture on {} still waiting: {}", name, why);
+    spdlog::info("capture on {}{} still waiting: {}", name, options_.thread_label, why);
   }
 }
 
@@ -552,7 +615,8 @@ void PcapSource::CheckInterface(int64_t now_us) {
     return;
   }
   if (now_called == current_name_) return;
-  spdlog::warn("interface {} is now called {}; still capturing it", current_name_, now_called);
+  spdlog::warn("interface {} is now called {}; still capturing it{}", current_name_, now_called,
+               options_.thread_label);
   current_name_ = now_called;
   PublishState();
 }

@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -46,13 +47,31 @@ struct LiveCaptureOptions {
   std::string interface;        // "any" works.
   std::string bpf;              // Empty: everything.
   int snaplen = 262144;
-  int buffer_bytes = 32 << 20;  // Kernel ring size.
+  // Kernel ring size, per socket (each capture thread of a fan-out has its
+  // own). Measured with bench/live_trafgen.sh (trafgen at top speed over a
+  // veth, 64/128-byte frames, 2 loaded cores; README, "Live capture:
+  // fan-out and the ring"): a 2 MiB ring dropped 1.4 % of a 113 kpps burst
+  // with one capture thread, 8 and 32 MiB dropped nothing at up to 185 kpps
+  // (the most the sender reached beside rustnetd). 32 MiB holds ~200,000
+  // such frames: 0.2 s at 1 Mpps, four times the 50 ms a capture thread
+  // waits for a stalled worker before dropping, so a burst during a stall
+  // is not lost; it costs address space mapped per capture thread.
+  int buffer_bytes = 32 << 20;
   int timeout_ms = 100;
   // How long the kernel holds a partly filled ring block before handing it
   // over (TPACKET_V3): bounds the delay from the wire to the table, which
-  // process attribution needs to catch short-lived clients.
+  // process attribution needs to catch short-lived clients. 10 ms lost
+  // nothing more or less than 2 ms in the same benchmark (a busy link
+  // fills blocks long before either expires), so the shorter one stays.
+  // Immediate mode stays off: it would wake the reader per packet.
   int block_timeout_ms = 2;
   bool promiscuous = false;
+  // The PACKET_FANOUT group (hash mode, defragmented) the socket joins
+  // after activation, and joins again when reopened; -1: none.
+  int fanout_group = -1;
+  // Appended to the interface's name in log messages: which capture thread
+  // of a fan-out (" (capture thread 2 of 4)"); empty without one.
+  std::string thread_label;
 };
 
 class PcapSource : public PacketSource {
@@ -60,6 +79,14 @@ class PcapSource : public PacketSource {
   // Each returns an error whose message is one sentence telling the user
   // what to do (permission, unknown interface, bad filter, bad file, ...).
   static absl::StatusOr<std::unique_ptr<PcapSource>> OpenLive(const LiveCaptureOptions& options);
+  // --capture-threads: `count` sources on the interface, each its own
+  // socket and ring, all in one PACKET_FANOUT group whose id is chosen here
+  // (derived from the pid; the next candidate if another program holds
+  // it). count <= 1: one source, no group. (Until the last socket has
+  // joined, the ones open already see every packet: a packet of the first
+  // milliseconds may be counted twice.)
+  static absl::StatusOr<std::vector<std::unique_ptr<PcapSource>>> OpenLiveFanout(
+      const LiveCaptureOptions& options, size_t count);
   static absl::StatusOr<std::unique_ptr<PcapSource>> OpenFile(const std::string& path,
                                                               const std::string& bpf);
   ~PcapSource() override;
@@ -76,6 +103,8 @@ class PcapSource : public PacketSource {
   }
   CaptureStats Stats() override;
   void Interrupt() override;
+  // Live: the PACKET_FANOUT group the socket is in; -1: none.
+  int fanout_group() const { return options_.fanout_group; }
   std::string error() const override;
 
  private:

@@ -1,6 +1,9 @@
 #include "daemon/pipeline/pipeline.h"
 
+#include <pthread.h>
+
 #include <chrono>
+#include <cstdio>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -42,6 +45,14 @@ constexpr int64_t kUnclaimedUs = 5'000'000;
 constexpr size_t kMaxUnclaimed = 16384;
 constexpr int64_t kRefreshDelayUs[4] = {1'000'000, 5'000'000, 30'000'000, 60'000'000};
 constexpr size_t kMaxRefreshes = 262144;  // Per worker; beyond, no refresh (counted as dropped).
+
+// Names the calling thread "prefix-i" (top, perf and the live benchmark
+// show it; at most 15 characters).
+void SetThreadName(const char* prefix, size_t i) {
+  char name[16];
+  std::snprintf(name, sizeof(name), "%s-%zu", prefix, i);
+  pthread_setname_np(pthread_self(), name);
+}
 
 bool IsBareSyn(const DecodedPacket& p) {
   return p.key.protocol == kIpProtoTcp && (p.tcp_flags & 0x12) == 0x02;
@@ -124,7 +135,7 @@ class ConnectionDpiCallbacks final : public DpiCallbacks {
 }  // namespace
 
 Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
-                         FlowTable::Options table_options)
+                         FlowTable::Options table_options, size_t captures)
     : hub(options.events),
       keep_removed(options.keep_removed),
       sinks(options.sinks),
@@ -156,18 +167,21 @@ Pipeline::Worker::Worker(size_t i, const PipelineOptions& options,
         }
         return std::move(table_options);
       }()),
-      inbox(options.queue_batches),
-      returns(options.queue_batches + 2) {
-  // Enough batches that the capture thread always has one to fill: the
-  // inbox's worth, one being processed, one being filled.
-  for (size_t b = 0; b < inbox.capacity() + 2; ++b) {
-    auto batch = std::make_unique<Batch>();
-    batch->packets.reserve(options.batch_size);
-    batch->hashes.reserve(options.batch_size);
-    pool.push_back(std::move(batch));
+      inbox(captures, options.queue_batches) {
+  // Per capture thread, enough batches that it always has one to fill: its
+  // inbox's worth, one held or processed by the worker, one being filled.
+  for (size_t k = 0; k < captures; ++k) {
+    auto lane = std::make_unique<Lane>(inbox.capacity() + 2);
+    for (size_t b = 0; b < inbox.capacity() + 2; ++b) {
+      auto batch = std::make_unique<Batch>();
+      batch->packets.reserve(options.batch_size);
+      batch->hashes.reserve(options.batch_size);
+      lane->pool.push_back(std::move(batch));
+    }
+    lane->current = lane->pool[0].get();
+    for (size_t b = 1; b < lane->pool.size(); ++b) lane->returns.Push(lane->pool[b].get());
+    lanes.push_back(std::move(lane));
   }
-  current = pool[0].get();
-  for (size_t b = 1; b < pool.size(); ++b) returns.Push(pool[b].get());
 }
 
 void Pipeline::Worker::AddEvent(FlowEventType type, CloseReason reason, int64_t time_us,
@@ -192,13 +206,36 @@ void Pipeline::Worker::DeliverClosed() {
   closed.clear();
 }
 
+namespace {
+
+std::vector<std::unique_ptr<PacketSource>> OneSource(std::unique_ptr<PacketSource> source) {
+  std::vector<std::unique_ptr<PacketSource>> v;
+  v.push_back(std::move(source));
+  return v;
+}
+
+}  // namespace
+
 Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source)
+    : Pipeline(std::move(options), OneSource(std::move(source))) {}
+
+Pipeline::Pipeline(PipelineOptions options, std::vector<std::unique_ptr<PacketSource>> sources)
     : options_(std::move(options)),
-      source_(std::move(source)),
+      sources_(std::move(sources)),
       snapshots_(options_.workers),
       dpi_hint_(new std::atomic<uint32_t>[kDpiHintSlots]) {
   for (size_t i = 0; i < kDpiHintSlots; ++i) dpi_hint_[i].store(0, std::memory_order_relaxed);
   if (options_.workers == 0) options_.workers = 1;
+  for (size_t k = 0; k < sources_.size(); ++k) {
+    auto c = std::make_unique<Capture>();
+    c->index = k;
+    c->source = sources_[k].get();
+    captures_.push_back(std::move(c));
+  }
+  {
+    absl::MutexLock lock(&stats_mu_);
+    capture_counters_.resize(captures_.size());
+  }
   // --max-connections caps the whole table. A split per worker evicted
   // before the total reached it (the hash is never even); instead each
   // worker has a small reserve (1/64 of an even share) and takes the rest
@@ -220,8 +257,8 @@ Pipeline::Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source
     t.local_addresses = options_.local_addresses;
     t.id_start = i + 1;
     t.id_stride = options_.workers;
-    workers_.push_back(std::make_unique<Worker>(i, options_, std::move(t)));
-    workers_.back()->interface = source_->name();
+    workers_.push_back(std::make_unique<Worker>(i, options_, std::move(t), captures_.size()));
+    workers_.back()->interface = sources_[0]->name();
   }
   {
     // FTP data connections land on any worker: one expectation table for all.
@@ -249,15 +286,28 @@ void Pipeline::Start() {
   if (attributor_) attributor_->Start();
   for (auto& w : workers_) {
     Worker* raw = w.get();
-    w->thread = std::thread([this, raw] { WorkerLoop(raw); });
+    w->thread = std::thread([this, raw] {
+      SetThreadName("rn-worker", raw->index);
+      WorkerLoop(raw);
+    });
   }
-  capture_thread_ = std::thread([this] { CaptureLoop(); });
+  for (auto& c : captures_) {
+    Capture* raw = c.get();
+    c->thread = std::thread([this, raw] {
+      SetThreadName("rn-capture", raw->index);
+      CaptureLoop(raw);
+    });
+  }
 }
 
-void Pipeline::Stop() { source_->Interrupt(); }
+void Pipeline::Stop() {
+  for (auto& source : sources_) source->Interrupt();
+}
 
 void Pipeline::Join() {
-  if (capture_thread_.joinable()) capture_thread_.join();
+  for (auto& c : captures_) {
+    if (c->thread.joinable()) c->thread.join();
+  }
   for (auto& w : workers_) {
     if (w->thread.joinable()) w->thread.join();
   }
@@ -265,50 +315,58 @@ void Pipeline::Join() {
   joined_.store(true, std::memory_order_release);
 }
 
+int64_t Pipeline::clock_us() const {
+  int64_t clock = 0;
+  for (const auto& c : captures_) clock = std::max(clock, c->clock_us.load(std::memory_order_relaxed));
+  return clock;
+}
+
 std::string Pipeline::source_error() const {
   absl::MutexLock lock(&stats_mu_);
   return source_error_;
 }
 
-bool Pipeline::Send(Worker* w, bool final) {
-  Batch* batch = w->current;
+bool Pipeline::Send(Capture* c, Worker* w, bool final) {
+  const size_t k = c->index;
+  Worker::Lane* lane = w->lanes[k].get();
+  Batch* batch = lane->current;
   batch->final = final;
-  batch->clock_us = clock_us_.load(std::memory_order_relaxed);
+  batch->clock_us = c->clock_us.load(std::memory_order_relaxed);
   batch->last_seq = export_seq_;
-  w->last_send_us = batch->clock_us;
-  if (batch->first_frame != nullptr) w->frames_in_flight.push_back(batch->first_frame);
-  const bool wait = !source_->live() || final;
-  if (!w->inbox.Push(batch)) {
+  lane->last_send_us = batch->clock_us;
+  if (batch->first_frame != nullptr) lane->frames_in_flight.push_back(batch->first_frame);
+  const bool wait = !c->source->live() || final;
+  if (!w->inbox.Push(k, batch)) {
     if (!wait) {
       // Live: the kernel's ring holds more than a worker's queue, so let it
       // absorb a worker's stall for a moment rather than drop at once.
       const absl::Time deadline = absl::Now() + kLiveQueueWait;
       bool pushed = false;
-      while (!(pushed = w->inbox.Push(batch)) && absl::Now() < deadline) {
+      while (!(pushed = w->inbox.Push(k, batch)) && absl::Now() < deadline) {
         absl::SleepFor(absl::Microseconds(100));
       }
       if (!pushed) {
-        queue_dropped_.fetch_add(batch->packets.size(), std::memory_order_relaxed);
+        c->queue_dropped.fetch_add(batch->packets.size(), std::memory_order_relaxed);
         batch->Clear();
         return false;
       }
     } else {
       do {
-        w->inbox.WaitForSpace();
-      } while (!w->inbox.Push(batch));
+        w->inbox.WaitForSpace(k);
+      } while (!w->inbox.Push(k, batch));
     }
   }
-  std::optional<Batch*> next = w->returns.Pop();
+  std::optional<Batch*> next = lane->returns.Pop();
   while (!next) {
-    w->returns.WaitForData();
-    next = w->returns.Pop();
+    lane->returns.WaitForData();
+    next = lane->returns.Pop();
   }
-  w->current = *next;
-  if (w->current->first_frame != nullptr && !w->frames_in_flight.empty()) {
-    w->frames_in_flight.pop_front();  // That batch is done with its frames.
+  lane->current = *next;
+  if (lane->current->first_frame != nullptr && !lane->frames_in_flight.empty()) {
+    lane->frames_in_flight.pop_front();  // That batch is done with its frames.
   }
-  w->current->first_frame = nullptr;
-  w->current->Clear();
+  lane->current->first_frame = nullptr;
+  lane->current->Clear();
   return true;
 }
 
@@ -321,7 +379,7 @@ void Pipeline::ExportFrame(const RawPacket& raw, uint64_t seq, int32_t worker) {
       // workers' annotations of frames it has, so first hand every worker
       // the packets it holds.
       for (auto& w : workers_) {
-        if (!w->current->packets.empty()) Send(w.get(), false);
+        if (!w->lanes[0]->current->packets.empty()) Send(captures_[0].get(), w.get(), false);
       }
       export_batch_ = out->WaitFrameBatch();
     }
@@ -341,59 +399,56 @@ void Pipeline::HandFrames(bool final) {
   export_batch_->final = final;
   out->PutFrameBatch(export_batch_);
   export_batch_ = nullptr;
-  export_sent_us_ = clock_us_.load(std::memory_order_relaxed);
+  export_sent_us_ = captures_[0]->clock_us.load(std::memory_order_relaxed);
 }
 
 void Pipeline::ReleaseFrames(const uint8_t* reading) {
   const uint8_t* low = reading;
   for (const auto& w : workers_) {
-    if (!w->frames_in_flight.empty()) low = std::min(low, w->frames_in_flight.front());
-    if (w->current->first_frame != nullptr) low = std::min(low, w->current->first_frame);
+    const Worker::Lane& lane = *w->lanes[0];
+    if (!lane.frames_in_flight.empty()) low = std::min(low, lane.frames_in_flight.front());
+    if (lane.current->first_frame != nullptr) low = std::min(low, lane.current->first_frame);
   }
-  source_->ReleaseBefore(low);
+  sources_[0]->ReleaseBefore(low);
 }
 
-void Pipeline::PublishCaptureStats(const Decoder& decoder) {
-  absl::MutexLock lock(&stats_mu_);
-  capture_stats_.anomalies = decoder.anomalies();
-  capture_stats_.not_ip = decoder.not_ip();
-}
-
-void Pipeline::CaptureLoop() {
-  Decoder decoder(source_->link_type());
+void Pipeline::CaptureLoop(Capture* c) {
+  PacketSource* const source = c->source;
+  const size_t k = c->index;
+  Decoder decoder(source->link_type());
   const size_t n = workers_.size();
   // A mapped file: DPI payloads are read in the file, not copied.
-  const bool stable = source_->stable_data();
-  uint64_t packets = 0, bytes = 0, tracked = 0, malformed = 0, untracked = 0;
+  const bool stable = source->stable_data();
+  CaptureCounters counters;
   RawPacket raw;
   DecodedPacket decoded;
-  int64_t last_flush_us = 0;  // Pipeline clock at the last flush.
+  int64_t last_flush_us = 0;  // This thread's clock at the last flush.
   auto flush_counters = [&] {
-    last_flush_us = clock_us_.load(std::memory_order_relaxed);
-    PublishCaptureStats(decoder);
+    last_flush_us = c->clock_us.load(std::memory_order_relaxed);
+    counters.anomalies = decoder.anomalies();
+    counters.not_ip = decoder.not_ip();
     absl::MutexLock lock(&stats_mu_);
-    capture_stats_.packets = packets;
-    capture_stats_.bytes = bytes;
-    capture_stats_.tracked = tracked;
-    capture_stats_.malformed = malformed;
-    capture_stats_.untracked = untracked;
+    capture_counters_[k] = counters;
   };
   for (;;) {
-    const NextResult r = source_->Next(&raw);
+    const NextResult r = source->Next(&raw);
     if (r == NextResult::kPacket) {
-      ++packets;
-      bytes += raw.wire_length;
+      ++counters.packets;
+      counters.bytes += raw.wire_length;
       int32_t sent_to = -1;  // The worker the packet went to (for the export).
       if (options_.packet_export != nullptr) ++export_seq_;
       // The pipeline clock never runs backwards, even if a file's does.
-      if (raw.timestamp_us > clock_us_.load(std::memory_order_relaxed)) {
-        clock_us_.store(raw.timestamp_us, std::memory_order_relaxed);
+      if (raw.timestamp_us > c->clock_us.load(std::memory_order_relaxed)) {
+        c->clock_us.store(raw.timestamp_us, std::memory_order_relaxed);
       }
       switch (decoder.Decode(raw.data, raw.wire_length, raw.timestamp_us, &decoded)) {
         case DecodeResult::kOk: {
-          ++tracked;
+          ++counters.tracked;
+          // The symmetric hash picks the worker, whichever capture thread
+          // the kernel gave this direction to.
           const uint64_t hash = decoded.key.Hash();
           Worker* w = workers_[hash % n].get();
+          Batch* batch = w->lanes[k]->current;
           const uint8_t* frame = nullptr;
           if (decoded.payload_captured > 0) {
             const uint32_t tag = HintTag(hash);
@@ -407,7 +462,7 @@ void Pipeline::CaptureLoop() {
                 // The frame stays where it is: the worker reads it there.
                 frame = raw.data.data();
               } else {
-                std::vector<uint8_t>& arena = w->current->payload;
+                std::vector<uint8_t>& arena = batch->payload;
                 const auto copy = raw.data.subspan(decoded.payload_offset, len);
                 decoded.payload_offset = static_cast<uint32_t>(arena.size());
                 arena.insert(arena.end(), copy.begin(), copy.end());
@@ -420,56 +475,56 @@ void Pipeline::CaptureLoop() {
               HasLocalEnd(decoded.key, options_.local_addresses.get())) {
             attributor_->Request(decoded.key);
           }
-          w->current->packets.push_back(decoded);
-          w->current->hashes.push_back(hash);
+          batch->packets.push_back(decoded);
+          batch->hashes.push_back(hash);
           if (stable) {
-            w->current->frames.push_back(frame);
-            if (w->current->first_frame == nullptr) w->current->first_frame = raw.data.data();
+            batch->frames.push_back(frame);
+            if (batch->first_frame == nullptr) batch->first_frame = raw.data.data();
           }
           if (options_.packet_export != nullptr) {
-            w->current->seqs.push_back(export_seq_);
+            batch->seqs.push_back(export_seq_);
             sent_to = static_cast<int32_t>(w->index);
           }
-          if (w->current->packets.size() >= options_.batch_size) Send(w, false);
+          if (batch->packets.size() >= options_.batch_size) Send(c, w, false);
           break;
         }
-        case DecodeResult::kMalformed: ++malformed; break;
-        case DecodeResult::kUntracked: ++untracked; break;
+        case DecodeResult::kMalformed: ++counters.malformed; break;
+        case DecodeResult::kUntracked: ++counters.untracked; break;
         case DecodeResult::kNotIp: break;
       }
       if (options_.packet_export != nullptr) ExportFrame(raw, export_seq_, sent_to);
-      if ((packets & 0xffff) == 0) flush_counters();
+      if ((counters.packets & 0xffff) == 0) flush_counters();
       // A mapped file: give back the pages no batch in flight points into.
-      if (stable && (packets & 0x3ff) == 0) ReleaseFrames(raw.data.data());
-      if (!source_->live()) continue;
+      if (stable && (counters.packets & 0x3ff) == 0) ReleaseFrames(raw.data.data());
+      if (!source->live()) continue;
       // Live: readers see counters at most a second old, busy link or not.
       if (raw.timestamp_us - last_flush_us >= kStatsFlushUs) flush_counters();
     } else if (r == NextResult::kTimeout) {
       // Idle link: move the clock to now.
       const int64_t now = WallClockUs();
-      if (now > clock_us_.load(std::memory_order_relaxed)) {
-        clock_us_.store(now, std::memory_order_relaxed);
+      if (now > c->clock_us.load(std::memory_order_relaxed)) {
+        c->clock_us.store(now, std::memory_order_relaxed);
       }
       flush_counters();
     } else {
       if (r == NextResult::kError) {
         absl::MutexLock lock(&stats_mu_);
-        source_error_ = source_->error();
+        if (source_error_.empty()) source_error_ = source->error();
       }
       break;
     }
     // Live: keep every worker's clock moving at least every tick.
-    const int64_t clock = clock_us_.load(std::memory_order_relaxed);
+    const int64_t clock = c->clock_us.load(std::memory_order_relaxed);
     for (auto& w : workers_) {
-      if (clock - w->last_send_us >= kTickUs) Send(w.get(), false);
+      if (clock - w->lanes[k]->last_send_us >= kTickUs) Send(c, w.get(), false);
     }
-    if (export_batch_ != nullptr && source_->live() && !export_batch_->frames.empty() &&
+    if (export_batch_ != nullptr && source->live() && !export_batch_->frames.empty() &&
         clock - export_sent_us_ >= kTickUs) {
       HandFrames(false);
     }
   }
   flush_counters();
-  for (auto& w : workers_) Send(w.get(), true);
+  for (auto& w : workers_) Send(c, w.get(), true);
   // After the workers' final batches, whose watermarks cover every frame.
   if (options_.packet_export != nullptr) HandFrames(true);
 }
@@ -500,13 +555,20 @@ void Pipeline::WorkerLoop(Worker* w) {
   int64_t next_expire = 0;
   int64_t next_publish = 0;
   uint64_t packets = 0;
+  size_t finals = 0;  // Capture threads whose final batch came.
+  // With several capture threads: the held batch whose first packet is
+  // oldest first (fan_in.h), so a connection's two directions, read by
+  // different threads, meet the table in time order as far as they can.
+  auto oldest = [](Batch* const& b) {
+    return b->packets.empty() ? b->clock_us : b->packets.front().timestamp_us;
+  };
   for (;;) {
-    std::optional<Batch*> got = w->inbox.Pop();
+    std::optional<FanIn<Batch*>::Item> got = w->inbox.Pop(oldest);
     if (!got) {
       w->inbox.WaitForData();
       continue;
     }
-    Batch* batch = *got;
+    Batch* batch = got->value;
     for (size_t i = 0; i < batch->packets.size(); ++i) {
       const DecodedPacket& p = batch->packets[i];
       Connection* c = w->table.Process(p, batch->hashes[i]);
@@ -569,9 +631,10 @@ void Pipeline::WorkerLoop(Worker* w) {
     if (options_.packet_export != nullptr) {
       options_.packet_export->Annotate(w->index, &w->annotations, batch->last_seq);
     }
-    const bool final = batch->final;
+    if (batch->final) ++finals;
+    const bool final = finals == w->lanes.size();
     batch->Clear();
-    w->returns.Push(batch);
+    w->lanes[got->producer]->returns.Push(batch);
 
     if (clock >= next_expire || final) {
       w->table.Expire(clock);
@@ -671,14 +734,40 @@ PipelineStats Pipeline::Stats() const {
   PipelineStats s;
   {
     absl::MutexLock lock(&stats_mu_);
-    s = capture_stats_;
+    for (const CaptureCounters& c : capture_counters_) {
+      s.packets += c.packets;
+      s.bytes += c.bytes;
+      s.tracked += c.tracked;
+      s.not_ip += c.not_ip;
+      s.malformed += c.malformed;
+      s.untracked += c.untracked;
+      s.anomalies.Merge(c.anomalies);
+      CaptureThreadStats& t = s.capture_threads.emplace_back();
+      t.packets = c.packets;
+      t.tracked = c.tracked;
+    }
   }
   if (attributor_) {
     s.attribution_on = true;
     s.attribution = attributor_->Stats();
   }
-  s.capture = source_->Stats();
-  s.queue_dropped = queue_dropped_.load(std::memory_order_relaxed);
+  // The sources' counters, summed; state and names are the first's (they
+  // share the interface, so they wait and resume together).
+  for (size_t k = 0; k < captures_.size(); ++k) {
+    CaptureThreadStats& t = s.capture_threads[k];
+    t.capture = captures_[k]->source->Stats();
+    t.queue_dropped = captures_[k]->queue_dropped.load(std::memory_order_relaxed);
+    if (k == 0) {
+      s.capture = t.capture;
+    } else {
+      s.capture.received += t.capture.received;
+      s.capture.filtered += t.capture.filtered;
+      s.capture.dropped_kernel += t.capture.dropped_kernel;
+      s.capture.dropped_interface += t.capture.dropped_interface;
+      s.capture.last_packet_us = std::max(s.capture.last_packet_us, t.capture.last_packet_us);
+    }
+    s.queue_dropped += t.queue_dropped;
+  }
   for (const auto& w : workers_) s.connections += w->size.load(std::memory_order_relaxed);
   auto add_dpi = [&s](const DpiStats& d, const DpiAnomalies& a) {
     s.dpi.classified += d.classified;

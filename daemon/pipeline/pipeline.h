@@ -16,6 +16,12 @@
 // of its packets belonged to (daemon/snapshot/packet_export.h), under the
 // same rule: replays wait, live capture drops and counts.
 //
+// Capture fan-out (--capture-threads N, live only): N sources, each a
+// socket of one PACKET_FANOUT group on the interface, each read by its own
+// capture thread that decodes and hashes as above and hands the packet to
+// the owning worker, through one queue per (capture thread, worker) pair
+// (daemon/pipeline/fan_in.h: what is and is not kept in order).
+//
 // Thread-safety: Start/Stop/Join/Stats from the owning thread (Stop also
 // from the signal thread); tables may be read directly only after Join.
 #ifndef RUSTNET_DAEMON_PIPELINE_PIPELINE_H_
@@ -35,6 +41,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/spsc_queue.h"
+#include "daemon/pipeline/fan_in.h"
 #include "daemon/capture/packet_source.h"
 #include "daemon/decode/decoder.h"
 #include "daemon/dpi/dns_cache.h"
@@ -81,12 +88,21 @@ struct PipelineOptions {
   std::vector<ConnectionSink*> sinks;
   // --pcap-export: every frame read goes there, and each tracked packet's
   // connection and process (daemon/snapshot/packet_export.h). Not owned;
-  // must outlive the pipeline. Null: off (a branch per packet).
+  // must outlive the pipeline. Null: off (a branch per packet). Only with
+  // one source (one capture thread numbers the frames).
   PacketExport* packet_export = nullptr;
 };
 
+// One capture thread's figures (--capture-threads).
+struct CaptureThreadStats {
+  CaptureStats capture;        // Its source's (its own socket's kernel counters).
+  uint64_t packets = 0;        // Frames it read.
+  uint64_t tracked = 0;        // Of those, handed to a worker.
+  uint64_t queue_dropped = 0;  // Live: dropped because a worker fell behind.
+};
+
 struct PipelineStats {
-  CaptureStats capture;
+  CaptureStats capture;  // Summed over the capture threads' sources.
   uint64_t packets = 0;         // Frames read from the source.
   uint64_t bytes = 0;           // Their wire length.
   uint64_t tracked = 0;         // Decoded and handed to a worker.
@@ -101,11 +117,16 @@ struct PipelineStats {
   DpiAnomalies dpi_anomalies;   // Named, summed over workers.
   bool attribution_on = false;
   AttributorStats attribution;
+  std::vector<CaptureThreadStats> capture_threads;  // One per source.
 };
 
 class Pipeline {
  public:
   Pipeline(PipelineOptions options, std::unique_ptr<PacketSource> source);
+  // Capture fan-out: one capture thread per source (live sources of one
+  // fan-out group; several files would not be read in time order). Not
+  // empty.
+  Pipeline(PipelineOptions options, std::vector<std::unique_ptr<PacketSource>> sources);
   ~Pipeline();
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -136,10 +157,12 @@ class Pipeline {
   const SnapshotStore& snapshots() const { return snapshots_; }
   // Each worker's timeline (daemon/snapshot/timeline.h), for the API.
   std::vector<const TimelineRecorder*> timelines() const;
-  const PacketSource& source() const { return *source_; }
+  // The first capture thread's source (all read the same interface).
+  const PacketSource& source() const { return *sources_[0]; }
+  size_t capture_threads() const { return captures_.size(); }
   const DnsCache& dns_cache() const { return dns_cache_; }
-  // The latest packet clock the capture thread handed out.
-  int64_t clock_us() const { return clock_us_.load(std::memory_order_relaxed); }
+  // The latest packet clock the capture threads handed out.
+  int64_t clock_us() const;
 
   // After Join(): calls f(const Connection&) for every tracked connection
   // (and, with keep_removed, every one removed before the end).
@@ -190,7 +213,8 @@ class Pipeline {
     }
   };
   struct Worker {
-    Worker(size_t index, const PipelineOptions& options, FlowTable::Options table_options);
+    Worker(size_t index, const PipelineOptions& options, FlowTable::Options table_options,
+           size_t captures);
     // Queues an event about `c` for the hub, only while someone listens;
     // hands the queue over when it is full (an expiry sweep can close many
     // connections at once). On this worker's thread.
@@ -224,14 +248,21 @@ class Pipeline {
     FlowTable table;
     TimelineRecorder timeline;       // Written by this worker only.
     uint64_t retransmissions = 0;    // table.stats().retransmissions already in timeline.
-    SpscQueue<Batch*> inbox;
-    SpscQueue<Batch*> returns;
-    std::vector<std::unique_ptr<Batch>> pool;
-    Batch* current = nullptr;  // Being filled by the capture thread.
-    // Stable sources: first_frame of each batch sent and not yet returned,
-    // oldest first (a worker returns batches in the order it got them).
-    std::deque<const uint8_t*> frames_in_flight;
-    int64_t last_send_us = 0;  // Capture thread's clock at the last send.
+    // Batches from each capture thread (producer k is capture thread k).
+    FanIn<Batch*> inbox;
+    // One per capture thread: its side of the hand-off to this worker.
+    struct Lane {
+      explicit Lane(size_t capacity) : returns(capacity) {}
+      SpscQueue<Batch*> returns;  // Processed batches, back for reuse.
+      std::vector<std::unique_ptr<Batch>> pool;
+      Batch* current = nullptr;  // Being filled by the capture thread.
+      // Stable sources: first_frame of each batch sent and not yet
+      // returned, oldest first (a worker returns a lane's batches in the
+      // order it got them).
+      std::deque<const uint8_t*> frames_in_flight;
+      int64_t last_send_us = 0;  // The capture thread's clock at the last send.
+    };
+    std::vector<std::unique_ptr<Lane>> lanes;
     std::atomic<uint64_t> packets{0};
     std::atomic<uint64_t> size{0};
     std::thread thread;
@@ -260,16 +291,32 @@ class Pipeline {
     size_t refresh_size = 0;
   };
 
-  void CaptureLoop();
+  // One capture thread: its source, clock and counters.
+  struct Capture {
+    size_t index = 0;
+    PacketSource* source = nullptr;
+    std::thread thread;
+    // Its clock (packet time, or the wall clock on an idle link): written
+    // by this thread only; the pipeline's clock is the latest of them.
+    alignas(64) std::atomic<int64_t> clock_us{0};
+    std::atomic<uint64_t> queue_dropped{0};
+  };
+  // A capture thread's counters, published under stats_mu_.
+  struct CaptureCounters {
+    uint64_t packets = 0, bytes = 0, tracked = 0, not_ip = 0, malformed = 0, untracked = 0;
+    AnomalyCounters anomalies;
+  };
+
+  void CaptureLoop(Capture* c);
   void WorkerLoop(Worker* w);
-  // Hands w->current to the worker; returns false if it was dropped.
-  bool Send(Worker* w, bool final);
+  // Hands capture thread c's current batch for w to the worker; returns
+  // false if it was dropped.
+  bool Send(Capture* c, Worker* w, bool final);
   // A stable source (mapped file): tells it that nothing below the oldest
   // frame a batch in flight (or being filled) points into, or `reading`,
   // is read again.
   void ReleaseFrames(const uint8_t* reading);
   void Publish(Worker* w, int64_t now_us);
-  void PublishCaptureStats(const Decoder& decoder);
   // With packet_export, on the capture thread: copies one frame into the
   // export's batch (or counts it dropped); HandFrames hands a partly filled
   // batch over (`final`: the last one, waited for).
@@ -281,15 +328,13 @@ class Pipeline {
   void ScheduleRefresh(Worker* w, const Connection& c, uint8_t stage, int64_t now_us);
 
   PipelineOptions options_;
-  std::unique_ptr<PacketSource> source_;
+  std::vector<std::unique_ptr<PacketSource>> sources_;
+  std::vector<std::unique_ptr<Capture>> captures_;  // One per source.
   SnapshotStore snapshots_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::thread capture_thread_;
   std::atomic<size_t> workers_finished_{0};  // Workers past their final batch.
   absl::Notification done_;                  // Notified by the last of them.
   std::atomic<bool> joined_{false};
-  std::atomic<int64_t> clock_us_{0};
-  std::atomic<uint64_t> queue_dropped_{0};
   // The capture thread's, with packet_export: frames numbered so far, the
   // batch being filled, and the clock when one was last handed over.
   uint64_t export_seq_ = 0;
@@ -305,7 +350,7 @@ class Pipeline {
   std::unique_ptr<Attributor> attributor_;  // Null unless options_.attribution.
 
   mutable absl::Mutex stats_mu_;
-  PipelineStats capture_stats_ ABSL_GUARDED_BY(stats_mu_);
+  std::vector<CaptureCounters> capture_counters_ ABSL_GUARDED_BY(stats_mu_);
   std::string source_error_ ABSL_GUARDED_BY(stats_mu_);
 };
 

@@ -264,6 +264,16 @@ void MonitorService::FillStats(rustnet::v1::Stats* out) const {
   p->set_untracked_fragments(s.untracked);
   p->set_dropped_queues(s.queue_dropped);
   p->set_worker_threads(static_cast<uint32_t>(options_.workers));
+  out->set_capture_threads(static_cast<uint32_t>(s.capture_threads.size()));
+  for (const CaptureThreadStats& t : s.capture_threads) {
+    auto* ct = out->add_capture_thread_stats();
+    ct->set_received(t.capture.received);
+    ct->set_dropped_kernel(t.capture.dropped_kernel);
+    ct->set_dropped_interface(t.capture.dropped_interface);
+    ct->set_packets(t.packets);
+    ct->set_tracked(t.tracked);
+    ct->set_dropped_queues(t.queue_dropped);
+  }
 
   auto* c = out->mutable_connections();
   c->set_current(s.connections);
