@@ -93,8 +93,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 # libprotobuf's own: gRPC's reflection service serialising a descriptor
 # while another thread built its lazy strings (see tests/tsan.supp).
 tsan_tests='^unit/(api:|query:|event_hub:|json_writer_|MergeAttribution:|Attributor:|dns_cache:|readers walk snapshots|chunk_ref '
-tsan_tests+='|accept_loop |watchdog |closed_history:|pipeline_closed:|timeline:|group_totals:|ipfix |metrics:|pcap export |SocketRecordTable:)'
-tsan_tests+='|^integration/(api_test|history_test|live_veth_test|ipfix_test|metrics_test|pcap_export_test|ebpf_attribution_test)$'
+tsan_tests+='|accept_loop |watchdog |closed_history:|pipeline_closed:|timeline:|group_totals:|ipfix |metrics:|pcap export |SocketRecordTable:|fan_in:|fanout:)'
+tsan_tests+='|^integration/(api_test|history_test|live_veth_test|ipfix_test|metrics_test|pcap_export_test|ebpf_attribution_test|capture_fanout_test)$'
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
   SUITE_TARGETS="rustnetd rn_unit_tests" SUITE_TESTS=$tsan_tests \
   SUITE_WRAP="setarch $(uname -m) -R" \
