@@ -1,8 +1,10 @@
 // Connection: what a worker keeps per tracked conversation.
 //
-// Kept compact (see the memory benchmark): fixed-size, and the only heap
-// member is a shared pointer to the immutable DPI record, so a FlowTable
-// holds connections in flat chunks and a snapshot is a cheap copy.
+// Kept compact (see the memory benchmark and the byte budget below the
+// struct): fixed-size, the only heap members are shared pointers to
+// immutable records, and what only one protocol needs shares a union, so
+// a FlowTable holds connections in flat chunks and a snapshot is a cheap
+// copy.
 // Direction index 0 is A->B of the canonical key, 1 is B->A.
 //
 // What later stages find (DPI's AppRecord, the process stage's
