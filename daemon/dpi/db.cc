@@ -79,7 +79,7 @@ class PostgresqlSession final : public Session {
           mine_ = true;
           record->protocol = AppProtocol::kPostgresql;
           if (*code == kPgSslRequest || *code == kPgGssEncRequest) {
-            record->db.tls_requested = *code == kPgSslRequest;
+            record->db->tls_requested = *code == kPgSslRequest;
             awaiting_answer_ = true;
             return false;
           }
@@ -97,8 +97,8 @@ class PostgresqlSession final : public Session {
               break;
             }
             const std::string_view k(reinterpret_cast<const char*>(key->data()), key->size());
-            if (k == "user") record->db.user = PrintableText(*value, kMaxName);
-            if (k == "database") record->db.database = PrintableText(*value, kMaxName);
+            if (k == "user") record->db->user = PrintableText(*value, kMaxName);
+            if (k == "database") record->db->database = PrintableText(*value, kMaxName);
           }
           done = true;
           return false;
@@ -185,7 +185,7 @@ class MysqlSession final : public Session {
             CountAnomaly(anomalies, db_anomaly::kMysqlGreetingMalformed);
             return false;
           }
-          record->db.server_version = PrintableText(*version, kMaxName);
+          record->db->server_version = PrintableText(*version, kMaxName);
           ok = true;
           return false;
         });
@@ -268,7 +268,7 @@ class RedisSession final : public Session {
           bad = w.word.empty() || !w.rest.empty() ||
                 !(l[0] >= 'A' && l[0] <= 'z' && (l[0] <= 'Z' || l[0] >= 'a'));
           if (!bad) {
-            record->db.command = w.word;
+            record->db->command = w.word;
             command_read_ = true;
           }
           return false;  // The arguments (AUTH's password among them) are not read.
@@ -363,7 +363,7 @@ class MemcachedSession final : public Session {
     for (std::string_view reply : kMemcachedReplies) {
       if (w.word == reply) {
         record->protocol = AppProtocol::kMemcached;
-        record->db.command = command_;
+        record->db->command = command_;
         return ParseState::kDone;
       }
     }
@@ -524,7 +524,7 @@ class MongodbSession final : public Session {
       // that contradicts it still takes the name back.
       if (command && SelfConsistentRequest(*h, client_)) {
         record->protocol = AppProtocol::kMongodb;
-        record->db.command = command_;
+        record->db->command = command_;
       }
       client_ = {};
     }
@@ -536,13 +536,13 @@ class MongodbSession final : public Session {
                        (h->op != kOpReply && h->op != kOpMsg && h->op != kOpCompressed))) {
       if (record->protocol == AppProtocol::kMongodb) {
         record->protocol = AppProtocol::kUnknown;
-        record->db.command.clear();
+        record->db->command.clear();
       }
       return ParseState::kNotMine;
     }
     if (need_more) return ParseState::kNeedMore;
     record->protocol = AppProtocol::kMongodb;
-    record->db.command = command_;
+    record->db->command = command_;
     return ParseState::kDone;
   }
   size_t MemoryUsage() const override {

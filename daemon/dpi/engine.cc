@@ -204,7 +204,7 @@ bool DpiEngine::ClaimFtpData(const DpiFlow& flow, DpiCallbacks& out) {
   if (control == 0) return false;
   scratch_ = EmptyRecord();
   scratch_.protocol = AppProtocol::kFtpData;
-  scratch_.ftp.control_id = control;
+  scratch_.ftp->control_id = control;
   Publish(scratch_, out);
   Finish(kNoSlot, true, out);
   return true;

@@ -225,7 +225,7 @@ class FtpSession final : public Session {
     if (!e.has_address || address == IpAddress::FromV4(kZero)) {
       address = from_server ? flow_.server_address : flow_.client_address;
     }
-    record->ftp.data_endpoint = EndpointText(address, e.port);
+    record->ftp->data_endpoint = EndpointText(address, e.port);
     if (flow_.context != nullptr && flow_.context->ftp_expectations != nullptr) {
       if (!flow_.context->ftp_expectations->Expect(address, e.port, flow_.id,
                                                    flow_.context->now_us)) {
@@ -243,7 +243,7 @@ class FtpSession final : public Session {
       if (!reply || line[0] != '2' || (line.size() > 3 && line[3] != ' ' && line[3] != '-')) {
         return Stop(true);
       }
-      record->mail.greeting = PrintableText(line.size() > 4 ? line.subspan(4) : line.subspan(3));
+      record->mail->greeting = PrintableText(line.size() > 4 ? line.subspan(4) : line.subspan(3));
       return true;
     }
     if (!reply) return true;  // A multi-line reply's inner line.
@@ -278,11 +278,11 @@ class FtpSession final : public Session {
       mine_ = true;
       record->protocol = AppProtocol::kFtp;
     }
-    if (cmd.word == "USER" && record->ftp.user.empty()) {
-      record->ftp.user = PrintableText(cmd.rest, kMaxUser);
+    if (cmd.word == "USER" && record->ftp->user.empty()) {
+      record->ftp->user = PrintableText(cmd.rest, kMaxUser);
     } else if (cmd.word == "AUTH" && (StartsWithNoCase(cmd.rest, "TLS") ||
                                       StartsWithNoCase(cmd.rest, "SSL"))) {
-      record->mail.starttls = true;
+      record->mail->starttls = true;
       upgrade_pending_ = true;
       client_.tls = true;
       tls_.Start(flow_);

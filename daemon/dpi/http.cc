@@ -155,9 +155,9 @@ class HttpSession final : public Session {
         return false;
       }
       if (ConsumeFolded(line, "host:")) {
-        record->http.host = Clean(line.rest(), kMaxValueKept);
+        record->http->host = Clean(line.rest(), kMaxValueKept);
       } else if (ConsumeFolded(line, "user-agent:")) {
-        record->http.user_agent = Clean(line.rest(), kMaxValueKept);
+        record->http->user_agent = Clean(line.rest(), kMaxValueKept);
       } else if (ConsumeFolded(line, "upgrade:")) {
         upgrade_h2c_ = HasToken(line.rest(), "h2c");
       } else if (ConsumeFolded(line, "http2-settings:")) {
@@ -196,9 +196,9 @@ class HttpSession final : public Session {
     }
     request_seen_ = true;
     record->protocol = AppProtocol::kHttp;
-    record->http.method = Clean(*method, kMaxTokenKept);
-    record->http.path = Clean(*target, kMaxPathKept);
-    record->http.version = Clean(line.rest(), kMaxTokenKept);
+    record->http->method = Clean(*method, kMaxTokenKept);
+    record->http->path = Clean(*target, kMaxPathKept);
+    record->http->version = Clean(line.rest(), kMaxTokenKept);
     return true;
   }
 
@@ -214,7 +214,7 @@ class HttpSession final : public Session {
       }
       uint16_t code = 0;
       for (uint8_t c : *digits) code = static_cast<uint16_t>(code * 10 + (c - '0'));
-      record->http.status = code;
+      record->http->status = code;
       if (record->protocol == AppProtocol::kUnknown) record->protocol = AppProtocol::kHttp;
       // RFC 7540 §3.2: "Upgrade: h2c" with HTTP2-Settings, accepted with
       // 101: the connection speaks HTTP/2 from here on.

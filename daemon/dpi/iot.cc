@@ -83,7 +83,7 @@ ParseState ParseMqtt(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
       auto version = MqttConnectVersion(*packet);
       if (!version) return ParseState::kNotMine;
       record->protocol = AppProtocol::kMqtt;
-      record->mqtt.version = *version;
+      record->mqtt->version = *version;
       // Flags (§3.1.2.3), keep alive, then v5 properties (§3.1.2.11).
       auto flags = packet->U8();
       bool ok = flags && packet->Skip(2);
@@ -96,7 +96,7 @@ ParseState ParseMqtt(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
         CountAnomaly(anomalies, iot_anomaly::kMqttLengthPastPacket);
         return ParseState::kDone;
       }
-      record->mqtt.client_id = Printable(client_id->rest(), kMaxMqttClientIdKept);
+      record->mqtt->client_id = Printable(client_id->rest(), kMaxMqttClientIdKept);
       // Will, user name and password follow: not read, never kept.
       first = false;
       continue;
@@ -108,7 +108,7 @@ ParseState ParseMqtt(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
       bool ok = true;
       if (type == kMqttSubscribe) {
         ok = packet->Skip(2);
-        if (ok && record->mqtt.version == "5.0") {
+        if (ok && record->mqtt->version == "5.0") {
           auto props = MqttVarint(*packet, &bad);
           ok = props && packet->Skip(*props);
         }
@@ -118,7 +118,7 @@ ParseState ParseMqtt(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
         CountAnomaly(anomalies, iot_anomaly::kMqttLengthPastPacket);
         return ParseState::kDone;
       }
-      record->mqtt.topic = Printable(topic->rest(), kMaxMqttTopicKept);
+      record->mqtt->topic = Printable(topic->rest(), kMaxMqttTopicKept);
       return ParseState::kDone;
     }
   }

@@ -120,7 +120,7 @@ class SmbSession final : public Session {
               bad = true;
               return false;
             }
-            record->lan.name = *name;
+            record->lan->name = *name;
             if (record->protocol != AppProtocol::kSmb) {
               record->protocol = AppProtocol::kNetbiosSession;
             }
@@ -137,7 +137,7 @@ class SmbSession final : public Session {
           }
           record->protocol = AppProtocol::kSmb;
           if (version == 1) {
-            if (record->lan.version.empty() || !from_client) record->lan.version = "SMB 1";
+            if (record->lan->version.empty() || !from_client) record->lan->version = "SMB 1";
             done = !from_client;
             return !done;
           }
@@ -151,12 +151,12 @@ class SmbSession final : public Session {
           }
           if (!from_client && *command == 0) {  // NEGOTIATE response.
             if (h.Skip(64) && h.U16Le() == 65 && h.Skip(2)) {
-              if (const auto dialect = h.U16Le()) record->lan.version = Smb2DialectName(*dialect);
+              if (const auto dialect = h.U16Le()) record->lan->version = Smb2DialectName(*dialect);
             }
             done = true;
             return false;
           }
-          if (record->lan.version.empty()) record->lan.version = "SMB 2";
+          if (record->lan->version.empty()) record->lan->version = "SMB 2";
           return true;
         });
     if (st == FrameStatus::kTooLong) CountAnomaly(anomalies, lan_anomaly::kSmbFrameTooLong);
@@ -247,8 +247,8 @@ class NetbiosNsSession final : public Session {
     auto m = ParseNbns(data, anomalies);
     if (!m) return ParseState::kNotMine;
     record->protocol = AppProtocol::kNetbiosNs;
-    record->lan.name = std::move(m->name);
-    record->lan.message_type = std::move(m->operation);
+    record->lan->name = std::move(m->name);
+    record->lan->message_type = std::move(m->operation);
     return ParseState::kDone;
   }
 };
@@ -296,8 +296,8 @@ bool ParseNbdgm(std::span<const uint8_t> data, AppRecord* record, DpiAnomalies* 
     return false;
   }
   record->protocol = AppProtocol::kSmb;
-  record->lan.version = "SMB 1";
-  record->lan.name = std::move(*name);
+  record->lan->version = "SMB 1";
+  record->lan->name = std::move(*name);
   return true;
 }
 
@@ -349,7 +349,7 @@ class SsdpSession final : public Session {
       if (first) {
         first = false;
         const WordAndRest w = FirstWord(*line);
-        record->lan.message_type = response ? "response" : w.word;
+        record->lan->message_type = response ? "response" : w.word;
         continue;
       }
       // "NAME: value" (any case, spaces after the colon skipped).
@@ -365,9 +365,9 @@ class SsdpSession final : public Session {
         return name->size() == want.size() && StartsWithNoCase(*name, want);
       };
       if (is("ST") || is("NT")) {
-        record->lan.name = value();
+        record->lan->name = value();
       } else if (is("SERVER") || is("USER-AGENT")) {
-        if (record->lan.agent.empty()) record->lan.agent = value();
+        if (record->lan->agent.empty()) record->lan->agent = value();
       }
     }
     record->protocol = AppProtocol::kSsdp;
@@ -506,18 +506,18 @@ bool ParseKerberos(std::span<const uint8_t> data, AppRecord* record) {
   const auto pvno = DerInteger(Inner(ContextElement(body, request ? 1 : 0), 0x02));
   const auto msg_type = DerInteger(Inner(ContextElement(body, request ? 2 : 1), 0x02));
   if (pvno != 5 || msg_type != type) return false;
-  record->lan.message_type = std::string(KerberosTypeName(type));
+  record->lan->message_type = std::string(KerberosTypeName(type));
   if (request) {
     if (auto req_body = Inner(ContextElement(body, 4), 0x30)) {
-      record->lan.user = Principal(ContextElement(*req_body, 1));
-      record->lan.name = KerberosString(Inner(ContextElement(*req_body, 2), 0x1b));
+      record->lan->user = Principal(ContextElement(*req_body, 1));
+      record->lan->name = KerberosString(Inner(ContextElement(*req_body, 2), 0x1b));
     }
   } else if (type == 11 || type == 13) {
-    record->lan.name = KerberosString(Inner(ContextElement(body, 3), 0x1b));
-    record->lan.user = Principal(ContextElement(body, 4));
+    record->lan->name = KerberosString(Inner(ContextElement(body, 3), 0x1b));
+    record->lan->user = Principal(ContextElement(body, 4));
   } else if (type == 30) {
-    record->lan.name = KerberosString(Inner(ContextElement(body, 9), 0x1b));
-    if (auto c = Principal(ContextElement(body, 8)); !c.empty()) record->lan.user = c;
+    record->lan->name = KerberosString(Inner(ContextElement(body, 9), 0x1b));
+    if (auto c = Principal(ContextElement(body, 8)); !c.empty()) record->lan->user = c;
   }
   record->protocol = AppProtocol::kKerberos;
   return true;
@@ -568,8 +568,8 @@ class KerberosSession final : public Session {
     if (from_client || record->protocol != AppProtocol::kKerberos) {
       *record = std::move(scratch);
     } else {
-      if (record->lan.user.empty()) record->lan.user = scratch.lan.user;
-      if (record->lan.name.empty()) record->lan.name = scratch.lan.name;
+      if (record->lan->user.empty()) record->lan->user = scratch.lan->user;
+      if (record->lan->name.empty()) record->lan->name = scratch.lan->name;
     }
     return client_seen_ && server_seen_ ? ParseState::kDone : ParseState::kNeedMore;
   }

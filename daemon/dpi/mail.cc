@@ -140,7 +140,7 @@ class MailSession final : public Session {
           Claim(record);
           break;
       }
-      record->mail.greeting = PrintableText(text);
+      record->mail->greeting = PrintableText(text);
       return true;
     }
     if (upgrade_pending_) {
@@ -199,7 +199,7 @@ class MailSession final : public Session {
       case Kind::kSmtp:
         if (cmd.word == "EHLO" || cmd.word == "HELO") {
           known = true;
-          record->mail.client_domain = PrintableText(FirstToken(cmd.rest));
+          record->mail->client_domain = PrintableText(FirstToken(cmd.rest));
           Claim(record);
         } else if (cmd.word == "STARTTLS") {
           known = upgrade = true;
@@ -233,7 +233,7 @@ class MailSession final : public Session {
     }
     if (kind_ != Kind::kSmtp && !mine_) Claim(record);
     if (upgrade) {
-      record->mail.starttls = true;
+      record->mail->starttls = true;
       upgrade_pending_ = true;
       client_.tls = true;
       tls_.Start(flow_);

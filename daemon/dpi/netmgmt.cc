@@ -73,8 +73,8 @@ bool TftpRequest(std::span<const uint8_t> d, AppRecord* record, DpiAnomalies* an
     return false;
   }
   if (record != nullptr) {
-    record->net.tftp_file = Printable(*file, kMaxTftpFileKept);
-    record->net.tftp_op = opcode == uint16_t{1} ? "read" : "write";
+    record->net->tftp_file = Printable(*file, kMaxTftpFileKept);
+    record->net->tftp_op = opcode == uint16_t{1} ? "read" : "write";
   }
   return true;
 }
@@ -241,8 +241,8 @@ bool ParseSnmpMessage(std::span<const uint8_t> d, AppRecord* record, DpiAnomalie
     pdu = SnmpPduName(data->tag);
   }
   if (record != nullptr) {
-    record->net.snmp_version = *version == 0 ? "1" : *version == 1 ? "2c" : "3";
-    record->net.snmp_pdu = std::string(pdu);
+    record->net->snmp_version = *version == 0 ? "1" : *version == 1 ? "2c" : "3";
+    record->net->snmp_pdu = std::string(pdu);
   }
   return true;
 }
@@ -258,8 +258,8 @@ ParseState ParseSnmp(const PrefixView& v, AppRecord* record, DpiAnomalies* anoma
   }
   if (record->protocol != AppProtocol::kSnmp) {
     record->protocol = AppProtocol::kSnmp;
-    record->net.snmp_version = facts.net.snmp_version;
-    record->net.snmp_pdu = facts.net.snmp_pdu;
+    record->net->snmp_version = facts.net->snmp_version;
+    record->net->snmp_pdu = facts.net->snmp_pdu;
   }
   return ParseState::kDone;
 }

@@ -228,7 +228,7 @@ class QuicSession final : public Session {
     std::vector<std::vector<uint8_t>> plains;
     uint32_t version = 0;
     if (from_client == swapped_) {
-      if (!swapped_ && !record->tls.client_hello_seen && LongHeaderInitial(data)) {
+      if (!swapped_ && !record->tls->client_hello_seen && LongHeaderInitial(data)) {
         // Quietly (no anomaly: a server's Initial fails with client keys).
         plains = DecryptClientInitials(data, &version, nullptr, &keys_);
       }
@@ -244,7 +244,7 @@ class QuicSession final : public Session {
       // Google QUIC before Q046: public header, CHLO in clear.
       record->protocol = AppProtocol::kQuic;
       record->quic_version = TlsPrintable(*gquic);
-      return ParseChlo(data, &record->tls, anomalies) ? ParseState::kDone : ParseState::kNeedMore;
+      return ParseChlo(data, &record->tls.mut(), anomalies) ? ParseState::kDone : ParseState::kNeedMore;
     }
     const ByteReader packet(data);
     const auto first = packet.PeekU8();
@@ -256,7 +256,7 @@ class QuicSession final : public Session {
       // Google QUIC 46: the CHLO travels in clear.
       record->protocol = AppProtocol::kQuic;
       record->quic_version = QuicVersionName(kQ046);
-      return ParseChlo(data, &record->tls, anomalies) ? ParseState::kDone : ParseState::kNeedMore;
+      return ParseChlo(data, &record->tls.mut(), anomalies) ? ParseState::kDone : ParseState::kNeedMore;
     }
     if (plains.empty()) plains = DecryptClientInitials(data, &version, anomalies, &keys_);
     for (const std::vector<uint8_t>& frames : plains) {
@@ -276,7 +276,7 @@ class QuicSession final : public Session {
       return ++failed_ >= 3 ? ParseState::kNotMine : ParseState::kNeedMore;
     }
     if (gquic_) {
-      if (ParseChlo(crypto_.prefix(), &record->tls, anomalies) && !record->tls.sni.empty()) {
+      if (ParseChlo(crypto_.prefix(), &record->tls.mut(), anomalies) && !record->tls->sni.empty()) {
         return ParseState::kDone;
       }
     } else {
@@ -295,7 +295,7 @@ class QuicSession final : public Session {
           return ParseState::kDone;
         case TlsHandshakeRead::kMessage:
           // Still QUIC if its hello is malformed (counted, no TLS facts).
-          if (!ParseClientHello(m.body.rest(), /*quic=*/true, &record->tls, anomalies)) {
+          if (!ParseClientHello(m.body.rest(), /*quic=*/true, &record->tls.mut(), anomalies)) {
             CountAnomaly(anomalies, quic_anomaly::kClientHelloMalformed);
           }
           return ParseState::kDone;

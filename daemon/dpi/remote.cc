@@ -69,7 +69,7 @@ class RdpSession final : public Session {
               if (!user) {
                 CountAnomaly(anomalies, remote_anomaly::kRdpCookieMalformed);
               } else {
-                record->lan.user = PrintableText(*user, 64);
+                record->lan->user = PrintableText(*user, 64);
                 rest = cookie;
               }
             } else if (auto line = rest.PeekSub(std::min<size_t>(rest.remaining(), 7))) {
@@ -79,7 +79,7 @@ class RdpSession final : public Session {
             }
             if (rest.U8() == 0x01 && rest.Skip(3)) {  // RDP_NEG_REQ: type, flags, length.
               const auto requested = rest.U32Le();
-              record->lan.tls = requested && (*requested & 0x0f) != 0;
+              record->lan->tls = requested && (*requested & 0x0f) != 0;
             }
             return false;
           }
@@ -161,7 +161,7 @@ class VncSession final : public Session {
     if (from_client) return server_.size() == kRfbVersionBytes ? ParseState::kDone
                                                                : ParseState::kNotMine;
     record->protocol = AppProtocol::kVnc;
-    record->lan.version = got.substr(0, kRfbVersionBytes - 1);
+    record->lan->version = got.substr(0, kRfbVersionBytes - 1);
     return ParseState::kDone;
   }
 

@@ -111,10 +111,10 @@ class OneShot final : public Session {
       return ParseState::kDone;
     }
     record->protocol = protocol_;
-    if (protocol_ == AppProtocol::kNtp && record->net.ntp_version == 0) {
-      record->net.ntp_version = (data[0] >> 3) & 0x7;
-      record->net.ntp_mode = data[0] & 0x7;
-      record->net.ntp_stratum = data.size() > 1 ? data[1] : 0;
+    if (protocol_ == AppProtocol::kNtp && record->net->ntp_version == 0) {
+      record->net->ntp_version = (data[0] >> 3) & 0x7;
+      record->net->ntp_mode = data[0] & 0x7;
+      record->net->ntp_stratum = data.size() > 1 ? data[1] : 0;
     }
     if (protocol_ == AppProtocol::kStun) {
       ReadStun(data, record, anomalies);
@@ -220,7 +220,7 @@ void ReadStun(std::span<const uint8_t> d, AppRecord* record, DpiAnomalies* anoma
   if (!type || !r.Skip(2)) return;  // Checked by LooksLikeStun.
   auto cookie_and_id = r.Bytes(16);
   if (!cookie_and_id) return;
-  if (record->net.stun_type.empty()) record->net.stun_type = StunTypeName(*type);
+  if (record->net->stun_type.empty()) record->net->stun_type = StunTypeName(*type);
   int attributes = 0;
   while (!r.empty() && ++attributes <= kMaxStunAttributes) {
     auto attr_type = r.U16();
@@ -231,15 +231,15 @@ void ReadStun(std::span<const uint8_t> d, AppRecord* record, DpiAnomalies* anoma
     }
     const size_t padding = (4 - value->size() % 4) % 4;
     if (!r.Skip(std::min(padding, r.remaining()))) return;
-    if ((*attr_type == 0x0020 || *attr_type == 0x0001) && record->net.stun_mapped.empty()) {
-      record->net.stun_mapped = StunAddress(*value, *attr_type == 0x0020, *cookie_and_id);
-    } else if (*attr_type == 0x8022 && record->net.stun_software.empty()) {
+    if ((*attr_type == 0x0020 || *attr_type == 0x0001) && record->net->stun_mapped.empty()) {
+      record->net->stun_mapped = StunAddress(*value, *attr_type == 0x0020, *cookie_and_id);
+    } else if (*attr_type == 0x8022 && record->net->stun_software.empty()) {
       for (uint8_t c : value->rest().first(std::min<size_t>(value->remaining(), kMaxStunText))) {
-        record->net.stun_software.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+        record->net->stun_software.push_back(c >= 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
       }
-    } else if (*attr_type == 0x0014 && record->net.stun_realm.empty()) {
+    } else if (*attr_type == 0x0014 && record->net->stun_realm.empty()) {
       for (uint8_t c : value->rest().first(std::min<size_t>(value->remaining(), kMaxStunText))) {
-        record->net.stun_realm.push_back(c > 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
+        record->net->stun_realm.push_back(c > 0x20 && c < 0x7f ? static_cast<char>(c) : '?');
       }
     }
   }

@@ -33,7 +33,7 @@ class SshSession final : public Session {
   ParseState Feed(bool from_client, std::span<const uint8_t> data, AppRecord* record,
                   DpiAnomalies* anomalies) override {
     Side& side = from_client ? client_ : server_;
-    std::string& out = from_client ? record->ssh.client : record->ssh.server;
+    std::string& out = from_client ? record->ssh->client : record->ssh->server;
     if (!side.done) {
       // kMaxLine + 1: room for the CR.
       const FrameStatus status = ForEachLine(side.buffer, data, kMaxLine + 1, [&](ByteReader line) {

@@ -74,9 +74,9 @@ void ReadSipMessage(std::span<const uint8_t> d, AppRecord* record, DpiAnomalies*
   auto start = r.BytesUntil('\n');
   if (!start) return;
   const bool request = !StartsWith(*start, "SIP/2.0 ");
-  if (request && record->sip.method.empty()) {
+  if (request && record->sip->method.empty()) {
     const auto sp = std::find(start->begin(), start->end(), ' ');
-    record->sip.method = Printable(start->first(static_cast<size_t>(sp - start->begin())), 16);
+    record->sip->method = Printable(start->first(static_cast<size_t>(sp - start->begin())), 16);
   }
   while (auto raw = r.BytesUntil('\n')) {
     auto line = *raw;
@@ -85,13 +85,13 @@ void ReadSipMessage(std::span<const uint8_t> d, AppRecord* record, DpiAnomalies*
     if (std::any_of(line.begin(), line.end(), [](uint8_t c) { return c < 0x20 && c != '\t'; })) {
       CountAnomaly(anomalies, text_services_anomaly::kSipHeaderControlBytes);
     }
-    if (auto v = SipHeader(line, "From", "f"); v && record->sip.from_domain.empty()) {
-      record->sip.from_domain = SipDomain(*v);
-    } else if (auto t = SipHeader(line, "To", "t"); t && record->sip.to_domain.empty()) {
-      record->sip.to_domain = SipDomain(*t);
+    if (auto v = SipHeader(line, "From", "f"); v && record->sip->from_domain.empty()) {
+      record->sip->from_domain = SipDomain(*v);
+    } else if (auto t = SipHeader(line, "To", "t"); t && record->sip->to_domain.empty()) {
+      record->sip->to_domain = SipDomain(*t);
     } else if (auto ua = SipHeader(line, request ? "User-Agent" : "Server", "");
-               ua && record->sip.user_agent.empty()) {
-      record->sip.user_agent = Printable(*ua, kMaxSipValueKept);
+               ua && record->sip->user_agent.empty()) {
+      record->sip->user_agent = Printable(*ua, kMaxSipValueKept);
     }
   }
 }
@@ -114,7 +114,7 @@ ParseState ParseSip(const PrefixView& v, AppRecord* record, DpiAnomalies* anomal
   }
   record->protocol = AppProtocol::kSip;
   ReadSipMessage(d, record, anomalies);
-  return record->sip.method.empty() || record->sip.user_agent.empty() ? ParseState::kNeedMore
+  return record->sip->method.empty() || record->sip->user_agent.empty() ? ParseState::kNeedMore
                                                                       : ParseState::kDone;
 }
 
@@ -333,7 +333,7 @@ ParseState ParseSocks(const PrefixView& v, AppRecord* record, DpiAnomalies* anom
   if (!version) return ParseState::kNeedMore;
   const auto confirm = [&](std::string_view name) {
     record->protocol = AppProtocol::kSocks;
-    record->net.socks_version = std::string(name);
+    record->net->socks_version = std::string(name);
   };
   if (*version == 4) {
     auto cmd = c.U8();
@@ -358,7 +358,7 @@ ParseState ParseSocks(const PrefixView& v, AppRecord* record, DpiAnomalies* anom
     if (!cd) return ParseState::kNeedMore;
     if (vn != uint8_t{0} || *cd < 0x5a || *cd > 0x5d) return ParseState::kNotMine;
     confirm(v4a ? "4a" : "4");
-    record->net.socks_target = SocksTarget(target, *port);
+    record->net->socks_target = SocksTarget(target, *port);
     return ParseState::kDone;
   }
   if (*version != 5) return ParseState::kNotMine;
@@ -409,7 +409,7 @@ ParseState ParseSocks(const PrefixView& v, AppRecord* record, DpiAnomalies* anom
   }
   auto port = c.U16();
   if (!port) return ParseState::kNeedMore;
-  record->net.socks_target = SocksTarget(std::move(host), *port);
+  record->net->socks_target = SocksTarget(std::move(host), *port);
   return ParseState::kDone;
 }
 

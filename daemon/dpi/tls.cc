@@ -291,16 +291,16 @@ class TlsSession final : public Session {
     const TlsDirection::Status status =
         side.Feed(data, anomalies, [&](const TlsHandshakeMessage& m) {
           if (from_client) {
-            if (m.type != kTlsClientHello || record->tls.client_hello_seen) return true;
+            if (m.type != kTlsClientHello || record->tls->client_hello_seen) return true;
             record->protocol = AppProtocol::kTls;
-            if (!ParseClientHello(m.body.rest(), false, &record->tls, anomalies)) {
+            if (!ParseClientHello(m.body.rest(), false, &record->tls.mut(), anomalies)) {
               client_hello_failed_ = true;
             }
             return false;  // All the client's side has to tell.
           }
           if (m.type == kTlsCertificate && server_version_ != 0) {
             // TLS <= 1.2: the server's chain in the clear; its leaf's names.
-            (void)ParseTlsCertificateMessage(m.body.rest(), &record->tls, anomalies);
+            (void)ParseTlsCertificateMessage(m.body.rest(), &record->tls.mut(), anomalies);
             return false;  // All the server's side has to tell.
           }
           if (m.type == kTlsServerHelloDone) return false;  // No certificate (anonymous, PSK).
@@ -309,9 +309,9 @@ class TlsSession final : public Session {
           // server's side has then told all it will.
           auto hello = ParseServerHello(m.body, anomalies);
           if (!hello) return false;
-          if (record->tls.version.empty()) {
-            record->tls.version = TlsVersionName(hello->version);
-            record->tls.cipher_suite = "0x" + Hex4(hello->cipher_suite);
+          if (record->tls->version.empty()) {
+            record->tls->version = TlsVersionName(hello->version);
+            record->tls->cipher_suite = "0x" + Hex4(hello->cipher_suite);
           }
           server_version_ = hello->version;
           // TLS 1.3 (and unknown versions) encrypt the rest; up to 1.2 the
@@ -320,7 +320,7 @@ class TlsSession final : public Session {
         });
     if (client_hello_failed_) return ParseState::kNotMine;
     if (!from_client && status == TlsDirection::Status::kStopped) server_done_ = true;
-    const bool hello = record->tls.client_hello_seen;
+    const bool hello = record->tls->client_hello_seen;
     if (status == TlsDirection::Status::kFailed) {
       return hello ? ParseState::kDone : ParseState::kNotMine;
     }

@@ -108,17 +108,17 @@ std::string WithoutPort(const std::string& host) {
 }  // namespace
 
 std::string AppRecord::Hostname() const {
-  if (!tls.sni.empty()) return tls.sni;
-  if (!http.host.empty()) return WithoutPort(http.host);
-  if (!dns.query.empty()) return dns.query;
+  if (!tls->sni.empty()) return tls->sni;
+  if (!http->host.empty()) return WithoutPort(http->host);
+  if (!dns->query.empty()) return dns->query;
   if (!dhcp_hostname.empty()) return dhcp_hostname;
   return {};
 }
 
 std::string_view AppRecord::HostnameSource() const {
-  if (!tls.sni.empty()) return "sni";
-  if (!http.host.empty()) return "http";
-  if (!dns.query.empty()) return "dns";
+  if (!tls->sni.empty()) return "sni";
+  if (!http->host.empty()) return "http";
+  if (!dns->query.empty()) return "dns";
   if (!dhcp_hostname.empty()) return "dhcp";
   return {};
 }
@@ -183,32 +183,32 @@ std::string AppRecord::Label() const {
   }
   if ((protocol == AppProtocol::kSmtp || protocol == AppProtocol::kImap ||
        protocol == AppProtocol::kPop3 || protocol == AppProtocol::kFtp) &&
-      mail.starttls) {
+      mail->starttls) {
     name += "+TLS";
   }
   // TLS that is not HTTP (ALPN says otherwise) keeps the plain name.
-  if (protocol == AppProtocol::kTls && !tls.alpn.empty() && tls.alpn[0] != "h2" &&
-      tls.alpn[0].rfind("http/", 0) != 0) {
+  if (protocol == AppProtocol::kTls && !tls->alpn.empty() && tls->alpn[0] != "h2" &&
+      tls->alpn[0].rfind("http/", 0) != 0) {
     name = "TLS";
   }
   std::string detail = Hostname();
   if (detail.empty() && protocol == AppProtocol::kSsh) {
-    detail = !ssh.server.empty() ? ssh.server : ssh.client;
+    detail = !ssh->server.empty() ? ssh->server : ssh->client;
     if (detail.rfind("SSH-2.0-", 0) == 0) detail = detail.substr(8);
   }
   // The first non-empty fact of the newer protocols' records.
-  for (const std::string* s : {&mail.client_domain, &ftp.user, &db.database, &db.server_version,
-                               &db.command, &lan.name, &lan.user, &lan.version}) {
+  for (const std::string* s : {&mail->client_domain, &ftp->user, &db->database, &db->server_version,
+                               &db->command, &lan->name, &lan->user, &lan->version}) {
     if (!detail.empty()) break;
     detail = *s;
   }
   if (detail.empty()) {
     switch (protocol) {
-      case AppProtocol::kMqtt: detail = !mqtt.topic.empty() ? mqtt.topic : mqtt.client_id; break;
-      case AppProtocol::kSip: detail = !sip.to_domain.empty() ? sip.to_domain : sip.from_domain; break;
-      case AppProtocol::kTftp: detail = net.tftp_file; break;
-      case AppProtocol::kSocks: detail = net.socks_target; break;
-      case AppProtocol::kSnmp: detail = net.snmp_pdu; break;
+      case AppProtocol::kMqtt: detail = !mqtt->topic.empty() ? mqtt->topic : mqtt->client_id; break;
+      case AppProtocol::kSip: detail = !sip->to_domain.empty() ? sip->to_domain : sip->from_domain; break;
+      case AppProtocol::kTftp: detail = net->tftp_file; break;
+      case AppProtocol::kSocks: detail = net->socks_target; break;
+      case AppProtocol::kSnmp: detail = net->snmp_pdu; break;
       default: break;
     }
   }

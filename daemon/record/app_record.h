@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/flow_key.h"
+#include "daemon/record/boxed.h"
 
 namespace rustnet {
 
@@ -294,19 +295,23 @@ struct NetFacts {
 
 struct AppRecord {
   AppProtocol protocol = AppProtocol::kUnknown;
-  HttpFacts http;
-  TlsFacts tls;  // TLS, and QUIC's inner handshake.
-  DnsFacts dns;
-  SshFacts ssh;
+  // One facts struct per protocol family, each allocated only when written
+  // (see boxed.h): read them as `record.tls->sni`; unset reads as empty.
+  // A record then costs ~170 bytes plus what its own protocol found,
+  // where all of them inline made 1,768.
+  Boxed<HttpFacts> http;
+  Boxed<TlsFacts> tls;  // TLS, and QUIC's inner handshake.
+  Boxed<DnsFacts> dns;
+  Boxed<SshFacts> ssh;
   std::string quic_version;
   std::string dhcp_hostname;
-  MailFacts mail;  // SMTP, IMAP, POP3, FTP control (greeting, AUTH TLS).
-  FtpFacts ftp;
-  DbFacts db;
-  LanFacts lan;  // RDP, VNC, SMB, NetBIOS, SSDP, Kerberos.
-  MqttFacts mqtt;
-  SipFacts sip;
-  NetFacts net;  // SNMP, TFTP, SOCKS, NTP, STUN.
+  Boxed<MailFacts> mail;  // SMTP, IMAP, POP3, FTP control (greeting, AUTH TLS).
+  Boxed<FtpFacts> ftp;
+  Boxed<DbFacts> db;
+  Boxed<LanFacts> lan;  // RDP, VNC, SMB, NetBIOS, SSDP, Kerberos.
+  Boxed<MqttFacts> mqtt;
+  Boxed<SipFacts> sip;
+  Boxed<NetFacts> net;  // SNMP, TFTP, SOCKS, NTP, STUN.
 
   // Equal records are interchangeable: DpiEngine shares one between
   // connections with the same facts. (Add new fields to the hash too; one

@@ -80,7 +80,8 @@ double NumberOf(rustnet::v1::SortField f, const Connection& c, int64_t now_us) {
     case rustnet::v1::SORT_FIELD_LAST_SEEN: return static_cast<double>(c.last_seen_us);
     case rustnet::v1::SORT_FIELD_RTT:
       // The smoothed RTT where there is one, else the handshake's.
-      return static_cast<double>(c.rtt.has_rtt() ? c.rtt.srtt_us() : c.handshake_rtt_us);
+      if (c.key.protocol != kIpProtoTcp) return 0.0;  // (Only TCP's part of the union has one.)
+      return static_cast<double>(c.tcp.rtt.has_rtt() ? c.tcp.rtt.srtt_us() : c.tcp.handshake_rtt_us);
     default: return 0;
   }
 }
@@ -233,7 +234,7 @@ std::string_view ConnectionSubject::Hosts() const {
   if (hosts_.empty()) {
     if (c_.dns_name) hosts_ = *c_.dns_name;
     const AppRecord& r = *c_.app;
-    for (const std::string* h : {&r.tls.sni, &r.http.host, &r.dns.query, &r.dhcp_hostname}) {
+    for (const std::string* h : {&r.tls->sni, &r.http->host, &r.dns->query, &r.dhcp_hostname}) {
       if (h->empty()) continue;
       if (!hosts_.empty()) hosts_ += ' ';
       hosts_ += *h;

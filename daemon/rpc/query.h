@@ -70,7 +70,7 @@ class ConnectionSubject final : public FilterSubject {
     return c_.app ? AppProtocolName(c_.app->protocol) : std::string_view();
   }
   std::string_view Sni() const override {
-    return c_.app ? std::string_view(c_.app->tls.sni) : std::string_view();
+    return c_.app ? std::string_view(c_.app->tls->sni) : std::string_view();
   }
   std::string_view Hosts() const override;
   // Process and user: the local socket's owner, and for loopback also the

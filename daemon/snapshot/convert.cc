@@ -144,11 +144,11 @@ NewerParts NewerPartsOf(const AppRecord& r) {
   switch (r.protocol) {
     case AppProtocol::kSmtp: case AppProtocol::kImap: case AppProtocol::kPop3:
       p.mail = true;
-      p.tls = r.tls.client_hello_seen;
+      p.tls = r.tls->client_hello_seen;
       break;
     case AppProtocol::kFtp:
       p.mail = p.ftp = true;
-      p.tls = r.tls.client_hello_seen;
+      p.tls = r.tls->client_hello_seen;
       break;
     case AppProtocol::kSmtps: case AppProtocol::kImaps: case AppProtocol::kPops:
       p.tls = true;
@@ -159,11 +159,11 @@ NewerParts NewerPartsOf(const AppRecord& r) {
     case AppProtocol::kPostgresql: case AppProtocol::kMysql: case AppProtocol::kRedis:
     case AppProtocol::kMemcached: case AppProtocol::kMongodb:
       p.db = true;
-      p.tls = r.tls.client_hello_seen;  // PostgreSQL after SSLRequest.
+      p.tls = r.tls->client_hello_seen;  // PostgreSQL after SSLRequest.
       break;
     case AppProtocol::kRdp:
       p.lan = true;
-      p.tls = r.tls.client_hello_seen;
+      p.tls = r.tls->client_hello_seen;
       break;
     case AppProtocol::kVnc: case AppProtocol::kSmb: case AppProtocol::kNetbiosNs:
     case AppProtocol::kNetbiosSession: case AppProtocol::kSsdp: case AppProtocol::kKerberos:
@@ -173,7 +173,7 @@ NewerParts NewerPartsOf(const AppRecord& r) {
       p.dns = true;
       break;
     case AppProtocol::kHttp2:  // After an HTTP/1.1 h2c upgrade: its request.
-      p.http = !r.http.method.empty();
+      p.http = !r.http->method.empty();
       break;
     default:
       break;
@@ -197,32 +197,32 @@ void FillNewerApp(const AppRecord& r, rustnet::v1::AppInfo* app) {
   if (p.dns) FillDns(r.dns, app->mutable_dns());
   if (p.mail) {
     auto* m = app->mutable_mail();
-    m->set_greeting(r.mail.greeting);
-    m->set_client_domain(r.mail.client_domain);
-    m->set_starttls(r.mail.starttls);
+    m->set_greeting(r.mail->greeting);
+    m->set_client_domain(r.mail->client_domain);
+    m->set_starttls(r.mail->starttls);
   }
   if (p.ftp) {
     auto* f = app->mutable_ftp();
-    f->set_user(r.ftp.user);
-    f->set_control_connection_id(r.ftp.control_id);
-    f->set_data_endpoint(r.ftp.data_endpoint);
+    f->set_user(r.ftp->user);
+    f->set_control_connection_id(r.ftp->control_id);
+    f->set_data_endpoint(r.ftp->data_endpoint);
   }
   if (p.db) {
     auto* d = app->mutable_database();
-    d->set_user(r.db.user);
-    d->set_database(r.db.database);
-    d->set_server_version(r.db.server_version);
-    d->set_command(r.db.command);
-    d->set_tls_requested(r.db.tls_requested);
+    d->set_user(r.db->user);
+    d->set_database(r.db->database);
+    d->set_server_version(r.db->server_version);
+    d->set_command(r.db->command);
+    d->set_tls_requested(r.db->tls_requested);
   }
   if (p.lan) {
     auto* l = app->mutable_lan();
-    l->set_user(r.lan.user);
-    l->set_version(r.lan.version);
-    l->set_name(r.lan.name);
-    l->set_agent(r.lan.agent);
-    l->set_message_type(r.lan.message_type);
-    l->set_tls(r.lan.tls);
+    l->set_user(r.lan->user);
+    l->set_version(r.lan->version);
+    l->set_name(r.lan->name);
+    l->set_agent(r.lan->agent);
+    l->set_message_type(r.lan->message_type);
+    l->set_tls(r.lan->tls);
   }
 }
 
@@ -243,10 +243,10 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
       break;
     case AppProtocol::kSsh: {
       auto* s = app->mutable_ssh();
-      s->set_client(r.ssh.client);
-      s->set_server(r.ssh.server);
-      const SshIdentification c = SplitSshIdentification(r.ssh.client);
-      const SshIdentification v = SplitSshIdentification(r.ssh.server);
+      s->set_client(r.ssh->client);
+      s->set_server(r.ssh->server);
+      const SshIdentification c = SplitSshIdentification(r.ssh->client);
+      const SshIdentification v = SplitSshIdentification(r.ssh->server);
       s->set_protocol_version(!v.protocol.empty() ? v.protocol : c.protocol);
       s->set_client_software(c.software);
       s->set_server_software(v.software);
@@ -254,51 +254,51 @@ void FillApp(const AppRecord& r, rustnet::v1::Connection* conn) {
     }
     case AppProtocol::kQuic:
       app->mutable_quic()->set_version(r.quic_version);
-      if (r.tls.client_hello_seen) FillTls(r.tls, app->mutable_quic()->mutable_tls());
+      if (r.tls->client_hello_seen) FillTls(r.tls, app->mutable_quic()->mutable_tls());
       break;
     case AppProtocol::kDhcp:
       app->set_dhcp_hostname(r.dhcp_hostname);
       break;
     case AppProtocol::kMqtt: {
       auto* m = app->mutable_mqtt();
-      m->set_version(r.mqtt.version);
-      m->set_client_id(r.mqtt.client_id);
-      m->set_topic(r.mqtt.topic);
+      m->set_version(r.mqtt->version);
+      m->set_client_id(r.mqtt->client_id);
+      m->set_topic(r.mqtt->topic);
       break;
     }
     case AppProtocol::kSip: {
       auto* m = app->mutable_sip();
-      m->set_method(r.sip.method);
-      m->set_from_domain(r.sip.from_domain);
-      m->set_to_domain(r.sip.to_domain);
-      m->set_user_agent(r.sip.user_agent);
+      m->set_method(r.sip->method);
+      m->set_from_domain(r.sip->from_domain);
+      m->set_to_domain(r.sip->to_domain);
+      m->set_user_agent(r.sip->user_agent);
       break;
     }
     case AppProtocol::kSnmp:
-      app->mutable_snmp()->set_version(r.net.snmp_version);
-      app->mutable_snmp()->set_pdu_type(r.net.snmp_pdu);
+      app->mutable_snmp()->set_version(r.net->snmp_version);
+      app->mutable_snmp()->set_pdu_type(r.net->snmp_pdu);
       break;
     case AppProtocol::kTftp:
-      app->mutable_tftp()->set_file(r.net.tftp_file);
-      app->mutable_tftp()->set_operation(r.net.tftp_op);
+      app->mutable_tftp()->set_file(r.net->tftp_file);
+      app->mutable_tftp()->set_operation(r.net->tftp_op);
       break;
     case AppProtocol::kSocks:
-      app->mutable_socks()->set_version(r.net.socks_version);
-      app->mutable_socks()->set_target(r.net.socks_target);
+      app->mutable_socks()->set_version(r.net->socks_version);
+      app->mutable_socks()->set_target(r.net->socks_target);
       break;
     case AppProtocol::kNtp:
-      app->mutable_ntp()->set_version(r.net.ntp_version);
-      app->mutable_ntp()->set_mode(std::string(NtpModeName(r.net.ntp_mode)));
-      app->mutable_ntp()->set_stratum(r.net.ntp_stratum);
+      app->mutable_ntp()->set_version(r.net->ntp_version);
+      app->mutable_ntp()->set_mode(std::string(NtpModeName(r.net->ntp_mode)));
+      app->mutable_ntp()->set_stratum(r.net->ntp_stratum);
       break;
     case AppProtocol::kDtls:  // After STUN on the same flow (WebRTC): its STUN facts.
-      if (r.net.stun_type.empty()) break;
+      if (r.net->stun_type.empty()) break;
       [[fallthrough]];
     case AppProtocol::kStun:
-      app->mutable_stun()->set_message_type(r.net.stun_type);
-      app->mutable_stun()->set_mapped_address(r.net.stun_mapped);
-      app->mutable_stun()->set_software(r.net.stun_software);
-      app->mutable_stun()->set_realm(r.net.stun_realm);
+      app->mutable_stun()->set_message_type(r.net->stun_type);
+      app->mutable_stun()->set_mapped_address(r.net->stun_mapped);
+      app->mutable_stun()->set_software(r.net->stun_software);
+      app->mutable_stun()->set_realm(r.net->stun_realm);
       break;
     default:
       break;
@@ -378,32 +378,32 @@ void WriteNewerApp(const AppRecord& r, JsonObjectWriter& w) {
   if (p.dns) WriteDns(r.dns, w.Object("dns"));
   if (p.mail) {
     JsonObjectWriter m = w.Object("mail");
-    m.String("greeting", r.mail.greeting);
-    m.String("clientDomain", r.mail.client_domain);
-    m.Bool("starttls", r.mail.starttls);
+    m.String("greeting", r.mail->greeting);
+    m.String("clientDomain", r.mail->client_domain);
+    m.Bool("starttls", r.mail->starttls);
   }
   if (p.ftp) {
     JsonObjectWriter f = w.Object("ftp");
-    f.String("user", r.ftp.user);
-    f.Uint64("controlConnectionId", r.ftp.control_id);
-    f.String("dataEndpoint", r.ftp.data_endpoint);
+    f.String("user", r.ftp->user);
+    f.Uint64("controlConnectionId", r.ftp->control_id);
+    f.String("dataEndpoint", r.ftp->data_endpoint);
   }
   if (p.db) {
     JsonObjectWriter d = w.Object("database");
-    d.String("user", r.db.user);
-    d.String("database", r.db.database);
-    d.String("serverVersion", r.db.server_version);
-    d.String("command", r.db.command);
-    d.Bool("tlsRequested", r.db.tls_requested);
+    d.String("user", r.db->user);
+    d.String("database", r.db->database);
+    d.String("serverVersion", r.db->server_version);
+    d.String("command", r.db->command);
+    d.Bool("tlsRequested", r.db->tls_requested);
   }
   if (p.lan) {
     JsonObjectWriter l = w.Object("lan");
-    l.String("user", r.lan.user);
-    l.String("version", r.lan.version);
-    l.String("name", r.lan.name);
-    l.String("agent", r.lan.agent);
-    l.String("messageType", r.lan.message_type);
-    l.Bool("tls", r.lan.tls);
+    l.String("user", r.lan->user);
+    l.String("version", r.lan->version);
+    l.String("name", r.lan->name);
+    l.String("agent", r.lan->agent);
+    l.String("messageType", r.lan->message_type);
+    l.Bool("tls", r.lan->tls);
   }
 }
 
@@ -423,10 +423,10 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
       break;
     case AppProtocol::kSsh: {
       JsonObjectWriter o = w.Object("ssh");
-      o.String("client", r.ssh.client);
-      o.String("server", r.ssh.server);
-      const SshIdentification c = SplitSshIdentification(r.ssh.client);
-      const SshIdentification v = SplitSshIdentification(r.ssh.server);
+      o.String("client", r.ssh->client);
+      o.String("server", r.ssh->server);
+      const SshIdentification c = SplitSshIdentification(r.ssh->client);
+      const SshIdentification v = SplitSshIdentification(r.ssh->server);
       o.String("protocolVersion", !v.protocol.empty() ? v.protocol : c.protocol);
       o.String("clientSoftware", c.software);
       o.String("serverSoftware", v.software);
@@ -435,7 +435,7 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
     case AppProtocol::kQuic: {
       JsonObjectWriter q = w.Object("quic");
       q.String("version", r.quic_version);
-      if (r.tls.client_hello_seen) WriteTls(r.tls, q.Object("tls"));
+      if (r.tls->client_hello_seen) WriteTls(r.tls, q.Object("tls"));
       break;
     }
     case AppProtocol::kDhcp:
@@ -443,53 +443,53 @@ void WriteApp(const AppRecord& r, JsonObjectWriter w) {
       break;
     case AppProtocol::kMqtt: {
       JsonObjectWriter o = w.Object("mqtt");
-      o.String("version", r.mqtt.version);
-      o.String("clientId", r.mqtt.client_id);
-      o.String("topic", r.mqtt.topic);
+      o.String("version", r.mqtt->version);
+      o.String("clientId", r.mqtt->client_id);
+      o.String("topic", r.mqtt->topic);
       break;
     }
     case AppProtocol::kSip: {
       JsonObjectWriter o = w.Object("sip");
-      o.String("method", r.sip.method);
-      o.String("fromDomain", r.sip.from_domain);
-      o.String("toDomain", r.sip.to_domain);
-      o.String("userAgent", r.sip.user_agent);
+      o.String("method", r.sip->method);
+      o.String("fromDomain", r.sip->from_domain);
+      o.String("toDomain", r.sip->to_domain);
+      o.String("userAgent", r.sip->user_agent);
       break;
     }
     case AppProtocol::kSnmp: {
       JsonObjectWriter o = w.Object("snmp");
-      o.String("version", r.net.snmp_version);
-      o.String("pduType", r.net.snmp_pdu);
+      o.String("version", r.net->snmp_version);
+      o.String("pduType", r.net->snmp_pdu);
       break;
     }
     case AppProtocol::kTftp: {
       JsonObjectWriter o = w.Object("tftp");
-      o.String("file", r.net.tftp_file);
-      o.String("operation", r.net.tftp_op);
+      o.String("file", r.net->tftp_file);
+      o.String("operation", r.net->tftp_op);
       break;
     }
     case AppProtocol::kSocks: {
       JsonObjectWriter o = w.Object("socks");
-      o.String("version", r.net.socks_version);
-      o.String("target", r.net.socks_target);
+      o.String("version", r.net->socks_version);
+      o.String("target", r.net->socks_target);
       break;
     }
     case AppProtocol::kNtp: {
       JsonObjectWriter o = w.Object("ntp");
-      o.Uint32("version", r.net.ntp_version);
-      o.String("mode", NtpModeName(r.net.ntp_mode));
-      o.Uint32("stratum", r.net.ntp_stratum);
+      o.Uint32("version", r.net->ntp_version);
+      o.String("mode", NtpModeName(r.net->ntp_mode));
+      o.Uint32("stratum", r.net->ntp_stratum);
       break;
     }
     case AppProtocol::kDtls:  // After STUN on the same flow (WebRTC): its STUN facts.
-      if (r.net.stun_type.empty()) break;
+      if (r.net->stun_type.empty()) break;
       [[fallthrough]];
     case AppProtocol::kStun: {
       JsonObjectWriter o = w.Object("stun");
-      o.String("messageType", r.net.stun_type);
-      o.String("mappedAddress", r.net.stun_mapped);
-      o.String("software", r.net.stun_software);
-      o.String("realm", r.net.stun_realm);
+      o.String("messageType", r.net->stun_type);
+      o.String("mappedAddress", r.net->stun_mapped);
+      o.String("software", r.net->stun_software);
+      o.String("realm", r.net->stun_realm);
       break;
     }
     default:
@@ -611,21 +611,21 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
   switch (c.key.protocol) {
     case kIpProtoTcp: {
       auto* tcp = out->mutable_tcp();
-      if (c.handshake_rtt_us > 0) {
-        SetDurationUs(c.handshake_rtt_us, tcp->mutable_handshake_rtt());
+      if (c.tcp.handshake_rtt_us > 0) {
+        SetDurationUs(c.tcp.handshake_rtt_us, tcp->mutable_handshake_rtt());
       }
-      tcp->set_retransmissions(c.retransmissions);
-      tcp->set_out_of_order(c.out_of_order);
-      tcp->set_zero_windows(c.zero_windows);
+      tcp->set_retransmissions(c.tcp.retransmissions);
+      tcp->set_out_of_order(c.tcp.out_of_order);
+      tcp->set_zero_windows(c.tcp.zero_windows);
       tcp->set_flags_seen(c.tcp_flags_seen);
-      if (c.rtt.has_rtt()) {
-        SetDurationUs(c.rtt.srtt_us(), tcp->mutable_srtt());
-        SetDurationUs(c.rtt.rttvar_us(), tcp->mutable_rttvar());
+      if (c.tcp.rtt.has_rtt()) {
+        SetDurationUs(c.tcp.rtt.srtt_us(), tcp->mutable_srtt());
+        SetDurationUs(c.tcp.rtt.rttvar_us(), tcp->mutable_rttvar());
       }
-      if (const uint32_t us = c.rtt.leg_srtt_us(local); us > 0) {
+      if (const uint32_t us = c.tcp.rtt.leg_srtt_us(local); us > 0) {
         SetDurationUs(us, tcp->mutable_local_leg_rtt());
       }
-      if (const uint32_t us = c.rtt.leg_srtt_us(remote); us > 0) {
+      if (const uint32_t us = c.tcp.rtt.leg_srtt_us(remote); us > 0) {
         SetDurationUs(us, tcp->mutable_remote_leg_rtt());
       }
       break;
@@ -634,15 +634,15 @@ void ToProto(const Connection& c, int64_t now_us, std::string_view interface,
     case kIpProtoIcmpv6: {
       auto* icmp = out->mutable_icmp();
       icmp->set_echo_id(c.key.port_a);
-      icmp->set_last_type(c.icmp_type);
-      icmp->set_last_code(c.icmp_code);
+      icmp->set_last_type(c.icmp.type);
+      icmp->set_last_code(c.icmp.code);
       break;
     }
     case kPseudoProtoArp: {
       auto* arp = out->mutable_arp();
-      arp->set_requests(c.arp_requests);
-      arp->set_replies(c.arp_replies);
-      if (!IsZero(c.arp_resolved)) arp->set_resolved_mac(MacToString(c.arp_resolved));
+      arp->set_requests(c.arp.requests);
+      arp->set_replies(c.arp.replies);
+      if (!IsZero(c.arp.resolved)) arp->set_resolved_mac(MacToString(c.arp.resolved));
       break;
     }
     default:
@@ -688,25 +688,25 @@ void AppendJsonLine(const Connection& c, int64_t now_us, std::string_view interf
   switch (c.key.protocol) {
     case kIpProtoTcp: {
       JsonObjectWriter tcp = w.Object("tcp");
-      if (c.handshake_rtt_us > 0) {
-        const SecondsNanos rtt = SplitUs(c.handshake_rtt_us);
+      if (c.tcp.handshake_rtt_us > 0) {
+        const SecondsNanos rtt = SplitUs(c.tcp.handshake_rtt_us);
         tcp.Duration("handshakeRtt", rtt.seconds, rtt.nanos);
       }
-      tcp.Uint64("retransmissions", c.retransmissions);
-      tcp.Uint64("outOfOrder", c.out_of_order);
-      tcp.Uint64("zeroWindows", c.zero_windows);
+      tcp.Uint64("retransmissions", c.tcp.retransmissions);
+      tcp.Uint64("outOfOrder", c.tcp.out_of_order);
+      tcp.Uint64("zeroWindows", c.tcp.zero_windows);
       tcp.Uint32("flagsSeen", c.tcp_flags_seen);
-      if (c.rtt.has_rtt()) {
-        const SecondsNanos srtt = SplitUs(c.rtt.srtt_us());
+      if (c.tcp.rtt.has_rtt()) {
+        const SecondsNanos srtt = SplitUs(c.tcp.rtt.srtt_us());
         tcp.Duration("srtt", srtt.seconds, srtt.nanos);
-        const SecondsNanos rttvar = SplitUs(c.rtt.rttvar_us());
+        const SecondsNanos rttvar = SplitUs(c.tcp.rtt.rttvar_us());
         tcp.Duration("rttvar", rttvar.seconds, rttvar.nanos);
       }
-      if (const uint32_t us = c.rtt.leg_srtt_us(local); us > 0) {
+      if (const uint32_t us = c.tcp.rtt.leg_srtt_us(local); us > 0) {
         const SecondsNanos leg = SplitUs(us);
         tcp.Duration("localLegRtt", leg.seconds, leg.nanos);
       }
-      if (const uint32_t us = c.rtt.leg_srtt_us(remote); us > 0) {
+      if (const uint32_t us = c.tcp.rtt.leg_srtt_us(remote); us > 0) {
         const SecondsNanos leg = SplitUs(us);
         tcp.Duration("remoteLegRtt", leg.seconds, leg.nanos);
       }
@@ -716,17 +716,17 @@ void AppendJsonLine(const Connection& c, int64_t now_us, std::string_view interf
     case kIpProtoIcmpv6: {
       JsonObjectWriter icmp = w.Object("icmp");
       icmp.Uint32("echoId", c.key.port_a);
-      icmp.Uint32("lastType", c.icmp_type);
-      icmp.Uint32("lastCode", c.icmp_code);
+      icmp.Uint32("lastType", c.icmp.type);
+      icmp.Uint32("lastCode", c.icmp.code);
       break;
     }
     case kPseudoProtoArp: {
       JsonObjectWriter arp = w.Object("arp");
-      arp.Uint64("requests", c.arp_requests);
-      arp.Uint64("replies", c.arp_replies);
-      if (!IsZero(c.arp_resolved)) {
+      arp.Uint64("requests", c.arp.requests);
+      arp.Uint64("replies", c.arp.replies);
+      if (!IsZero(c.arp.resolved)) {
         char mac[kMacTextSize];
-        FormatMac(c.arp_resolved, mac);
+        FormatMac(c.arp.resolved, mac);
         arp.String("resolvedMac", std::string_view(mac, sizeof(mac)));
       }
       break;

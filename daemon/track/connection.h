@@ -1,8 +1,10 @@
 // Connection: what a worker keeps per tracked conversation.
 //
-// Kept compact (see the memory benchmark): fixed-size, and the only heap
-// member is a shared pointer to the immutable DPI record, so a FlowTable
-// holds connections in flat chunks and a snapshot is a cheap copy.
+// Kept compact (see the memory benchmark and the byte budget below the
+// struct): fixed-size, the only heap members are shared pointers to
+// immutable records, and what only one protocol needs shares a union, so
+// a FlowTable holds connections in flat chunks and a snapshot is a cheap
+// copy.
 // Direction index 0 is A->B of the canonical key, 1 is B->A.
 //
 // What later stages find (DPI's AppRecord, the process stage's
@@ -69,6 +71,34 @@ inline constexpr int64_t kTimeoutUs[kTimeoutClassCount] = {
 
 inline constexpr uint32_t kNoIndex = UINT32_MAX;
 
+// TCP: highest sequence number + length seen per direction, the sequence
+// number of each side's FIN, the counters the API reports, and the
+// continuous round-trip time estimate (see tcp_rtt.h).
+struct TcpTrack {
+  uint32_t next_seq[2] = {0, 0};
+  uint32_t fin_seq[2] = {0, 0};
+  uint32_t handshake_rtt_us = 0;  // 0: handshake not seen
+  uint32_t retransmissions = 0;
+  uint32_t out_of_order = 0;
+  uint32_t zero_windows = 0;
+  TcpRtt rtt;  // 16 bytes.
+};
+static_assert(sizeof(TcpTrack) == 48);
+
+// ARP's and ICMP's parts are trivial types (no member initializers), so
+// writing one of their fields makes that part the union's live one; the
+// flow table value-initializes the whole part first (ArpTrack{}: zeros).
+struct ArpTrack {
+  MacAddress resolved;  // The asked-for address's MAC.
+  uint16_t requests;
+  uint16_t replies;
+};
+
+struct IcmpTrack {
+  uint8_t type;  // Of the last packet with an ICMP header.
+  uint8_t code;
+};
+
 struct Connection {
   FlowKey key;
   uint64_t id = 0;
@@ -78,26 +108,20 @@ struct Connection {
   uint64_t bytes[2] = {0, 0};
   RateWindow rate[2];
 
-  // TCP: highest sequence number + length seen per direction, and the
-  // sequence number of each side's FIN.
-  uint32_t next_seq[2] = {0, 0};
-  uint32_t fin_seq[2] = {0, 0};
-  uint32_t handshake_rtt_us = 0;  // 0: handshake not seen
-  uint32_t retransmissions = 0;
-  uint32_t out_of_order = 0;
-  uint32_t zero_windows = 0;
+  // Protocol-specific state: a connection is one protocol for its whole
+  // life, so TCP's, ARP's and ICMP's share their bytes (48, the TCP part).
+  // Which one is live follows key.protocol (FlowTable::Init picks it);
+  // read only that one.
+  union {
+    TcpTrack tcp{};  // kIpProtoTcp.
+    ArpTrack arp;    // kPseudoProtoArp.
+    IcmpTrack icmp;  // kIpProtoIcmp, kIpProtoIcmpv6.
+  };
   uint32_t fragments = 0;
-  // TCP: the continuous round-trip time estimate (see tcp_rtt.h); 16 bytes.
-  TcpRtt rtt;
 
   MacAddress mac[2] = {};   // Source MAC seen per endpoint (A, B); zero if none.
-  MacAddress arp_resolved{};  // ARP: the asked-for address's MAC.
-  uint16_t arp_requests = 0;
-  uint16_t arp_replies = 0;
 
   uint8_t tcp_flags_seen = 0;
-  uint8_t icmp_type = 0;
-  uint8_t icmp_code = 0;
   // Packets that carried transport payload, saturating at 255 (DPI gives up
   // on a connection no dissector recognised after a number of them).
   uint8_t payload_packets = 0;
@@ -136,10 +160,12 @@ struct Connection {
   // the attribution thread answered. Immutable, shared.
   std::shared_ptr<const Attribution> attribution;
 };
-// 256 bytes: 202 of fields (16 of them the RTT estimator), 6 of padding,
-// three shared pointers (48). The whole struct is on every connection: grow
-// it only on purpose.
-static_assert(sizeof(Connection) <= 256, "Connection grew; see the memory benchmark");
+// 240 bytes: key 40, id and times 24, counters 32, rates 24, the
+// protocol union 48 (TCP's part; ARP's and ICMP's fit inside), fragments
+// 4, MACs 12, small fields 8, three shared pointers 48. The whole struct is
+// on every connection (a million of them is 240 MB): grow it only on
+// purpose, and put what one protocol needs in its part of the union.
+static_assert(sizeof(Connection) <= 240, "Connection grew; see the memory benchmark");
 
 }  // namespace rustnet
 

@@ -315,6 +315,12 @@ void FlowTable::Init(Connection& c, const DecodedPacket& p, int dir) {
   }
   c.state = p.key.protocol == kIpProtoTcp ? ConnState::kEstablished : ConnState::kUnreplied;
   c.timeout_class = TimeoutClassFor(p.key.protocol, c.state);
+  // The protocol's part of the union (Connection{} made TCP's the live one).
+  if (p.key.protocol == kIpProtoIcmp || p.key.protocol == kIpProtoIcmpv6) {
+    c.icmp = IcmpTrack{};
+  } else if (p.key.protocol == kPseudoProtoArp) {
+    c.arp = ArpTrack{};
+  }
 }
 
 void FlowTable::Update(Connection& c, const DecodedPacket& p, int dir) {
@@ -335,16 +341,16 @@ void FlowTable::Update(Connection& c, const DecodedPacket& p, int dir) {
     case kIpProtoIcmp:
     case kIpProtoIcmpv6:
       if (p.has_l4_header) {
-        c.icmp_type = p.icmp_type;
-        c.icmp_code = p.icmp_code;
+        c.icmp.type = p.icmp_type;
+        c.icmp.code = p.icmp_code;
       }
       c.state = c.packets[0] && c.packets[1] ? ConnState::kActive : ConnState::kUnreplied;
       break;
     case kPseudoProtoArp:
-      if (p.arp_op == kArpRequest && c.arp_requests < UINT16_MAX) ++c.arp_requests;
+      if (p.arp_op == kArpRequest && c.arp.requests < UINT16_MAX) ++c.arp.requests;
       if (p.arp_op == kArpReply) {
-        if (c.arp_replies < UINT16_MAX) ++c.arp_replies;
-        c.arp_resolved = p.arp_sender_mac;
+        if (c.arp.replies < UINT16_MAX) ++c.arp.replies;
+        c.arp.resolved = p.arp_sender_mac;
       }
       c.state = c.packets[0] && c.packets[1] ? ConnState::kActive : ConnState::kUnreplied;
       break;
@@ -373,13 +379,13 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir, int64_
     c.handshake_done = true;
     if (c.syn_first) {
       const int64_t rtt = p.timestamp_us - c.first_seen_us;
-      c.handshake_rtt_us = static_cast<uint32_t>(std::clamp<int64_t>(rtt, 1, UINT32_MAX));
+      c.tcp.handshake_rtt_us = static_cast<uint32_t>(std::clamp<int64_t>(rtt, 1, UINT32_MAX));
     }
   }
   // Data seen without a handshake also means the connection is up.
   if (!syn && !c.syn_ack_seen && c.packets[0] > 0 && c.packets[1] > 0) c.handshake_done = true;
 
-  if (!syn && p.window == 0) ++c.zero_windows;
+  if (!syn && p.window == 0) ++c.tcp.zero_windows;
 
   // Sequence space consumed: payload, plus one each for SYN and FIN.
   const uint32_t seg_len = p.payload_wire + (syn ? 1u : 0u) + (fin ? 1u : 0u);
@@ -387,21 +393,21 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir, int64_
   const uint8_t bit = Bit(dir);
   bool retransmission = false;
   if ((c.seq_valid & bit) == 0) {
-    c.next_seq[dir] = seg_end;
+    c.tcp.next_seq[dir] = seg_end;
     c.seq_valid = (c.seq_valid | bit) & 3;
   } else if (seg_len > 0) {
-    const int32_t gap = SeqDiff(p.seq, c.next_seq[dir]);
+    const int32_t gap = SeqDiff(p.seq, c.tcp.next_seq[dir]);
     const bool keepalive = !syn && !fin && p.payload_wire <= 1 && gap == -1;
     if (gap > 0) {
-      ++c.out_of_order;
-      c.next_seq[dir] = seg_end;
+      ++c.tcp.out_of_order;
+      c.tcp.next_seq[dir] = seg_end;
     } else if (gap < 0 && !keepalive) {
       retransmission = true;
-      ++c.retransmissions;
+      ++c.tcp.retransmissions;
       ++stats_.retransmissions;
-      if (SeqDiff(seg_end, c.next_seq[dir]) > 0) c.next_seq[dir] = seg_end;
+      if (SeqDiff(seg_end, c.tcp.next_seq[dir]) > 0) c.tcp.next_seq[dir] = seg_end;
     } else if (gap == 0) {
-      c.next_seq[dir] = seg_end;
+      c.tcp.next_seq[dir] = seg_end;
     }
   }
 
@@ -417,15 +423,15 @@ void FlowTable::UpdateTcp(Connection& c, const DecodedPacket& p, int dir, int64_
   rtt.has_timestamps = p.has_tcp_timestamps;
   rtt.tsval = p.tsval;
   rtt.tsecr = p.tsecr;
-  c.rtt.OnSegment(rtt);
+  c.tcp.rtt.OnSegment(rtt);
 
   if (fin && (c.fin_seen & bit) == 0) {
     c.fin_seen = (c.fin_seen | bit) & 3;
-    c.fin_seq[dir] = p.seq + p.payload_wire;
+    c.tcp.fin_seq[dir] = p.seq + p.payload_wire;
     if (c.first_fin == 0) c.first_fin = dir == 0 ? 1 : 2;
   }
   const int other = 1 - dir;
-  if (ack && (c.fin_seen & Bit(other)) != 0 && SeqDiff(p.ack, c.fin_seq[other] + 1) >= 0) {
+  if (ack && (c.fin_seen & Bit(other)) != 0 && SeqDiff(p.ack, c.tcp.fin_seq[other] + 1) >= 0) {
     c.fin_acked = (c.fin_acked | Bit(other)) & 3;
   }
 }

@@ -44,7 +44,7 @@ void FillEnterprise(const Connection& c, ipfix::FlowRecord* r) {
       r->application = std::string(AppProtocolName(c.app->protocol));
     }
     r->host_name = c.app->Hostname();
-    r->ja4 = c.app->tls.ja4;
+    r->ja4 = c.app->tls->ja4;
   }
   if (r->host_name.empty() && c.dns_name != nullptr) r->host_name = *c.dns_name;
   if (c.attribution != nullptr) {

@@ -72,7 +72,8 @@ MetricsCollector::Traffic TrafficOf(const Connection& c) {
   t.bytes[1] = c.bytes[local];
   t.packets[0] = c.packets[1 - local];
   t.packets[1] = c.packets[local];
-  t.retransmissions = c.retransmissions;
+  // Only TCP's part of the connection's protocol union counts them.
+  t.retransmissions = c.key.protocol == kIpProtoTcp ? c.tcp.retransmissions : 0;
   t.connections = 1;
   return t;
 }

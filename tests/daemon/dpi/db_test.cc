@@ -63,9 +63,9 @@ TEST_CASE("postgresql: startup message user and database at every split", "[dpi]
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, kFlow, {{true, startup}}, split, &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kPostgresql);
-    CHECK(r.db.user == "app");
-    CHECK(r.db.database == "orders");
-    CHECK_FALSE(r.db.tls_requested);
+    CHECK(r.db->user == "app");
+    CHECK(r.db->database == "orders");
+    CHECK_FALSE(r.db->tls_requested);
     CHECK(r.Label() == "PostgreSQL \u00b7 orders");
   }
 }
@@ -84,16 +84,16 @@ TEST_CASE("postgresql: SSLRequest, 'S', then the TLS ClientHello; 'N' then start
                           {true, testing::TlsRecords(testing::MakeClientHelloMessage(spec))}},
                          split, &r, &a);
     CHECK(r.protocol == AppProtocol::kPostgresql);
-    CHECK(r.db.tls_requested);
-    CHECK(r.tls.sni == "db.example.org");
+    CHECK(r.db->tls_requested);
+    CHECK(r.tls->sni == "db.example.org");
     AppRecord plain;
     CHECK(testing::FeedSession(*d, kFlow,
                                {{true, PgSslRequest()},
                                 {false, Text("N")},
                                 {true, PgStartup({{"user", "u"}})}},
                                split, &plain, &a) == ParseState::kDone);
-    CHECK(plain.db.tls_requested);
-    CHECK(plain.db.user == "u");
+    CHECK(plain.db->tls_requested);
+    CHECK(plain.db->user == "u");
   }
 }
 
@@ -130,7 +130,7 @@ TEST_CASE("postgresql: postgresql_startup_malformed keeps what came before", "[d
   DpiAnomalies a;
   CHECK(testing::FeedSession(*d, kFlow, {{true, msg}}, Split::kWhole, &r, &a) ==
         ParseState::kDone);
-  CHECK(r.db.user == "x");
+  CHECK(r.db->user == "x");
   CHECK(a == DpiAnomalies{{"postgresql_startup_malformed", 1}});
 }
 
@@ -161,7 +161,7 @@ TEST_CASE("mysql: server version from the greeting at every split", "[dpi][db]")
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, kFlow, {{false, g}}, split, &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kMysql);
-    CHECK(r.db.server_version == "10.11.6-MariaDB-0+deb12u1");
+    CHECK(r.db->server_version == "10.11.6-MariaDB-0+deb12u1");
   }
 }
 
@@ -185,7 +185,7 @@ TEST_CASE("redis: the first command's name, confirmed by the reply; AUTH's passw
     CHECK(testing::FeedSession(*d, kFlow, {{true, cmd}, {false, Text("+OK\r\n")}}, split, &r,
                                &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kRedis);
-    CHECK(r.db.command == "AUTH");
+    CHECK(r.db->command == "AUTH");
     CHECK(r.Label() == "Redis \u00b7 AUTH");
   }
   AppRecord r;
@@ -218,7 +218,7 @@ TEST_CASE("memcached: a lower-case command and a reply; HTTP's GET is not one", 
                                {{true, Text("version\r\n")}, {false, Text("VERSION 1.6.18\r\n")}},
                                split, &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kMemcached);
-    CHECK(r.db.command == "version");
+    CHECK(r.db->command == "version");
   }
   AppRecord r;
   DpiAnomalies a;
@@ -260,7 +260,7 @@ TEST_CASE("mongodb: OP_MSG hello answered by its reply at every split", "[dpi][d
                                {{true, hello}, {false, MongoMessage(5, 77, 2013, "ok")}}, split,
                                &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kMongodb);
-    CHECK(r.db.command == "hello");
+    CHECK(r.db->command == "hello");
   }
 }
 
@@ -295,7 +295,7 @@ TEST_CASE("mongodb: a request that fills its message exactly is named without a 
     CHECK(testing::FeedSession(*d, kFlow, {{true, hello}}, Split::kByteByByte, &r, &a) ==
           ParseState::kNeedMore);
     CHECK(r.protocol == AppProtocol::kMongodb);
-    CHECK(r.db.command == "isMaster");
+    CHECK(r.db->command == "isMaster");
     CHECK(a.empty());
   }
   // Bytes after the document (not_filling_message): only a reply names it.
@@ -321,7 +321,7 @@ TEST_CASE("mongodb: a request that fills its message exactly is named without a 
                               {false, MongoMessage(5, 78, 2013, "ok")}},
                              Split::kWhole, &back, &ta) == ParseState::kNotMine);
   CHECK(back.protocol == AppProtocol::kUnknown);
-  CHECK(back.db.command.empty());
+  CHECK(back.db->command.empty());
 }
 
 }  // namespace

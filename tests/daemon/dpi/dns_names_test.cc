@@ -132,8 +132,8 @@ const std::vector<Rr>& NamedAnswers() {
 }
 
 void CheckNamedRecords(const AppRecord& r) {
-  REQUIRE(r.dns.records.size() == 7);
-  const auto& rec = r.dns.records;
+  REQUIRE(r.dns->records.size() == 7);
+  const auto& rec = r.dns->records;
   CHECK(rec[0].type == "CNAME");
   CHECK(rec[0].name == "_sip._udp.example.net");
   CHECK(rec[0].target == "alias.example.net");
@@ -157,7 +157,7 @@ void CheckNamedRecords(const AppRecord& r) {
   CHECK(rec[6].txt_length == 12);  // The length only: the text is not kept.
   CHECK(rec[6].target.empty());
   // The CNAME target is still an answer too, as before.
-  CHECK(r.dns.answers == std::vector<std::string>{"alias.example.net"});
+  CHECK(r.dns->answers == std::vector<std::string>{"alias.example.net"});
 }
 
 TEST_CASE("dns names: CNAME, SRV, MX, NS, PTR, HTTPS and TXT answers become records",
@@ -172,9 +172,9 @@ TEST_CASE("dns names: CNAME, SRV, MX, NS, PTR, HTTPS and TXT answers become reco
     CHECK(testing::FeedSession(*d, flow, {{true, query}, {false, response}},
                                testing::Split::kWhole, &r, &a) == ParseState::kDone);
     CheckNamedRecords(r);
-    CHECK_FALSE(r.dns.unusual_name);  // Underscores are host-name bytes here.
-    CHECK_FALSE(r.dns.suspicious_name);
-    CHECK(r.dns.opcode.empty());
+    CHECK_FALSE(r.dns->unusual_name);  // Underscores are host-name bytes here.
+    CHECK_FALSE(r.dns->suspicious_name);
+    CHECK(r.dns->opcode.empty());
     CHECK(a.empty());
   }
   SECTION("TCP whole, byte by byte and at random splits") {
@@ -202,7 +202,7 @@ TEST_CASE("dns names: records are capped in count and bytes", "[dpi][dns]") {
   DpiAnomalies a;
   (void)testing::FeedSession(*d, flow, {{false, Response("s.example", 33, many)}},
                              testing::Split::kWhole, &r, &a);
-  CHECK(r.dns.records.size() == kMaxDnsRecordsKept);
+  CHECK(r.dns->records.size() == kMaxDnsRecordsKept);
 
   // Long targets: the byte cap ends the list first.
   const std::string label(60, 'x');
@@ -213,10 +213,10 @@ TEST_CASE("dns names: records are capped in count and bytes", "[dpi][dns]") {
   (void)testing::FeedSession(*d, flow, {{false, Response("p.example", 12, long_ones)}},
                              testing::Split::kWhole, &r2, &a);
   size_t bytes = 0;
-  for (const DnsRecordFacts& rec : r2.dns.records) bytes += rec.name.size() + rec.target.size();
+  for (const DnsRecordFacts& rec : r2.dns->records) bytes += rec.name.size() + rec.target.size();
   CHECK(bytes <= kMaxDnsRecordBytes);
-  CHECK(r2.dns.records.size() < 16);
-  CHECK_FALSE(r2.dns.records.empty());
+  CHECK(r2.dns->records.size() < 16);
+  CHECK_FALSE(r2.dns->records.empty());
 }
 
 TEST_CASE("dns names: dns_name_unusual_bytes are replaced as nDPI does and counted",
@@ -234,8 +234,8 @@ TEST_CASE("dns names: dns_name_unusual_bytes are replaced as nDPI does and count
   DpiAnomalies a;
   (void)testing::FeedSession(*d, flow, {{true, q}}, testing::Split::kWhole, &r, &a);
   CHECK(r.protocol == AppProtocol::kDns);
-  CHECK(r.dns.query == "we_ird_?.example");
-  CHECK(r.dns.unusual_name);
+  CHECK(r.dns->query == "we_ird_?.example");
+  CHECK(r.dns->unusual_name);
   CHECK(a["dns_name_unusual_bytes"] == 1);
 }
 
@@ -247,8 +247,8 @@ TEST_CASE("dns names: underscores and a wildcard label are host names", "[dpi][d
     DpiAnomalies a;
     (void)testing::FeedSession(*d, flow, {{true, Query(name, 16)}}, testing::Split::kWhole, &r,
                                &a);
-    CHECK(r.dns.query == name);
-    CHECK_FALSE(r.dns.unusual_name);
+    CHECK(r.dns->query == name);
+    CHECK_FALSE(r.dns->unusual_name);
     CHECK(a.empty());
   }
   // '*' inside a label is not a wildcard: replaced.
@@ -256,7 +256,7 @@ TEST_CASE("dns names: underscores and a wildcard label are host names", "[dpi][d
   DpiAnomalies a;
   (void)testing::FeedSession(*d, flow, {{true, Query("a*b.example", 1)}}, testing::Split::kWhole,
                              &r, &a);
-  CHECK(r.dns.query == "a_b.example");
+  CHECK(r.dns->query == "a_b.example");
   CHECK(a["dns_name_unusual_bytes"] == 1);
 }
 
@@ -268,8 +268,8 @@ TEST_CASE("dns names: mDNS instance names keep their spaces, uncounted", "[dpi][
   (void)testing::FeedSession(*d, flow, {{true, Query("My Printer._ipp._tcp.local", 33)}},
                              testing::Split::kWhole, &r, &a);
   CHECK(r.protocol == AppProtocol::kMdns);
-  CHECK(r.dns.query == "My Printer._ipp._tcp.local");
-  CHECK_FALSE(r.dns.unusual_name);
+  CHECK(r.dns->query == "My Printer._ipp._tcp.local");
+  CHECK_FALSE(r.dns->unusual_name);
   CHECK(a.empty());
 }
 
@@ -283,8 +283,8 @@ TEST_CASE("dns names: dns_name_suspicious: a 63-byte label or a long name is kep
   DpiAnomalies a;
   (void)testing::FeedSession(*d, flow, {{true, Query(tunnel, 10)}}, testing::Split::kWhole, &r,
                              &a);
-  CHECK(r.dns.query == tunnel);
-  CHECK(r.dns.suspicious_name);
+  CHECK(r.dns->query == tunnel);
+  CHECK(r.dns->suspicious_name);
   CHECK(a["dns_name_suspicious"] == 1);
   // Many short labels, 170 bytes in all.
   std::string exfil;
@@ -294,14 +294,14 @@ TEST_CASE("dns names: dns_name_suspicious: a 63-byte label or a long name is kep
   DpiAnomalies a2;
   (void)testing::FeedSession(*d, flow, {{true, Query(exfil, 16)}}, testing::Split::kWhole, &r2,
                              &a2);
-  CHECK(r2.dns.query == exfil);
-  CHECK(r2.dns.suspicious_name);
+  CHECK(r2.dns->query == exfil);
+  CHECK(r2.dns->suspicious_name);
   // A 59-byte label and a short name are not flagged.
   AppRecord r3;
   DpiAnomalies a3;
   (void)testing::FeedSession(*d, flow, {{true, Query(std::string(59, 'b') + ".example", 1)}},
                              testing::Split::kWhole, &r3, &a3);
-  CHECK_FALSE(r3.dns.suspicious_name);
+  CHECK_FALSE(r3.dns->suspicious_name);
   CHECK(a3.empty());
 }
 
@@ -324,9 +324,9 @@ TEST_CASE("dns names: an inverse query (opcode 1) is named by its answer's addre
   CHECK(testing::FeedSession(*d, flow, {{true, q}}, testing::Split::kWhole, &r, &a) ==
         ParseState::kNeedMore);
   CHECK(r.protocol == AppProtocol::kDns);
-  CHECK(r.dns.query == "192.0.2.7");
-  CHECK(r.dns.query_type == "IQUERY");
-  CHECK(r.dns.opcode == "IQUERY");
+  CHECK(r.dns->query == "192.0.2.7");
+  CHECK(r.dns->query_type == "IQUERY");
+  CHECK(r.dns->opcode == "IQUERY");
   CHECK(a.empty());
   // A request with neither question nor inverse opcode is not DNS.
   Bytes bare;

@@ -84,16 +84,16 @@ TEST_CASE("dns: query and compressed answers over UDP", "[dpi][dns]") {
   CHECK(testing::FeedSession(*d, flow, {{true, Query("www.example.com", 1)}, {false, Response()}},
                              testing::Split::kWhole, &r, &a) == ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kDns);
-  CHECK(r.dns.query == "www.example.com");
-  CHECK(r.dns.query_type == "A");
-  CHECK(r.dns.response_code == "NOERROR");
-  CHECK(r.dns.answers ==
+  CHECK(r.dns->query == "www.example.com");
+  CHECK(r.dns->query_type == "A");
+  CHECK(r.dns->response_code == "NOERROR");
+  CHECK(r.dns->answers ==
         std::vector<std::string>{"example.com", "93.184.215.14",
                                  "2606:2800:21f:cb07:6820:80da:af6b:8b2c"});
   // The addresses also in binary, for the passive DNS cache (no CNAME).
-  REQUIRE(r.dns.addresses.size() == 2);
-  CHECK(r.dns.addresses[0].ToString() == "93.184.215.14");
-  CHECK(r.dns.addresses[1].ToString() == "2606:2800:21f:cb07:6820:80da:af6b:8b2c");
+  REQUIRE(r.dns->addresses.size() == 2);
+  CHECK(r.dns->addresses[0].ToString() == "93.184.215.14");
+  CHECK(r.dns->addresses[1].ToString() == "2606:2800:21f:cb07:6820:80da:af6b:8b2c");
   CHECK(a.empty());
 }
 
@@ -115,10 +115,10 @@ TEST_CASE("dns: over TCP, two messages in one segment and a split length prefix"
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, flow, {{true, stream}, {false, reply}}, split, &r, &a) ==
           ParseState::kDone);
-    CHECK(r.dns.query == "a.test");
-    CHECK(r.dns.query_type == "AAAA");
-    CHECK(r.dns.over_tcp);
-    CHECK(r.dns.answers.size() == 3);
+    CHECK(r.dns->query == "a.test");
+    CHECK(r.dns->query_type == "AAAA");
+    CHECK(r.dns->over_tcp);
+    CHECK(r.dns->answers.size() == 3);
   }
 }
 
@@ -339,7 +339,7 @@ TEST_CASE("dns: TCP messages of the largest length are reassembled", "[dpi][dns]
   AppRecord r;
   DpiAnomalies a;
   testing::FeedSession(*d, flow, {{true, stream}}, testing::Split::kRandom, &r, &a, 5);
-  CHECK(r.dns.query == "big.test");
+  CHECK(r.dns->query == "big.test");
   CHECK(a.empty());
 }
 

@@ -147,8 +147,8 @@ TEST_CASE("dpi_engine: a query's state lives until its answer; the record is pub
   CHECK(Feed(e, c, true, Dns("www.example.com", false)));
   REQUIRE(c.record != nullptr);
   CHECK(c.record->protocol == AppProtocol::kDns);
-  CHECK(c.record->dns.query == "www.example.com");
-  CHECK(c.record->dns.answers.empty());
+  CHECK(c.record->dns->query == "www.example.com");
+  CHECK(c.record->dns->answers.empty());
   CHECK_FALSE(c.done);
   CHECK(e.stats().active == 1);
   // Small: the sessions and bookkeeping, no copy of the record.
@@ -160,8 +160,8 @@ TEST_CASE("dpi_engine: a query's state lives until its answer; the record is pub
   CHECK(c.done);
   REQUIRE(c.record != nullptr);
   CHECK(c.record != first);  // A new record; the first one is unchanged.
-  CHECK(first->dns.answers.empty());
-  CHECK(c.record->dns.answers == std::vector<std::string>{"192.0.2.7"});
+  CHECK(first->dns->answers.empty());
+  CHECK(c.record->dns->answers == std::vector<std::string>{"192.0.2.7"});
   CHECK(e.stats().classified == 1);
   CHECK(e.stats().active == 0);
   CHECK(e.stats().state_bytes == 0);
@@ -189,7 +189,7 @@ TEST_CASE("dpi_engine: Forget frees a flow's state; forgetting twice, or a flow 
   CHECK(Feed(e, b, false, Dns("b.example", true)));
   CHECK(b.done);
   REQUIRE(b.record != nullptr);
-  CHECK(b.record->dns.answers.size() == 1);
+  CHECK(b.record->dns->answers.size() == 1);
   e.Forget(c.id);
   CHECK(e.stats().active == 0);
   CHECK(e.stats().state_bytes == 0);
@@ -218,12 +218,12 @@ TEST_CASE("dpi_engine: TCP is reassembled per direction, each from its own seque
   Feed(e, c, true, Text(request.substr(0, 5)), 100);  // A retransmission: ignored.
   Feed(e, c, true, Text(request.substr(5)), 105);
   REQUIRE(c.record != nullptr);
-  CHECK(c.record->http.host == "a.example");
+  CHECK(c.record->http->host == "a.example");
   CHECK_FALSE(c.done);
   Feed(e, c, false, Text("HTTP/1.1 2"), 7000);
   CHECK(Feed(e, c, false, Text("00 OK\r\nContent-Length: 0\r\n\r\n"), 7010));
   CHECK(c.done);
-  CHECK(c.record->http.status == 200);
+  CHECK(c.record->http->status == 200);
 }
 
 TEST_CASE("dpi_engine: at the state cap the state fed least recently makes room",
@@ -252,12 +252,12 @@ TEST_CASE("dpi_engine: at the state cap the state fed least recently makes room"
   REQUIRE(c[1].record != nullptr);
   CHECK_FALSE(Feed(e, c[1], false, Dns("one.example", true)));
   CHECK(c[1].done);
-  CHECK(c[1].record->dns.query == "one.example");
-  CHECK(c[1].record->dns.answers.empty());
+  CHECK(c[1].record->dns->query == "one.example");
+  CHECK(c[1].record->dns->answers.empty());
   // The others are still inspected to the end.
   for (const int i : {0, 2, 3}) {
     CHECK(Feed(e, c[static_cast<size_t>(i)], false,
-               Dns(c[static_cast<size_t>(i)].record->dns.query, true)));
+               Dns(c[static_cast<size_t>(i)].record->dns->query, true)));
     CHECK(c[static_cast<size_t>(i)].done);
   }
   CHECK(e.stats().classified == 3);
@@ -298,10 +298,10 @@ TEST_CASE("dpi_engine: a state that grows makes room by dropping the least recen
   // The oldest went first: the first `dropped` queries end unanswered, the
   // rest are still inspected.
   for (size_t i = 0; i < dns.size(); ++i) {
-    const std::string name = dns[i].record->dns.query;
+    const std::string name = dns[i].record->dns->query;
     Feed(e, dns[i], false, Dns(name, true));
     CHECK(dns[i].done);
-    CHECK(dns[i].record->dns.answers.empty() == (i < dropped));
+    CHECK(dns[i].record->dns->answers.empty() == (i < dropped));
   }
 }
 
@@ -330,10 +330,10 @@ TEST_CASE("dpi_engine: connections with equal facts share one record", "[dpi][dp
   }
   CHECK(c[0].record == c[1].record);
   CHECK(c[0].record != c[2].record);
-  CHECK(c[2].record->dns.query == "other.example");
+  CHECK(c[2].record->dns->query == "other.example");
   // A shared record outlives the first connection that held it.
   c[0].record.reset();
-  CHECK(c[1].record->dns.query == "same.example");
+  CHECK(c[1].record->dns->query == "same.example");
 }
 
 TEST_CASE("dpi_engine: records that differ in one field are not shared, equal ones are",
@@ -350,10 +350,10 @@ TEST_CASE("dpi_engine: records that differ in one field are not shared, equal on
     Feed(e, c[i], false, Dns("same.example", true, types[i]));
     REQUIRE(c[i].record != nullptr);
   }
-  CHECK(c[0].record->dns.query_type == "A");
-  CHECK(c[1].record->dns.query_type == "AAAA");
-  CHECK(c[2].record->dns.query_type == "AAAA");
-  CHECK(c[3].record->dns.query_type == "A");
+  CHECK(c[0].record->dns->query_type == "A");
+  CHECK(c[1].record->dns->query_type == "AAAA");
+  CHECK(c[2].record->dns->query_type == "AAAA");
+  CHECK(c[3].record->dns->query_type == "A");
   CHECK(c[0].record != c[1].record);
   CHECK(c[1].record == c[2].record);
   CHECK(c[3].record == c[0].record);
@@ -377,11 +377,11 @@ TEST_CASE("dpi_engine: TCP bytes past a gap are held, counted, and released in o
   CHECK(c.record == nullptr);
   Feed(e, c, true, b, seq + 10);  // Fills the gap: all of it is delivered.
   REQUIRE(c.record != nullptr);
-  CHECK(c.record->http.host == "www.example.com");
-  CHECK(c.record->http.user_agent == "test/1");
+  CHECK(c.record->http->host == "www.example.com");
+  CHECK(c.record->http->user_agent == "test/1");
   CHECK(Feed(e, c, false, Text("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"), 9000));
   CHECK(c.done);
-  CHECK(c.record->http.status == 200);
+  CHECK(c.record->http->status == 200);
   CHECK(e.stats().active == 0);
   CHECK(e.stats().state_bytes == 0);
 }
@@ -405,7 +405,7 @@ TEST_CASE("dpi_engine: a flood of unanswered queries stays under the cap and doe
   Feed(e, fresh, false, Dns("fresh.example", true));
   CHECK(fresh.done);
   REQUIRE(fresh.record != nullptr);
-  CHECK(fresh.record->dns.answers.size() == 1);
+  CHECK(fresh.record->dns->answers.size() == 1);
 }
 
 }  // namespace

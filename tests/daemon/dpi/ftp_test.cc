@@ -60,9 +60,9 @@ TEST_CASE("ftp: greeting, USER, EPSV and PASV at every split; PASS never kept",
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, flow, chunks, split, &r, &a) == ParseState::kNeedMore);
     CHECK(r.protocol == AppProtocol::kFtp);
-    CHECK(r.mail.greeting == "(vsFTPd 3.0.3)");
-    CHECK(r.ftp.user == "alice");
-    CHECK(r.ftp.data_endpoint == "10.0.0.9:50000");
+    CHECK(r.mail->greeting == "(vsFTPd 3.0.3)");
+    CHECK(r.ftp->user == "alice");
+    CHECK(r.ftp->data_endpoint == "10.0.0.9:50000");
     CHECK(r.Label() == "FTP \u00b7 alice");
     CHECK(table.size() == 2);
     CHECK(table.Claim(V4(10, 0, 0, 2), 50123, 1'000'001) == 7);  // EPSV: the server's address.
@@ -88,7 +88,7 @@ TEST_CASE("ftp: PORT and EPRT announce the client's endpoint", "[dpi][ftp]") {
   uint8_t v6[16] = {0xfd, 0};
   v6[15] = 1;
   CHECK(table.Claim(IpAddress::FromV6(v6), 6446, 6) == 7);
-  CHECK(r.ftp.data_endpoint == "[fd00::1]:6446");
+  CHECK(r.ftp->data_endpoint == "[fd00::1]:6446");
 }
 
 TEST_CASE("ftp: AUTH TLS then the TLS ClientHello", "[dpi][ftp]") {
@@ -106,8 +106,8 @@ TEST_CASE("ftp: AUTH TLS then the TLS ClientHello", "[dpi][ftp]") {
     DpiAnomalies a;
     testing::FeedSession(*d, ControlFlow(nullptr), chunks, split, &r, &a);
     CHECK(r.protocol == AppProtocol::kFtp);
-    CHECK(r.mail.starttls);
-    CHECK(r.tls.sni == "ftp.example.org");
+    CHECK(r.mail->starttls);
+    CHECK(r.tls->sni == "ftp.example.org");
   }
 }
 
@@ -135,7 +135,7 @@ TEST_CASE("ftp: ftp_bad_data_endpoint for malformed PASV/EPSV replies", "[dpi][f
                           {false, Text(reply)}},
                          Split::kWhole, &r, &a);
     CHECK(a == DpiAnomalies{{"ftp_bad_data_endpoint", 1}});
-    CHECK(r.ftp.data_endpoint.empty());
+    CHECK(r.ftp->data_endpoint.empty());
   }
 }
 
@@ -227,7 +227,7 @@ TEST_CASE("ftp: the engine links a data connection to its control connection",
   Send(e, data, 2, 40001, 50000, false, "-rw-r--r-- 1 ftp ftp 3 file.txt\r\n", 15);
   REQUIRE(data.record != nullptr);
   CHECK(data.record->protocol == AppProtocol::kFtpData);
-  CHECK(data.record->ftp.control_id == 1);
+  CHECK(data.record->ftp->control_id == 1);
   CHECK(data.record->Label() == "FTP-DATA");
   CHECK(data.done);
   // Claimed once: another connection to the same endpoint is not linked.
@@ -250,7 +250,7 @@ TEST_CASE("ftp: a data connection seen before its announcement is linked at its 
   Send(e, data, 2, 40001, 50000, false, "-rw-r--r-- 1 ftp ftp 3 b.txt\r\n", 14);
   REQUIRE(data.record != nullptr);
   CHECK(data.record->protocol == AppProtocol::kFtpData);
-  CHECK(data.record->ftp.control_id == 1);
+  CHECK(data.record->ftp->control_id == 1);
 }
 
 TEST_CASE("engine: TLS on 993 is IMAPS", "[dpi][engine][mail]") {
@@ -269,7 +269,7 @@ TEST_CASE("engine: TLS on 993 is IMAPS", "[dpi][engine][mail]") {
   e.Process(flow, hello, tls);
   REQUIRE(tls.record != nullptr);
   CHECK(tls.record->protocol == AppProtocol::kImaps);
-  CHECK(tls.record->tls.sni == "imap.example.org");
+  CHECK(tls.record->tls->sni == "imap.example.org");
   CHECK(tls.record->Label() == "IMAPS \u00b7 imap.example.org");
 }
 

@@ -34,9 +34,9 @@ TEST_CASE("h2c: an accepted upgrade makes the connection HTTP/2, at any split", 
       CHECK(testing::FeedSession(*d, kFlow, {{true, Text(kUpgradeRequest)}, {false, Text(server)}},
                                  split, &r, &a, seed) == ParseState::kDone);
       CHECK(r.protocol == AppProtocol::kHttp2);
-      CHECK(r.http.host == "h2c.example:8080");
-      CHECK(r.http.path == "/index.html");
-      CHECK(r.http.status == 101);
+      CHECK(r.http->host == "h2c.example:8080");
+      CHECK(r.http->path == "/index.html");
+      CHECK(r.http->status == 101);
       CHECK(r.Label() == "HTTP/2 · h2c.example");
       CHECK(a.empty());
     }
@@ -66,7 +66,7 @@ TEST_CASE("h2c: refused, not offered, or without HTTP2-Settings stays HTTP/1.1",
   // The server ignores the offer: 200 over HTTP/1.1.
   AppRecord r = run(kUpgradeRequest, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
   CHECK(r.protocol == AppProtocol::kHttp);
-  CHECK(r.http.status == 200);
+  CHECK(r.http->status == 200);
   // A WebSocket upgrade is not HTTP/2.
   std::string ws = kUpgradeRequest;
   ws.replace(ws.find("Upgrade: h2c"), 12, "Upgrade: websocket");

@@ -25,12 +25,12 @@ TEST_CASE("http: request and response at every split", "[dpi][http]") {
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, flow, chunks, split, &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kHttp);
-    CHECK(r.http.method == "GET");
-    CHECK(r.http.path == "/index.html?q=1");
-    CHECK(r.http.host == "www.example.com");
-    CHECK(r.http.user_agent == "curl/8.0");
-    CHECK(r.http.version == "HTTP/1.1");
-    CHECK(r.http.status == 404);
+    CHECK(r.http->method == "GET");
+    CHECK(r.http->path == "/index.html?q=1");
+    CHECK(r.http->host == "www.example.com");
+    CHECK(r.http->user_agent == "curl/8.0");
+    CHECK(r.http->version == "HTTP/1.1");
+    CHECK(r.http->status == 404);
     CHECK(r.Label() == "HTTP \u00b7 www.example.com");
   }
 }
@@ -42,7 +42,7 @@ TEST_CASE("http: header names fold case; a non-HTTP stream is not ours", "[dpi][
   DpiAnomalies a;
   testing::FeedSession(*d, flow, {{true, Text("POST / HTTP/1.0\r\nHOST: a.test\r\n\r\n")}},
                        Split::kWhole, &r, &a);
-  CHECK(r.http.host == "a.test");
+  CHECK(r.http->host == "a.test");
   AppRecord other;
   CHECK(testing::FeedSession(*d, flow, {{true, Text("SSH-2.0-x\r\n")}}, Split::kWhole, &other,
                              &a) == ParseState::kNotMine);
@@ -60,7 +60,7 @@ TEST_CASE("http: http_headers_too_long stops waiting but keeps what was read",
   DpiAnomalies a;
   testing::FeedSession(*d, FlowInfo{kIpProtoTcp, 1, 80}, {{true, Text(request)}},
                        Split::kRandom, &r, &a);
-  CHECK(r.http.host == "big.test");
+  CHECK(r.http->host == "big.test");
   CHECK(a["http_headers_too_long"] == 1);
 }
 
@@ -76,8 +76,8 @@ TEST_CASE("ssh: both identification strings at every split", "[dpi][ssh]") {
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, flow, chunks, split, &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kSsh);
-    CHECK(r.ssh.server == "SSH-2.0-OpenSSH_9.2p1 Debian-2");
-    CHECK(r.ssh.client == "SSH-2.0-libssh_0.10");
+    CHECK(r.ssh->server == "SSH-2.0-OpenSSH_9.2p1 Debian-2");
+    CHECK(r.ssh->client == "SSH-2.0-libssh_0.10");
   }
 }
 
@@ -104,7 +104,7 @@ TEST_CASE("ssh: a server may greet with other lines first; limits are counted",
   DpiAnomalies a;
   testing::FeedSession(*d, flow, {{false, Text("Welcome\r\nSSH-2.0-srv\r\n")}}, Split::kWhole, &r,
                        &a);
-  CHECK(r.ssh.server == "SSH-2.0-srv");
+  CHECK(r.ssh->server == "SSH-2.0-srv");
   AppRecord longline;
   testing::FeedSession(*d, flow, {{true, Text("SSH-" + std::string(300, 'x'))}}, Split::kWhole,
                        &longline, &a);
@@ -133,7 +133,7 @@ TEST_CASE("http: malformed and overlong lines are counted by name", "[dpi][http]
       DpiAnomalies a;
       testing::FeedSession(*d, flow, c.chunks, split, &r, &a);
       CHECK(a == DpiAnomalies{{c.anomaly, 1}});
-      CHECK(r.http.status == 0);
+      CHECK(r.http->status == 0);
     }
   }
 }
@@ -146,10 +146,10 @@ TEST_CASE("http: lines may end in a bare LF (RFC 9112 §2.2)", "[dpi][http]") {
                              {{true, Text("GET /lf HTTP/1.0\nHost: lf.test\n\n")},
                               {false, Text("HTTP/1.0 200 OK\n\n")}},
                              Split::kRandom, &r, &a) == ParseState::kDone);
-  CHECK(r.http.path == "/lf");
-  CHECK(r.http.host == "lf.test");
-  CHECK(r.http.version == "HTTP/1.0");
-  CHECK(r.http.status == 200);
+  CHECK(r.http->path == "/lf");
+  CHECK(r.http->host == "lf.test");
+  CHECK(r.http->version == "HTTP/1.0");
+  CHECK(r.http->status == 200);
   CHECK(a.empty());
 }
 

@@ -77,12 +77,12 @@ TEST_CASE("mqtt_311_connect_then_publish_topic", "[dpi][iot]") {
   const auto out = Run(*d, Tcp(18830), {{true, client}});
   CHECK(out.state == ParseState::kDone);
   CHECK(out.record.protocol == AppProtocol::kMqtt);
-  CHECK(out.record.mqtt.version == "3.1.1");
-  CHECK(out.record.mqtt.client_id == "sensor-7");
-  CHECK(out.record.mqtt.topic == "home/kitchen/temp");
+  CHECK(out.record.mqtt->version == "3.1.1");
+  CHECK(out.record.mqtt->client_id == "sensor-7");
+  CHECK(out.record.mqtt->topic == "home/kitchen/temp");
   // The user name and password are nowhere in the record.
   CHECK(out.record.Label().find("s3cret") == std::string::npos);
-  CHECK(out.record.mqtt.client_id.find("alice") == std::string::npos);
+  CHECK(out.record.mqtt->client_id.find("alice") == std::string::npos);
 }
 
 TEST_CASE("mqtt_5_subscribe_filter_and_31_name", "[dpi][iot]") {
@@ -90,13 +90,13 @@ TEST_CASE("mqtt_5_subscribe_filter_and_31_name", "[dpi][iot]") {
   Bytes v5 = MqttConnect("MQTT", 5, "c5");
   PutBytes(v5, MqttSubscribe("a/+/b", true));
   auto out = Run(*d, Tcp(1883), {{true, v5}});
-  CHECK(out.record.mqtt.version == "5.0");
-  CHECK(out.record.mqtt.topic == "a/+/b");
+  CHECK(out.record.mqtt->version == "5.0");
+  CHECK(out.record.mqtt->topic == "a/+/b");
   Bytes v31 = MqttConnect("MQIsdp", 3, "old");
   PutBytes(v31, MqttSubscribe("x/#", false));
   out = Run(*d, Tcp(1883), {{true, v31}});
-  CHECK(out.record.mqtt.version == "3.1");
-  CHECK(out.record.mqtt.topic == "x/#");
+  CHECK(out.record.mqtt->version == "3.1");
+  CHECK(out.record.mqtt->topic == "x/#");
 }
 
 TEST_CASE("mqtt_connect_alone_names_protocol_waiting_for_topic", "[dpi][iot]") {
@@ -105,7 +105,7 @@ TEST_CASE("mqtt_connect_alone_names_protocol_waiting_for_topic", "[dpi][iot]") {
       Run(*d, Tcp(1883), {{true, MqttConnect("MQTT", 4, "only")}, {false, {0x20, 2, 0, 0}}});
   CHECK(out.state == ParseState::kNeedMore);
   CHECK(out.record.protocol == AppProtocol::kMqtt);
-  CHECK(out.record.mqtt.topic.empty());
+  CHECK(out.record.mqtt->topic.empty());
 }
 
 TEST_CASE("mqtt_remaining_length_over_four_bytes", "[dpi][iot]") {

@@ -90,7 +90,7 @@ TEST_CASE("smb: SMB2 negotiate; the server's dialect at every split", "[dpi][lan
                                {{true, request}, {false, Nbss(0, Smb2(0, true, rsp_body))}}, split,
                                &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kSmb);
-    CHECK(r.lan.version == "SMB 3.1.1");
+    CHECK(r.lan->version == "SMB 3.1.1");
   }
 }
 
@@ -115,8 +115,8 @@ TEST_CASE("smb: a NetBIOS session request names the server; then SMB1", "[dpi][l
                                 {false, Nbss(0, smb1)}},
                                split, &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kSmb);
-    CHECK(r.lan.name == "FILESRV<20>");
-    CHECK(r.lan.version == "SMB 1");
+    CHECK(r.lan->name == "FILESRV<20>");
+    CHECK(r.lan->version == "SMB 1");
   }
 }
 
@@ -162,11 +162,11 @@ TEST_CASE("netbios-ns: the name asked about and the operation", "[dpi][lan]") {
   DpiAnomalies a;
   CHECK(testing::FeedSession(*d, kUdp, {{true, q}}, Split::kWhole, &r, &a) == ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kNetbiosNs);
-  CHECK(r.lan.name == "WORKGROUP<1D>");
-  CHECK(r.lan.message_type == "query");
+  CHECK(r.lan->name == "WORKGROUP<1D>");
+  CHECK(r.lan->message_type == "query");
   AppRecord reg;
   testing::FeedSession(*d, kUdp, {{true, NbnsQuery("HOST", 0, 0x2910)}}, Split::kWhole, &reg, &a);
-  CHECK(reg.lan.message_type == "registration");
+  CHECK(reg.lan->message_type == "registration");
   Bytes bad = q;
   bad[20] = 'z';
   AppRecord r2;
@@ -187,16 +187,16 @@ TEST_CASE("ssdp: M-SEARCH target and user agent; NOTIFY's server", "[dpi][lan]")
   CHECK(testing::FeedSession(*d, flow, {{true, search}}, Split::kWhole, &r, &a) ==
         ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kSsdp);
-  CHECK(r.lan.message_type == "M-SEARCH");
-  CHECK(r.lan.name == "urn:dial-multiscreen-org:service:dial:1");
-  CHECK(r.lan.agent == "Chromium/120 Linux");
+  CHECK(r.lan->message_type == "M-SEARCH");
+  CHECK(r.lan->name == "urn:dial-multiscreen-org:service:dial:1");
+  CHECK(r.lan->agent == "Chromium/120 Linux");
   AppRecord n;
   testing::FeedSession(*d, flow,
                        {{true, Text("NOTIFY * HTTP/1.1\r\nNT: upnp:rootdevice\r\n"
                                     "SERVER: Linux/5.10 UPnP/1.0 MiniUPnPd/2.2\r\n\r\n")}},
                        Split::kWhole, &n, &a);
-  CHECK(n.lan.name == "upnp:rootdevice");
-  CHECK(n.lan.agent == "Linux/5.10 UPnP/1.0 MiniUPnPd/2.2");
+  CHECK(n.lan->name == "upnp:rootdevice");
+  CHECK(n.lan->agent == "Linux/5.10 UPnP/1.0 MiniUPnPd/2.2");
   CHECK_FALSE(d->Probe(FlowInfo{kIpProtoUdp, 40000, 8080}, true, Text("HTTP/1.1 200 OK")));
 }
 
@@ -248,9 +248,9 @@ TEST_CASE("kerberos: AS-REQ over UDP and over TCP at every split", "[dpi][lan]")
   CHECK(testing::FeedSession(*d, udp, {{true, req}, {false, KrbError("EXAMPLE.ORG")}},
                              Split::kWhole, &r, &a) == ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kKerberos);
-  CHECK(r.lan.user == "alice");
-  CHECK(r.lan.name == "EXAMPLE.ORG");
-  CHECK(r.lan.message_type == "AS-REQ");
+  CHECK(r.lan->user == "alice");
+  CHECK(r.lan->name == "EXAMPLE.ORG");
+  CHECK(r.lan->message_type == "AS-REQ");
   Bytes framed;
   Put32(framed, static_cast<uint32_t>(req.size()));
   PutBytes(framed, req);
@@ -261,8 +261,8 @@ TEST_CASE("kerberos: AS-REQ over UDP and over TCP at every split", "[dpi][lan]")
     DpiAnomalies ta;
     testing::FeedSession(*d, tcp, {{true, framed}}, split, &t, &ta);
     CHECK(t.protocol == AppProtocol::kKerberos);
-    CHECK(t.lan.user == "alice");
-    CHECK(t.lan.name == "EXAMPLE.ORG");
+    CHECK(t.lan->user == "alice");
+    CHECK(t.lan->name == "EXAMPLE.ORG");
   }
 }
 
@@ -363,8 +363,8 @@ TEST_CASE("netbios-dgm: an SMB browser announcement is SMB 1 from its source nam
   CHECK(testing::FeedSession(*d, flow, {{true, datagram}}, testing::Split::kWhole, &r, &a) ==
         ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kSmb);
-  CHECK(r.lan.version == "SMB 1");
-  CHECK(r.lan.name == "NVR9<00>");
+  CHECK(r.lan->version == "SMB 1");
+  CHECK(r.lan->name == "NVR9<00>");
   CHECK(a.empty());
   testing::EveryTruncation(*d, flow, datagram);
   for (size_t n = 0; n < datagram.size(); ++n) {

@@ -47,11 +47,11 @@ TEST_CASE("smtp: greeting, EHLO, STARTTLS then the TLS ClientHello at every spli
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, kFlow, chunks, split, &r, &a) != ParseState::kNotMine);
     CHECK(r.protocol == AppProtocol::kSmtp);
-    CHECK(r.mail.greeting == "mx.example.org ESMTP Postfix");
-    CHECK(r.mail.client_domain == "laptop.example.net");
-    CHECK(r.mail.starttls);
-    CHECK(r.tls.client_hello_seen);
-    CHECK(r.tls.sni == "mx.example.org");
+    CHECK(r.mail->greeting == "mx.example.org ESMTP Postfix");
+    CHECK(r.mail->client_domain == "laptop.example.net");
+    CHECK(r.mail->starttls);
+    CHECK(r.tls->client_hello_seen);
+    CHECK(r.tls->sni == "mx.example.org");
     CHECK(r.Label() == "SMTP+TLS \u00b7 mx.example.org");
     CHECK(a.empty());
   }
@@ -69,8 +69,8 @@ TEST_CASE("smtp: a refused STARTTLS stays in the clear; MAIL ends the look", "[d
                               {false, Text("454 TLS not available\r\n")}},
                              Split::kWhole, &r, &a) == ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kSmtp);
-  CHECK(r.mail.starttls);
-  CHECK_FALSE(r.tls.client_hello_seen);
+  CHECK(r.mail->starttls);
+  CHECK_FALSE(r.tls->client_hello_seen);
   AppRecord r2;
   CHECK(testing::FeedSession(*d, kFlow,
                              {{false, Text("220 hi\r\n")},
@@ -78,7 +78,7 @@ TEST_CASE("smtp: a refused STARTTLS stays in the clear; MAIL ends the look", "[d
                               {false, Text("250 ok\r\n")},
                               {true, Text("MAIL FROM:<secret@example.org>\r\n")}},
                              Split::kWhole, &r2, &a) == ParseState::kDone);
-  CHECK(r2.mail.client_domain == "box");
+  CHECK(r2.mail->client_domain == "box");
   CHECK(r2.Label().find("secret") == std::string::npos);
 }
 
@@ -120,9 +120,9 @@ TEST_CASE("imap: greeting, CAPABILITY, STARTTLS then TLS at every split", "[dpi]
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, kFlow, chunks, split, &r, &a) != ParseState::kNotMine);
     CHECK(r.protocol == AppProtocol::kImap);
-    CHECK(r.mail.greeting == "[CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.");
-    CHECK(r.mail.starttls);
-    CHECK(r.tls.sni == "imap.example.org");
+    CHECK(r.mail->greeting == "[CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.");
+    CHECK(r.mail->starttls);
+    CHECK(r.tls->sni == "imap.example.org");
   }
 }
 
@@ -152,8 +152,8 @@ TEST_CASE("pop3: greeting, CAPA, STLS then TLS; USER is not kept", "[dpi][mail]"
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, kFlow, chunks, split, &r, &a) != ParseState::kNotMine);
     CHECK(r.protocol == AppProtocol::kPop3);
-    CHECK(r.mail.starttls);
-    CHECK(r.tls.sni == "pop.example.org");
+    CHECK(r.mail->starttls);
+    CHECK(r.tls->sni == "pop.example.org");
   }
   AppRecord r;
   DpiAnomalies a;

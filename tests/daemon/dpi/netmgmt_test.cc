@@ -57,11 +57,11 @@ TEST_CASE("tftp_read_request_file_name", "[dpi][netmgmt]") {
   CHECK(d->Probe(Udp(6969), true, rrq));
   const auto out = Run(*d, Udp(6969), {{true, rrq}});
   CHECK(out.record.protocol == AppProtocol::kTftp);
-  CHECK(out.record.net.tftp_file == "pxelinux.0");
-  CHECK(out.record.net.tftp_op == "read");
+  CHECK(out.record.net->tftp_file == "pxelinux.0");
+  CHECK(out.record.net->tftp_op == "read");
   const auto wrq = Run(*d, Udp(69), {{true, TftpRequest(2, "cfg\x1b[2J.txt", "NETASCII")}});
-  CHECK(wrq.record.net.tftp_op == "write");
-  CHECK(wrq.record.net.tftp_file == "cfg?[2J.txt");
+  CHECK(wrq.record.net->tftp_op == "write");
+  CHECK(wrq.record.net->tftp_file == "cfg?[2J.txt");
 }
 
 TEST_CASE("tftp_transfer_data_then_ack", "[dpi][netmgmt]") {
@@ -121,12 +121,12 @@ TEST_CASE("snmp_v2c_get_without_community", "[dpi][netmgmt]") {
   CHECK(d->Probe(Udp(1161), true, get));
   const auto out = Run(*d, Udp(1161), {{true, get}});
   CHECK(out.record.protocol == AppProtocol::kSnmp);
-  CHECK(out.record.net.snmp_version == "2c");
-  CHECK(out.record.net.snmp_pdu == "get-request");
+  CHECK(out.record.net->snmp_version == "2c");
+  CHECK(out.record.net->snmp_pdu == "get-request");
   CHECK(out.record.Label().find("secret") == std::string::npos);
   const auto v1 = Run(*d, Udp(162), {{true, Snmp(0, "public", 0xa4)}});
-  CHECK(v1.record.net.snmp_version == "1");
-  CHECK(v1.record.net.snmp_pdu == "trap");
+  CHECK(v1.record.net->snmp_version == "1");
+  CHECK(v1.record.net->snmp_pdu == "trap");
 }
 
 TEST_CASE("snmp_v3_scoped_pdu_in_clear", "[dpi][netmgmt]") {
@@ -141,8 +141,8 @@ TEST_CASE("snmp_v3_scoped_pdu_in_clear", "[dpi][netmgmt]") {
   PutBytes(msg, Tlv(0x04, Bytes(20, 0)));
   PutBytes(msg, Tlv(0x30, scoped));
   const auto out = Run(*d, Udp(161), {{true, Tlv(0x30, msg)}});
-  CHECK(out.record.net.snmp_version == "3");
-  CHECK(out.record.net.snmp_pdu == "get-request");
+  CHECK(out.record.net->snmp_version == "3");
+  CHECK(out.record.net->snmp_pdu == "get-request");
 }
 
 TEST_CASE("snmp_ber_length_past_datagram", "[dpi][netmgmt]") {

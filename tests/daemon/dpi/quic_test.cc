@@ -96,8 +96,8 @@ TEST_CASE("quic: a ClientHello in one Initial is decrypted and parsed", "[dpi][q
           ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kQuic);
     CHECK(r.quic_version == QuicVersionName(version));
-    CHECK(r.tls.sni == "quic.example");
-    CHECK(r.tls.ja4.substr(0, 4) == "q13d");
+    CHECK(r.tls->sni == "quic.example");
+    CHECK(r.tls->ja4.substr(0, 4) == "q13d");
     CHECK(a.empty());
   }
 }
@@ -118,7 +118,7 @@ TEST_CASE("quic: CRYPTO data across two Initials, second one first", "[dpi][quic
   const Bytes p1 = ProtectedInitial(1, 0, CryptoFrame(0, first));
   CHECK(session->Feed(true, p2, &r, &a) == ParseState::kNeedMore);
   CHECK(session->Feed(true, p1, &r, &a) == ParseState::kDone);
-  CHECK(r.tls.sni == "split.example");
+  CHECK(r.tls->sni == "split.example");
 }
 
 TEST_CASE("quic: coalesced Initials in one datagram", "[dpi][quic]") {
@@ -135,7 +135,7 @@ TEST_CASE("quic: coalesced Initials in one datagram", "[dpi][quic]") {
   AppRecord r;
   CHECK(testing::FeedSession(*d, kFlow, {{true, datagram}}, testing::Split::kWhole, &r, &a) ==
         ParseState::kDone);
-  CHECK(r.tls.sni == "coalesced.example");
+  CHECK(r.tls->sni == "coalesced.example");
 }
 
 TEST_CASE("quic: the key cache keeps a flow's keys and is used", "[dpi][quic]") {
@@ -194,9 +194,9 @@ TEST_CASE("quic: quic_client_hello_malformed: the decrypted ClientHello fails to
         ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kQuic);
   CHECK(r.quic_version == "v1");
-  CHECK_FALSE(r.tls.client_hello_seen);
-  CHECK(r.tls.sni.empty());
-  CHECK(r.tls.ja4.empty());
+  CHECK_FALSE(r.tls->client_hello_seen);
+  CHECK(r.tls->sni.empty());
+  CHECK(r.tls->ja4.empty());
   CHECK(a == DpiAnomalies{{"quic_client_hello_malformed", 1},
                           {"tls_client_hello_bad_session_id", 1}});
 }
@@ -211,7 +211,7 @@ TEST_CASE("quic: quic_crypto_not_client_hello when CRYPTO starts with another me
   CHECK(testing::FeedSession(*d, kFlow, {{true, ProtectedInitial(1, 0, CryptoFrame(0, not_hello))}},
                              testing::Split::kWhole, &r, &a) == ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kQuic);
-  CHECK(r.tls.sni.empty());
+  CHECK(r.tls->sni.empty());
   CHECK(a == DpiAnomalies{{"quic_crypto_not_client_hello", 1}});
 }
 
@@ -265,12 +265,12 @@ TEST_CASE("quic: gQUIC's CHLO gives the SNI; an offset past its values is gquic_
   CHECK(testing::FeedSession(*d, kFlow, {{true, GquicChlo(6, "g.test")}}, testing::Split::kWhole,
                              &r, &a) == ParseState::kDone);
   CHECK(r.quic_version == "Q043");
-  CHECK(r.tls.sni == "g.test");
+  CHECK(r.tls->sni == "g.test");
   CHECK(a.empty());
   AppRecord bad;
   testing::FeedSession(*d, kFlow, {{true, GquicChlo(60, "g.test")}}, testing::Split::kWhole, &bad,
                        &a);
-  CHECK(bad.tls.sni.empty());
+  CHECK(bad.tls->sni.empty());
   CHECK(a == DpiAnomalies{{"gquic_chlo_bad_offset", 1}});
 }
 
@@ -302,7 +302,7 @@ TEST_CASE("quic: every version family nDPI knows is decrypted", "[dpi][quic]") {
     CHECK(testing::FeedSession(*d, kFlow, {{true, packet}}, testing::Split::kWhole, &r, &a) ==
           ParseState::kDone);
     CHECK(r.quic_version == name);
-    CHECK(r.tls.sni == "families.example");
+    CHECK(r.tls->sni == "families.example");
     CHECK(a.empty());
   }
   // The v2 draft and v2 final keys differ (their salts do).
@@ -328,7 +328,7 @@ TEST_CASE("quic: crypto frames span Initials sent with different DCIDs", "[dpi][
   DpiAnomalies a;
   CHECK(testing::FeedSession(*d, kFlow, {{true, first}, {true, second}}, testing::Split::kWhole,
                              &r, &a) == ParseState::kDone);
-  CHECK(r.tls.sni == "two-dcids.example");
+  CHECK(r.tls->sni == "two-dcids.example");
   CHECK(a.empty());
 }
 
@@ -386,7 +386,7 @@ TEST_CASE("quic: every IETF draft 22-34 is named and decrypted with its draft's 
     CHECK(FeedDatagrams({ProtectedInitial(version, 0, CryptoFrame(0, Hello("drafts.example")))},
                         &r, &a) == ParseState::kDone);
     CHECK(r.quic_version == "draft-" + std::to_string(draft));
-    CHECK(r.tls.sni == "drafts.example");
+    CHECK(r.tls->sni == "drafts.example");
     CHECK(a.empty());
   }
   // The salts as nDPI (and Wireshark) group the drafts: 22 alone, 23-28,
@@ -420,13 +420,13 @@ TEST_CASE("quic: Google QUIC families: Q046 in clear, Q050 and T050/T051 encrypt
   CHECK(FeedDatagrams({ProtectedInitial(0x51303530, 1, q050_frame)}, &q050, &a) ==
         ParseState::kDone);
   CHECK(q050.quic_version == "Q050");
-  CHECK(q050.tls.sni == "q50.net");
+  CHECK(q050.tls->sni == "q50.net");
   // T050: gQUIC with a TLS ClientHello in IETF CRYPTO frames.
   AppRecord t050;
   CHECK(FeedDatagrams({ProtectedInitial(0x54303530, 0, CryptoFrame(0, Hello("t50.net")))}, &t050,
                       &a) == ParseState::kDone);
   CHECK(t050.quic_version == "T050");
-  CHECK(t050.tls.sni == "t50.net");
+  CHECK(t050.tls->sni == "t50.net");
   // Q046: long header, CHLO in clear.
   Bytes q046 = {0xc3};
   Put32(q046, 0x51303436);
@@ -437,7 +437,7 @@ TEST_CASE("quic: Google QUIC families: Q046 in clear, Q050 and T050/T051 encrypt
   AppRecord r046;
   CHECK(FeedDatagrams({q046}, &r046, &a) == ParseState::kDone);
   CHECK(r046.quic_version == "Q046");
-  CHECK(r046.tls.sni == "q50.net");
+  CHECK(r046.tls->sni == "q50.net");
   CHECK(a.empty());
 }
 
@@ -460,7 +460,7 @@ TEST_CASE("quic: 1-4 byte packet numbers, expanded against the largest seen (RFC
     AppRecord r;
     DpiAnomalies a;
     CHECK(FeedDatagrams({p1, p2}, &r, &a) == ParseState::kDone);
-    CHECK(r.tls.sni == "pn.example");
+    CHECK(r.tls->sni == "pn.example");
     CHECK(a.empty());
   }
   CHECK(DecodePacketNumber(-1, 0, 1) == 0);
@@ -481,7 +481,7 @@ TEST_CASE("quic: header layouts: a Retry token, a SCID, 4- and 8-byte Length fie
     INFO("length bytes " << length_bytes);
     CHECK(FeedDatagrams({testing::SealInitial(spec, CryptoFrame(0, Hello("layout.example")))}, &r,
                         &a) == ParseState::kDone);
-    CHECK(r.tls.sni == "layout.example");
+    CHECK(r.tls->sni == "layout.example");
     CHECK(a.empty());
   }
 }
@@ -526,7 +526,7 @@ TEST_CASE("quic: frame layouts: PADDING, PING and ACK around CRYPTO frames out o
     AppRecord r;
     DpiAnomalies a;
     CHECK(FeedDatagrams({ProtectedInitial(1, 0, frames)}, &r, &a) == ParseState::kDone);
-    CHECK(r.tls.sni == "frames.example");
+    CHECK(r.tls->sni == "frames.example");
     CHECK(a.empty());
   }
 }
@@ -543,7 +543,7 @@ TEST_CASE("quic: datagram layouts: padding after the packet, Handshake and 0-RTT
   AppRecord r;
   DpiAnomalies a;
   CHECK(FeedDatagrams({datagram}, &r, &a) == ParseState::kDone);
-  CHECK(r.tls.sni == "datagram.example");
+  CHECK(r.tls->sni == "datagram.example");
   CHECK(a.empty());
   // A 0-RTT (type 1) and a Handshake (type 2) packet of the same version
   // after the Initial: skipped by their Length.
@@ -557,7 +557,7 @@ TEST_CASE("quic: datagram layouts: padding after the packet, Handshake and 0-RTT
   }
   AppRecord c;
   CHECK(FeedDatagrams({coalesced}, &c, &a) == ParseState::kDone);
-  CHECK(c.tls.sni == "datagram.example");
+  CHECK(c.tls->sni == "datagram.example");
   CHECK(a.empty());
 }
 
@@ -581,7 +581,7 @@ TEST_CASE("quic: a ClientHello over three Initials, three DCIDs, after a Retry",
   AppRecord r;
   DpiAnomalies a;
   CHECK(FeedDatagrams({datagrams[2], datagrams[0], datagrams[1]}, &r, &a) == ParseState::kDone);
-  CHECK(r.tls.sni == "retry.example");
+  CHECK(r.tls->sni == "retry.example");
   CHECK(a.empty());
 }
 
@@ -671,7 +671,7 @@ TEST_CASE("quic: a capture that starts at the server's Retry: the client is foun
                               {false, testing::SealInitial(client, CryptoFrame(0, Hello("late.example")))}},
                              testing::Split::kWhole, &r, &a) == ParseState::kDone);
   CHECK(r.quic_version == "v1");
-  CHECK(r.tls.sni == "late.example");
+  CHECK(r.tls->sni == "late.example");
   AppRecord after;
   CHECK(testing::FeedSession(*d, kFlow,
                              {{true, retry},

@@ -58,9 +58,9 @@ TEST_CASE("rdp: mstshash cookie, TLS requested and selected, then the ClientHell
     DpiAnomalies a;
     testing::FeedSession(*d, kFlow, chunks, split, &r, &a);
     CHECK(r.protocol == AppProtocol::kRdp);
-    CHECK(r.lan.user == "alice");
-    CHECK(r.lan.tls);
-    CHECK(r.tls.client_hello_seen);
+    CHECK(r.lan->user == "alice");
+    CHECK(r.lan->tls);
+    CHECK(r.tls->client_hello_seen);
     CHECK(r.Label() == "RDP \u00b7 alice");
     CHECK(a.empty());
   }
@@ -75,12 +75,12 @@ TEST_CASE("rdp: standard security ends at the confirm; rdp_cookie_malformed", "[
                               {false, Tpkt(0xd0, NegMessage(2, 0))}},
                              Split::kWhole, &r, &a) == ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kRdp);
-  CHECK_FALSE(r.lan.tls);
+  CHECK_FALSE(r.lan->tls);
   AppRecord r2;
   testing::FeedSession(*d, kFlow, {{true, Tpkt(0xe0, Text("Cookie: mstshash=bob"))}},
                        Split::kWhole, &r2, &a);
   CHECK(r2.protocol == AppProtocol::kRdp);
-  CHECK(r2.lan.user.empty());
+  CHECK(r2.lan->user.empty());
   CHECK(a == DpiAnomalies{{"rdp_cookie_malformed", 1}});
 }
 
@@ -105,7 +105,7 @@ TEST_CASE("vnc: the server's RFB version at every split", "[dpi][remote]") {
                                {{false, Text("RFB 003.008\n")}, {true, Text("RFB 003.008\n")}},
                                split, &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kVnc);
-    CHECK(r.lan.version == "RFB 003.008");
+    CHECK(r.lan->version == "RFB 003.008");
   }
   AppRecord r;
   DpiAnomalies a;

@@ -244,14 +244,14 @@ TEST_CASE("stun: message type, XOR-MAPPED-ADDRESS and SOFTWARE", "[dpi][stun]") 
   DpiAnomalies a;
   CHECK(testing::FeedSession(*d, kStunFlow, {{true, Stun(0x0001, request)}, {false, Stun(0x0101, response)}},
                              testing::Split::kWhole, &r, &a) == ParseState::kNeedMore);
-  CHECK(r.net.stun_type == "binding-request");
-  CHECK(r.net.stun_software == "libjuice");
-  CHECK(r.net.stun_mapped == "127.0.0.1:12336");
+  CHECK(r.net->stun_type == "binding-request");
+  CHECK(r.net->stun_software == "libjuice");
+  CHECK(r.net->stun_mapped == "127.0.0.1:12336");
   CHECK(a.empty());
   // TURN Allocate error response: the method and class from the type bits.
   AppRecord t;
   FeedOne(*d, kStunFlow, Stun(0x0113, {}), &t, &a);
-  CHECK(t.net.stun_type == "allocate-error");
+  CHECK(t.net->stun_type == "allocate-error");
 }
 
 TEST_CASE("stun: stun_attribute_past_end", "[dpi][stun]") {
@@ -264,7 +264,7 @@ TEST_CASE("stun: stun_attribute_past_end", "[dpi][stun]") {
   DpiAnomalies a;
   FeedOne(*d, kStunFlow, Stun(0x0001, attr), &r, &a);
   CHECK(r.protocol == AppProtocol::kStun);
-  CHECK(r.net.stun_software.empty());
+  CHECK(r.net->stun_software.empty());
   CHECK(a.count("stun_attribute_past_end") == 1);
 }
 
@@ -273,10 +273,10 @@ TEST_CASE("ntp: version, mode and stratum are kept", "[dpi][ntp]") {
   AppRecord r;
   DpiAnomalies a;
   FeedOne(*d, kNtpFlow, Ntp(3, 4, 2), &r, &a);
-  CHECK(r.net.ntp_version == 3);
-  CHECK(r.net.ntp_mode == 4);
-  CHECK(r.net.ntp_stratum == 2);
-  CHECK(NtpModeName(r.net.ntp_mode) == "server");
+  CHECK(r.net->ntp_version == 3);
+  CHECK(r.net->ntp_mode == 4);
+  CHECK(r.net->ntp_stratum == 2);
+  CHECK(NtpModeName(r.net->ntp_mode) == "server");
 }
 
 TEST_CASE("stun: malformed headers are not STUN", "[dpi][stun]") {
@@ -324,15 +324,15 @@ TEST_CASE("stun: REALM is kept, printable (nDPI's host name for STUN)", "[dpi][s
                              {{true, Stun(0x0003, {})},
                               {false, Stun(0x0113, RealmAttribute("turn.l.google.com"))}},
                              testing::Split::kWhole, &r, &a);
-  CHECK(r.net.stun_realm == "turn.l.google.com");
+  CHECK(r.net->stun_realm == "turn.l.google.com");
   CHECK(a.empty());
   AppRecord junk;
   (void)FeedOne(*d, kStunFlow, Stun(0x0113, RealmAttribute("a\x01 b")), &junk, &a);
-  CHECK(junk.net.stun_realm == "a??b");  // Control bytes and spaces replaced.
+  CHECK(junk.net->stun_realm == "a??b");  // Control bytes and spaces replaced.
   // 200 bytes of REALM: 128 kept.
   AppRecord longer;
   (void)FeedOne(*d, kStunFlow, Stun(0x0113, RealmAttribute(std::string(200, 'r'))), &longer, &a);
-  CHECK(longer.net.stun_realm == std::string(128, 'r'));
+  CHECK(longer.net->stun_realm == std::string(128, 'r'));
 }
 
 TEST_CASE("stun: DTLS after STUN on the same flow is DTLS, with the STUN facts", "[dpi][stun]") {
@@ -344,7 +344,7 @@ TEST_CASE("stun: DTLS after STUN on the same flow is DTLS, with the STUN facts",
                               {true, DtlsRecord()}},
                              testing::Split::kWhole, &r, &a) == ParseState::kDone);
   CHECK(r.protocol == AppProtocol::kDtls);
-  CHECK(r.net.stun_type == "binding-request");
+  CHECK(r.net->stun_type == "binding-request");
   // Media (RTP, first byte 0x80) after STUN ends the inspection as STUN.
   AppRecord m;
   Bytes rtp = {0x80, 0x60, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1};
@@ -394,9 +394,9 @@ TEST_CASE("stun: over TCP, messages back to back (RFC 8489 §6.2.2), any split",
   const testing::Outcome o = testing::Run(*d, flow, {{true, request}, {false, two}});
   CHECK(o.state == ParseState::kNeedMore);
   CHECK(o.record.protocol == AppProtocol::kStun);
-  CHECK(o.record.net.stun_type == "allocate-request");
-  CHECK(o.record.net.stun_realm == "apps-host.com");
-  CHECK(o.record.net.stun_mapped == "127.0.0.1:12336");
+  CHECK(o.record.net->stun_type == "allocate-request");
+  CHECK(o.record.net->stun_realm == "apps-host.com");
+  CHECK(o.record.net->stun_mapped == "127.0.0.1:12336");
   CHECK(o.anomalies.empty());
   testing::EveryTruncation(*d, flow, request);
 }
@@ -411,7 +411,7 @@ TEST_CASE("stun: over TCP behind RFC 4571 lengths (ICE-TCP), any split", "[dpi][
   const testing::Outcome o = testing::Run(*d, flow, {{true, request}, {false, answers}});
   CHECK(o.state == ParseState::kNeedMore);
   CHECK(o.record.protocol == AppProtocol::kStun);
-  CHECK(o.record.net.stun_mapped == "127.0.0.1:12336");
+  CHECK(o.record.net->stun_mapped == "127.0.0.1:12336");
   CHECK(o.anomalies.empty());
   // DTLS next in the same framing: DTLS.
   const testing::Outcome dtls =
@@ -484,14 +484,14 @@ TEST_CASE("mdns: a multicast query is labelled mDNS", "[dpi][mdns]") {
   DpiAnomalies a;
   (void)FeedOne(*d, flow, q, &r, &a);
   CHECK(r.protocol == AppProtocol::kMdns);
-  CHECK(r.dns.query == "_googlecast._tcp.local");
-  CHECK(r.dns.query_type == "PTR");
+  CHECK(r.dns->query == "_googlecast._tcp.local");
+  CHECK(r.dns->query_type == "PTR");
   CHECK(a.empty());
   for (size_t n = 0; n < q.size(); ++n) {
     AppRecord cut;
     DpiAnomalies ca;
     (void)d->NewSession(flow)->Feed(true, std::span<const uint8_t>(q.data(), n), &cut, &ca);
-    CHECK(cut.dns.query.size() <= r.dns.query.size());
+    CHECK(cut.dns->query.size() <= r.dns->query.size());
   }
 }
 

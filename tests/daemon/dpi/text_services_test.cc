@@ -36,10 +36,10 @@ TEST_CASE("sip_invite_domains_and_user_agent", "[dpi][text]") {
     const auto out = Run(*d, flow, {{true, Text(kInvite)}});
     CHECK(out.state == ParseState::kDone);
     CHECK(out.record.protocol == AppProtocol::kSip);
-    CHECK(out.record.sip.method == "INVITE");
-    CHECK(out.record.sip.from_domain == "atlanta.example.com");
-    CHECK(out.record.sip.to_domain == "biloxi.example.com");
-    CHECK(out.record.sip.user_agent == "Linphone/5.2");
+    CHECK(out.record.sip->method == "INVITE");
+    CHECK(out.record.sip->from_domain == "atlanta.example.com");
+    CHECK(out.record.sip->to_domain == "biloxi.example.com");
+    CHECK(out.record.sip->user_agent == "Linphone/5.2");
     CHECK(out.record.Label().find("alice") == std::string::npos);
   }
 }
@@ -51,8 +51,8 @@ TEST_CASE("sip_response_server_header", "[dpi][text]") {
       "To: <sip:100@pbx.example.org>\r\nServer: Asterisk PBX 18\r\n\r\n";
   const auto out = Run(*d, Udp(5060), {{false, Text(response)}});
   CHECK(out.record.protocol == AppProtocol::kSip);
-  CHECK(out.record.sip.user_agent == "Asterisk PBX 18");
-  CHECK(out.record.sip.to_domain == "pbx.example.org");
+  CHECK(out.record.sip->user_agent == "Asterisk PBX 18");
+  CHECK(out.record.sip->to_domain == "pbx.example.org");
 }
 
 TEST_CASE("sip_header_control_bytes", "[dpi][text]") {
@@ -61,7 +61,7 @@ TEST_CASE("sip_header_control_bytes", "[dpi][text]") {
       "OPTIONS sip:x@y.example SIP/2.0\r\nUser-Agent: a\x01"
       "b\r\nFrom: <sip:q@z.example>\r\n\r\n";
   const auto out = Run(*d, Udp(5060), {{true, Text(bad)}});
-  CHECK(out.record.sip.user_agent == "a?b");
+  CHECK(out.record.sip->user_agent == "a?b");
   CHECK(out.anomalies.count("sip_header_control_bytes") == 1);
   // HTTP's version is not SIP's.
   CHECK(Run(*d, Udp(5060), {{true, Text("OPTIONS sip:x HTTP/1.1\r\n\r\n")}}).state ==
@@ -142,8 +142,8 @@ TEST_CASE("socks5_domain_target_with_password_not_kept", "[dpi][text]") {
   const auto out = Run(*d, Tcp(10800), {{true, client}, {false, {5, 2, 1, 0}}});
   CHECK(out.state == ParseState::kDone);
   CHECK(out.record.protocol == AppProtocol::kSocks);
-  CHECK(out.record.net.socks_version == "5");
-  CHECK(out.record.net.socks_target == "www.google.com:443");
+  CHECK(out.record.net->socks_version == "5");
+  CHECK(out.record.net->socks_target == "www.google.com:443");
   CHECK(out.record.Label().find("pa55") == std::string::npos);
 }
 
@@ -158,13 +158,13 @@ TEST_CASE("socks4a_and_socks4_targets", "[dpi][text]") {
   Put8(v4a, 0);
   const Bytes granted = {0, 0x5a, 0, 0, 0, 0, 0, 0};
   auto out = Run(*d, Tcp(1080), {{true, v4a}, {false, granted}});
-  CHECK(out.record.net.socks_version == "4a");
-  CHECK(out.record.net.socks_target == "example.org:80");
+  CHECK(out.record.net->socks_version == "4a");
+  CHECK(out.record.net->socks_target == "example.org:80");
   Bytes v4 = {4, 1};
   Put16(v4, 8080);
   PutBytes(v4, {192, 0, 2, 7, 0});
   out = Run(*d, Tcp(1080), {{true, v4}, {false, granted}});
-  CHECK(out.record.net.socks_target == "192.0.2.7:8080");
+  CHECK(out.record.net->socks_target == "192.0.2.7:8080");
 }
 
 TEST_CASE("socks5_method_not_offered_or_bad_address_type", "[dpi][text]") {

@@ -125,9 +125,9 @@ TEST_CASE("tls certificate: the leaf's CN and SAN names, whole, byte by byte, ra
       DpiAnomalies a;
       CHECK(testing::FeedSession(*d, kFlow, {{true, ClientFlight()}, {false, server}}, split, &r,
                                  &a, seed) == ParseState::kDone);
-      CHECK(r.tls.version == "TLS 1.2");
-      CHECK(r.tls.certificate_cn == "www.example.test");
-      CHECK(r.tls.certificate_names ==
+      CHECK(r.tls->version == "TLS 1.2");
+      CHECK(r.tls->certificate_cn == "www.example.test");
+      CHECK(r.tls->certificate_names ==
             std::vector<std::string>{"www.example.test", "example.test", "*.cdn.example.test"});
       CHECK(a.empty());
     }
@@ -230,8 +230,8 @@ TEST_CASE("tls certificate: a server that skips its Certificate (ServerHelloDone
   DpiAnomalies a;
   CHECK(testing::FeedSession(*d, kFlow, {{true, ClientFlight()}, {false, testing::TlsRecords(messages)}},
                              Split::kByteByByte, &r, &a) == ParseState::kDone);
-  CHECK(r.tls.cipher_suite == "0x00a6");
-  CHECK(r.tls.certificate_names.empty());
+  CHECK(r.tls->cipher_suite == "0x00a6");
+  CHECK(r.tls->certificate_names.empty());
   CHECK(a.empty());
 }
 

@@ -90,16 +90,16 @@ TEST_CASE("tls: ClientHello and ServerHello whole, byte by byte and at random sp
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, kFlow, chunks, split, &r, &a) == ParseState::kDone);
     CHECK(r.protocol == AppProtocol::kTls);
-    CHECK(r.tls.sni == "example.com");
-    CHECK(r.tls.alpn == std::vector<std::string>{"h2", "http/1.1"});
-    CHECK(r.tls.offered_versions == std::vector<std::string>{"TLS 1.3", "TLS 1.2"});
-    CHECK(r.tls.version == "TLS 1.3");
-    CHECK(r.tls.cipher_suite == "0x1301");
-    CHECK(r.tls.ech_offered);
+    CHECK(r.tls->sni == "example.com");
+    CHECK(r.tls->alpn == std::vector<std::string>{"h2", "http/1.1"});
+    CHECK(r.tls->offered_versions == std::vector<std::string>{"TLS 1.3", "TLS 1.2"});
+    CHECK(r.tls->version == "TLS 1.3");
+    CHECK(r.tls->cipher_suite == "0x1301");
+    CHECK(r.tls->ech_offered);
     // JA4 a-part: TCP, TLS 1.3, SNI, 4 ciphers and 5 extensions without
     // GREASE, ALPN "h2".
-    CHECK(r.tls.ja4.substr(0, 10) == "t13d0405h2");
-    CHECK(r.tls.ja4.size() == 36);
+    CHECK(r.tls->ja4.substr(0, 10) == "t13d0405h2");
+    CHECK(r.tls->ja4.size() == 36);
     CHECK(a.empty());
   }
 }
@@ -115,8 +115,8 @@ TEST_CASE("tls: a ClientHello over several records and segments is reassembled",
   AppRecord r;
   DpiAnomalies a;
   testing::FeedSession(*d, kFlow, {{true, records}}, Split::kRandom, &r, &a, 7);
-  CHECK(r.tls.sni == "example.com");
-  CHECK(r.tls.client_hello_seen);
+  CHECK(r.tls->sni == "example.com");
+  CHECK(r.tls->client_hello_seen);
 }
 
 TEST_CASE("tls: JA4 letters follow the spec: no SNI is 'i', ALPN first and last char",
@@ -199,9 +199,9 @@ void CheckServerHelloRefused(const Bytes& server_records, std::string_view anoma
     AppRecord r;
     DpiAnomalies a;
     CHECK(testing::FeedSession(*d, kFlow, chunks, split, &r, &a) == ParseState::kDone);
-    CHECK(r.tls.sni == "example.com");
-    CHECK(r.tls.version.empty());
-    CHECK(r.tls.cipher_suite.empty());
+    CHECK(r.tls->sni == "example.com");
+    CHECK(r.tls->version.empty());
+    CHECK(r.tls->cipher_suite.empty());
     CHECK(a[std::string(anomaly)] == 1);
   }
 }
@@ -245,8 +245,8 @@ TEST_CASE("tls: a ServerHello without extensions (TLS 1.2) is read", "[dpi][tls]
             {{true, testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}))},
              {false, testing::TlsRecords(Handshake(2, ServerHelloBody(0xc02f, {})))}},
             Split::kWhole, &r, &a) == ParseState::kNeedMore);  // Its Certificate may follow.
-  CHECK(r.tls.version == "TLS 1.2");
-  CHECK(r.tls.cipher_suite == "0xc02f");
+  CHECK(r.tls->version == "TLS 1.2");
+  CHECK(r.tls->cipher_suite == "0xc02f");
   CHECK(a.empty());
 }
 
@@ -265,8 +265,8 @@ TEST_CASE("tls: tls_certificate_too_long: a TLS 1.2 chain over the cap is given 
               {{true, testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}))},
                {false, testing::TlsRecords(messages)}},
               split, &r, &a) == ParseState::kDone);
-    CHECK(r.tls.cipher_suite == "0x1301");
-    CHECK(r.tls.certificate_cn.empty());
+    CHECK(r.tls->cipher_suite == "0x1301");
+    CHECK(r.tls->certificate_cn.empty());
     CHECK(a == DpiAnomalies{{"tls_certificate_too_long", 1}});
   }
 }
@@ -286,7 +286,7 @@ TEST_CASE("tls: the server's messages after a TLS 1.3 hello are not read, howeve
               {{true, testing::TlsRecords(testing::MakeClientHelloMessage(HelloSpec{}))},
                {false, testing::TlsRecords(messages)}},
               split, &r, &a) == ParseState::kDone);
-    CHECK(r.tls.version == "TLS 1.3");
+    CHECK(r.tls->version == "TLS 1.3");
     CHECK(a.empty());
   }
 }

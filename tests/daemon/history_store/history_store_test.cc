@@ -89,20 +89,20 @@ Connection MakeConnection(uint64_t i, int64_t first_seen_us) {
   auto app = std::make_shared<AppRecord>();
   switch (kind) {
     case 0: {
-      c.handshake_rtt_us = 12'345;
-      c.retransmissions = 3;
-      c.out_of_order = 2;
-      c.zero_windows = 1;
+      c.tcp.handshake_rtt_us = 12'345;
+      c.tcp.retransmissions = 3;
+      c.tcp.out_of_order = 2;
+      c.tcp.zero_windows = 1;
       c.tcp_flags_seen = 0x1b;
       app->protocol = AppProtocol::kTls;
-      app->tls.sni = "example.com";
-      app->tls.alpn = {"h2", "http/1.1"};
-      app->tls.offered_versions = {"TLS 1.3", "TLS 1.2"};
-      app->tls.version = "TLS 1.3";
-      app->tls.cipher_suite = "0x1301";
-      app->tls.ech_offered = true;
-      app->tls.ja4 = "t13d1516h2_8daaf6152771_b186095e22b6";
-      app->tls.client_hello_seen = true;
+      app->tls->sni = "example.com";
+      app->tls->alpn = {"h2", "http/1.1"};
+      app->tls->offered_versions = {"TLS 1.3", "TLS 1.2"};
+      app->tls->version = "TLS 1.3";
+      app->tls->cipher_suite = "0x1301";
+      app->tls->ech_offered = true;
+      app->tls->ja4 = "t13d1516h2_8daaf6152771_b186095e22b6";
+      app->tls->client_hello_seen = true;
       auto attribution = std::make_shared<Attribution>();
       attribution->side[0] = {Process(static_cast<uint32_t>(100 + i), "curl", "alice"),
                               AttributionMethod::kSocket};
@@ -114,25 +114,25 @@ Connection MakeConnection(uint64_t i, int64_t first_seen_us) {
       c.key.protocol = kIpProtoUdp;
       c.key.port_b = 53;
       app->protocol = AppProtocol::kDns;
-      app->dns.query = "example.org";
-      app->dns.query_type = "AAAA";
-      app->dns.response_code = "NOERROR";
-      app->dns.answers = {"2001:db8::1", "odd\"name\\\x01"};
+      app->dns->query = "example.org";
+      app->dns->query_type = "AAAA";
+      app->dns->response_code = "NOERROR";
+      app->dns->answers = {"2001:db8::1", "odd\"name\\\x01"};
       c.state = ConnState::kActive;
       break;
     case 2:
       c.key.protocol = kIpProtoIcmp;
       c.key.port_a = c.key.port_b = 77;
-      c.icmp_type = 8;
+      c.icmp.type = 8;
       c.state = ConnState::kActive;
       app.reset();
       break;
     case 3:
       c.key.protocol = kPseudoProtoArp;
       c.key.port_a = c.key.port_b = 0;
-      c.arp_requests = 2;
-      c.arp_replies = 1;
-      c.arp_resolved = {2, 0, 0, 0, 0, 9};
+      c.arp.requests = 2;
+      c.arp.replies = 1;
+      c.arp.resolved = {2, 0, 0, 0, 0, 9};
       c.state = ConnState::kActive;
       app.reset();
       break;
@@ -146,9 +146,9 @@ Connection MakeConnection(uint64_t i, int64_t first_seen_us) {
       c.key.protocol = kIpProtoUdp;
       app->protocol = AppProtocol::kQuic;
       app->quic_version = "v1";
-      app->tls.sni = "quic.example";
-      app->tls.alpn = {"h3"};
-      app->tls.client_hello_seen = true;
+      app->tls->sni = "quic.example";
+      app->tls->alpn = {"h3"};
+      app->tls->client_hello_seen = true;
       c.initiator = 1;  // Inbound.
       break;
     case 6: {
@@ -317,15 +317,15 @@ std::vector<Connection> NewerProtocolConnections() {
   AppRecord smtp;
   smtp.protocol = AppProtocol::kSmtp;
   smtp.mail = {"mail.example ESMTP Postfix", "client.example", true};
-  smtp.tls.client_hello_seen = true;
-  smtp.tls.sni = "mail.example";
-  smtp.tls.version = "TLS 1.2";
-  smtp.tls.certificate_cn = "mail.example";
-  smtp.tls.certificate_names = {"mail.example", "smtp.example"};
+  smtp.tls->client_hello_seen = true;
+  smtp.tls->sni = "mail.example";
+  smtp.tls->version = "TLS 1.2";
+  smtp.tls->certificate_cn = "mail.example";
+  smtp.tls->certificate_names = {"mail.example", "smtp.example"};
   add(smtp);
   AppRecord ftp;
   ftp.protocol = AppProtocol::kFtp;
-  ftp.mail.greeting = "(vsFTPd 3.0.3)";
+  ftp.mail->greeting = "(vsFTPd 3.0.3)";
   ftp.ftp = {"anonymous", 0, "10.0.0.1:50123"};
   add(ftp);
   AppRecord pg;
@@ -334,7 +334,7 @@ std::vector<Connection> NewerProtocolConnections() {
   add(pg);
   AppRecord smb;
   smb.protocol = AppProtocol::kSmb;
-  smb.lan.version = "SMB 3.1.1";
+  smb.lan->version = "SMB 3.1.1";
   add(smb);
   AppRecord mqtt;
   mqtt.protocol = AppProtocol::kMqtt;
@@ -346,39 +346,39 @@ std::vector<Connection> NewerProtocolConnections() {
   add(sip);
   AppRecord snmp;
   snmp.protocol = AppProtocol::kSnmp;
-  snmp.net.snmp_version = "2c";
-  snmp.net.snmp_pdu = "get-request";
+  snmp.net->snmp_version = "2c";
+  snmp.net->snmp_pdu = "get-request";
   add(snmp);
   AppRecord ntp;
   ntp.protocol = AppProtocol::kNtp;
-  ntp.net.ntp_version = 4;
-  ntp.net.ntp_mode = 3;
-  ntp.net.ntp_stratum = 2;
+  ntp.net->ntp_version = 4;
+  ntp.net->ntp_mode = 3;
+  ntp.net->ntp_stratum = 2;
   add(ntp);
   AppRecord stun;
   stun.protocol = AppProtocol::kStun;
-  stun.net.stun_type = "binding-success";
-  stun.net.stun_mapped = "203.0.113.5:40000";
-  stun.net.stun_software = "coturn";
+  stun.net->stun_type = "binding-success";
+  stun.net->stun_mapped = "203.0.113.5:40000";
+  stun.net->stun_software = "coturn";
   add(stun);
   AppRecord dns;
   dns.protocol = AppProtocol::kDns;
-  dns.dns.query = "_ldap._tcp.example";
-  dns.dns.query_type = "SRV";
-  dns.dns.response_code = "NOERROR";
-  dns.dns.records = {{"SRV", "_ldap._tcp.example", "dc1.example", 389, 10, {}, 0},
+  dns.dns->query = "_ldap._tcp.example";
+  dns.dns->query_type = "SRV";
+  dns.dns->response_code = "NOERROR";
+  dns.dns->records = {{"SRV", "_ldap._tcp.example", "dc1.example", 389, 10, {}, 0},
                      {"HTTPS", "example", ".", 8443, 1, {"h2", "h3"}, 0},
                      {"TXT", "example", "", 0, 0, {}, 42}};
-  dns.dns.suspicious_name = true;
-  dns.dns.unusual_name = true;
-  dns.dns.opcode = "IQUERY";
+  dns.dns->suspicious_name = true;
+  dns.dns->unusual_name = true;
+  dns.dns->opcode = "IQUERY";
   add(dns);
   AppRecord tls;
   tls.protocol = AppProtocol::kTls;
-  tls.tls.client_hello_seen = true;
-  tls.tls.version = "TLS 1.2";
-  tls.tls.certificate_cn = "www.example";
-  tls.tls.certificate_names = {"www.example", "*.cdn.example"};
+  tls.tls->client_hello_seen = true;
+  tls.tls->version = "TLS 1.2";
+  tls.tls->certificate_cn = "www.example";
+  tls.tls->certificate_names = {"www.example", "*.cdn.example"};
   add(tls);
   return out;
 }

@@ -411,7 +411,7 @@ TEST_CASE("query: RTT order, and the idle timeout of each row", "[query]") {
   const uint32_t rtts[] = {300, 0, 100, 200};
   for (uint64_t id = 1; id <= 4; ++id) {
     Connection c = Conn(id, static_cast<int64_t>(id) * 10);
-    c.handshake_rtt_us = rtts[id - 1];
+    c.tcp.handshake_rtt_us = rtts[id - 1];
     c.timeout_class = id == 4 ? TimeoutClass::kTcpHandshake : TimeoutClass::kTcpEstablished;
     w.push_back(c);
   }
@@ -433,26 +433,26 @@ TEST_CASE("query: RTT order uses the smoothed RTT where there is one", "[query]"
   const uint32_t rtts[] = {300, 100, 200};
   for (uint64_t id = 1; id <= 3; ++id) {
     Connection c = Conn(id, static_cast<int64_t>(id) * 10);
-    c.handshake_rtt_us = rtts[id - 1];
+    c.tcp.handshake_rtt_us = rtts[id - 1];
     if (id == 2) {
       TcpRttSegment s;
       s.dir = 0;
       s.flags = 0x02;
       s.seq_len = 1;
-      c.rtt.OnSegment(s);
+      c.tcp.rtt.OnSegment(s);
       s = {};
       s.timestamp_us = 600;
       s.dir = 1;
       s.flags = 0x12;
       s.ack = 1;
       s.seq_len = 1;
-      c.rtt.OnSegment(s);
+      c.tcp.rtt.OnSegment(s);
       s = {};
       s.timestamp_us = 900;
       s.flags = 0x10;
       s.ack = 1;
-      c.rtt.OnSegment(s);
-      REQUIRE(c.rtt.srtt_us() == 900);
+      c.tcp.rtt.OnSegment(s);
+      REQUIRE(c.tcp.rtt.srtt_us() == 900);
     }
     w.push_back(c);
   }

@@ -202,12 +202,12 @@ TEST_CASE("closed_history: memory of 10,000 entries", "[history]") {
       if (!records) continue;
       auto app = std::make_shared<AppRecord>();
       app->protocol = AppProtocol::kTls;
-      app->tls.sni = absl::StrCat("host-", i, ".example.com");
-      app->tls.alpn = {"h2", "http/1.1"};
-      app->tls.offered_versions = {"TLS 1.3", "TLS 1.2"};
-      app->tls.version = "TLS 1.3";
-      app->tls.cipher_suite = "0x1301";
-      app->tls.ja4 = "t13d1516h2_8daaf6152771_02713d6af862";
+      app->tls->sni = absl::StrCat("host-", i, ".example.com");
+      app->tls->alpn = {"h2", "http/1.1"};
+      app->tls->offered_versions = {"TLS 1.3", "TLS 1.2"};
+      app->tls->version = "TLS 1.3";
+      app->tls->cipher_suite = "0x1301";
+      app->tls->ja4 = "t13d1516h2_8daaf6152771_02713d6af862";
       conns[i].app = std::move(app);
       conns[i].dns_name = std::make_shared<const std::string>(absl::StrCat("host-", i, ".example.com"));
       auto attribution = std::make_shared<Attribution>();

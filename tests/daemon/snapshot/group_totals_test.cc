@@ -67,7 +67,7 @@ TEST_CASE("group_totals: each dimension's key", "[groups]") {
   c.attribution = Owner("curl", "/usr/bin/curl", "alice", "session-3.scope");
   auto app = std::make_shared<AppRecord>();
   app->protocol = AppProtocol::kTls;
-  app->tls.sni = "example.org";
+  app->tls->sni = "example.org";
   c.app = app;
   CHECK(GroupKeyOf(c, GroupDimension::kProcess) == "curl /usr/bin/curl");
   CHECK(GroupKeyOf(c, GroupDimension::kUser) == "alice");

@@ -411,28 +411,28 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
 
   Connection tcp = make(kIpProtoTcp, false);
   tcp.state = ConnState::kTimeWait;
-  tcp.handshake_rtt_us = 1'500'000;
-  tcp.retransmissions = 4;
-  tcp.out_of_order = 1;
-  tcp.zero_windows = 2;
+  tcp.tcp.handshake_rtt_us = 1'500'000;
+  tcp.tcp.retransmissions = 4;
+  tcp.tcp.out_of_order = 1;
+  tcp.tcp.zero_windows = 2;
   tcp.tcp_flags_seen = 0x1b;
   {
     // A handshake timed by sequence numbers: legs 1.2 s (B) and 35 µs (A).
     TcpRttSegment s;
     s.flags = 0x02;
     s.seq_len = 1;
-    tcp.rtt.OnSegment(s);
+    tcp.tcp.rtt.OnSegment(s);
     s.timestamp_us = 1'200'000;
     s.dir = 1;
     s.flags = 0x12;
     s.ack = 1;
-    tcp.rtt.OnSegment(s);
+    tcp.tcp.rtt.OnSegment(s);
     s = {};
     s.timestamp_us = 1'200'035;
     s.flags = 0x10;
     s.ack = 1;
-    tcp.rtt.OnSegment(s);
-    REQUIRE(tcp.rtt.has_rtt());
+    tcp.tcp.rtt.OnSegment(s);
+    REQUIRE(tcp.tcp.rtt.has_rtt());
   }
   tcp.initiator = 1;  // Inbound.
   tcp.mac[1] = {0xff, 0xee, 0xdd, 0xcc, 0xbb, 0xaa};
@@ -442,13 +442,13 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
   all.push_back(tcp);
 
   tcp.local = 1;
-  tcp.handshake_rtt_us = 61;
+  tcp.tcp.handshake_rtt_us = 61;
   auto tls = app(AppProtocol::kTls);
-  tls->tls.sni = "sni." + hostile;
-  tls->tls.alpn = {"h2", hostile, ""};
-  tls->tls.offered_versions = {"TLS 1.3"};
-  tls->tls.ech_offered = true;
-  tls->tls.ja4 = "t13d1516h2_8daaf6152771_e5627efa2ab1";
+  tls->tls->sni = "sni." + hostile;
+  tls->tls->alpn = {"h2", hostile, ""};
+  tls->tls->offered_versions = {"TLS 1.3"};
+  tls->tls->ech_offered = true;
+  tls->tls->ja4 = "t13d1516h2_8daaf6152771_e5627efa2ab1";
   tcp.app = tls;
   all.push_back(tcp);
 
@@ -460,11 +460,11 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
 
   Connection udp = make(kIpProtoUdp, true);
   auto dns = app(AppProtocol::kDns);
-  dns->dns.query = "example.com";
-  dns->dns.query_type = "AAAA";
-  dns->dns.response_code = "NOERROR";
-  dns->dns.answers = {"2001:db8::5", hostile};
-  dns->dns.over_tcp = true;
+  dns->dns->query = "example.com";
+  dns->dns->query_type = "AAAA";
+  dns->dns->response_code = "NOERROR";
+  dns->dns->answers = {"2001:db8::5", hostile};
+  dns->dns->over_tcp = true;
   udp.app = dns;
   all.push_back(udp);
   dns->protocol = AppProtocol::kMdns;
@@ -472,8 +472,8 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
   for (const bool hello : {true, false}) {
     auto quic = app(AppProtocol::kQuic);
     quic->quic_version = "v2";
-    quic->tls.client_hello_seen = hello;
-    quic->tls.sni = "q.example";
+    quic->tls->client_hello_seen = hello;
+    quic->tls->sni = "q.example";
     udp.app = quic;
     all.push_back(udp);
   }
@@ -489,8 +489,8 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
   for (const bool after_stun : {true, false}) {
     auto dtls = app(AppProtocol::kDtls);
     if (after_stun) {
-      dtls->net.stun_type = "binding-request";
-      dtls->net.stun_realm = hostile;
+      dtls->net->stun_type = "binding-request";
+      dtls->net->stun_realm = hostile;
     }
     udp.app = dtls;
     all.push_back(udp);
@@ -544,20 +544,20 @@ TEST_CASE("json_writer_dump_path_on_hand_built_connections", "[json]") {
 
   Connection icmp = make(kIpProtoIcmp, false);
   icmp.key.port_a = icmp.key.port_b = 4321;
-  icmp.icmp_type = 8;
+  icmp.icmp.type = 8;
   all.push_back(icmp);
   icmp = make(kIpProtoIcmpv6, true);
   icmp.key.port_a = icmp.key.port_b = 0;
-  icmp.icmp_type = 135;
-  icmp.icmp_code = 3;
+  icmp.icmp.type = 135;
+  icmp.icmp.code = 3;
   all.push_back(icmp);
 
   Connection arp = make(kPseudoProtoArp, false);
   arp.key.port_a = arp.key.port_b = 0;
-  arp.arp_requests = 3;
+  arp.arp.requests = 3;
   all.push_back(arp);
-  arp.arp_replies = 1;
-  arp.arp_resolved = {0, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e};
+  arp.arp.replies = 1;
+  arp.arp.resolved = {0, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e};
   all.push_back(arp);
 
   Connection other = make(47, false);                         // GRE: not a protocol of the API.

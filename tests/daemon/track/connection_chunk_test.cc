@@ -134,11 +134,11 @@ TEST_CASE("find_mutable copies a shared chunk before handing it out", "[chunk]")
   table.ShareChunks(&snap);
   Connection* m = table.FindMutable(key);
   REQUIRE(m != nullptr);
-  m->retransmissions = 99;
+  m->tcp.retransmissions = 99;
   CHECK(table.stats().chunks_copied == 1);
-  CHECK(table.Find(key)->retransmissions == 99);
+  CHECK(table.Find(key)->tcp.retransmissions == 99);
   uint32_t seen = 0;
-  snap[0]->ForEach([&seen](const Connection& s) { seen = s.retransmissions; });
+  snap[0]->ForEach([&seen](const Connection& s) { seen = s.tcp.retransmissions; });
   CHECK(seen == 0);
   // Find (const) never copies.
   table.ShareChunks(&snap);

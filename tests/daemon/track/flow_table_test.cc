@@ -143,19 +143,19 @@ TEST_CASE("flow_table: handshake makes ESTABLISHED with RTT and the initiator", 
   h.Feed(tcp.FromServer(kSynAck), 1'002'000);
   CHECK(h.Only()->state == ConnState::kSynReceived);
   CHECK(h.Only()->timeout_class == TimeoutClass::kTcpHandshake);
-  CHECK(h.Only()->handshake_rtt_us == 0);
+  CHECK(h.Only()->tcp.handshake_rtt_us == 0);
   h.Feed(tcp.FromClient(kAck), 1'003'000);
   const Connection* c = h.Only();
   CHECK(c->state == ConnState::kEstablished);
   CHECK(c->timeout_class == TimeoutClass::kTcpEstablished);
-  CHECK(c->handshake_rtt_us == 3000);
+  CHECK(c->tcp.handshake_rtt_us == 3000);
   CHECK(c->initiator == ClientSide(*c));
   CHECK(c->local == c->initiator);  // No local addresses known: the initiator.
   CHECK(c->first_seen_us == 1'000'000);
   CHECK(c->last_seen_us == 1'003'000);
-  CHECK(c->retransmissions == 0);
-  CHECK(c->out_of_order == 0);
-  CHECK(c->zero_windows == 0);
+  CHECK(c->tcp.retransmissions == 0);
+  CHECK(c->tcp.out_of_order == 0);
+  CHECK(c->tcp.zero_windows == 0);
   CHECK(h.table.stats().created == 1);
 }
 
@@ -170,8 +170,8 @@ TEST_CASE("flow_table: handshake RTT runs from the first SYN, not a retransmitte
   h.Feed(tcp.FromServer(kSynAck), 2'002'000);
   h.Feed(tcp.FromClient(kAck), 2'003'000);
   CHECK(h.Only()->state == ConnState::kEstablished);
-  CHECK(h.Only()->handshake_rtt_us == 1'003'000);
-  CHECK(h.Only()->retransmissions == 1);
+  CHECK(h.Only()->tcp.handshake_rtt_us == 1'003'000);
+  CHECK(h.Only()->tcp.retransmissions == 1);
 }
 
 TEST_CASE("flow_table: a SYN answered by RST is CLOSED", "[flow_table]") {
@@ -184,7 +184,7 @@ TEST_CASE("flow_table: a SYN answered by RST is CLOSED", "[flow_table]") {
   CHECK(c->reset);
   CHECK(c->timeout_class == TimeoutClass::kTcpClosed);
   CHECK(c->packets[0] + c->packets[1] == 2);
-  CHECK(c->handshake_rtt_us == 0);
+  CHECK(c->tcp.handshake_rtt_us == 0);
 }
 
 TEST_CASE("flow_table: counts packets and IP bytes per direction", "[flow_table]") {
@@ -264,7 +264,7 @@ TEST_CASE("flow_table: local side closes first: FIN_WAIT_1, FIN_WAIT_2, TIME_WAI
   h.Feed(tcp.FromClient(kAck), 1'103'000);
   CHECK(h.Only()->state == ConnState::kTimeWait);
   CHECK(h.Only()->timeout_class == TimeoutClass::kTcpClosed);
-  CHECK(h.Only()->retransmissions == 0);
+  CHECK(h.Only()->tcp.retransmissions == 0);
 }
 
 TEST_CASE("flow_table: a FIN+ACK that acknowledges our FIN goes straight to TIME_WAIT",
@@ -378,7 +378,7 @@ TEST_CASE("flow_table: simultaneous open goes through SYN_RECEIVED", "[flow_tabl
   const Connection* c = h.Only();
   CHECK(c->state == ConnState::kEstablished);
   CHECK(c->initiator == ClientSide(*c));  // The first SYN's sender.
-  CHECK(c->handshake_rtt_us == 400);
+  CHECK(c->tcp.handshake_rtt_us == 400);
 }
 
 TEST_CASE("flow_table: RST from either side closes the connection", "[flow_table]") {
@@ -397,7 +397,7 @@ TEST_CASE("flow_table: RST from either side closes the connection", "[flow_table
     CHECK(c->state == ConnState::kClosed);
     CHECK(c->reset);
     CHECK(c->timeout_class == TimeoutClass::kTcpClosed);
-    CHECK(c->zero_windows == 0);  // A RST's window is not a zero window.
+    CHECK(c->tcp.zero_windows == 0);  // A RST's window is not a zero window.
     REQUIRE(events.size() == 2);
     CHECK(events[1] == TableEvent::kClosedReset);
   }
@@ -414,7 +414,7 @@ TEST_CASE("flow_table: picked up mid-stream is ESTABLISHED without an RTT", "[fl
     h.Feed(tcp.FromServer(kAck), 1'000'100);
     CHECK(h.Only()->state == ConnState::kEstablished);
     CHECK(h.Only()->handshake_done);
-    CHECK(h.Only()->handshake_rtt_us == 0);
+    CHECK(h.Only()->tcp.handshake_rtt_us == 0);
   }
   SECTION("server data first: the server's port decides the initiator") {
     Harness h;
@@ -423,7 +423,7 @@ TEST_CASE("flow_table: picked up mid-stream is ESTABLISHED without an RTT", "[fl
     const Connection* c = h.Only();
     CHECK(c->state == ConnState::kEstablished);
     CHECK(c->initiator == ClientSide(*c));
-    CHECK(c->handshake_rtt_us == 0);
+    CHECK(c->tcp.handshake_rtt_us == 0);
   }
   SECTION("a known service above 1024 counts as a server port") {
     Harness h;
@@ -460,7 +460,7 @@ TEST_CASE("flow_table: a SYN+ACK seen first makes its receiver the initiator",
   CHECK(c->state == ConnState::kSynReceived);
   h.Feed(tcp.FromClient(kAck), 1'000'500);
   CHECK(h.Only()->state == ConnState::kEstablished);
-  CHECK(h.Only()->handshake_rtt_us == 0);  // The SYN was not seen.
+  CHECK(h.Only()->tcp.handshake_rtt_us == 0);  // The SYN was not seen.
 }
 
 // ---------------------------------------------------------------------------
@@ -475,17 +475,17 @@ TEST_CASE("flow_table: retransmission, out-of-order and zero window are counted"
   h.Feed(tcp.FromClient(kAck, 100), 1'010'000);
   Tcp again = before;
   h.Feed(again.FromClient(kAck, 100), 1'020'000);  // Same bytes again.
-  CHECK(h.Only()->retransmissions == 1);
+  CHECK(h.Only()->tcp.retransmissions == 1);
   tcp.client_seq += 500;                            // A gap of 500 bytes.
   h.Feed(tcp.FromClient(kAck, 100), 1'030'000);
-  CHECK(h.Only()->out_of_order == 1);
-  CHECK(h.Only()->retransmissions == 1);
+  CHECK(h.Only()->tcp.out_of_order == 1);
+  CHECK(h.Only()->tcp.retransmissions == 1);
   h.Feed(tcp.FromServer(kAck, 0, 0), 1'040'000);    // Window 0.
-  CHECK(h.Only()->zero_windows == 1);
+  CHECK(h.Only()->tcp.zero_windows == 1);
   h.Feed(tcp.FromServer(kAck, 0, 0), 1'050'000);    // Still 0: each packet counts.
-  CHECK(h.Only()->zero_windows == 2);
+  CHECK(h.Only()->tcp.zero_windows == 2);
   h.Feed(tcp.FromServer(kAck, 0, 1000), 1'060'000);
-  CHECK(h.Only()->zero_windows == 2);
+  CHECK(h.Only()->tcp.zero_windows == 2);
 }
 
 TEST_CASE("flow_table: a segment filling a gap is counted as a retransmission",
@@ -499,8 +499,8 @@ TEST_CASE("flow_table: a segment filling a gap is counted as a retransmission",
   tcp.client_seq += 100;
   h.Feed(tcp.FromClient(kAck, 100), 10'000);
   h.Feed(hole.FromClient(kAck, 100), 20'000);
-  CHECK(h.Only()->out_of_order == 1);
-  CHECK(h.Only()->retransmissions == 1);
+  CHECK(h.Only()->tcp.out_of_order == 1);
+  CHECK(h.Only()->tcp.retransmissions == 1);
 }
 
 TEST_CASE("flow_table: a partly overlapping segment is a retransmission and moves the edge",
@@ -513,10 +513,10 @@ TEST_CASE("flow_table: a partly overlapping segment is a retransmission and move
   Tcp overlap = base;
   overlap.client_seq += 50;
   h.Feed(overlap.FromClient(kAck, 100), 20'000);  // 50 old bytes, 50 new ones.
-  CHECK(h.Only()->retransmissions == 1);
+  CHECK(h.Only()->tcp.retransmissions == 1);
   h.Feed(overlap.FromClient(kAck, 100), 30'000);  // Continues from the new edge.
-  CHECK(h.Only()->retransmissions == 1);
-  CHECK(h.Only()->out_of_order == 0);
+  CHECK(h.Only()->tcp.retransmissions == 1);
+  CHECK(h.Only()->tcp.out_of_order == 0);
 }
 
 TEST_CASE("flow_table: keep-alives and pure ACKs are not retransmissions", "[flow_table]") {
@@ -533,8 +533,8 @@ TEST_CASE("flow_table: keep-alives and pure ACKs are not retransmissions", "[flo
   h.Feed(ka.FromClient(kAck, 0), 30'000);
   // Duplicate pure ACKs carry no sequence space.
   for (int i = 0; i < 3; ++i) h.Feed(tcp.FromServer(kAck), 40'000 + i);
-  CHECK(h.Only()->retransmissions == 0);
-  CHECK(h.Only()->out_of_order == 0);
+  CHECK(h.Only()->tcp.retransmissions == 0);
+  CHECK(h.Only()->tcp.out_of_order == 0);
 }
 
 TEST_CASE("flow_table: sequence numbers wrap around without false counts", "[flow_table]") {
@@ -544,15 +544,15 @@ TEST_CASE("flow_table: sequence numbers wrap around without false counts", "[flo
   Handshake(h, tcp, 0);
   for (int i = 0; i < 5; ++i) h.Feed(tcp.FromClient(kPshAck, 100), 10'000 + i);
   CHECK(tcp.client_seq < 0x1000u);  // It did wrap.
-  CHECK(h.Only()->retransmissions == 0);
-  CHECK(h.Only()->out_of_order == 0);
+  CHECK(h.Only()->tcp.retransmissions == 0);
+  CHECK(h.Only()->tcp.out_of_order == 0);
 }
 
 TEST_CASE("flow_table: a SYN's zero window is not counted", "[flow_table]") {
   Harness h;
   Tcp tcp;
   h.Feed(tcp.FromClient(kSyn, 0, 0), 0);
-  CHECK(h.Only()->zero_windows == 0);
+  CHECK(h.Only()->tcp.zero_windows == 0);
 }
 
 // ---------------------------------------------------------------------------
@@ -601,13 +601,13 @@ TEST_CASE("flow_table: ICMP echo: one connection per echo id, requester initiate
   const Connection* c = h.Only();
   CHECK(c->state == ConnState::kUnreplied);
   CHECK(c->timeout_class == TimeoutClass::kIcmp);
-  CHECK(c->icmp_type == 8);
+  CHECK(c->icmp.type == 8);
   h.Feed(Ipv4Packet("10.0.0.2", "10.0.0.1", 1, testing::IcmpEcho(false, 9, 1)), 2);
   c = h.Only();
   CHECK(c->state == ConnState::kActive);
   CHECK(c->key.port_a == 9);
   CHECK(c->initiator == ClientSide(*c));
-  CHECK(c->icmp_type == 0);  // The last message's type.
+  CHECK(c->icmp.type == 0);  // The last message's type.
   h.Feed(Ipv4Packet("10.0.0.1", "10.0.0.2", 1, testing::IcmpEcho(true, 10, 1)), 3);
   CHECK(h.table.size() == 2);
 }
@@ -622,7 +622,7 @@ TEST_CASE("flow_table: an echo reply seen first makes its receiver the initiator
   CHECK(h6.Only()->initiator == Side(*h6.Only(), "fd00::1"));
   h6.Feed(Ipv6Packet("fd00::1", "fd00::2", 58, testing::IcmpEcho(true, 9, 2, true)), 2);
   CHECK(h6.Only()->state == ConnState::kActive);
-  CHECK(h6.Only()->icmp_type == 128);
+  CHECK(h6.Only()->icmp.type == 128);
   CHECK(h6.Only()->timeout_class == TimeoutClass::kIcmp);
 }
 
@@ -634,8 +634,8 @@ TEST_CASE("flow_table: ICMP errors are their own connection with type and code",
   h.Feed(Ipv4Packet("10.0.0.2", "10.0.0.1", 1, unreachable), 1);
   const Connection* c = h.Only();
   CHECK(c->key.port_a == 0);
-  CHECK(c->icmp_type == 3);
-  CHECK(c->icmp_code == 3);
+  CHECK(c->icmp.type == 3);
+  CHECK(c->icmp.code == 3);
   CHECK(c->initiator == 1 - ClientSide(*c));  // Its sender.
 }
 
@@ -649,8 +649,8 @@ TEST_CASE("flow_table: ARP who-has and is-at make one connection", "[flow_table]
   CHECK(c->state == ConnState::kUnreplied);
   CHECK(c->timeout_class == TimeoutClass::kArp);
   CHECK(c->initiator == ClientSide(*c));
-  CHECK(c->arp_requests == 1);
-  CHECK(c->arp_resolved == MacAddress{});
+  CHECK(c->arp.requests == 1);
+  CHECK(c->arp.resolved == MacAddress{});
   CHECK(c->bytes[ClientSide(*c)] == 28);
   h.FeedEth(testing::EthernetFrame(0x0806, testing::ArpPacket(kArpRequest, "10.0.0.1", "10.0.0.2")),
             1'500'000);
@@ -659,11 +659,51 @@ TEST_CASE("flow_table: ARP who-has and is-at make one connection", "[flow_table]
                                                       Bytes(asked_mac.begin(), asked_mac.end()))),
             1'500'100);
   c = h.Only();
-  CHECK(c->arp_requests == 2);
-  CHECK(c->arp_replies == 1);
-  CHECK(c->arp_resolved == asked_mac);
+  CHECK(c->arp.requests == 2);
+  CHECK(c->arp.replies == 1);
+  CHECK(c->arp.resolved == asked_mac);
   CHECK(c->state == ConnState::kActive);
   CHECK(c->initiator == ClientSide(*c));
+}
+
+TEST_CASE("flow_table: a reused slot starts its protocol's part of the union from zero",
+          "[flow_table]") {
+  // TCP, ICMP and ARP share their bytes in Connection (one union); a slot a
+  // TCP connection left must not hand its counters to the ICMP or ARP
+  // connection that takes it next, nor the other way round.
+  Harness h;
+  Tcp tcp;
+  Handshake(h, tcp, 1'000'000);
+  h.Feed(tcp.FromClient(kAck, 100), 1'010'000);
+  h.Feed(tcp.FromServer(kAck, 0, 0), 1'020'000);  // Window 0.
+  REQUIRE(h.Only()->tcp.zero_windows == 1);
+  REQUIRE(h.Only()->tcp.handshake_rtt_us == 3000);
+  // Idle past every timeout: expired, its slot free for the next one.
+  const int64_t later = 1'020'000 + TimeoutOf(TimeoutClass::kTcpEstablished) + 1;
+  REQUIRE(h.table.Expire(later) == 1);
+  h.FeedEth(testing::EthernetFrame(0x0806, testing::ArpPacket(kArpRequest, "10.0.0.1", "10.0.0.2")),
+            later + 1);
+  const Connection* arp = h.Only();
+  CHECK(arp->arp.requests == 1);
+  CHECK(arp->arp.replies == 0);
+  CHECK(arp->arp.resolved == MacAddress{});
+  const int64_t later2 = later + TimeoutOf(TimeoutClass::kArp) + 10;
+  REQUIRE(h.table.Expire(later2) == 1);
+  Bytes unreachable = {3, 1, 0, 0, 0, 0, 0, 0};
+  testing::PutBytes(unreachable, Udp("10.0.0.1", 40000, "10.0.0.2", 33434));
+  h.Feed(Ipv4Packet("10.0.0.2", "10.0.0.1", 1, unreachable), later2 + 1);
+  const Connection* icmp = h.Only();
+  CHECK(icmp->icmp.type == 3);
+  CHECK(icmp->icmp.code == 1);
+  const int64_t later3 = later2 + TimeoutOf(TimeoutClass::kIcmp) + 10;
+  REQUIRE(h.table.Expire(later3) == 1);
+  Tcp again;
+  h.Feed(again.FromClient(kSyn), later3 + 1);
+  const Connection* fresh = h.Only();
+  CHECK(fresh->tcp.zero_windows == 0);
+  CHECK(fresh->tcp.retransmissions == 0);
+  CHECK(fresh->tcp.handshake_rtt_us == 0);
+  CHECK_FALSE(fresh->tcp.rtt.has_rtt());
 }
 
 TEST_CASE("flow_table: an ARP reply seen first makes the asker the initiator",
@@ -673,8 +713,8 @@ TEST_CASE("flow_table: an ARP reply seen first makes the asker the initiator",
             1);
   const Connection* c = h.Only();
   CHECK(c->initiator == ClientSide(*c));
-  CHECK(c->arp_replies == 1);
-  CHECK(c->arp_requests == 0);
+  CHECK(c->arp.replies == 1);
+  CHECK(c->arp.requests == 0);
   CHECK(c->state == ConnState::kUnreplied);
 }
 
@@ -708,7 +748,7 @@ TEST_CASE("flow_table: a later TCP fragment is counted but moves no state", "[fl
   h.Feed(Ipv4Packet("10.0.0.1", "10.0.0.2", 6, Bytes(seg.begin() + 32, seg.end()), 3, 4), 20'000);
   CHECK(h.Only()->packets[0] + h.Only()->packets[1] == packets + 1);
   CHECK(h.Only()->state == ConnState::kFinWait1);
-  CHECK(h.Only()->retransmissions == 0);
+  CHECK(h.Only()->tcp.retransmissions == 0);
   CHECK(h.Only()->fragments == 2);
 }
 
@@ -959,7 +999,7 @@ TEST_CASE("flow_table: timestamps at both ends of the clock", "[flow_table]") {
   Handshake(h, tcp, end - 10'000);
   h.Feed(Udp("10.0.0.1", 40000, "10.0.0.2", 53), end);  // Long expired: a new one.
   CHECK(h.table.stats().expired == 1);
-  CHECK(h.With(kIpProtoTcp, 80)->handshake_rtt_us == 3000);
+  CHECK(h.With(kIpProtoTcp, 80)->tcp.handshake_rtt_us == 3000);
   CHECK(h.table.Expire(end) == 0);
   CHECK(h.table.size() == 2);
 }
@@ -974,7 +1014,7 @@ TEST_CASE("flow_table: a timestamp going backwards keeps last_seen and a positiv
   const Connection* c = h.Only();
   CHECK(c->state == ConnState::kEstablished);
   CHECK(c->last_seen_us == 5'000'000);
-  CHECK(c->handshake_rtt_us == 1);  // Clamped: the handshake was seen, RTT unknown.
+  CHECK(c->tcp.handshake_rtt_us == 1);  // Clamped: the handshake was seen, RTT unknown.
 }
 
 TEST_CASE("flow_table: at capacity the longest idle is evicted and counted", "[flow_table]") {
@@ -1313,8 +1353,8 @@ TEST_CASE("flow_table: a SYN on a closed connection's endpoints replaces it", "[
     const Connection* c = h.Only();
     CHECK(c->id != old_id);
     CHECK(c->state == ConnState::kEstablished);
-    CHECK(c->handshake_rtt_us == 3000);
-    CHECK(c->retransmissions == 0);
+    CHECK(c->tcp.handshake_rtt_us == 3000);
+    CHECK(c->tcp.retransmissions == 0);
     CHECK(c->first_seen_us == 2'000'000);
     CHECK(h.table.stats().replaced == 1);
   }

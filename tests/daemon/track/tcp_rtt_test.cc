@@ -303,8 +303,8 @@ TEST_CASE("tcp_rtt_from_wire_timestamps_ipv4_and_ipv6", "[tcp_rtt]") {
     w.Send(v6, false, 1'040'000, kSynAck, 70, 11, 0, P{5000, 1000});
     Connection* c = w.Send(v6, true, 1'043'000, kAck, 11, 71, 0, P{1043, 5000});
     REQUIRE(c != nullptr);
-    CHECK(c->handshake_rtt_us == 43'000);
-    CHECK(c->rtt.srtt_us() == 43'000);
+    CHECK(c->tcp.handshake_rtt_us == 43'000);
+    CHECK(c->tcp.rtt.srtt_us() == 43'000);
     // Later the server's leg is 60 ms for a request/response.
     w.Send(v6, true, 2'000'000, kAck | 0x08, 11, 71, 300, P{2000, 5000});
     w.Send(v6, false, 2'060'000, kAck | 0x08, 71, 311, 900, P{6020, 2000});
@@ -312,9 +312,9 @@ TEST_CASE("tcp_rtt_from_wire_timestamps_ipv4_and_ipv6", "[tcp_rtt]") {
     REQUIRE(c != nullptr);
     const int server = 1 - c->initiator;
     // RFC 6298 §2.3: 40 ms + (60 - 40) / 8 = 42.5 ms (stored within 0.1 %).
-    CHECK(std::abs(static_cast<double>(c->rtt.leg_srtt_us(server)) - 42'500) <= 42.5);
-    CHECK(c->rtt.leg_srtt_us(1 - server) == 3'000);
-    CHECK(c->rtt.srtt_us() == c->rtt.leg_srtt_us(0) + c->rtt.leg_srtt_us(1));
+    CHECK(std::abs(static_cast<double>(c->tcp.rtt.leg_srtt_us(server)) - 42'500) <= 42.5);
+    CHECK(c->tcp.rtt.leg_srtt_us(1 - server) == 3'000);
+    CHECK(c->tcp.rtt.srtt_us() == c->tcp.rtt.leg_srtt_us(0) + c->tcp.rtt.leg_srtt_us(1));
   }
 }
 
@@ -324,7 +324,7 @@ TEST_CASE("tcp_rtt_from_wire_without_timestamps_uses_sequence_numbers", "[tcp_rt
   w.Send(false, false, 8'000, kSynAck, 70, 11, 0, std::nullopt);
   Connection* c = w.Send(false, true, 9'000, kAck, 11, 71, 0, std::nullopt);
   REQUIRE(c != nullptr);
-  CHECK(c->rtt.srtt_us() == 9'000);
+  CHECK(c->tcp.rtt.srtt_us() == 9'000);
   // The options list may hold other options before the timestamps, and a
   // truncated list is ignored (no timestamps, nothing counted).
   testing::TcpSpec spec;
