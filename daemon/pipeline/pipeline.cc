@@ -246,6 +246,15 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::Start() {
+  if (options_.inline_replay && !source_->live() && options_.packet_export == nullptr &&
+      !attributor_) {
+    // Everything on this thread: Send hands each batch to its worker's
+    // loop at once (WorkerLoop with drain), so no thread is started and
+    // none waits for another.
+    CaptureLoop();
+    return;
+  }
+  options_.inline_replay = false;
   if (attributor_) attributor_->Start();
   for (auto& w : workers_) {
     Worker* raw = w.get();
@@ -277,8 +286,15 @@ bool Pipeline::Send(Worker* w, bool final) {
   batch->last_seq = export_seq_;
   w->last_send_us = batch->clock_us;
   if (batch->first_frame != nullptr) w->frames_in_flight.push_back(batch->first_frame);
+  if (options_.inline_replay) {
+    // The worker's loop runs here, until its inbox is empty again; the
+    // batch comes back on w->returns as from a worker thread.
+    // (Room always: the inbox is drained after every push.)
+    while (!w->inbox.Push(batch)) WorkerLoop(w, /*drain=*/true);
+    WorkerLoop(w, /*drain=*/true);
+  }
   const bool wait = !source_->live() || final;
-  if (!w->inbox.Push(batch)) {
+  if (!options_.inline_replay && !w->inbox.Push(batch)) {
     if (!wait) {
       // Live: the kernel's ring holds more than a worker's queue, so let it
       // absorb a worker's stall for a moment rather than drop at once.
@@ -495,14 +511,15 @@ void Pipeline::Publish(Worker* w, int64_t now_us) {
   snapshots_.Publish(w->index, std::move(shared));
 }
 
-void Pipeline::WorkerLoop(Worker* w) {
-  int64_t clock = 0;
-  int64_t next_expire = 0;
-  int64_t next_publish = 0;
-  uint64_t packets = 0;
+void Pipeline::WorkerLoop(Worker* w, bool drain) {
+  int64_t& clock = w->loop_clock;
+  int64_t& next_expire = w->next_expire;
+  int64_t& next_publish = w->next_publish;
+  uint64_t& packets = w->loop_packets;
   for (;;) {
     std::optional<Batch*> got = w->inbox.Pop();
     if (!got) {
+      if (drain) return;
       w->inbox.WaitForData();
       continue;
     }
