@@ -326,6 +326,10 @@ PipelineOptions PipelineOptionsFor(const DaemonOptions& options, const Capture& 
   p.snapshot_interval_us = options.snapshot_interval_ms * 1000;
   p.events = events;
   p.inline_replay = !capture.source->live() && InlineReplay(options);
+  // Inline, each batch is processed as soon as it is handed over: two per
+  // worker are all it uses (the threaded default, 64 queued + 2, allocates
+  // ~2 MB per worker).
+  if (p.inline_replay) p.queue_batches = 2;
   return p;
 }
 
