@@ -213,6 +213,7 @@ absl::StatusOr<Logging> SetUpLogging(const DaemonOptions& options) {
   log_options.dir = options.log_dir;
   log_options.prefix = "rustnet";
   log_options.to_stderr = false;
+  log_options.periodic_flush = options.dump.empty();  // A dump flushes as it ends.
   auto path = SetupLogging(log_options);
   if (!path.ok()) return path.status();
   logging.path = *path;
@@ -930,7 +931,6 @@ constexpr bool kSanitized = false;
 void ExitAfterDump(int code, bool others) {
   if (kSanitized || others) return;
   spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { l->flush(); });
-  spdlog::shutdown();  // Stops the log's flusher thread.
   std::fflush(stdout);
   std::fflush(stderr);
   std::_Exit(code);
