@@ -13,7 +13,9 @@ Wall time from perf_counter around fork/exec/wait; CPU (user + sys, the
 process and its threads) from wait4's rusage, at microsecond resolution
 (GNU time's 10 ms is too coarse here). Prints medians and the best run.
 
-Usage: bench/fixed_cost.py [--result OUT] RUSTNETD BARE_READ FILE [ROUNDS]
+Usage: bench/fixed_cost.py [--result OUT] [--baseline OLD_RUSTNETD] RUSTNETD BARE_READ FILE [ROUNDS]
+  (--baseline: another build, e.g. the last commit's, run interleaved too,
+  so before and after come from the same run and the same load)
   (bench/run.sh builds both into build-bench/; FILE: e.g.
   tests/fixtures/http.pcap). --result writes "name<TAB>value" lines for
   bench/run.sh's target table (the medians, in ms).
@@ -41,8 +43,13 @@ def run(argv):
 def main():
     args = sys.argv[1:]
     result = None
-    if args[:1] == ["--result"] and len(args) > 1:
-        result, args = args[1], args[2:]
+    baseline = None
+    while args[:1] in (["--result"], ["--baseline"]) and len(args) > 1:
+        if args[0] == "--result":
+            result = args[1]
+        else:
+            baseline = args[1]
+        args = args[2:]
     if len(args) < 3:
         sys.exit(__doc__)
     rustnetd, bare, path = args[:3]
@@ -54,6 +61,12 @@ def main():
         ("rustnetd --dump json --threads 1",
          [rustnetd, "--read", path, "--dump", "json", "--threads", "1", "--log-dir", logs]),
     ]
+    if baseline:
+        cases += [
+            ("baseline --dump json", [baseline, "--read", path, "--dump", "json", "--log-dir", logs]),
+            ("baseline --dump json --threads 1",
+             [baseline, "--read", path, "--dump", "json", "--threads", "1", "--log-dir", logs]),
+        ]
     samples = {name: [] for name, _ in cases}
     for argv in (a for _, a in cases):  # Warm the page cache and the loader.
         run(argv)
@@ -74,6 +87,10 @@ def main():
     base = statistics.median(w - c for w, c in samples["bare libpcap read"])
     lines = []
     for name, _ in cases[1:]:
+        if name.startswith("baseline"):
+            extra = statistics.median(w - c for w, c in samples[name]) - base
+            print("  %s: %.1f ms of wall above its CPU beyond the bare read's" % (name, 1e3 * extra))
+            continue
         extra = statistics.median(w - c for w, c in samples[name]) - base
         print("  %s: %.1f ms of wall above its CPU beyond the bare read's (target <= 10 ms)"
               % (name, 1e3 * extra))

@@ -70,7 +70,7 @@ absl::StatusOr<std::string> SetupLogging(const LoggingOptions& options) {
   logger->set_level(options.level);
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
-  spdlog::flush_every(std::chrono::seconds(2));
+  if (options.periodic_flush) spdlog::flush_every(std::chrono::seconds(2));
   return path;
 }
 

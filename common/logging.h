@@ -25,6 +25,10 @@ struct LoggingOptions {
   // Also log warnings and errors to stderr. Off while a program starts up
   // and reports its own errors; see EnableStderrLogging.
   bool to_stderr = true;
+  // Flush the file every 2 s (from a thread of spdlog's). Off for one-shot
+  // runs, which flush when they end: no thread to start, to reach with a
+  // capability drop, or to join on the way out.
+  bool periodic_flush = true;
 };
 
 // Installs the default logger. Returns the log file's path, or an error

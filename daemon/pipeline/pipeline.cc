@@ -283,6 +283,15 @@ Pipeline::~Pipeline() {
 }
 
 void Pipeline::Start() {
+  if (options_.inline_replay && captures_.size() == 1 && !captures_[0]->source->live() &&
+      options_.packet_export == nullptr && !attributor_) {
+    // Everything on this thread: Send hands each batch to its worker's
+    // loop at once (WorkerLoop with drain), so no thread is started and
+    // none waits for another.
+    CaptureLoop(captures_[0].get());
+    return;
+  }
+  options_.inline_replay = false;
   if (attributor_) attributor_->Start();
   for (auto& w : workers_) {
     Worker* raw = w.get();
@@ -335,8 +344,15 @@ bool Pipeline::Send(Capture* c, Worker* w, bool final) {
   batch->last_seq = export_seq_;
   lane->last_send_us = batch->clock_us;
   if (batch->first_frame != nullptr) lane->frames_in_flight.push_back(batch->first_frame);
+  if (options_.inline_replay) {
+    // The worker's loop runs here, until its inboxes are empty again; the
+    // batch comes back on the lane's returns as from a worker thread.
+    // (Room always: the inbox is drained after every push.)
+    while (!w->inbox.Push(k, batch)) WorkerLoop(w, /*drain=*/true);
+    WorkerLoop(w, /*drain=*/true);
+  }
   const bool wait = !c->source->live() || final;
-  if (!w->inbox.Push(k, batch)) {
+  if (!options_.inline_replay && !w->inbox.Push(k, batch)) {
     if (!wait) {
       // Live: the kernel's ring holds more than a worker's queue, so let it
       // absorb a worker's stall for a moment rather than drop at once.
@@ -550,12 +566,14 @@ void Pipeline::Publish(Worker* w, int64_t now_us) {
   snapshots_.Publish(w->index, std::move(shared));
 }
 
-void Pipeline::WorkerLoop(Worker* w) {
-  int64_t clock = 0;
-  int64_t next_expire = 0;
-  int64_t next_publish = 0;
-  uint64_t packets = 0;
-  size_t finals = 0;  // Capture threads whose final batch came.
+void Pipeline::WorkerLoop(Worker* w, bool drain) {
+  // (Kept in the worker, so that an inline replay can run it one batch at
+  // a time.)
+  int64_t& clock = w->loop_clock;
+  int64_t& next_expire = w->next_expire;
+  int64_t& next_publish = w->next_publish;
+  uint64_t& packets = w->loop_packets;
+  size_t& finals = w->loop_finals;  // Capture threads whose final batch came.
   // With several capture threads: the held batch whose first packet is
   // oldest first (fan_in.h), so a connection's two directions, read by
   // different threads, meet the table in time order as far as they can.
@@ -565,6 +583,7 @@ void Pipeline::WorkerLoop(Worker* w) {
   for (;;) {
     std::optional<FanIn<Batch*>::Item> got = w->inbox.Pop(oldest);
     if (!got) {
+      if (drain) return;
       w->inbox.WaitForData();
       continue;
     }

@@ -86,6 +86,12 @@ struct PipelineOptions {
   // owned; they must outlive the pipeline. Empty: removals are not copied
   // at all (one-shot dumps).
   std::vector<ConnectionSink*> sinks;
+  // One-shot dumps of small files: no capture thread and no worker
+  // threads; Start() reads the whole source on the calling thread, each
+  // batch processed by its worker's code as soon as it is handed over
+  // (same workers, same hash, same batches: the same table as threaded),
+  // and returns at its end. Files only (a live source never ends).
+  bool inline_replay = false;
   // --pcap-export: every frame read goes there, and each tracked packet's
   // connection and process (daemon/snapshot/packet_export.h). Not owned;
   // must outlive the pipeline. Null: off (a branch per packet). Only with
@@ -131,6 +137,8 @@ class Pipeline {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
+  // Starts the threads; with options.inline_replay, processes the whole
+  // source on this thread instead and returns at its end (capture_done()).
   void Start();
   // Asks the source to stop; the pipeline drains what it has and ends.
   void Stop();
@@ -266,6 +274,13 @@ class Pipeline {
     std::atomic<uint64_t> packets{0};
     std::atomic<uint64_t> size{0};
     std::thread thread;
+    // WorkerLoop's progress, kept here so that an inline replay can run it
+    // one batch at a time.
+    int64_t loop_clock = 0;
+    int64_t next_expire = 0;
+    int64_t next_publish = 0;
+    uint64_t loop_packets = 0;
+    size_t loop_finals = 0;
 
     // Process attribution answers for this worker's connections, posted by
     // the attribution thread.
@@ -308,7 +323,10 @@ class Pipeline {
   };
 
   void CaptureLoop(Capture* c);
-  void WorkerLoop(Worker* w);
+  // Processes w's batches until the final one; with `drain`, returns as
+  // soon as its inboxes are empty instead of waiting (inline replay: called
+  // by Send on the capture thread, which is then the only thread).
+  void WorkerLoop(Worker* w, bool drain = false);
   // Hands capture thread c's current batch for w to the worker; returns
   // false if it was dropped.
   bool Send(Capture* c, Worker* w, bool final);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <linux/capability.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -13,11 +14,11 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
-#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -97,11 +98,18 @@ struct DropRequest {
   std::atomic<int> last_cap{CAP_LAST_CAP};
   std::atomic<int> acked{0};
   std::array<std::atomic<pid_t>, kMaxThreads> acked_tids{};
+  // Threads done (acked_tids written); DropCapabilities sleeps on it as a
+  // futex, each handler wakes it: no polling interval on the way in.
+  std::atomic<int> finished{0};
   std::atomic<pid_t> failed_tid{0};
   std::atomic<int> failed_errno{0};
   std::atomic<int> failed_step{0};  // Which of the steps below.
 };
 DropRequest g_request;
+static_assert(sizeof(std::atomic<int>) == sizeof(int) && std::atomic<int>::is_always_lock_free,
+              "DropRequest::finished is used as a futex word");
+
+int* FinishedWord() { return reinterpret_cast<int*>(&g_request.finished); }
 
 constexpr int kStepNoNewPrivs = 1;
 constexpr int kStepBounding = 2;
@@ -193,6 +201,8 @@ void OnDropSignal(int /*signal*/) {
   }
   const int i = g_request.acked.fetch_add(1);
   if (i < kMaxThreads) g_request.acked_tids[static_cast<size_t>(i)].store(tid);
+  g_request.finished.fetch_add(1);
+  syscall(SYS_futex, FinishedWord(), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
   errno = saved_errno;
 }
 
@@ -369,6 +379,7 @@ absl::Status DropCapabilities(CapabilitySet keep) {
   g_request.drop_bounding.store(drop_bounding);
   g_request.last_cap.store(LastCap());
   g_request.acked.store(0);
+  g_request.finished.store(0);
   g_request.failed_tid.store(0);
   g_request.failed_errno.store(0);
   g_request.failed_step.store(0);
@@ -403,11 +414,18 @@ absl::Status DropCapabilities(CapabilitySet keep) {
       }
     }
     if (!new_threads) break;
+    // Sleeps until the handlers have all run (each wakes the futex), at
+    // most 2 s.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (g_request.acked.load() < sent && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    for (int seen; (seen = g_request.finished.load()) < sent;) {
+      const auto left = deadline - std::chrono::steady_clock::now();
+      if (left <= std::chrono::nanoseconds(0)) break;
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+      // EAGAIN (a handler finished meanwhile), EINTR, ETIMEDOUT: look again.
+      syscall(SYS_futex, FinishedWord(), FUTEX_WAIT_PRIVATE, seen, &timeout, nullptr, 0);
     }
-    if (g_request.acked.load() < sent) {
+    if (g_request.finished.load() < sent) {
       for (pid_t tid : signaled) {
         if (tid == self || Acked(tid) || !ThreadExists(tid)) continue;
         return absl::InternalError(absl::StrCat(
