@@ -158,7 +158,7 @@ TEST_CASE("fanout: both directions through different capture threads meet in one
         counts_ok = false;
       }
       // Each direction's segments came in their order.
-      if (c.retransmissions != 0 || c.out_of_order != 0) order_ok = false;
+      if (c.tcp.retransmissions != 0 || c.tcp.out_of_order != 0) order_ok = false;
     });
     CHECK(seen.size() == expected.size());
     bool once = true;
