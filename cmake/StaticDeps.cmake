@@ -1,6 +1,8 @@
 # RUSTNET_STATIC_DEPS: link gRPC and what it stands on (Abseil, protobuf,
-# upb, re2, c-ares, OpenSSL, zlib) from Debian's static archives instead of
-# their shared libraries.
+# upb, re2, c-ares, OpenSSL) from Debian's static archives instead of
+# their shared libraries. Not zlib: Debian's lintian refuses a package with
+# an embedded zlib (embedded-library, an error), and libz is one small
+# library of the essential set.
 #
 # Why: a run of rustnetd on a 10-packet file spent half of its CPU in the
 # dynamic loader, resolving symbols across 84 shared libraries (~60 of them
@@ -22,7 +24,7 @@
 
 # Library names (lib<NAME>.so...) that go static together.
 set(_rn_static_names_regex
-    "^lib(absl_[a-z0-9_]+|grpc\\+\\+(_reflection|_alts|_error_details|_unsecure)?|grpc(_unsecure|_plugin_support)?|grpcpp_channelz|gpr|upb|address_sorting|protobuf|protobuf-lite|protoc|re2|cares|ssl|crypto|z)$")
+    "^lib(absl_[a-z0-9_]+|grpc\\+\\+(_reflection|_alts|_error_details|_unsecure)?|grpc(_unsecure|_plugin_support)?|grpcpp_channelz|gpr|upb|address_sorting|protobuf|protobuf-lite|protoc|re2|cares|ssl|crypto)$")
 
 # Returns in OUT the static archive standing in for the shared library
 # PATH ("" when PATH is not one of the set); sets MISSING when it is one but
@@ -132,7 +134,7 @@ function(rn_link_dependencies_statically)
       "<CMAKE_CXX_COMPILER> <FLAGS> <CMAKE_CXX_LINK_FLAGS> <LINK_FLAGS> <OBJECTS> -o <TARGET> -Wl,--start-group <LINK_LIBRARIES> -Wl,--end-group"
       PARENT_SCOPE)
   list(LENGTH changes count)
-  message(STATUS "RUSTNET_STATIC_DEPS: gRPC, protobuf, Abseil, re2, c-ares, OpenSSL and zlib "
+  message(STATUS "RUSTNET_STATIC_DEPS: gRPC, protobuf, Abseil, re2, c-ares and OpenSSL "
                  "linked statically (${count} imported libraries)")
   set(RUSTNET_STATIC_DEPS_APPLIED TRUE PARENT_SCOPE)
 endfunction()

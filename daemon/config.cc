@@ -93,6 +93,8 @@ constexpr OptionSpec kOptions[] = {
 // the file's value of the other.
 constexpr absl::string_view kExclusive[][2] = {
     {"interface", "read"},
+    // The service's fan-out, set in the file, does not stop `--read FILE`.
+    {"capture-threads", "read"},
     {"listen", "insecure-listen"},
 };
 

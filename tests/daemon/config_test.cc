@@ -110,6 +110,15 @@ TEST_CASE("config exclusive pairs: the command line's choice drops the file's ot
   REQUIRE(live.ok());
   CHECK(live->interface == "eth1");
   CHECK(live->insecure_listen == "127.0.0.1:0");
+  // The service's capture fan-out in the file, a file read on the command
+  // line: one capture thread, no refusal.
+  testing::TempFile fanout("interface = eth0\ncapture-threads = 2\n");
+  auto file = LoadDaemonOptions({"--read", "x.pcap"}, fanout.path());
+  REQUIRE(file.ok());
+  CHECK(file->capture_threads == 1);
+  auto served = LoadDaemonOptions({}, fanout.path());
+  REQUIRE(served.ok());
+  CHECK(served->capture_threads == 2);
 }
 
 TEST_CASE("config a missing default file is no error; no file, no change") {

@@ -304,11 +304,12 @@ class Daemon:
         """Prints the daemon's sanitizer report in full, once, if it wrote
         one: checks show only the tail of stderr, and a report's first
         stack (the one that says whose memory it is) comes first."""
-        if self._report_printed:
+        # (getattr: a test may make a Daemon-like object of its own.)
+        if getattr(self, "_report_printed", False):
             return
         try:
             text = self.stderr()
-        except OSError:
+        except (OSError, AttributeError):
             return
         starts = [text.find(m) for m in _SANITIZER_MARKS if m in text]
         if not starts:
