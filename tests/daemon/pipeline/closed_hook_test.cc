@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "daemon/pipeline/pipeline.h"
 #include "daemon/snapshot/closed_history.h"
+#include "tests/daemon/pipeline/frame_source.h"
 #include "tests/test_util.h"
 
 namespace rustnet {
@@ -19,60 +20,17 @@ namespace {
 
 using testing::Bytes;
 
-constexpr int64_t kT0 = 1'700'000'000'000'000;  // us
-constexpr int64_t kSecond = 1'000'000;
-
-struct Frame {
-  int64_t time_us;
-  Bytes data;
-};
-
-// Replays frames from memory, as a file would (never live).
-class FrameSource final : public PacketSource {
- public:
-  explicit FrameSource(std::vector<Frame> frames) : frames_(std::move(frames)) {}
-  NextResult Next(RawPacket* out) override {
-    if (next_ == frames_.size()) return NextResult::kEnd;
-    const Frame& f = frames_[next_++];
-    out->timestamp_us = f.time_us;
-    out->wire_length = static_cast<uint32_t>(f.data.size());
-    out->data = f.data;
-    return NextResult::kPacket;
-  }
-  LinkType link_type() const override { return LinkType::kEthernet; }
-  const std::string& name() const override { return name_; }
-  bool live() const override { return false; }
-  CaptureStats Stats() override { return {}; }
-  void Interrupt() override {}
-  std::string error() const override { return {}; }
-
- private:
-  std::vector<Frame> frames_;
-  size_t next_ = 0;
-  std::string name_ = "frames";
-};
-
-Frame Tcp(int64_t t, const std::string& src, uint16_t sport, const std::string& dst,
-          uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack, size_t payload = 0) {
-  testing::TcpSpec s;
-  s.sport = sport;
-  s.dport = dport;
-  s.flags = flags;
-  s.seq = seq;
-  s.ack = ack;
-  s.payload.assign(payload, 'x');
-  return Frame{t, testing::EthernetFrame(
-                      0x0800, testing::Ipv4Packet(src, dst, 6, testing::TcpSegment(s)))};
-}
-
-Frame Udp(int64_t t, const std::string& src, uint16_t sport, const std::string& dst,
-          uint16_t dport) {
-  return Frame{t, testing::EthernetFrame(
-                      0x0800, testing::Ipv4Packet(src, dst, 17,
-                                                  testing::UdpDatagram(sport, dport, {1, 2, 3})))};
-}
-
-constexpr uint8_t kSyn = 0x02, kAck = 0x10, kFin = 0x01, kRst = 0x04, kSynAck = 0x12;
+using testing::Frame;
+using testing::FrameSource;
+using testing::kAck;
+using testing::kFin;
+using testing::kRst;
+using testing::kSecond;
+using testing::kSyn;
+using testing::kSynAck;
+using testing::kT0;
+using testing::Tcp;
+using testing::Udp;
 
 // A client at 10.0.0.1:port and a server at 10.0.0.2:80: handshake at t.
 void Handshake(std::vector<Frame>* f, int64_t t, uint16_t port) {

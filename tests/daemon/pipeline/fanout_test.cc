@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "daemon/pipeline/pipeline.h"
+#include "tests/daemon/pipeline/frame_source.h"
 #include "tests/test_util.h"
 
 namespace rustnet {
@@ -23,57 +24,13 @@ namespace {
 
 using testing::Bytes;
 
-constexpr int64_t kT0 = 1'700'000'000'000'000;  // us
-
-struct Frame {
-  int64_t time_us;
-  Bytes data;
-};
-
-// Replays frames from memory (as a file: nothing dropped).
-class FrameSource final : public PacketSource {
- public:
-  FrameSource(std::vector<Frame> frames, std::string name)
-      : frames_(std::move(frames)), name_(std::move(name)) {}
-  NextResult Next(RawPacket* out) override {
-    if (next_ == frames_.size()) return NextResult::kEnd;
-    const Frame& f = frames_[next_++];
-    out->timestamp_us = f.time_us;
-    out->wire_length = static_cast<uint32_t>(f.data.size());
-    out->data = f.data;
-    return NextResult::kPacket;
-  }
-  LinkType link_type() const override { return LinkType::kEthernet; }
-  const std::string& name() const override { return name_; }
-  bool live() const override { return false; }
-  CaptureStats Stats() override {
-    CaptureStats s;
-    s.received = next_;
-    return s;
-  }
-  void Interrupt() override {}
-  std::string error() const override { return {}; }
-
- private:
-  std::vector<Frame> frames_;
-  size_t next_ = 0;
-  std::string name_;
-};
-
-Frame Tcp(int64_t t, const std::string& src, uint16_t sport, const std::string& dst,
-          uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack, size_t payload) {
-  testing::TcpSpec s;
-  s.sport = sport;
-  s.dport = dport;
-  s.flags = flags;
-  s.seq = seq;
-  s.ack = ack;
-  s.payload.assign(payload, 'x');
-  return Frame{t, testing::EthernetFrame(
-                      0x0800, testing::Ipv4Packet(src, dst, 6, testing::TcpSegment(s)))};
-}
-
-constexpr uint8_t kSyn = 0x02, kAck = 0x10, kSynAck = 0x12;
+using testing::Frame;
+using testing::FrameSource;
+using testing::kAck;
+using testing::kSyn;
+using testing::kSynAck;
+using testing::kT0;
+using testing::Tcp;
 constexpr int kSegments = 6;            // Data segments each way, after the handshake.
 constexpr size_t kClientPayload = 100;  // Bytes per client segment.
 constexpr size_t kServerPayload = 700;  // Bytes per server segment.
