@@ -238,6 +238,43 @@ def make_capture(path, extra_udp_flows=0):
     return w.records
 
 
+# --- Network namespaces ------------------------------------------------------------
+
+def namespace_steps(*namespaces):
+    """ip(8) commands making each namespace, IPv6 off (no router or DAD
+    chatter in a test's capture), its loopback up."""
+    steps = []
+    for ns in namespaces:
+        steps += [["ip", "netns", "add", ns],
+                  ["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
+                  ["ip", "netns", "exec", ns, "sysctl", "-qw",
+                   "net.ipv6.conf.default.disable_ipv6=1"],
+                  ["ip", "-n", ns, "link", "set", "lo", "up"]]
+    return steps
+
+
+def veth_steps(ns_a, if_a, ip_a, ns_b, if_b, ip_b):
+    """ip(8) commands for a veth pair if_a (in ns_a) - if_b (in ns_b),
+    addressed ip_a/24 and ip_b/24, both ends up."""
+    return [["ip", "link", "add", "name", if_a, "netns", ns_a, "type", "veth", "peer", "name",
+             if_b, "netns", ns_b],
+            ["ip", "-n", ns_a, "addr", "add", ip_a + "/24", "dev", if_a],
+            ["ip", "-n", ns_b, "addr", "add", ip_b + "/24", "dev", if_b],
+            ["ip", "-n", ns_a, "link", "set", if_a, "up"],
+            ["ip", "-n", ns_b, "link", "set", if_b, "up"]]
+
+
+def run_steps(c, what, steps):
+    """Runs each command in turn; at the first that fails, a failed check
+    "what: command" with its stderr, and False."""
+    for step in steps:
+        p = subprocess.run(step, capture_output=True, text=True, timeout=20)
+        if p.returncode != 0:
+            c.check("%s: %s" % (what, " ".join(step)), False, p.stderr)
+            return False
+    return True
+
+
 # --- The daemon -----------------------------------------------------------------
 
 _children = []
@@ -898,25 +935,10 @@ def live_events_checks(c, g, work):
         return subprocess.run(list(cmd), capture_output=True, text=True, timeout=20)
 
     try:
-        steps = [["ip", "netns", "add", ns_a], ["ip", "netns", "add", ns_b]]
-        for ns in (ns_a, ns_b):
-            steps += [["ip", "netns", "exec", ns, "sysctl", "-qw",
-                       "net.ipv6.conf.all.disable_ipv6=1"],
-                      ["ip", "netns", "exec", ns, "sysctl", "-qw",
-                       "net.ipv6.conf.default.disable_ipv6=1"],
-                      ["ip", "-n", ns, "link", "set", "lo", "up"]]
-        steps += [["ip", "link", "add", "name", if_a, "netns", ns_a, "type", "veth", "peer",
-                   "name", if_b, "netns", ns_b],
-                  ["ip", "-n", ns_a, "addr", "add", ip_a + "/24", "dev", if_a],
-                  ["ip", "-n", ns_b, "addr", "add", ip_b + "/24", "dev", if_b],
-                  ["ip", "-n", ns_a, "link", "set", if_a, "up"],
-                  ["ip", "-n", ns_b, "link", "set", if_b, "up"]]
-        for step in steps:
-            p = run(*step)
-            if p.returncode != 0:
-                c.check("live: create namespaces and veth pair (%s)" % " ".join(step), False,
-                        p.stderr)
-                return
+        if not run_steps(c, "live: create namespaces and veth pair",
+                         namespace_steps(ns_a, ns_b) +
+                         veth_steps(ns_a, if_a, ip_a, ns_b, if_b, ip_b)):
+            return
         www = os.path.join(work, "www")
         os.makedirs(www, exist_ok=True)
         with open(os.path.join(www, "index.html"), "w") as f:

@@ -86,24 +86,8 @@ def poll(fn, timeout=10.0, every=0.1):
 
 
 def setup(c):
-    steps = [["ip", "netns", "add", NS_A], ["ip", "netns", "add", NS_B]]
-    for ns in (NS_A, NS_B):
-        steps += [["ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
-                  ["ip", "netns", "exec", ns, "sysctl", "-qw",
-                   "net.ipv6.conf.default.disable_ipv6=1"],
-                  ["ip", "-n", ns, "link", "set", "lo", "up"]]
-    steps += [["ip", "link", "add", "name", IF_A, "netns", NS_A, "type", "veth", "peer", "name",
-               IF_B, "netns", NS_B],
-              ["ip", "-n", NS_A, "addr", "add", IP_A + "/24", "dev", IF_A],
-              ["ip", "-n", NS_B, "addr", "add", IP_B + "/24", "dev", IF_B],
-              ["ip", "-n", NS_A, "link", "set", IF_A, "up"],
-              ["ip", "-n", NS_B, "link", "set", IF_B, "up"]]
-    for step in steps:
-        p = run(*step)
-        if p.returncode != 0:
-            c.check("set up: %s" % " ".join(step), False, p.stderr)
-            return False
-    return True
+    return api_test.run_steps(c, "set up", api_test.namespace_steps(NS_A, NS_B) +
+                              api_test.veth_steps(NS_A, IF_A, IP_A, NS_B, IF_B, IP_B))
 
 
 def listening(ns, flag, what):

@@ -77,18 +77,7 @@ def poll(fn, timeout=15.0, every=0.1):
 
 def make_veth(c, what):
     """The veth pair between the namespaces, addressed and up."""
-    steps = [["ip", "link", "add", "name", IF_A, "netns", NS_A, "type", "veth", "peer", "name",
-              IF_B, "netns", NS_B],
-             ["ip", "-n", NS_A, "addr", "add", IP_A + "/24", "dev", IF_A],
-             ["ip", "-n", NS_B, "addr", "add", IP_B + "/24", "dev", IF_B],
-             ["ip", "-n", NS_A, "link", "set", IF_A, "up"],
-             ["ip", "-n", NS_B, "link", "set", IF_B, "up"]]
-    for step in steps:
-        p = run(*step)
-        if p.returncode != 0:
-            c.check("%s: %s" % (what, " ".join(step)), False, p.stderr)
-            return False
-    return True
+    return api_test.run_steps(c, what, api_test.veth_steps(NS_A, IF_A, IP_A, NS_B, IF_B, IP_B))
 
 
 def ifindex(name):
@@ -326,14 +315,8 @@ def main():
     work = tempfile.mkdtemp(prefix="rnres.")
     test = Test(c, g, work)
     try:
-        for step in (["ip", "netns", "add", NS_A], ["ip", "netns", "add", NS_B]):
-            p = run(*step)
-            if p.returncode != 0:
-                c.check("create namespaces (%s)" % " ".join(step), False, p.stderr)
-                return c.finish()
-        for ns in (NS_A, NS_B):
-            run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1")
-            run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1")
+        if not api_test.run_steps(c, "create namespaces", api_test.namespace_steps(NS_A, NS_B)):
+            return c.finish()
         if not make_veth(c, "create the veth pair"):
             return c.finish()
         if test.start():
